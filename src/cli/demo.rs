@@ -1,0 +1,126 @@
+//! `simulate` serves the built-in simulated Gcore API on a loopback address; `demo` starts it
+//! on a free port and runs the whole flow against it with `config/demo.toml`, so a newcomer sees
+//! reports land in `./demo-reports/` without a Gcore account.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+
+use super::{load_config, operator, spawn_signal_handler};
+use crate::config::Overrides;
+use crate::engine::{self, RunMode};
+use crate::secret::ApiKey;
+use crate::sim::{self, SimOptions};
+use crate::store::{Store, TaskFilter};
+
+/// The demo config, used when `config/demo.toml` is not in the working directory.
+const DEMO_TOML: &str = include_str!("../../config/demo.toml");
+
+#[derive(Debug, clap::Args)]
+pub struct SimulateArgs {
+    /// Address to listen on (loopback).
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    pub listen: std::net::SocketAddr,
+    /// API key the simulator accepts.
+    #[arg(long, env = "GCORE_API_KEY", default_value = "sim-key$secret", hide_env_values = true)]
+    pub api_key: String,
+    /// How long a new task stays Pending.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "2s")]
+    pub pending_for: Duration,
+    /// How long a task stays InProgress before it completes.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "3s")]
+    pub running_for: Duration,
+    /// Rows in each generated report.
+    #[arg(long, default_value_t = 20)]
+    pub rows: usize,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Where the demo's reports and database go.
+    #[arg(long, default_value = "demo-reports")]
+    pub dir: PathBuf,
+}
+
+pub async fn simulate(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
+    if !args.listen.ip().is_loopback() {
+        anyhow::bail!("--listen {}: the simulator serves loopback addresses only", args.listen);
+    }
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let options = SimOptions {
+        api_key: args.api_key.clone(),
+        pending_for: args.pending_for,
+        running_for: args.running_for,
+        report_rows: args.rows,
+        ..SimOptions::default()
+    };
+    println!("simulated Gcore API on http://{}", args.listen);
+    let shutdown = CancellationToken::new();
+    spawn_signal_handler(shutdown.clone());
+    sim::serve_forever(listener, options, shutdown).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
+    std::fs::create_dir_all(&args.dir).with_context(|| format!("cannot create {}", args.dir.display()))?;
+    let config_path = demo_config(&args.dir)?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let options = SimOptions {
+        pending_for: Duration::from_millis(800),
+        running_for: Duration::from_millis(1200),
+        ..SimOptions::default()
+    };
+    let key = ApiKey::new(&options.api_key).context("the simulator's key is empty")?;
+    let sim = sim::start(listener, options).await?;
+    println!("simulated Gcore API listening on {}", sim.base_url());
+    let overrides = Overrides {
+        base_url: Some(sim.base_url()),
+        api_key: Some(key),
+    };
+    let mut config = load_config(&config_path, &overrides)?;
+    config.storage.output_dir = args.dir.clone();
+    config.storage.database = args.dir.join("demo-state.db");
+    fresh_database(&config.storage.database);
+    let shutdown = CancellationToken::new();
+    spawn_signal_handler(shutdown.clone());
+    let database = config.storage.database.clone();
+    let summary = engine::run(config, shutdown, RunMode::Once).await?;
+    sim.shutdown();
+    let store = Store::open_existing(&database).await?;
+    let tasks = store.list_tasks(&TaskFilter::default()).await?;
+    println!();
+    print!("{}", operator::status_table(&tasks));
+    println!(
+        "\n{} report(s) downloaded into {}/, {} failed. Inspect with:\n  gcore-reportd --config {} status --json",
+        summary.done,
+        args.dir.display(),
+        summary.failed,
+        config_path.display()
+    );
+    Ok(if summary.failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// `config/demo.toml` when run from a checkout, else a copy written into the demo directory.
+fn demo_config(dir: &Path) -> anyhow::Result<PathBuf> {
+    let in_checkout = PathBuf::from("config/demo.toml");
+    if in_checkout.exists() {
+        return Ok(in_checkout);
+    }
+    let copy = dir.join("demo.toml");
+    std::fs::write(&copy, DEMO_TOML).with_context(|| format!("cannot write {}", copy.display()))?;
+    Ok(copy)
+}
+
+/// Each demo starts from an empty database: the simulator it talks to is new too.
+fn fresh_database(path: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(file));
+    }
+}

@@ -1,0 +1,134 @@
+//! The command line: every subcommand's arguments (clap), and [`dispatch`], which runs one and
+//! maps its outcome to an exit code: 0 success, 1 a report failed or a runtime error, 2 bad
+//! usage (clap), 78 a configuration error (EX_CONFIG).
+
+mod demo;
+mod operator;
+mod table;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{self, ConfigError, Overrides};
+use crate::engine::{self, RunMode};
+use crate::logging::LogFormat;
+
+/// Exit code for a configuration error (sysexits.h EX_CONFIG).
+pub const EXIT_CONFIG: u8 = 78;
+
+/// Creates, tracks and downloads Gcore Billing Reseller reports on a schedule.
+#[derive(Debug, Parser)]
+#[command(name = "gcore-reportd", version, about, long_about = None)]
+pub struct Cli {
+    /// Config file (TOML).
+    #[arg(long, global = true, env = "GCORE_REPORTD_CONFIG", default_value = config::DEFAULT_PATH)]
+    pub config: PathBuf,
+    /// Log line format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Log level or filter (e.g. "debug", "gcore_reportd=trace"); default from RUST_LOG, else info.
+    #[arg(long, global = true)]
+    pub log_level: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon: create due reports, poll them, download the files.
+    Run {
+        /// Do what is due now, wait until every task has ended, then exit
+        /// (0 if all were downloaded, 1 if any failed).
+        #[arg(long)]
+        once: bool,
+    },
+    /// Show every task: report, period, state, attempts, uuid, file.
+    Status(operator::StatusArgs),
+    /// Show one task (by id or uuid) with its whole event history.
+    Show {
+        /// Task id (from `status`) or remote uuid (at least 8 leading characters).
+        task: String,
+    },
+    /// Validate the config and print the effective settings (API key redacted).
+    CheckConfig,
+    /// List the report templates the API offers, with their parameters.
+    Templates {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Serve the built-in simulated Gcore API, for trying configs without an account.
+    Simulate(demo::SimulateArgs),
+    /// Run the whole flow against the simulator with config/demo.toml, into ./demo-reports/.
+    Demo(demo::DemoArgs),
+}
+
+/// Runs the chosen command and returns the process exit code.
+pub async fn dispatch(cli: Cli) -> ExitCode {
+    let result = match &cli.command {
+        Command::Run { once } => run(&cli, *once).await,
+        Command::Status(args) => operator::status(&cli.config, args).await,
+        Command::Show { task } => operator::show(&cli.config, task).await,
+        Command::CheckConfig => operator::check_config(&cli.config),
+        Command::Templates { json } => operator::templates(&cli.config, *json).await,
+        Command::Simulate(args) => demo::simulate(args).await,
+        Command::Demo(args) => demo::demo(args).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => report_error(&err),
+    }
+}
+
+fn report_error(err: &anyhow::Error) -> ExitCode {
+    if let Some(config_err) = err.downcast_ref::<ConfigError>() {
+        eprintln!("gcore-reportd: config error: {config_err}");
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    eprintln!("gcore-reportd: {}", chain(err));
+    ExitCode::FAILURE
+}
+
+/// An error and its causes on one line.
+fn chain(err: &anyhow::Error) -> String {
+    err.chain().map(|e| e.to_string()).collect::<Vec<_>>().join(": ")
+}
+
+/// Loads the config, or fails with a [`ConfigError`] that maps to exit code 78.
+pub(crate) fn load_config(path: &std::path::Path, overrides: &Overrides) -> anyhow::Result<config::Config> {
+    Ok(config::load(path, overrides)?)
+}
+
+async fn run(cli: &Cli, once: bool) -> anyhow::Result<ExitCode> {
+    let config = load_config(&cli.config, &Overrides::default())?;
+    let shutdown = CancellationToken::new();
+    spawn_signal_handler(shutdown.clone());
+    let mode = if once { RunMode::Once } else { RunMode::Daemon };
+    tracing::info!(reports = config.reports.len(), ?mode, "gcore-reportd starting");
+    let summary = engine::run(config, shutdown, mode).await?;
+    tracing::info!(done = summary.done, failed = summary.failed, "gcore-reportd stopped");
+    Ok(if once && summary.failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Cancels `token` on SIGTERM or SIGINT.
+pub(crate) fn spawn_signal_handler(token: CancellationToken) {
+    use tokio::signal::unix::{signal, SignalKind};
+    tokio::spawn(async move {
+        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+            tracing::error!("cannot install signal handlers; stop the daemon with SIGKILL");
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM received"),
+            _ = int.recv() => tracing::info!("SIGINT received"),
+        }
+        token.cancel();
+    });
+}

@@ -1,0 +1,165 @@
+//! The operator commands: `status`, `show`, `check-config` and `templates`. They read the same
+//! database as a running daemon (WAL lets them), and never create one.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use super::{load_config, table};
+use crate::api::{Client, ClientOptions};
+use crate::config::{self, Overrides};
+use crate::store::{State, Store, TaskFilter, TaskRow};
+
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// Print one JSON object per task (JSON Lines) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Only this report's tasks.
+    #[arg(long)]
+    pub report: Option<String>,
+    /// Only tasks in this state (intent, creating, polling, downloading, done, failed, expired, lost).
+    #[arg(long, value_parser = |s: &str| s.parse::<State>())]
+    pub state: Option<State>,
+    /// At most this many tasks (newest first).
+    #[arg(long)]
+    pub limit: Option<i64>,
+}
+
+async fn open_store(config_path: &Path) -> anyhow::Result<Store> {
+    let (database, _) = config::storage_paths(config_path, &Overrides::default())?;
+    Ok(Store::open_existing(&database).await?)
+}
+
+pub async fn status(config_path: &Path, args: &StatusArgs) -> anyhow::Result<ExitCode> {
+    let store = open_store(config_path).await?;
+    let filter = TaskFilter {
+        report: args.report.clone(),
+        state: args.state,
+        limit: args.limit,
+    };
+    let tasks = store.list_tasks(&filter).await?;
+    if args.json {
+        for task in &tasks {
+            println!("{}", task_json(task));
+        }
+    } else {
+        print!("{}", status_table(&tasks));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The `status --json` object for one task.
+pub fn task_json(task: &TaskRow) -> serde_json::Value {
+    serde_json::json!({
+        "id": task.id,
+        "report": task.report,
+        "period_from": task.period_from,
+        "period_to": task.period_to,
+        "template": task.template,
+        "format": task.format,
+        "uuid": task.uuid,
+        "status": task.state,
+        "remote_status": task.remote_status,
+        "path": task.file_path,
+        "bytes": task.bytes,
+        "sha256": task.sha256,
+        "attempts": task.attempts,
+        "last_error": task.last_error,
+        "next_attempt_at": table::rfc3339(task.next_attempt_at),
+        "updated_at": table::rfc3339(task.updated_at),
+    })
+}
+
+/// The `status` table.
+pub fn status_table(tasks: &[TaskRow]) -> String {
+    let rows: Vec<Vec<String>> = tasks
+        .iter()
+        .map(|t| {
+            vec![
+                t.id.to_string(),
+                t.report.clone(),
+                format!("{}..{}", t.period_from, t.period_to),
+                t.state.clone(),
+                t.attempts.to_string(),
+                t.uuid.clone().unwrap_or_else(|| "-".into()),
+                table::time(t.updated_at),
+                t.file_path.clone().or_else(|| t.last_error.clone()).unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let header = ["ID", "REPORT", "PERIOD", "STATE", "ATT", "UUID", "UPDATED (UTC)", "FILE / LAST ERROR"];
+    table::render(&header, &rows)
+}
+
+pub async fn show(config_path: &Path, key: &str) -> anyhow::Result<ExitCode> {
+    let store = open_store(config_path).await?;
+    let task = store.find_task(key).await?;
+    let events = store.task_events(task.id).await?;
+    let json = task_json(&task);
+    if let Some(fields) = json.as_object() {
+        for (k, v) in fields {
+            let value = match v {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Null => "-".into(),
+                other => other.to_string(),
+            };
+            println!("{k:>16}: {value}");
+        }
+    }
+    println!("{:>16}: {}", "parameters", task.parameters);
+    println!("\nhistory:");
+    let rows: Vec<Vec<String>> = events
+        .iter()
+        .map(|e| {
+            vec![
+                table::time(e.at),
+                e.state.clone(),
+                e.uuid.clone().unwrap_or_else(|| "-".into()),
+                e.remote_status.clone().unwrap_or_else(|| "-".into()),
+                e.message.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    print!("{}", table::render(&["AT (UTC)", "STATE", "UUID", "REMOTE", "MESSAGE"], &rows));
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn check_config(config_path: &Path) -> anyhow::Result<ExitCode> {
+    let config = load_config(config_path, &Overrides::default())?;
+    println!("config {} is valid", config_path.display());
+    println!("{config:#?}");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn templates(config_path: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    let config = load_config(config_path, &Overrides::default())?;
+    let client = Client::new(ClientOptions {
+        base_url: config.api.base_url.clone(),
+        key: config.api.key.clone(),
+        timeout: config.api.request_timeout,
+        max_requests_per_second: config.api.max_requests_per_second,
+    })?;
+    let templates = client.templates().await.context("cannot list the report templates")?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&templates)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows: Vec<Vec<String>> = templates
+        .iter()
+        .map(|t| {
+            let params = t.parameters.clone().unwrap_or_default().parameters;
+            let params: Vec<String> = params
+                .iter()
+                .map(|p| {
+                    let req = if p.required == Some(true) { "" } else { "?" };
+                    format!("{}{req}:{}", p.name, p.kind.as_deref().unwrap_or("any"))
+                })
+                .collect();
+            vec![t.code.clone(), t.name_en.clone().unwrap_or_default(), params.join(", ")]
+        })
+        .collect();
+    print!("{}", table::render(&["CODE", "NAME", "PARAMETERS (? = optional)"], &rows));
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,119 @@
+//! Reading the configuration: the file (checked for TOML syntax first, so an error names its line
+//! and column), the `GCORE_REPORTD__SECTION__KEY` environment overrides through the `config`
+//! crate, and the API key from the first source that has one.
+
+use std::path::{Path, PathBuf};
+
+use config::{Environment, File, FileFormat};
+
+use super::raw::RawConfig;
+use super::{validate, Config, ConfigError};
+use crate::secret::ApiKey;
+
+/// Where the config is read from when neither `--config` nor `GCORE_REPORTD_CONFIG` is given.
+pub const DEFAULT_PATH: &str = "/etc/gcore-reportd/config.toml";
+
+/// Values that replace what the file says (used by `demo`, which starts its own simulator).
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub base_url: Option<String>,
+    pub api_key: Option<ApiKey>,
+}
+
+/// Reads, merges and validates the configuration at `path`.
+pub fn load(path: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
+    let raw = load_file_only(path, overrides)?;
+    let key = match &overrides.api_key {
+        Some(key) => key.clone(),
+        None => find_key(raw.api.api_key_file.as_deref())?,
+    };
+    validate::validate(raw, key)
+}
+
+/// The database and output directory the config names, without needing the API key: what the
+/// operator commands (`status`, `show`) need.
+pub fn storage_paths(path: &Path, overrides: &Overrides) -> Result<(PathBuf, PathBuf), ConfigError> {
+    let raw = load_file_only(path, overrides)?;
+    Ok((raw.storage.database, raw.storage.output_dir))
+}
+
+/// Reads and merges the file and environment, without validation or the API key.
+fn load_file_only(path: &Path, overrides: &Overrides) -> Result<RawConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    check_syntax(path, &text)?;
+    let mut builder = config::Config::builder()
+        .add_source(File::from_str(&text, FileFormat::Toml))
+        .add_source(
+            Environment::with_prefix("GCORE_REPORTD")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true),
+        );
+    if let Some(url) = &overrides.base_url {
+        builder = builder
+            .set_override("api.base_url", url.as_str())
+            .map_err(|e| shape(path, e))?;
+    }
+    let merged = builder.build().map_err(|e| shape(path, e))?;
+    merged.try_deserialize().map_err(|e| shape(path, e))
+}
+
+fn shape(path: &Path, err: config::ConfigError) -> ConfigError {
+    ConfigError::Shape {
+        path: path.to_path_buf(),
+        message: err.to_string().replace('\n', " "),
+    }
+}
+
+/// Parses the file once with `toml` alone, for an error message with line and column.
+fn check_syntax(path: &Path, text: &str) -> Result<(), ConfigError> {
+    let Err(err) = text.parse::<toml::Table>() else {
+        return Ok(());
+    };
+    let offset = err.span().map(|s| s.start).unwrap_or(0).min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
+    Err(ConfigError::Syntax {
+        path: path.to_path_buf(),
+        line,
+        column,
+        message: err.message().replace('\n', " "),
+    })
+}
+
+/// The API key: `GCORE_API_KEY`, else the systemd credential `gcore-api-key`, else the file
+/// named by `api.api_key_file`.
+fn find_key(key_file: Option<&Path>) -> Result<ApiKey, ConfigError> {
+    if let Ok(value) = std::env::var("GCORE_API_KEY") {
+        return ApiKey::new(&value).ok_or_else(|| {
+            ConfigError::invalid("GCORE_API_KEY", "the environment variable is empty")
+        });
+    }
+    if let Some(dir) = std::env::var_os("CREDENTIALS_DIRECTORY") {
+        let path = PathBuf::from(dir).join("gcore-api-key");
+        if path.exists() {
+            return read_key_file(&path);
+        }
+    }
+    match key_file {
+        Some(path) => read_key_file(path),
+        None => Err(ConfigError::NoKey),
+    }
+}
+
+fn read_key_file(path: &Path) -> Result<ApiKey, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::KeyFile {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    ApiKey::new(&text).ok_or_else(|| {
+        ConfigError::invalid(
+            "api.api_key_file",
+            format!("{} is empty: put the API token in it", path.display()),
+        )
+    })
+}

@@ -1,0 +1,125 @@
+//! Configuration: where it comes from (the TOML file, then `GCORE_REPORTD__SECTION__KEY`
+//! environment variables, then the API key from its file, `GCORE_API_KEY` or the systemd
+//! credential), what it means (checked types in [`Config`]), and the errors that stop the
+//! program before it touches anything (exit code 78).
+
+mod load;
+mod raw;
+mod validate;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+
+use crate::format::ReportFormat;
+use crate::period::{DateToStyle, PeriodKind};
+use crate::schedule::Schedule;
+use crate::secret::ApiKey;
+
+pub use load::{load, storage_paths, Overrides, DEFAULT_PATH};
+
+/// The whole, validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub api: ApiConfig,
+    pub storage: StorageConfig,
+    pub polling: PollingConfig,
+    pub downloads: DownloadsConfig,
+    pub daemon: DaemonConfig,
+    pub reports: Vec<ReportConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    pub base_url: reqwest::Url,
+    pub key: ApiKey,
+    pub request_timeout: Duration,
+    pub max_requests_per_second: f64,
+    pub auth_retry_interval: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct StorageConfig {
+    pub database: PathBuf,
+    pub output_dir: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct PollingConfig {
+    pub initial_interval: Duration,
+    pub max_interval: Duration,
+    pub multiplier: f64,
+    pub deadline: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct DownloadsConfig {
+    pub max_concurrent: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct DaemonConfig {
+    pub shutdown_timeout: Duration,
+}
+
+/// One configured report request, with `[defaults]` and built-in defaults applied.
+#[derive(Debug, Clone)]
+pub struct ReportConfig {
+    pub name: String,
+    pub template: String,
+    pub format: ReportFormat,
+    pub period: PeriodKind,
+    pub date_to_style: DateToStyle,
+    pub schedule: Schedule,
+    pub timezone: TimeZone,
+    pub catch_up_from: Option<Date>,
+    pub file_name: String,
+    pub max_attempts: u32,
+    pub resubmit_lost: bool,
+    pub parameters: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Config {
+    pub fn report(&self, name: &str) -> Option<&ReportConfig> {
+        self.reports.iter().find(|r| r.name == name)
+    }
+}
+
+/// Why a configuration was refused. Every message names the file or key and what is expected.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source} (set --config or GCORE_REPORTD_CONFIG)")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: TOML syntax error: {message}")]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path}: {message}")]
+    Shape { path: PathBuf, message: String },
+    #[error("{key}: {message}")]
+    Invalid { key: String, message: String },
+    #[error("cannot read API key file {path}: {source}")]
+    KeyFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("api.api_key_file: no API key found: set api.api_key_file, the GCORE_API_KEY environment variable, or a systemd credential named gcore-api-key")]
+    NoKey,
+}
+
+impl ConfigError {
+    pub(crate) fn invalid(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! The config file as written: serde structs that mirror the TOML tables one to one, with
+//! `deny_unknown_fields` so a typo is an error rather than a silently ignored key. Nothing here
+//! is validated beyond types; `validate` turns a [`RawConfig`] into a checked `Config`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub api: RawApi,
+    #[serde(default)]
+    pub storage: RawStorage,
+    #[serde(default)]
+    pub polling: RawPolling,
+    #[serde(default)]
+    pub downloads: RawDownloads,
+    #[serde(default)]
+    pub daemon: RawDaemon,
+    #[serde(default)]
+    pub defaults: RawReport,
+    #[serde(default)]
+    pub reports: Vec<RawReport>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApi {
+    #[serde(default = "default_base_url")]
+    pub base_url: String,
+    pub api_key_file: Option<PathBuf>,
+    #[serde(default = "default_request_timeout", with = "humantime_serde")]
+    pub request_timeout: Duration,
+    #[serde(default = "default_rate")]
+    pub max_requests_per_second: f64,
+    #[serde(default = "default_auth_retry", with = "humantime_serde")]
+    pub auth_retry_interval: Duration,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawStorage {
+    pub database: PathBuf,
+    pub output_dir: PathBuf,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawPolling {
+    #[serde(with = "humantime_serde")]
+    pub initial_interval: Duration,
+    #[serde(with = "humantime_serde")]
+    pub max_interval: Duration,
+    pub multiplier: f64,
+    #[serde(with = "humantime_serde")]
+    pub deadline: Duration,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawDownloads {
+    pub max_concurrent: usize,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawDaemon {
+    #[serde(with = "humantime_serde")]
+    pub shutdown_timeout: Duration,
+}
+
+/// One `[[reports]]` table; also the shape of `[defaults]`, whose keys fill in what a report
+/// leaves out.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReport {
+    pub name: Option<String>,
+    pub template: Option<String>,
+    pub format: Option<String>,
+    pub period: Option<String>,
+    pub date_to_style: Option<String>,
+    pub schedule: Option<String>,
+    pub day: Option<u8>,
+    pub at: Option<String>,
+    pub timezone: Option<String>,
+    pub catch_up_from: Option<String>,
+    pub file_name: Option<String>,
+    pub max_attempts: Option<u32>,
+    pub resubmit_lost: Option<bool>,
+    pub parameters: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+fn default_base_url() -> String {
+    "https://api.gcore.com".to_string()
+}
+
+fn default_request_timeout() -> Duration {
+    Duration::from_secs(30)
+}
+
+fn default_auth_retry() -> Duration {
+    Duration::from_secs(600)
+}
+
+fn default_rate() -> f64 {
+    20.0
+}
+
+impl Default for RawApi {
+    fn default() -> Self {
+        RawApi {
+            base_url: default_base_url(),
+            api_key_file: None,
+            request_timeout: default_request_timeout(),
+            max_requests_per_second: default_rate(),
+            auth_retry_interval: default_auth_retry(),
+        }
+    }
+}
+
+impl Default for RawStorage {
+    fn default() -> Self {
+        RawStorage {
+            database: PathBuf::from("/var/lib/gcore-reportd/state.db"),
+            output_dir: PathBuf::from("/var/lib/gcore-reportd/reports"),
+        }
+    }
+}
+
+impl Default for RawPolling {
+    fn default() -> Self {
+        RawPolling {
+            initial_interval: Duration::from_secs(10),
+            max_interval: Duration::from_secs(600),
+            multiplier: 2.0,
+            deadline: Duration::from_secs(48 * 3600),
+        }
+    }
+}
+
+impl Default for RawDownloads {
+    fn default() -> Self {
+        RawDownloads { max_concurrent: 4 }
+    }
+}
+
+impl Default for RawDaemon {
+    fn default() -> Self {
+        RawDaemon {
+            shutdown_timeout: Duration::from_secs(20),
+        }
+    }
+}

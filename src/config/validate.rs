@@ -1,0 +1,248 @@
+//! Turning a [`RawConfig`] into a [`Config`]: every value checked, `[defaults]` applied to each
+//! report, and each refusal worded as "key: what is wrong, what is expected".
+
+use std::collections::HashSet;
+use std::str::FromStr;
+
+use jiff::civil::{Date, Time};
+use jiff::tz::TimeZone;
+
+use super::raw::{RawApi, RawConfig, RawPolling, RawReport};
+use super::*;
+use crate::naming;
+
+/// Checks everything; the first problem found is returned.
+pub fn validate(raw: RawConfig, key: ApiKey) -> Result<Config, ConfigError> {
+    let api = validate_api(&raw.api, key)?;
+    let polling = validate_polling(&raw.polling)?;
+    if raw.downloads.max_concurrent == 0 {
+        return Err(ConfigError::invalid(
+            "downloads.max_concurrent",
+            "must be at least 1",
+        ));
+    }
+    let mut names = HashSet::new();
+    let mut reports = Vec::with_capacity(raw.reports.len());
+    for (i, report) in raw.reports.iter().enumerate() {
+        let report = validate_report(i, report, &raw.defaults)?;
+        if !names.insert(report.name.clone()) {
+            return Err(ConfigError::invalid(
+                format!("reports[{i}].name"),
+                format!("{:?} is used by two reports: names must be unique", report.name),
+            ));
+        }
+        reports.push(report);
+    }
+    Ok(Config {
+        api,
+        storage: StorageConfig {
+            database: raw.storage.database,
+            output_dir: raw.storage.output_dir,
+        },
+        polling,
+        downloads: DownloadsConfig {
+            max_concurrent: raw.downloads.max_concurrent,
+        },
+        daemon: DaemonConfig {
+            shutdown_timeout: raw.daemon.shutdown_timeout,
+        },
+        reports,
+    })
+}
+
+fn validate_api(raw: &RawApi, key: ApiKey) -> Result<ApiConfig, ConfigError> {
+    let url = reqwest::Url::parse(&raw.base_url).map_err(|e| {
+        ConfigError::invalid("api.base_url", format!("{:?} is not a URL: {e}", raw.base_url))
+    })?;
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) => {}
+        "http" => {
+            return Err(ConfigError::invalid(
+                "api.base_url",
+                "http:// is accepted only for loopback hosts (127.0.0.1, ::1, localhost); use https://",
+            ))
+        }
+        other => {
+            return Err(ConfigError::invalid(
+                "api.base_url",
+                format!("unsupported scheme {other:?}: expected https://"),
+            ))
+        }
+    }
+    if raw.request_timeout.is_zero() {
+        return Err(ConfigError::invalid("api.request_timeout", "must be longer than 0s"));
+    }
+    if !(raw.max_requests_per_second > 0.0 && raw.max_requests_per_second.is_finite()) {
+        return Err(ConfigError::invalid(
+            "api.max_requests_per_second",
+            "must be a positive number",
+        ));
+    }
+    Ok(ApiConfig {
+        base_url: url,
+        key,
+        request_timeout: raw.request_timeout,
+        max_requests_per_second: raw.max_requests_per_second,
+        auth_retry_interval: raw.auth_retry_interval,
+    })
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+fn validate_polling(raw: &RawPolling) -> Result<PollingConfig, ConfigError> {
+    if raw.initial_interval.is_zero() {
+        return Err(ConfigError::invalid("polling.initial_interval", "must be longer than 0s"));
+    }
+    if raw.max_interval < raw.initial_interval {
+        return Err(ConfigError::invalid(
+            "polling.max_interval",
+            "must be at least polling.initial_interval",
+        ));
+    }
+    if !(raw.multiplier >= 1.0 && raw.multiplier <= 100.0) {
+        return Err(ConfigError::invalid("polling.multiplier", "must be between 1.0 and 100.0"));
+    }
+    if raw.deadline.is_zero() {
+        return Err(ConfigError::invalid("polling.deadline", "must be longer than 0s"));
+    }
+    Ok(PollingConfig {
+        initial_interval: raw.initial_interval,
+        max_interval: raw.max_interval,
+        multiplier: raw.multiplier,
+        deadline: raw.deadline,
+    })
+}
+
+/// A report's value for a key: its own, else `[defaults]`'.
+macro_rules! pick {
+    ($report:expr, $defaults:expr, $field:ident) => {
+        $report.$field.clone().or_else(|| $defaults.$field.clone())
+    };
+}
+
+fn validate_report(i: usize, r: &RawReport, d: &RawReport) -> Result<ReportConfig, ConfigError> {
+    let key = |k: &str| format!("reports[{i}].{k}");
+    let name = r
+        .name
+        .clone()
+        .ok_or_else(|| ConfigError::invalid(key("name"), "missing: every report needs a name"))?;
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        return Err(ConfigError::invalid(
+            key("name"),
+            format!("{name:?} is not allowed: use letters, digits, '_' and '-' only"),
+        ));
+    }
+    let template = pick!(r, d, template)
+        .filter(|t| !t.trim().is_empty())
+        .ok_or_else(|| ConfigError::invalid(key("template"), "missing: the API's template code, e.g. \"ResellerExpenses\""))?;
+    let format = parse_with(&key("format"), pick!(r, d, format), ReportFormat::Csv)?;
+    let period = parse_with(&key("period"), pick!(r, d, period), PeriodKind::PreviousMonth)?;
+    let date_to_style = parse_date_to_style(&key("date_to_style"), pick!(r, d, date_to_style))?;
+    let timezone = parse_timezone(&key("timezone"), pick!(r, d, timezone))?;
+    let schedule = parse_schedule(&key, r, d)?;
+    let catch_up_from = pick!(r, d, catch_up_from)
+        .map(|s| parse_date(&key("catch_up_from"), &s))
+        .transpose()?;
+    let file_name = pick!(r, d, file_name).unwrap_or_else(|| naming::DEFAULT_TEMPLATE.to_string());
+    naming::check_template(&file_name).map_err(|e| ConfigError::invalid(key("file_name"), e.to_string()))?;
+    let max_attempts = pick!(r, d, max_attempts).unwrap_or(3);
+    if max_attempts == 0 {
+        return Err(ConfigError::invalid(key("max_attempts"), "must be at least 1"));
+    }
+    let mut parameters = d.parameters.clone().unwrap_or_default();
+    parameters.extend(r.parameters.clone().unwrap_or_default());
+    for reserved in ["date_from", "date_to"] {
+        if parameters.contains_key(reserved) {
+            return Err(ConfigError::invalid(
+                key(&format!("parameters.{reserved}")),
+                "is set by the daemon from the report's period: remove it",
+            ));
+        }
+    }
+    Ok(ReportConfig {
+        name,
+        template,
+        format,
+        period,
+        date_to_style,
+        schedule,
+        timezone,
+        catch_up_from,
+        file_name,
+        max_attempts,
+        resubmit_lost: pick!(r, d, resubmit_lost).unwrap_or(false),
+        parameters,
+    })
+}
+
+fn parse_with<T: FromStr>(key: &str, value: Option<String>, default: T) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match value {
+        None => Ok(default),
+        Some(s) => s.parse().map_err(|e: T::Err| ConfigError::invalid(key, e.to_string())),
+    }
+}
+
+fn parse_date_to_style(key: &str, value: Option<String>) -> Result<DateToStyle, ConfigError> {
+    match value.as_deref() {
+        None | Some("exclusive") => Ok(DateToStyle::Exclusive),
+        Some("inclusive") => Ok(DateToStyle::Inclusive),
+        Some(other) => Err(ConfigError::invalid(
+            key,
+            format!("{other:?} is not a style: expected \"exclusive\" or \"inclusive\""),
+        )),
+    }
+}
+
+fn parse_timezone(key: &str, value: Option<String>) -> Result<TimeZone, ConfigError> {
+    match value {
+        None => Ok(TimeZone::UTC),
+        Some(name) => TimeZone::get(&name).map_err(|_| {
+            ConfigError::invalid(key, format!("unknown time zone {name:?}: expected an IANA name such as \"Europe/Berlin\""))
+        }),
+    }
+}
+
+fn parse_date(key: &str, value: &str) -> Result<Date, ConfigError> {
+    value
+        .parse::<Date>()
+        .map_err(|_| ConfigError::invalid(key, format!("{value:?} is not a date: expected YYYY-MM-DD")))
+}
+
+fn parse_schedule(
+    key: &dyn Fn(&str) -> String,
+    r: &RawReport,
+    d: &RawReport,
+) -> Result<Schedule, ConfigError> {
+    let text = pick!(r, d, schedule).unwrap_or_else(|| "monthly".to_string());
+    let day = pick!(r, d, day);
+    let at = pick!(r, d, at);
+    if text.trim() != "monthly" {
+        if day.is_some() || at.is_some() {
+            return Err(ConfigError::invalid(
+                key(if day.is_some() { "day" } else { "at" }),
+                "applies only to schedule = \"monthly\"; a cron line carries its own time",
+            ));
+        }
+        return text
+            .parse::<Schedule>()
+            .map_err(|e| ConfigError::invalid(key("schedule"), e.to_string()));
+    }
+    let at = match at {
+        None => Time::midnight(),
+        Some(s) => s.parse::<Time>().map_err(|_| {
+            ConfigError::invalid(key("at"), format!("{s:?} is not a time of day: expected HH:MM"))
+        })?,
+    };
+    Schedule::monthly(day.unwrap_or(1), at).map_err(|e| ConfigError::invalid(key("day"), e.to_string()))
+}

@@ -1,0 +1,175 @@
+//! The engine: it turns due periods into tasks and drives each task through create → poll →
+//! download, reading and writing all state through the store, so it can be killed at any
+//! instruction and resume. [`Engine::step`] does one pass of due work and returns an
+//! [`StepOutcome`]; [`run`] wraps it in the loop that sleeps, wakes and stops.
+
+mod backoff;
+mod create;
+mod download;
+mod poll;
+mod runner;
+mod scheduler;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::sync::Semaphore;
+use tracing::Instrument;
+
+use crate::api::{ApiError, Client, ErrorClass};
+use crate::config::{Config, ReportConfig};
+use crate::store::{State, Store, StoreError, TaskRow};
+
+pub use download::remove_partial_files;
+pub use runner::{open_engine, run, RunMode, RunSummary};
+pub use scheduler::{period_parameters, schedule_periods};
+
+/// How many due tasks one step takes on at most.
+const STEP_BATCH: i64 = 512;
+/// How many non-download task steps run at once (the rate budget bounds the API anyway).
+const STEP_CONCURRENCY: usize = 32;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot build the API client: {0}")]
+    Client(#[source] ApiError),
+    #[error("{what} {path}: {source}")]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// What one step did, and when the next one is worth running.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StepOutcome {
+    pub scheduled: usize,
+    pub processed: usize,
+    pub active: i64,
+    pub next_due_at: Option<i64>,
+}
+
+/// The daemon's working parts: config, database, API client and download slots.
+#[derive(Clone)]
+pub struct Engine {
+    config: Arc<Config>,
+    store: Store,
+    client: Client,
+    download_slots: Arc<Semaphore>,
+}
+
+/// Milliseconds since the Unix epoch, the unit of every time in the database.
+pub fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+impl Engine {
+    pub fn new(config: Arc<Config>, store: Store, client: Client) -> Engine {
+        let slots = config.downloads.max_concurrent;
+        Engine {
+            config,
+            store,
+            client,
+            download_slots: Arc::new(Semaphore::new(slots)),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Records every period due at `now` (see [`schedule_periods`]), then works on due tasks.
+    pub async fn step(&self, now: i64, schedule: bool) -> Result<StepOutcome, EngineError> {
+        let scheduled = if schedule {
+            schedule_periods(&self.store, &self.config, now).await?
+        } else {
+            0
+        };
+        let processed = self.work_due(now).await?;
+        Ok(StepOutcome {
+            scheduled,
+            processed,
+            active: self.store.count_active().await?,
+            next_due_at: self.store.next_due_at().await?,
+        })
+    }
+
+    /// Runs one step for every task due at `now`, concurrently.
+    pub async fn work_due(&self, now: i64) -> Result<usize, EngineError> {
+        let tasks = self.store.due_tasks(now, STEP_BATCH).await?;
+        let count = tasks.len();
+        let results: Vec<Result<(), EngineError>> = futures_util::stream::iter(tasks)
+            .map(|task| async move { self.advance(task).await })
+            .buffer_unordered(STEP_CONCURRENCY)
+            .collect()
+            .await;
+        for result in results {
+            result?;
+        }
+        Ok(count)
+    }
+
+    /// Takes one task one step further, according to its state.
+    async fn advance(&self, task: TaskRow) -> Result<(), EngineError> {
+        let span = tracing::info_span!("task", id = task.id, report = %task.report,
+            period = %task.period_from, uuid = task.uuid.as_deref().unwrap_or("-"));
+        self.advance_in_span(task).instrument(span).await
+    }
+
+    async fn advance_in_span(&self, task: TaskRow) -> Result<(), EngineError> {
+        let now = now_ms();
+        let state = task.state();
+        if matches!(state, State::Intent | State::Creating | State::Polling) && now > task.deadline_at {
+            let reason = format!(
+                "expired: not finished within polling.deadline ({})",
+                humantime::format_duration(self.config.polling.deadline)
+            );
+            tracing::warn!(%reason, "task expired");
+            return Ok(self.store.give_up(task.id, State::Expired, &reason, now).await?);
+        }
+        match state {
+            State::Intent | State::Creating => self.create(&task).await,
+            State::Polling => self.poll(&task).await,
+            State::Downloading => self.download(&task).await,
+            State::Done | State::Failed | State::Expired | State::Lost => Ok(()),
+        }
+    }
+
+    fn report_config(&self, task: &TaskRow) -> Option<&ReportConfig> {
+        self.config.report(&task.report)
+    }
+
+    fn max_attempts(&self, task: &TaskRow) -> i64 {
+        self.report_config(task).map(|r| r.max_attempts).unwrap_or(3).into()
+    }
+
+    /// Reschedules after a failed try: transient errors back off (never undercutting
+    /// `Retry-After`); credential errors wait `api.auth_retry_interval`.
+    async fn retry_later(&self, task: &TaskRow, err: &ApiError) -> Result<(), EngineError> {
+        let delay = match err.class() {
+            ErrorClass::Credentials => self.config.api.auth_retry_interval,
+            _ => backoff::retry_delay(&self.config.polling, task.tries + 1, err.retry_after()),
+        };
+        self.reschedule(task, delay, &err.to_string()).await
+    }
+
+    /// Notes `message` as the task's last error and looks at the task again after `delay`.
+    async fn reschedule(&self, task: &TaskRow, delay: Duration, message: &str) -> Result<(), EngineError> {
+        tracing::warn!(error = %message, retry_in = %humantime::format_duration(delay), "will retry");
+        let now = now_ms();
+        Ok(self.store.schedule_retry(task.id, now + ms(delay), message, now).await?)
+    }
+}

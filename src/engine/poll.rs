@@ -1,0 +1,87 @@
+//! Polling a created task until it ends: still running → look again later (backoff in the
+//! row); Completed → download; Failed or Cancelled → a new attempt or, when `max_attempts` are
+//! used up, `failed` with the reason; vanished (404) → `lost`.
+
+use super::{backoff, ms, now_ms, Engine, EngineError};
+use crate::api::{ApiError, ErrorClass, FileTask, TaskStatus};
+use crate::crashpoint;
+use crate::store::{State, TaskRow};
+
+impl Engine {
+    /// One poll of a task in `polling`.
+    pub(super) async fn poll(&self, task: &TaskRow) -> Result<(), EngineError> {
+        let Some(uuid) = task.uuid.as_deref() else {
+            let reason = "internal: a polling task without a uuid";
+            return Ok(self.store.give_up(task.id, State::Failed, reason, now_ms()).await?);
+        };
+        let remote = match self.client.retrieve(uuid).await {
+            Ok(remote) => remote,
+            Err(err) => return self.poll_failed(task, err).await,
+        };
+        crashpoint::hit("poll.answered");
+        self.apply_status(task, &remote).await
+    }
+
+    /// Acts on a status the API reported for the task.
+    pub(super) async fn apply_status(&self, task: &TaskRow, remote: &FileTask) -> Result<(), EngineError> {
+        let now = now_ms();
+        let changed = task.remote_status.as_deref() != Some(remote.status.as_str());
+        match &remote.status {
+            TaskStatus::Completed => {
+                tracing::info!("remote task completed");
+                self.store.begin_download(task.id, remote.status.as_str(), now).await?;
+                crashpoint::hit("poll.completed");
+                let mut task = task.clone();
+                task.state = State::Downloading.as_str().to_string();
+                task.tries = 0;
+                self.download(&task).await
+            }
+            TaskStatus::Failed | TaskStatus::Cancelled => self.remote_failed(task, remote).await,
+            status => {
+                if let TaskStatus::Other(s) = status {
+                    tracing::warn!(status = %s, "the API reported an unknown status; still polling");
+                } else if changed {
+                    tracing::info!(status = %status, "remote status changed");
+                }
+                let next = now + ms(backoff::poll_delay(&self.config.polling, task.tries + 1));
+                Ok(self.store.record_poll(task.id, status.as_str(), next, now, changed).await?)
+            }
+        }
+    }
+
+    /// Failed or Cancelled remotely: resubmit while attempts remain, else give up.
+    async fn remote_failed(&self, task: &TaskRow, remote: &FileTask) -> Result<(), EngineError> {
+        let now = now_ms();
+        let attempt = task.attempts.max(1);
+        let reason = format!(
+            "attempt {attempt}: remote task {} ended {}: {}",
+            remote.uuid,
+            remote.status,
+            remote.failure_reason()
+        );
+        if attempt >= self.max_attempts(task) {
+            tracing::error!(%reason, "report failed; no attempts left (max_attempts)");
+            return Ok(self.store.give_up(task.id, State::Failed, &reason, now).await?);
+        }
+        tracing::warn!(%reason, "report failed remotely; resubmitting");
+        let next = now + ms(backoff::resubmit_delay(&self.config.polling, attempt - 1));
+        let deadline = now + ms(self.config.polling.deadline);
+        Ok(self.store.schedule_resubmit(task.id, &reason, next, deadline, now).await?)
+    }
+
+    async fn poll_failed(&self, task: &TaskRow, err: ApiError) -> Result<(), EngineError> {
+        if err.class() != ErrorClass::NotFound {
+            return self.retry_later(task, &err).await;
+        }
+        let now = now_ms();
+        let resubmit = self.report_config(task).map(|r| r.resubmit_lost).unwrap_or(false);
+        let reason = format!("the remote task vanished (404): {err}");
+        if resubmit && task.attempts < self.max_attempts(task) {
+            tracing::warn!(%reason, "resubmitting (resubmit_lost = true)");
+            let deadline = now + ms(self.config.polling.deadline);
+            return Ok(self.store.schedule_resubmit(task.id, &reason, now, deadline, now).await?);
+        }
+        tracing::error!(%reason, "task lost; set resubmit_lost = true to create a new one automatically");
+        Ok(self.store.give_up(task.id, State::Lost, &reason, now).await?)
+    }
+}

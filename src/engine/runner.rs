@@ -1,0 +1,132 @@
+//! The loop around [`Engine::step`]: open the database, clean up after a crash, then step,
+//! sleep until the next due task or schedule, and stop when told to (shutdown token) or, in
+//! `--once` mode, when nothing is left in flight.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::{download::remove_partial_files, now_ms, Engine, EngineError, StepOutcome};
+use crate::api::{Client, ClientOptions};
+use crate::config::Config;
+use crate::store::{State, Store, TaskFilter};
+
+/// The longest the daemon sleeps without looking at its schedules again.
+const MAX_SLEEP: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunMode {
+    /// Keep running: schedules fire as time passes.
+    Daemon,
+    /// Do what is due now, wait for every task to end, then return.
+    Once,
+}
+
+/// How a run ended: the tasks that finished badly since it started.
+#[derive(Debug, Clone, Default)]
+pub struct RunSummary {
+    pub done: usize,
+    pub failed: usize,
+}
+
+/// Builds the engine from `config` and runs it until `shutdown` (or, in `Once` mode, until no
+/// task is in flight).
+pub async fn run(config: Config, shutdown: CancellationToken, mode: RunMode) -> Result<RunSummary, EngineError> {
+    let engine = open_engine(config).await?;
+    let started = now_ms();
+    let result = drive(&engine, &shutdown, mode).await;
+    let removed = remove_partial_files(&engine.config.storage.output_dir);
+    if removed > 0 {
+        tracing::info!(removed, "removed temporary files of interrupted downloads");
+    }
+    let summary = summarise(&engine, started).await;
+    engine.store.close().await;
+    result?;
+    summary
+}
+
+/// Opens the database (migrating it), removes stale temporary files, builds the client.
+pub async fn open_engine(config: Config) -> Result<Engine, EngineError> {
+    let store = Store::open(&config.storage.database).await?;
+    let removed = remove_partial_files(&config.storage.output_dir);
+    if removed > 0 {
+        tracing::info!(removed, "removed temporary files left by an interrupted run");
+    }
+    let client = Client::new(ClientOptions {
+        base_url: config.api.base_url.clone(),
+        key: config.api.key.clone(),
+        timeout: config.api.request_timeout,
+        max_requests_per_second: config.api.max_requests_per_second,
+    })
+    .map_err(EngineError::Client)?;
+    Ok(Engine::new(Arc::new(config), store, client))
+}
+
+async fn drive(engine: &Engine, shutdown: &CancellationToken, mode: RunMode) -> Result<(), EngineError> {
+    let mut first = true;
+    while !shutdown.is_cancelled() {
+        let schedule = first || mode == RunMode::Daemon;
+        first = false;
+        let Some(outcome) = step_or_stop(engine, shutdown, schedule).await? else {
+            return Ok(());
+        };
+        if mode == RunMode::Once && outcome.active == 0 {
+            return Ok(());
+        }
+        let wait = sleep_for(&outcome, mode);
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = shutdown.cancelled() => {}
+        }
+    }
+    Ok(())
+}
+
+/// Runs a step; on shutdown, lets it finish within `shutdown_timeout`, else abandons it.
+async fn step_or_stop(
+    engine: &Engine,
+    shutdown: &CancellationToken,
+    schedule: bool,
+) -> Result<Option<StepOutcome>, EngineError> {
+    let step = engine.step(now_ms(), schedule);
+    tokio::pin!(step);
+    tokio::select! {
+        outcome = &mut step => outcome.map(Some),
+        _ = shutdown.cancelled() => {
+            let grace = engine.config.daemon.shutdown_timeout;
+            tracing::info!(grace = %humantime::format_duration(grace), "shutting down: letting in-flight work finish");
+            match tokio::time::timeout(grace, step).await {
+                Ok(outcome) => outcome.map(|_| None),
+                Err(_) => {
+                    tracing::warn!("in-flight work did not finish within daemon.shutdown_timeout: abandoned (it resumes at the next start)");
+                    Ok(None)
+                }
+            }
+        }
+    }
+}
+
+fn sleep_for(outcome: &StepOutcome, mode: RunMode) -> Duration {
+    let cap = match mode {
+        RunMode::Daemon => MAX_SLEEP,
+        RunMode::Once => Duration::from_secs(5),
+    };
+    match outcome.next_due_at {
+        Some(at) => Duration::from_millis(u64::try_from(at - now_ms()).unwrap_or(0)).min(cap),
+        None => cap,
+    }
+}
+
+async fn summarise(engine: &Engine, since: i64) -> Result<RunSummary, EngineError> {
+    let tasks = engine.store.list_tasks(&TaskFilter::default()).await?;
+    let mut summary = RunSummary::default();
+    for task in tasks.iter().filter(|t| t.updated_at >= since) {
+        match task.state() {
+            State::Done => summary.done += 1,
+            State::Failed | State::Expired | State::Lost => summary.failed += 1,
+            _ => {}
+        }
+    }
+    Ok(summary)
+}

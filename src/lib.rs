@@ -1,0 +1,20 @@
+//! gcore-reportd: creates, tracks and downloads Gcore Billing Reseller reports on a schedule.
+//!
+//! Layers, with dependencies pointing one way: the domain types ([`format`], [`period`],
+//! [`schedule`], [`naming`], [`secret`]); [`config`], [`api`] and [`store`], which know nothing
+//! of each other; the [`engine`], which uses them; and [`cli`], which wires everything up.
+//! [`sim`] is the built-in simulated Gcore API used by tests, benchmarks and `demo`.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod crashpoint;
+pub mod engine;
+pub mod format;
+pub mod logging;
+pub mod naming;
+pub mod period;
+pub mod schedule;
+pub mod secret;
+pub mod sim;
+pub mod store;

@@ -1,0 +1,19 @@
+//! `gcore-reportd`: parse the command line, set up logging, hand over to the command, and turn
+//! its outcome into the exit code. Everything else lives in the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = gcore_reportd::cli::Cli::parse();
+    gcore_reportd::logging::init(cli.log_format, cli.log_level.as_deref());
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("gcore-reportd: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(gcore_reportd::cli::dispatch(cli))
+}

@@ -1,0 +1,50 @@
+//! The API key as a type that cannot leak: its `Debug` and `Display` print `[redacted]`, and the
+//! only way to the bytes is [`ApiKey::expose`], called in one place (the `Authorization` header).
+
+use std::fmt;
+
+/// A Gcore API token (`<id>$<secret>` or `<id>_<secret>`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    /// Wraps a token, trimming surrounding whitespace (a key file's trailing newline).
+    pub fn new(raw: &str) -> Option<ApiKey> {
+        let key = raw.trim();
+        (!key.is_empty()).then(|| ApiKey(key.to_string()))
+    }
+
+    /// The token itself. Only the HTTP client calls this, to build the header.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey([redacted])")
+    }
+}
+
+impl fmt::Display for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_and_display_never_show_the_token() {
+        let key = ApiKey::new("42$topsecret\n").expect("non-empty");
+        assert_eq!(key.expose(), "42$topsecret");
+        assert!(!format!("{key:?} {key}").contains("topsecret"));
+    }
+
+    #[test]
+    fn an_empty_or_blank_key_is_refused() {
+        assert!(ApiKey::new(" \n").is_none());
+    }
+}

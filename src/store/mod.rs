@@ -1,0 +1,167 @@
+//! The SQLite state: opening the database (WAL, busy timeout, mode 0600, migrations applied),
+//! the row types, and the local task states. Every statement lives in `queries`, one function
+//! per statement or transaction, named by what it means for a task.
+
+mod queries;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+
+pub use queries::*;
+
+/// The database. Cheap to clone (a pool).
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the database {path}: {source}; check that its directory exists and is writable by the daemon")]
+    Open { path: PathBuf, source: sqlx::Error },
+    #[error("cannot migrate the database {path}: {source}")]
+    Migrate {
+        path: PathBuf,
+        source: sqlx::migrate::MigrateError,
+    },
+    #[error("the database {path} does not exist yet: start the daemon once (gcore-reportd run) to create it")]
+    Missing { path: PathBuf },
+    #[error("database error: {0}")]
+    Sql(#[from] sqlx::Error),
+    #[error("task {0} not found in the database (see gcore-reportd status)")]
+    NoSuchTask(String),
+}
+
+/// A task's local state: where it is in create → poll → download.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum State {
+    /// Recorded as due; nothing sent yet.
+    Intent,
+    /// A create was (maybe) sent; its outcome must be reconciled before creating again.
+    Creating,
+    /// Created remotely; waiting for Completed / Failed / Cancelled.
+    Polling,
+    /// Completed remotely; the file is being fetched.
+    Downloading,
+    /// The file is in the output directory.
+    Done,
+    /// Given up: rejected, or failed remotely `max_attempts` times.
+    Failed,
+    /// Not finished before `polling.deadline`.
+    Expired,
+    /// The remote task vanished (404).
+    Lost,
+}
+
+impl State {
+    pub const ALL: [State; 8] = [
+        State::Intent,
+        State::Creating,
+        State::Polling,
+        State::Downloading,
+        State::Done,
+        State::Failed,
+        State::Expired,
+        State::Lost,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Intent => "intent",
+            State::Creating => "creating",
+            State::Polling => "polling",
+            State::Downloading => "downloading",
+            State::Done => "done",
+            State::Failed => "failed",
+            State::Expired => "expired",
+            State::Lost => "lost",
+        }
+    }
+
+    /// Whether the engine still has work to do for a task in this state.
+    pub fn is_active(self) -> bool {
+        matches!(self, State::Intent | State::Creating | State::Polling | State::Downloading)
+    }
+}
+
+impl std::fmt::Display for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for State {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        State::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| format!("unknown state {s:?}: expected one of intent, creating, polling, downloading, done, failed, expired, lost"))
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database and applies pending migrations.
+    pub async fn open(path: &Path) -> Result<Store, StoreError> {
+        let store = Self::connect(path, true).await?;
+        sqlx::migrate!("./migrations")
+            .run(&store.pool)
+            .await
+            .map_err(|source| StoreError::Migrate {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        restrict_permissions(path);
+        Ok(store)
+    }
+
+    /// Opens an existing database for the operator commands, which never create one.
+    pub async fn open_existing(path: &Path) -> Result<Store, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::Missing {
+                path: path.to_path_buf(),
+            });
+        }
+        Self::connect(path, false).await
+    }
+
+    async fn connect(path: &Path, create: bool) -> Result<Store, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(create)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|source| StoreError::Open {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Ok(Store { pool })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// The database holds report metadata: readable by the daemon's user only.
+fn restrict_permissions(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
+        tracing::warn!(path = %path.display(), error = %e, "cannot set the database's mode to 0600");
+    }
+}

@@ -1,0 +1,378 @@
+//! Every SQL statement the daemon runs, one function each, named by what it means. A function
+//! that changes a task also appends its event, in the same transaction: the row and its
+//! history never disagree, whatever instant the process dies at.
+
+use sqlx::{FromRow, Sqlite, Transaction};
+
+use super::{State, Store, StoreError};
+
+/// One report task, as stored.
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
+pub struct TaskRow {
+    pub id: i64,
+    pub report: String,
+    pub period_from: String,
+    pub period_to: String,
+    pub template: String,
+    pub format: String,
+    pub parameters: String,
+    pub file_name: String,
+    pub state: String,
+    pub uuid: Option<String>,
+    pub remote_status: Option<String>,
+    pub attempts: i64,
+    pub tries: i64,
+    pub next_attempt_at: i64,
+    pub intent_at: Option<i64>,
+    pub deadline_at: i64,
+    pub last_error: Option<String>,
+    pub file_path: Option<String>,
+    pub bytes: Option<i64>,
+    pub sha256: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl TaskRow {
+    /// The local state; a value this version does not know reads as `Failed`.
+    pub fn state(&self) -> State {
+        self.state.parse().unwrap_or(State::Failed)
+    }
+}
+
+/// One entry of a task's history.
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
+pub struct EventRow {
+    pub id: i64,
+    pub task_id: i64,
+    pub at: i64,
+    pub state: String,
+    pub uuid: Option<String>,
+    pub remote_status: Option<String>,
+    pub message: Option<String>,
+}
+
+/// What the scheduler records when a period falls due.
+#[derive(Debug, Clone)]
+pub struct NewTask<'a> {
+    pub report: &'a str,
+    pub period_from: &'a str,
+    pub period_to: &'a str,
+    pub template: &'a str,
+    pub format: &'a str,
+    pub parameters: &'a str,
+    pub file_name: &'a str,
+    pub deadline_at: i64,
+}
+
+/// Which tasks `status` lists.
+#[derive(Debug, Clone, Default)]
+pub struct TaskFilter {
+    pub report: Option<String>,
+    pub state: Option<State>,
+    pub limit: Option<i64>,
+}
+
+const ACTIVE: &str = "('intent', 'creating', 'polling', 'downloading')";
+
+/// Appends an event holding the task's row as it is now (call after the update).
+async fn append_event(
+    tx: &mut Transaction<'_, Sqlite>,
+    id: i64,
+    now: i64,
+    message: Option<&str>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO events (task_id, at, state, uuid, remote_status, message)
+         SELECT id, ?, state, uuid, remote_status, ? FROM tasks WHERE id = ?",
+    )
+    .bind(now)
+    .bind(message)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Records a due period as an intent; `None` if the period already has a task.
+    pub async fn insert_intent(&self, new: &NewTask<'_>, now: i64) -> Result<Option<i64>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO tasks (report, period_from, period_to, template, format, parameters,
+                file_name, state, next_attempt_at, deadline_at, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, 'intent', ?, ?, ?, ?)
+             ON CONFLICT (report, period_from, period_to) DO NOTHING
+             RETURNING id",
+        )
+        .bind(new.report)
+        .bind(new.period_from)
+        .bind(new.period_to)
+        .bind(new.template)
+        .bind(new.format)
+        .bind(new.parameters)
+        .bind(new.file_name)
+        .bind(now)
+        .bind(new.deadline_at)
+        .bind(now)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(id) = id {
+            append_event(&mut tx, id, now, Some("period due: task recorded")).await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Whether (report, period) already has a task.
+    pub async fn period_has_task(&self, report: &str, from: &str, to: &str) -> Result<bool, StoreError> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM tasks WHERE report = ? AND period_from = ? AND period_to = ?",
+        )
+        .bind(report)
+        .bind(from)
+        .bind(to)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(found.is_some())
+    }
+
+    /// Unfinished tasks whose next attempt is due, most overdue first.
+    pub async fn due_tasks(&self, now: i64, limit: i64) -> Result<Vec<TaskRow>, StoreError> {
+        let sql = format!(
+            "SELECT * FROM tasks WHERE state IN {ACTIVE} AND next_attempt_at <= ?
+             ORDER BY next_attempt_at LIMIT ?"
+        );
+        Ok(sqlx::query_as(&sql).bind(now).bind(limit).fetch_all(&self.pool).await?)
+    }
+
+    /// When the earliest unfinished task is next due.
+    pub async fn next_due_at(&self) -> Result<Option<i64>, StoreError> {
+        let sql = format!("SELECT MIN(next_attempt_at) FROM tasks WHERE state IN {ACTIVE}");
+        Ok(sqlx::query_scalar(&sql).fetch_one(&self.pool).await?)
+    }
+
+    /// How many tasks are unfinished.
+    pub async fn count_active(&self) -> Result<i64, StoreError> {
+        let sql = format!("SELECT COUNT(*) FROM tasks WHERE state IN {ACTIVE}");
+        Ok(sqlx::query_scalar(&sql).fetch_one(&self.pool).await?)
+    }
+
+    /// How many tasks are in each state.
+    pub async fn count_by_state(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(sqlx::query_as("SELECT state, COUNT(*) FROM tasks GROUP BY state")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Marks that a create is about to be sent: from now on its outcome must be reconciled.
+    pub async fn begin_create(&self, id: i64, now: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE tasks SET state = 'creating', intent_at = ?, updated_at = ? WHERE id = ?")
+            .bind(now)
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        append_event(&mut tx, id, now, Some("creating the remote task")).await?;
+        Ok(tx.commit().await?)
+    }
+
+    /// Stores the uuid of a task created (or found after an unknown outcome) for this period.
+    pub async fn record_created(
+        &self,
+        id: i64,
+        uuid: &str,
+        status: &str,
+        next_at: i64,
+        now: i64,
+        message: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE tasks SET state = 'polling', uuid = ?, remote_status = ?, attempts = attempts + 1,
+                tries = 0, next_attempt_at = ?, last_error = NULL, updated_at = ? WHERE id = ?",
+        )
+        .bind(uuid)
+        .bind(status)
+        .bind(next_at)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        append_event(&mut tx, id, now, Some(message)).await?;
+        Ok(tx.commit().await?)
+    }
+
+    /// A try failed for a reason worth retrying: note it and when to try again.
+    pub async fn schedule_retry(&self, id: i64, next_at: i64, error: &str, now: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE tasks SET tries = tries + 1, next_attempt_at = ?, last_error = ?, updated_at = ?
+             WHERE id = ?",
+        )
+        .bind(next_at)
+        .bind(error)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        append_event(&mut tx, id, now, Some(error)).await?;
+        Ok(tx.commit().await?)
+    }
+
+    /// A poll saw the task still running; an event is kept only when the status changed.
+    pub async fn record_poll(
+        &self,
+        id: i64,
+        status: &str,
+        next_at: i64,
+        now: i64,
+        changed: bool,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE tasks SET remote_status = ?, tries = tries + 1, next_attempt_at = ?,
+                last_error = NULL, updated_at = ? WHERE id = ?",
+        )
+        .bind(status)
+        .bind(next_at)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if changed {
+            append_event(&mut tx, id, now, None).await?;
+        }
+        Ok(tx.commit().await?)
+    }
+
+    /// The remote task is Completed: the file is to be fetched now.
+    pub async fn begin_download(&self, id: i64, status: &str, now: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE tasks SET state = 'downloading', remote_status = ?, tries = 0,
+                next_attempt_at = ?, last_error = NULL, updated_at = ? WHERE id = ?",
+        )
+        .bind(status)
+        .bind(now)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        append_event(&mut tx, id, now, Some("report ready: downloading")).await?;
+        Ok(tx.commit().await?)
+    }
+
+    /// The file is in place: record where, how big and its sha256.
+    pub async fn record_downloaded(
+        &self,
+        id: i64,
+        path: &str,
+        bytes: i64,
+        sha256: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE tasks SET state = 'done', file_path = ?, bytes = ?, sha256 = ?, tries = 0,
+                last_error = NULL, updated_at = ? WHERE id = ?",
+        )
+        .bind(path)
+        .bind(bytes)
+        .bind(sha256)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        append_event(&mut tx, id, now, Some(&format!("downloaded {bytes} bytes, sha256 {sha256}"))).await?;
+        Ok(tx.commit().await?)
+    }
+
+    /// The remote task ended Failed or Cancelled: a new attempt is due at `next_at`.
+    pub async fn schedule_resubmit(
+        &self,
+        id: i64,
+        reason: &str,
+        next_at: i64,
+        deadline_at: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        append_event(&mut tx, id, now, Some(reason)).await?;
+        sqlx::query(
+            "UPDATE tasks SET state = 'intent', uuid = NULL, remote_status = NULL, tries = 0,
+                next_attempt_at = ?, deadline_at = ?, last_error = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(next_at)
+        .bind(deadline_at)
+        .bind(reason)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        append_event(&mut tx, id, now, Some("resubmitting as a new remote task")).await?;
+        Ok(tx.commit().await?)
+    }
+
+    /// The task ends here (`failed`, `expired` or `lost`), with the reason.
+    pub async fn give_up(&self, id: i64, state: State, reason: &str, now: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE tasks SET state = ?, last_error = ?, updated_at = ? WHERE id = ?")
+            .bind(state.as_str())
+            .bind(reason)
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        append_event(&mut tx, id, now, Some(reason)).await?;
+        Ok(tx.commit().await?)
+    }
+
+    /// Whether a remote uuid was ever recorded for any task (so it is never adopted twice).
+    pub async fn uuid_known(&self, uuid: &str) -> Result<bool, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM tasks WHERE uuid = ?1)
+                 OR EXISTS (SELECT 1 FROM events WHERE uuid = ?1)",
+        )
+        .bind(uuid)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Tasks for `status`, newest first.
+    pub async fn list_tasks(&self, filter: &TaskFilter) -> Result<Vec<TaskRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM tasks WHERE (?1 IS NULL OR report = ?1) AND (?2 IS NULL OR state = ?2)
+             ORDER BY period_from DESC, id DESC LIMIT ?3",
+        )
+        .bind(filter.report.as_deref())
+        .bind(filter.state.map(State::as_str))
+        .bind(filter.limit.unwrap_or(-1))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// One task by its id or (a prefix of at least 8 characters of) its remote uuid.
+    pub async fn find_task(&self, key: &str) -> Result<TaskRow, StoreError> {
+        let by_id = key.parse::<i64>().ok();
+        let row: Option<TaskRow> = sqlx::query_as(
+            "SELECT * FROM tasks WHERE id = ?1 OR (length(?2) >= 8 AND uuid LIKE ?2 || '%')
+             ORDER BY id LIMIT 1",
+        )
+        .bind(by_id)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.ok_or_else(|| StoreError::NoSuchTask(key.to_string()))
+    }
+
+    /// A task's whole history, oldest first.
+    pub async fn task_events(&self, id: i64) -> Result<Vec<EventRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT * FROM events WHERE task_id = ? ORDER BY id")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+}

@@ -1,0 +1,129 @@
+//! Test harness shared by the integration tests: a simulated Gcore API on 127.0.0.1, a
+//! temporary directory with a config file, database and output directory, and the real
+//! `gcore-reportd` binary run against them.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+use gcore_reportd::sim::{self, SimHandle, SimOptions};
+use sha2::{Digest, Sha256};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_gcore-reportd");
+
+/// A simulator plus a scratch directory holding `config.toml`, `state.db` and `reports/`.
+pub struct Harness {
+    pub dir: tempfile::TempDir,
+    pub sim: SimHandle,
+    pub key: String,
+}
+
+/// Fast polling so tests finish in seconds.
+pub const FAST_POLLING: &str = r#"
+[polling]
+initial_interval = "50ms"
+max_interval = "300ms"
+multiplier = 1.5
+"#;
+
+impl Harness {
+    /// Starts a simulator with quick task lifecycles and writes a config with `reports`.
+    pub async fn start(reports: &str) -> Harness {
+        Self::with_options(SimOptions {
+            pending_for: Duration::from_millis(100),
+            running_for: Duration::from_millis(150),
+            ..SimOptions::default()
+        }, reports)
+        .await
+    }
+
+    pub async fn with_options(options: SimOptions, reports: &str) -> Harness {
+        let key = options.api_key.clone();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let sim = sim::start(listener, options).await.expect("start simulator");
+        let harness = Harness {
+            dir: tempfile::tempdir().expect("temp dir"),
+            sim,
+            key,
+        };
+        harness.write_config(&format!("{FAST_POLLING}\n{reports}"));
+        harness
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.path("config.toml")
+    }
+
+    pub fn output_dir(&self) -> PathBuf {
+        self.path("reports")
+    }
+
+    /// Writes config.toml: the simulator's URL, the harness paths, then `body`.
+    pub fn write_config(&self, body: &str) {
+        let text = format!(
+            "[api]\nbase_url = \"{}\"\napi_key_file = \"{}\"\nrequest_timeout = \"5s\"\nmax_requests_per_second = 500\n\n[storage]\ndatabase = \"{}\"\noutput_dir = \"{}\"\n{body}\n",
+            self.sim.base_url(),
+            self.path("api-key").display(),
+            self.path("state.db").display(),
+            self.output_dir().display(),
+        );
+        std::fs::write(self.path("api-key"), format!("{}\n", self.key)).expect("write key");
+        std::fs::write(self.config_path(), text).expect("write config");
+    }
+
+    /// The binary with `--config` set and a clean environment for its variables.
+    pub fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(BIN);
+        cmd.arg("--config").arg(self.config_path()).args(args);
+        cmd.env_remove("GCORE_API_KEY")
+            .env_remove("CREDENTIALS_DIRECTORY")
+            .env_remove("RUST_LOG")
+            .kill_on_drop(true);
+        cmd
+    }
+
+    /// Runs the binary to completion (at most two minutes).
+    pub async fn run(&self, args: &[&str]) -> Output {
+        let child = self.command(args).output();
+        tokio::time::timeout(Duration::from_secs(120), child)
+            .await
+            .expect("gcore-reportd did not finish within 120 s")
+            .expect("spawn gcore-reportd")
+    }
+
+    /// `status --json`, parsed.
+    pub async fn status(&self) -> Vec<serde_json::Value> {
+        let out = self.run(&["status", "--json"]).await;
+        assert!(out.status.success(), "status failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("status --json line is JSON"))
+            .collect()
+    }
+
+    /// Files in the output directory, names sorted.
+    pub fn output_files(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.output_dir())
+            .map(|rd| rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+pub fn sha256_file(path: &Path) -> String {
+    sha256_hex(&std::fs::read(path).expect("read file"))
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}

@@ -1,0 +1,148 @@
+//! The whole path, with the real binary, a real SQLite file and the simulator on 127.0.0.1:
+//! a report is created once, polled, downloaded with the right bytes; a restart resumes; a
+//! remote failure is recorded with its reason.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{sha256_file, sha256_hex, stderr, Harness};
+use gcore_reportd::sim::{self, Faults, SimOptions};
+
+const TWO_REPORTS: &str = r#"
+[[reports]]
+name = "expenses"
+template = "ResellerExpenses"
+format = "csv"
+
+[[reports]]
+name = "plans-42"
+template = "ResellerPlans"
+format = "json"
+parameters = { client_id = 42 }
+"#;
+
+/// The bytes the simulator serves for the task created for `report`.
+fn expected_bytes(h: &Harness, template: &str, format: &str, period_from: &str) -> Vec<u8> {
+    let task = h
+        .sim
+        .tasks()
+        .into_iter()
+        .find(|t| t.template == template && t.parameters["date_from"] == period_from)
+        .expect("the simulator has the task");
+    let mut params = task.parameters.clone();
+    if let Some(map) = params.as_object_mut() {
+        map.remove("type");
+    }
+    sim::report_body(template, &params, format, SimOptions::default().report_rows)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_report_is_created_once_polled_and_downloaded_with_the_right_bytes() {
+    let h = Harness::start(TWO_REPORTS).await;
+    let out = h.run(&["run", "--once"]).await;
+    assert!(out.status.success(), "run --once failed: {}", stderr(&out));
+
+    let tasks = h.sim.tasks();
+    assert_eq!(tasks.len(), 2, "one remote task per report: {tasks:?}");
+    let status = h.status().await;
+    assert_eq!(status.len(), 2);
+    for row in &status {
+        assert_eq!(row["status"], "done", "{row}");
+        assert_eq!(row["attempts"], 1);
+        let path = std::path::PathBuf::from(row["path"].as_str().expect("path"));
+        let (template, format) = match row["report"].as_str() {
+            Some("expenses") => ("ResellerExpenses", "csv"),
+            _ => ("ResellerPlans", "json"),
+        };
+        let want = expected_bytes(&h, template, format, row["period_from"].as_str().expect("from"));
+        assert_eq!(row["sha256"].as_str(), Some(sha256_hex(&want).as_str()));
+        assert_eq!(sha256_file(&path), sha256_hex(&want), "file {} has the served bytes", path.display());
+        assert_eq!(row["bytes"].as_u64(), Some(want.len() as u64));
+        assert!(path.starts_with(h.output_dir()));
+        let name = path.file_name().and_then(|n| n.to_str()).expect("file name");
+        assert_eq!(name, format!("{}_{}_{}.{format}", row["report"].as_str().unwrap_or(""), row["period_from"].as_str().unwrap_or(""), row["period_to"].as_str().unwrap_or("")));
+    }
+
+    let again = h.run(&["run", "--once"]).await;
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(h.sim.tasks().len(), 2, "a second run creates nothing new");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_in_the_middle_resumes_without_creating_a_second_task() {
+    let options = SimOptions {
+        pending_for: Duration::from_millis(800),
+        running_for: Duration::from_millis(800),
+        ..SimOptions::default()
+    };
+    let h = Harness::with_options(options, TWO_REPORTS).await;
+    let mut daemon = h.command(&["run"]).spawn().expect("spawn daemon");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while h.sim.tasks().len() < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "the daemon never created the tasks");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    daemon.kill().await.expect("kill the daemon");
+    let midway = h.status().await;
+    assert!(midway.iter().all(|t| t["status"] == "polling"), "stopped while polling: {midway:?}");
+
+    let out = h.run(&["run", "--once"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(h.sim.tasks().len(), 2, "no second remote task after the restart");
+    let done = h.status().await;
+    assert!(done.iter().all(|t| t["status"] == "done" && t["attempts"] == 1), "{done:?}");
+    assert_eq!(h.output_files().len(), 2, "{:?}", h.output_files());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_remote_task_is_recorded_with_its_reason_and_run_once_exits_1() {
+    let h = Harness::start(
+        r#"
+[[reports]]
+name = "doomed"
+template = "ResellerExpenses"
+max_attempts = 2
+parameters = { client_id = 13 }
+"#,
+    )
+    .await;
+    h.sim.set_faults(Faults {
+        fail_when: Some(("client_id".into(), serde_json::json!(13))),
+        ..Faults::default()
+    });
+    let out = h.run(&["run", "--once"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let status = h.status().await;
+    assert_eq!(status.len(), 1);
+    assert_eq!(status[0]["status"], "failed");
+    assert_eq!(status[0]["attempts"], 2, "resubmitted once, then gave up");
+    let reason = status[0]["last_error"].as_str().expect("last_error");
+    assert!(reason.contains("Failed"), "reason names the remote status: {reason}");
+    assert_eq!(h.sim.tasks().len(), 2);
+    assert!(h.output_files().is_empty(), "no file for a failed report");
+
+    let show = h.run(&["show", "1"]).await;
+    let history = String::from_utf8_lossy(&show.stdout);
+    for task in h.sim.tasks() {
+        assert!(history.contains(&task.uuid), "history keeps attempt {}:\n{history}", task.uuid);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_key_appears_in_no_log_line_at_trace_level() {
+    let h = Harness::start(TWO_REPORTS).await;
+    let out = h.run(&["--log-level", "trace", "run", "--once"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let logs = stderr(&out);
+    assert!(logs.lines().count() > 50, "trace logging produced lines");
+    let secret = h.key.split('$').nth(1).expect("key has a secret part");
+    assert!(!logs.contains(&h.key) && !logs.contains(secret), "the key leaked into the log");
+    let check = h.run(&["check-config"]).await;
+    assert!(check.status.success());
+    let printed = format!("{}{}", String::from_utf8_lossy(&check.stdout), stderr(&check));
+    assert!(!printed.contains(secret), "check-config printed the key");
+    let db = std::fs::read(h.path("state.db")).expect("database");
+    assert!(!db.windows(secret.len()).any(|w| w == secret.as_bytes()), "the key is in the database");
+}
