@@ -16,5 +16,6 @@ pub mod naming;
 pub mod period;
 pub mod schedule;
 pub mod secret;
+pub mod service;
 pub mod sim;
 pub mod store;

@@ -2,14 +2,19 @@
 //! maps its outcome to an exit code: 0 success, 1 a report failed or a runtime error, 2 bad
 //! usage (clap), 78 a configuration error (EX_CONFIG).
 
+mod backfill;
 mod demo;
 mod operator;
+mod steer;
 mod table;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::sync::Arc;
+
 use clap::{Parser, Subcommand};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{self, ConfigError, Overrides};
@@ -52,6 +57,19 @@ pub enum Command {
         /// Task id (from `status`) or remote uuid (at least 8 leading characters).
         task: String,
     },
+    /// Give a failed, expired or lost task a new attempt.
+    Retry {
+        /// Task id or remote uuid.
+        task: String,
+    },
+    /// Drop a task (and its history) so its period can be created again.
+    Forget {
+        /// Task id or remote uuid.
+        task: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Validate the config and print the effective settings (API key redacted).
     CheckConfig,
     /// List the report templates the API offers, with their parameters.
@@ -60,6 +78,10 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Record every period of a report in a date range that has no task yet, and process them.
+    Backfill(backfill::BackfillArgs),
+    /// Create a one-off report task outside any schedule and process it to the end.
+    Submit(backfill::SubmitArgs),
     /// Serve the built-in simulated Gcore API, for trying configs without an account.
     Simulate(demo::SimulateArgs),
     /// Run the whole flow against the simulator with config/demo.toml, into ./demo-reports/.
@@ -72,8 +94,12 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
         Command::Run { once } => run(&cli, *once).await,
         Command::Status(args) => operator::status(&cli.config, args).await,
         Command::Show { task } => operator::show(&cli.config, task).await,
+        Command::Retry { task } => steer::retry(&cli.config, task).await,
+        Command::Forget { task, yes } => steer::forget(&cli.config, task, *yes).await,
         Command::CheckConfig => operator::check_config(&cli.config),
         Command::Templates { json } => operator::templates(&cli.config, *json).await,
+        Command::Backfill(args) => backfill::backfill(&cli, args).await,
+        Command::Submit(args) => backfill::submit(&cli, args).await,
         Command::Simulate(args) => demo::simulate(args).await,
         Command::Demo(args) => demo::demo(args).await,
     };
@@ -83,7 +109,16 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
     }
 }
 
+/// A command-line argument that is wrong in a way clap cannot see (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
 fn report_error(err: &anyhow::Error) -> ExitCode {
+    if let Some(usage) = err.downcast_ref::<UsageError>() {
+        eprintln!("gcore-reportd: {usage}");
+        return ExitCode::from(2);
+    }
     if let Some(config_err) = err.downcast_ref::<ConfigError>() {
         eprintln!("gcore-reportd: config error: {config_err}");
         return ExitCode::from(EXIT_CONFIG);
@@ -99,7 +134,11 @@ fn chain(err: &anyhow::Error) -> String {
 
 /// Loads the config, or fails with a [`ConfigError`] that maps to exit code 78.
 pub(crate) fn load_config(path: &std::path::Path, overrides: &Overrides) -> anyhow::Result<config::Config> {
-    Ok(config::load(path, overrides)?)
+    let config = config::load(path, overrides)?;
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
+    Ok(config)
 }
 
 async fn run(cli: &Cli, once: bool) -> anyhow::Result<ExitCode> {
@@ -107,14 +146,40 @@ async fn run(cli: &Cli, once: bool) -> anyhow::Result<ExitCode> {
     let shutdown = CancellationToken::new();
     spawn_signal_handler(shutdown.clone());
     let mode = if once { RunMode::Once } else { RunMode::Daemon };
+    let reloads = (!once).then(|| spawn_reloader(cli.config.clone(), &config));
     tracing::info!(reports = config.reports.len(), ?mode, "gcore-reportd starting");
-    let summary = engine::run(config, shutdown, mode).await?;
+    let summary = engine::run_with_reloads(config, shutdown, mode, reloads).await?;
     tracing::info!(done = summary.done, failed = summary.failed, "gcore-reportd stopped");
     Ok(if once && summary.failed > 0 {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Reloads the config on SIGHUP; a config that fails to load is refused with a logged error
+/// and the old one kept.
+fn spawn_reloader(path: PathBuf, current: &config::Config) -> watch::Receiver<Arc<config::Config>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (tx, rx) = watch::channel(Arc::new(current.clone()));
+    tokio::spawn(async move {
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            tracing::error!("cannot install the SIGHUP handler: config reload disabled");
+            return;
+        };
+        while hup.recv().await.is_some() {
+            tracing::info!(path = %path.display(), "SIGHUP received: reloading the config");
+            match load_config(&path, &Overrides::default()) {
+                Ok(config) => {
+                    if tx.send(Arc::new(config)).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => tracing::error!(error = %chain(&e), "new config refused; keeping the old one"),
+            }
+        }
+    });
+    rx
 }
 
 /// Cancels `token` on SIGTERM or SIGINT.

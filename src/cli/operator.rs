@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::{load_config, table};
-use crate::api::{Client, ClientOptions};
 use crate::config::{self, Overrides};
+use crate::engine;
 use crate::store::{State, Store, TaskFilter, TaskRow};
 
 #[derive(Debug, clap::Args)]
@@ -27,7 +27,7 @@ pub struct StatusArgs {
     pub limit: Option<i64>,
 }
 
-async fn open_store(config_path: &Path) -> anyhow::Result<Store> {
+pub(super) async fn open_store(config_path: &Path) -> anyhow::Result<Store> {
     let (database, _) = config::storage_paths(config_path, &Overrides::default())?;
     Ok(Store::open_existing(&database).await?)
 }
@@ -45,6 +45,10 @@ pub async fn status(config_path: &Path, args: &StatusArgs) -> anyhow::Result<Exi
             println!("{}", task_json(task));
         }
     } else {
+        for condition in store.conditions().await? {
+            let until = condition.until_at.map(table::time).unwrap_or_default();
+            println!("! {}: {} (until {until} UTC)", condition.key, condition.value);
+        }
         print!("{}", status_table(&tasks));
     }
     Ok(ExitCode::SUCCESS)
@@ -135,12 +139,7 @@ pub fn check_config(config_path: &Path) -> anyhow::Result<ExitCode> {
 
 pub async fn templates(config_path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let config = load_config(config_path, &Overrides::default())?;
-    let client = Client::new(ClientOptions {
-        base_url: config.api.base_url.clone(),
-        key: config.api.key.clone(),
-        timeout: config.api.request_timeout,
-        max_requests_per_second: config.api.max_requests_per_second,
-    })?;
+    let client = engine::build_client(&config)?;
     let templates = client.templates().await.context("cannot list the report templates")?;
     if json {
         println!("{}", serde_json::to_string_pretty(&templates)?);

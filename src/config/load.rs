@@ -23,11 +23,28 @@ pub struct Overrides {
 /// Reads, merges and validates the configuration at `path`.
 pub fn load(path: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
     let raw = load_file_only(path, overrides)?;
+    let mut warnings = Vec::new();
     let key = match &overrides.api_key {
         Some(key) => key.clone(),
-        None => find_key(raw.api.api_key_file.as_deref())?,
+        None => find_key(raw.api.api_key_file.as_deref(), &mut warnings)?,
     };
-    validate::validate(raw, key)
+    warn_if_shared(path, "config file", &mut warnings);
+    let mut config = validate::validate(raw, key)?;
+    config.warnings = warnings;
+    Ok(config)
+}
+
+/// Notes a file that users other than its owner and group can read.
+fn warn_if_shared(path: &Path, what: &str, warnings: &mut Vec<String>) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path) {
+        if meta.permissions().mode() & 0o004 != 0 {
+            warnings.push(format!(
+                "{what} {} is readable by all users: chmod o-r it (it names or holds the API key)",
+                path.display()
+            ));
+        }
+    }
 }
 
 /// The database and output directory the config names, without needing the API key: what the
@@ -87,7 +104,7 @@ fn check_syntax(path: &Path, text: &str) -> Result<(), ConfigError> {
 
 /// The API key: `GCORE_API_KEY`, else the systemd credential `gcore-api-key`, else the file
 /// named by `api.api_key_file`.
-fn find_key(key_file: Option<&Path>) -> Result<ApiKey, ConfigError> {
+fn find_key(key_file: Option<&Path>, warnings: &mut Vec<String>) -> Result<ApiKey, ConfigError> {
     if let Ok(value) = std::env::var("GCORE_API_KEY") {
         return ApiKey::new(&value).ok_or_else(|| {
             ConfigError::invalid("GCORE_API_KEY", "the environment variable is empty")
@@ -100,7 +117,10 @@ fn find_key(key_file: Option<&Path>) -> Result<ApiKey, ConfigError> {
         }
     }
     match key_file {
-        Some(path) => read_key_file(path),
+        Some(path) => {
+            warn_if_shared(path, "API key file", warnings);
+            read_key_file(path)
+        }
         None => Err(ConfigError::NoKey),
     }
 }

@@ -29,6 +29,8 @@ pub struct Config {
     pub downloads: DownloadsConfig,
     pub daemon: DaemonConfig,
     pub reports: Vec<ReportConfig>,
+    /// Problems worth a warning but not a refusal (e.g. a key file readable by others).
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone)]

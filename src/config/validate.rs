@@ -47,6 +47,7 @@ pub fn validate(raw: RawConfig, key: ApiKey) -> Result<Config, ConfigError> {
             shutdown_timeout: raw.daemon.shutdown_timeout,
         },
         reports,
+        warnings: Vec::new(),
     })
 }
 

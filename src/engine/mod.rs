@@ -3,6 +3,7 @@
 //! instruction and resume. [`Engine::step`] does one pass of due work and returns an
 //! [`StepOutcome`]; [`run`] wraps it in the loop that sleeps, wakes and stops.
 
+mod auth;
 mod backoff;
 mod create;
 mod download;
@@ -23,8 +24,8 @@ use crate::config::{Config, ReportConfig};
 use crate::store::{State, Store, StoreError, TaskRow};
 
 pub use download::remove_partial_files;
-pub use runner::{open_engine, run, RunMode, RunSummary};
-pub use scheduler::{period_parameters, schedule_periods};
+pub use runner::{build_client, open_engine, run, run_with_reloads, RunMode, RunSummary};
+pub use scheduler::{period_parameters, record_adhoc, record_period, schedule_periods};
 
 /// How many due tasks one step takes on at most.
 const STEP_BATCH: i64 = 512;
@@ -98,7 +99,19 @@ impl Engine {
         } else {
             0
         };
+        let active = self.store.count_active().await?;
+        if let Some(until) = self.auth_blocked_until(now).await? {
+            return Ok(StepOutcome {
+                scheduled,
+                processed: 0,
+                active,
+                next_due_at: Some(until),
+            });
+        }
         let processed = self.work_due(now).await?;
+        if processed > 0 {
+            self.clear_expired_auth_block(now).await?;
+        }
         Ok(StepOutcome {
             scheduled,
             processed,
@@ -160,7 +173,10 @@ impl Engine {
     /// `Retry-After`); credential errors wait `api.auth_retry_interval`.
     async fn retry_later(&self, task: &TaskRow, err: &ApiError) -> Result<(), EngineError> {
         let delay = match err.class() {
-            ErrorClass::Credentials => self.config.api.auth_retry_interval,
+            ErrorClass::Credentials => {
+                self.credentials_refused(err).await?;
+                self.config.api.auth_retry_interval
+            }
             _ => backoff::retry_delay(&self.config.polling, task.tries + 1, err.retry_after()),
         };
         self.reschedule(task, delay, &err.to_string()).await

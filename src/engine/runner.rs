@@ -5,11 +5,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use super::scheduler::next_fire;
 use super::{download::remove_partial_files, now_ms, Engine, EngineError, StepOutcome};
 use crate::api::{Client, ClientOptions};
 use crate::config::Config;
+use crate::service::Notifier;
 use crate::store::{State, Store, TaskFilter};
 
 /// The longest the daemon sleeps without looking at its schedules again.
@@ -21,6 +24,9 @@ pub enum RunMode {
     Daemon,
     /// Do what is due now, wait for every task to end, then return.
     Once,
+    /// Schedule nothing; work on the tasks already recorded until none is left in flight
+    /// (`backfill`, `submit`).
+    Drain,
 }
 
 /// How a run ended: the tasks that finished badly since it started.
@@ -33,9 +39,22 @@ pub struct RunSummary {
 /// Builds the engine from `config` and runs it until `shutdown` (or, in `Once` mode, until no
 /// task is in flight).
 pub async fn run(config: Config, shutdown: CancellationToken, mode: RunMode) -> Result<RunSummary, EngineError> {
+    run_with_reloads(config, shutdown, mode, None).await
+}
+
+/// [`run`], also taking new configurations (SIGHUP) from `reloads` between steps.
+pub async fn run_with_reloads(
+    config: Config,
+    shutdown: CancellationToken,
+    mode: RunMode,
+    reloads: Option<watch::Receiver<Arc<Config>>>,
+) -> Result<RunSummary, EngineError> {
     let engine = open_engine(config).await?;
+    let notifier = Notifier::from_env();
+    notifier.ready("database ready, starting work");
     let started = now_ms();
-    let result = drive(&engine, &shutdown, mode).await;
+    let result = drive(engine.clone(), &shutdown, mode, &notifier, reloads).await;
+    notifier.stopping();
     let removed = remove_partial_files(&engine.config.storage.output_dir);
     if removed > 0 {
         tracing::info!(removed, "removed temporary files of interrupted downloads");
@@ -53,34 +72,72 @@ pub async fn open_engine(config: Config) -> Result<Engine, EngineError> {
     if removed > 0 {
         tracing::info!(removed, "removed temporary files left by an interrupted run");
     }
-    let client = Client::new(ClientOptions {
-        base_url: config.api.base_url.clone(),
-        key: config.api.key.clone(),
-        timeout: config.api.request_timeout,
-        max_requests_per_second: config.api.max_requests_per_second,
-    })
-    .map_err(EngineError::Client)?;
+    let client = build_client(&config).map_err(EngineError::Client)?;
     Ok(Engine::new(Arc::new(config), store, client))
 }
 
-async fn drive(engine: &Engine, shutdown: &CancellationToken, mode: RunMode) -> Result<(), EngineError> {
+async fn drive(
+    mut engine: Engine,
+    shutdown: &CancellationToken,
+    mode: RunMode,
+    notifier: &Notifier,
+    mut reloads: Option<watch::Receiver<Arc<Config>>>,
+) -> Result<(), EngineError> {
     let mut first = true;
     while !shutdown.is_cancelled() {
-        let schedule = first || mode == RunMode::Daemon;
+        if let Some(rx) = reloads.as_mut() {
+            if rx.has_changed().unwrap_or(false) {
+                let config = rx.borrow_and_update().clone();
+                engine = reconfigure(&engine, config)?;
+            }
+        }
+        let engine = &engine;
+        let schedule = match mode {
+            RunMode::Daemon => true,
+            RunMode::Once => first,
+            RunMode::Drain => false,
+        };
         first = false;
         let Some(outcome) = step_or_stop(engine, shutdown, schedule).await? else {
             return Ok(());
         };
-        if mode == RunMode::Once && outcome.active == 0 {
+        notifier.alive();
+        notifier.status(&status_line(engine, &outcome));
+        if mode != RunMode::Daemon && outcome.active == 0 {
             return Ok(());
         }
-        let wait = sleep_for(&outcome, mode);
+        let mut wait = sleep_for(&outcome, mode);
+        if let Some(ping) = notifier.ping_interval() {
+            wait = wait.min(ping);
+        }
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = shutdown.cancelled() => {}
         }
     }
     Ok(())
+}
+
+/// The engine with a reloaded config: same database, new client, new settings.
+fn reconfigure(engine: &Engine, config: Arc<Config>) -> Result<Engine, EngineError> {
+    let mut config = (*config).clone();
+    if config.storage.database != engine.config.storage.database {
+        tracing::warn!("storage.database changed: this takes effect at the next restart");
+        config.storage.database = engine.config.storage.database.clone();
+    }
+    let client = build_client(&config).map_err(EngineError::Client)?;
+    tracing::info!(reports = config.reports.len(), "configuration reloaded");
+    Ok(Engine::new(Arc::new(config), engine.store.clone(), client))
+}
+
+/// The API client for a configuration.
+pub fn build_client(config: &Config) -> Result<Client, crate::api::ApiError> {
+    Client::new(ClientOptions {
+        base_url: config.api.base_url.clone(),
+        key: config.api.key.clone(),
+        timeout: config.api.request_timeout,
+        max_requests_per_second: config.api.max_requests_per_second,
+    })
 }
 
 /// Runs a step; on shutdown, lets it finish within `shutdown_timeout`, else abandons it.
@@ -110,12 +167,21 @@ async fn step_or_stop(
 fn sleep_for(outcome: &StepOutcome, mode: RunMode) -> Duration {
     let cap = match mode {
         RunMode::Daemon => MAX_SLEEP,
-        RunMode::Once => Duration::from_secs(5),
+        RunMode::Once | RunMode::Drain => Duration::from_secs(5),
     };
     match outcome.next_due_at {
         Some(at) => Duration::from_millis(u64::try_from(at - now_ms()).unwrap_or(0)).min(cap),
         None => cap,
     }
+}
+
+/// What the daemon is doing, for systemd's `STATUS=`: tasks in flight and the next due report.
+fn status_line(engine: &Engine, outcome: &StepOutcome) -> String {
+    let mut line = format!("{} task(s) in flight", outcome.active);
+    if let Some((report, at)) = next_fire(&engine.config, now_ms()) {
+        line.push_str(&format!(", next due {report} {}", at.strftime("%Y-%m-%d %H:%M %Z")));
+    }
+    line
 }
 
 async fn summarise(engine: &Engine, since: i64) -> Result<RunSummary, EngineError> {

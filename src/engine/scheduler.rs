@@ -77,3 +77,59 @@ pub fn period_parameters(
     parameters.insert("date_to".into(), to.into());
     parameters
 }
+
+/// A one-off task outside any schedule (`gcore-reportd submit`): recorded under a fresh report
+/// name `submit-<id>`, then driven like any other. Returns the task id.
+pub async fn record_adhoc(
+    store: &Store,
+    template: &str,
+    format: crate::format::ReportFormat,
+    parameters: serde_json::Map<String, serde_json::Value>,
+    deadline: Duration,
+    now: i64,
+) -> Result<i64, StoreError> {
+    let name = format!("submit-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let date = |key: &str| {
+        parameters
+            .get(key)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+            .unwrap_or_else(|| "-".to_string())
+    };
+    let (from, to) = (date("date_from"), date("date_to"));
+    let file_name = naming::render(
+        naming::DEFAULT_TEMPLATE,
+        &NameParts {
+            name: &name,
+            template,
+            date_from: &from,
+            date_to: &to,
+            format: format.as_str(),
+        },
+    );
+    let new = NewTask {
+        report: &name,
+        period_from: &from,
+        period_to: &to,
+        template,
+        format: format.as_str(),
+        parameters: &serde_json::Value::Object(parameters.clone()).to_string(),
+        file_name: &file_name,
+        deadline_at: now + i64::try_from(deadline.as_millis()).unwrap_or(i64::MAX / 2),
+    };
+    let id = store.insert_intent(&new, now).await?;
+    id.ok_or_else(|| StoreError::NoSuchTask(name))
+}
+
+/// The next moment a report's schedule fires after `now`, and which report it is.
+pub fn next_fire(config: &Config, now: i64) -> Option<(String, jiff::Zoned)> {
+    let at = jiff::Timestamp::from_millisecond(now).ok()?;
+    config
+        .reports
+        .iter()
+        .filter_map(|r| {
+            let next = r.schedule.next_fire_after(&r.timezone, at)?;
+            Some((r.name.clone(), next.to_zoned(r.timezone.clone())))
+        })
+        .min_by_key(|(_, z)| z.timestamp())
+}

@@ -2,6 +2,7 @@
 //! the row types, and the local task states. Every statement lives in `queries`, one function
 //! per statement or transaction, named by what it means for a task.
 
+mod daemon;
 mod queries;
 
 use std::path::{Path, PathBuf};
@@ -11,6 +12,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
+pub use daemon::{Condition, AUTH_BLOCKED};
 pub use queries::*;
 
 /// The database. Cheap to clone (a pool).

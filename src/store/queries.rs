@@ -142,7 +142,7 @@ impl Store {
     pub async fn due_tasks(&self, now: i64, limit: i64) -> Result<Vec<TaskRow>, StoreError> {
         let sql = format!(
             "SELECT * FROM tasks WHERE state IN {ACTIVE} AND next_attempt_at <= ?
-             ORDER BY next_attempt_at LIMIT ?"
+             ORDER BY next_attempt_at, id LIMIT ?"
         );
         Ok(sqlx::query_as(&sql).bind(now).bind(limit).fetch_all(&self.pool).await?)
     }
@@ -374,5 +374,38 @@ impl Store {
             .bind(id)
             .fetch_all(&self.pool)
             .await?)
+    }
+}
+
+impl Store {
+    /// An operator asked for a new attempt of a finished-badly task: it becomes due now.
+    pub async fn retry_task(&self, id: i64, deadline_at: i64, now: i64) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let changed = sqlx::query(
+            "UPDATE tasks SET state = 'intent', uuid = NULL, remote_status = NULL, tries = 0,
+                next_attempt_at = ?, deadline_at = ?, updated_at = ?
+             WHERE id = ? AND state IN ('failed', 'expired', 'lost')",
+        )
+        .bind(now)
+        .bind(deadline_at)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed > 0 {
+            append_event(&mut tx, id, now, Some("operator: retry")).await?;
+        }
+        tx.commit().await?;
+        Ok(changed > 0)
+    }
+
+    /// Drops a task and its history, so its period can be recorded again.
+    pub async fn forget_task(&self, id: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM tasks WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
     }
 }

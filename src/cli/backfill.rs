@@ -1,0 +1,125 @@
+//! `backfill` records every period of one report in a date range (skipping those that already
+//! have a task) and processes them to the end; `submit` creates a one-off task outside any
+//! schedule. Both then run like `run --once`, limited to the tasks already recorded.
+
+use std::process::ExitCode;
+
+use jiff::civil::Date;
+use tokio_util::sync::CancellationToken;
+
+use super::{load_config, spawn_signal_handler, Cli, UsageError};
+use crate::config::{Config, Overrides};
+use crate::engine::{self, now_ms, RunMode};
+use crate::format::ReportFormat;
+use crate::store::Store;
+
+#[derive(Debug, clap::Args)]
+pub struct BackfillArgs {
+    /// The report (a `name` from the config).
+    #[arg(long)]
+    pub report: String,
+    /// First day of the range (YYYY-MM-DD): periods starting on or after it.
+    #[arg(long)]
+    pub from: Date,
+    /// Last day of the range (YYYY-MM-DD): periods starting on or before it.
+    #[arg(long)]
+    pub to: Date,
+    /// List the periods without recording or creating anything.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SubmitArgs {
+    /// The template code (see `gcore-reportd templates`).
+    #[arg(long)]
+    pub template: String,
+    /// A parameter as key=value (repeatable); integers and true/false are sent as such.
+    #[arg(long = "param", value_parser = parse_param)]
+    pub params: Vec<(String, serde_json::Value)>,
+    /// File format to download.
+    #[arg(long, default_value = "csv")]
+    pub format: ReportFormat,
+}
+
+fn parse_param(s: &str) -> Result<(String, serde_json::Value), String> {
+    let (key, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?} is not key=value"))?;
+    if key.is_empty() {
+        return Err(format!("{s:?} has an empty key"));
+    }
+    let value = match value {
+        "true" => serde_json::Value::Bool(true),
+        "false" => serde_json::Value::Bool(false),
+        v => v
+            .parse::<i64>()
+            .map(serde_json::Value::from)
+            .unwrap_or_else(|_| serde_json::Value::from(v)),
+    };
+    Ok((key.to_string(), value))
+}
+
+pub async fn backfill(cli: &Cli, args: &BackfillArgs) -> anyhow::Result<ExitCode> {
+    let config = load_config(&cli.config, &Overrides::default())?;
+    let Some(report) = config.report(&args.report).cloned() else {
+        let msg = format!("--report {}: no such report in {}", args.report, cli.config.display());
+        return Err(UsageError(msg).into());
+    };
+    if args.to < args.from {
+        let msg = format!("--to {} is before --from {}", args.to, args.from);
+        return Err(UsageError(msg).into());
+    }
+    let today = jiff::Timestamp::now().to_zoned(report.timezone.clone()).date();
+    let periods: Vec<_> = report
+        .period
+        .periods_starting_between(args.from, args.to)
+        .into_iter()
+        .filter(|p| p.until <= today)
+        .collect();
+    if args.dry_run {
+        for p in &periods {
+            println!("{} {}..{}", report.name, p.from, p.date_to(report.date_to_style));
+        }
+        println!("{} period(s); nothing recorded (--dry-run)", periods.len());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let store = Store::open(&config.storage.database).await?;
+    let mut recorded = 0;
+    for period in &periods {
+        let now = now_ms();
+        if engine::record_period(&store, &report, period, config.polling.deadline, now).await? {
+            recorded += 1;
+        }
+    }
+    store.close().await;
+    println!("{recorded} new period(s) recorded, {} already had a task", periods.len() - recorded);
+    drain(config).await
+}
+
+pub async fn submit(cli: &Cli, args: &SubmitArgs) -> anyhow::Result<ExitCode> {
+    let config = load_config(&cli.config, &Overrides::default())?;
+    let parameters: serde_json::Map<_, _> = args.params.iter().cloned().collect();
+    let store = Store::open(&config.storage.database).await?;
+    let id = engine::record_adhoc(
+        &store,
+        &args.template,
+        args.format,
+        parameters,
+        config.polling.deadline,
+        now_ms(),
+    )
+    .await?;
+    store.close().await;
+    println!("task {id} recorded for template {}", args.template);
+    drain(config).await
+}
+
+/// Works on recorded tasks until none is in flight; exit 1 if any failed.
+async fn drain(config: Config) -> anyhow::Result<ExitCode> {
+    let shutdown = CancellationToken::new();
+    spawn_signal_handler(shutdown.clone());
+    let summary = engine::run(config, shutdown, RunMode::Drain).await?;
+    println!("{} downloaded, {} failed", summary.done, summary.failed);
+    Ok(if summary.failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
