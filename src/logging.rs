@@ -1,30 +1,49 @@
-//! Log output: `tracing` events to stderr as text or JSON lines, filtered by `RUST_LOG` or
-//! `--log-level`. Spans carry the task id, report, period and uuid, so every line of a task's
-//! work says which task it was.
+//! Log output: `tracing` events as text or JSON lines on stderr, or straight to journald with
+//! structured fields (REPORT, PERIOD, TASK_UUID, …), filtered by `RUST_LOG` or `--log-level`.
+//! Without a format chosen, journald is used when `JOURNAL_STREAM` says stderr goes to the
+//! journal; if the journal socket cannot be opened, plain text on stderr is the fallback.
+//! Every task's lines carry its span (id, report, period, task_uuid).
 
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
-    /// Human-readable lines.
+    /// Human-readable lines on stderr.
     Text,
-    /// One JSON object per line, with span fields.
+    /// One JSON object per line on stderr, with the task's span fields.
     Json,
+    /// journald's native protocol, each field its own journal field.
+    Journald,
 }
 
 /// Installs the global subscriber; `level` wins over `RUST_LOG` when given.
-pub fn init(format: LogFormat, level: Option<&str>) {
+pub fn init(format: Option<LogFormat>, level: Option<&str>) {
     let filter = match level {
         Some(level) => EnvFilter::new(level),
         None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
     };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let format = format.unwrap_or(if std::env::var_os("JOURNAL_STREAM").is_some() {
+        LogFormat::Journald
+    } else {
+        LogFormat::Text
+    });
+    let registry = tracing_subscriber::registry().with(filter);
+    let text = || tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     let result = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).try_init(),
+        LogFormat::Text => registry.with(text()).try_init(),
+        LogFormat::Json => registry
+            .with(text().json().with_current_span(true).with_span_list(false))
+            .try_init(),
+        LogFormat::Journald => match tracing_journald::layer() {
+            Ok(journald) => registry.with(journald.with_field_prefix(None)).try_init(),
+            Err(e) => {
+                eprintln!("gcore-reportd: journald is not reachable ({e}); logging to stderr");
+                registry.with(text()).try_init()
+            }
+        },
     };
     if let Err(e) = result {
         eprintln!("gcore-reportd: logging not initialised: {e}");

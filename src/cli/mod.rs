@@ -31,9 +31,9 @@ pub struct Cli {
     /// Config file (TOML).
     #[arg(long, global = true, env = "GCORE_REPORTD_CONFIG", default_value = config::DEFAULT_PATH)]
     pub config: PathBuf,
-    /// Log line format.
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
-    pub log_format: LogFormat,
+    /// Log format [default: journald when JOURNAL_STREAM is set, else text].
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
     /// Log level or filter (e.g. "debug", "gcore_reportd=trace"); default from RUST_LOG, else info.
     #[arg(long, global = true)]
     pub log_level: Option<String>,

@@ -51,7 +51,8 @@ impl Engine {
         let now = now_ms();
         let next = now + ms(backoff::poll_delay(&self.config.polling, 0));
         let message = format!("{how}: remote task {} ({})", remote.uuid, remote.status);
-        tracing::info!(uuid = %remote.uuid, status = %remote.status, "{how}");
+        tracing::Span::current().record("task_uuid", remote.uuid.as_str());
+        tracing::info!(status = %remote.status, "{how}");
         self.store
             .record_created(task.id, &remote.uuid, remote.status.as_str(), next, now, &message)
             .await?;

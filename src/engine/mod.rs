@@ -138,7 +138,7 @@ impl Engine {
     /// Takes one task one step further, according to its state.
     async fn advance(&self, task: TaskRow) -> Result<(), EngineError> {
         let span = tracing::info_span!("task", id = task.id, report = %task.report,
-            period = %task.period_from, uuid = task.uuid.as_deref().unwrap_or("-"));
+            period = %task.period_from, task_uuid = task.uuid.as_deref().unwrap_or("-"));
         self.advance_in_span(task).instrument(span).await
     }
 

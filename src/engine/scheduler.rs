@@ -60,6 +60,7 @@ pub async fn record_period(
         deadline_at: now + i64::try_from(deadline.as_millis()).unwrap_or(i64::MAX / 2),
     };
     let id = store.insert_intent(&new, now).await?;
+    crate::crashpoint::hit("schedule.recorded");
     if let Some(id) = id {
         tracing::info!(id, report = %report.name, period_from = %from, period_to = %to, "period due: task recorded");
     }

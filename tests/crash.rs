@@ -1,0 +1,139 @@
+//! Crash safety: the real `gcore-reportd run` is killed with SIGKILL at many moments (exact
+//! points inside intent, create, poll, download and rename, plus kills at arbitrary times),
+//! while the simulator answers some creates with 500 *after* creating the task. After each
+//! restart the run completes, the simulator holds exactly one task per (report, period), and
+//! the output directory holds exactly one correct file per period and no temporary files.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use common::{sha256_file, stderr, Harness};
+use gcore_reportd::sim::{self, Faults, SimOptions};
+
+/// Three months of catch-up for one report, the latest month for another: four periods.
+fn reports() -> String {
+    let today = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
+    let three_back = today
+        .first_of_month()
+        .checked_sub(jiff::Span::new().months(3))
+        .expect("date arithmetic");
+    format!(
+        r#"
+[[reports]]
+name = "expenses"
+template = "ResellerExpenses"
+catch_up_from = "{three_back}"
+
+[[reports]]
+name = "stats-7"
+template = "ResellerStatistics"
+format = "json"
+parameters = {{ client_id = 7 }}
+"#
+    )
+}
+
+const EXPECTED_PERIODS: usize = 4;
+
+/// The instrumented points, each with the hits at which the process dies.
+fn kill_points() -> Vec<String> {
+    let points: [(&str, &[u32]); 8] = [
+        ("schedule.recorded", &[1, 3]),
+        ("create.before_post", &[1, 2, 4]),
+        ("create.after_post", &[1, 2, 4]),
+        ("create.recorded", &[1, 3]),
+        ("poll.answered", &[1, 3, 5]),
+        ("poll.completed", &[1, 2]),
+        ("download.before_rename", &[1, 2, 4]),
+        ("download.renamed", &[1, 2, 4]),
+    ];
+    points
+        .iter()
+        .flat_map(|(name, hits)| hits.iter().map(move |n| format!("{name}:{n}")))
+        .collect()
+}
+
+async fn harness() -> Harness {
+    let options = SimOptions {
+        pending_for: Duration::from_millis(60),
+        running_for: Duration::from_millis(60),
+        seed: 7,
+        ..SimOptions::default()
+    };
+    let h = Harness::with_options(options, &reports()).await;
+    h.sim.set_faults(Faults {
+        error_after_create_rate: 0.3,
+        ..Faults::default()
+    });
+    h
+}
+
+/// One remote task per (template, period, client), and one correct file per period.
+fn assert_exactly_once(h: &Harness, case: &str) {
+    let mut per_period: BTreeMap<String, usize> = BTreeMap::new();
+    for task in h.sim.tasks() {
+        let key = format!("{} {} {}", task.template, task.parameters["date_from"], task.parameters["client_id"]);
+        *per_period.entry(key).or_default() += 1;
+    }
+    assert_eq!(per_period.len(), EXPECTED_PERIODS, "{case}: periods on the server: {per_period:?}");
+    assert!(per_period.values().all(|n| *n == 1), "{case}: duplicate remote tasks: {per_period:?}");
+
+    let files = h.output_files();
+    assert_eq!(files.len(), EXPECTED_PERIODS, "{case}: files {files:?}");
+    assert!(files.iter().all(|f| !f.starts_with('.')), "{case}: temporary files left: {files:?}");
+    for task in h.sim.tasks() {
+        let mut params = task.parameters.clone();
+        if let Some(map) = params.as_object_mut() {
+            map.remove("type");
+        }
+        let (report, format) = match task.template.as_str() {
+            "ResellerExpenses" => ("expenses", "csv"),
+            _ => ("stats-7", "json"),
+        };
+        let name = format!("{report}_{}_{}.{format}", params["date_from"].as_str().unwrap_or(""), params["date_to"].as_str().unwrap_or(""));
+        let want = sim::report_body(&task.template, &params, format, SimOptions::default().report_rows);
+        assert_eq!(sha256_file(&h.output_dir().join(&name)), common::sha256_hex(&want), "{case}: {name} has the served bytes");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_at_every_kill_point_the_run_resumes_and_creates_each_period_exactly_once() {
+    let points = kill_points();
+    assert!(points.len() >= 20, "at least 20 kill points");
+    let mut killed = 0;
+    for point in &points {
+        let h = harness().await;
+        let first = h.command(&["run", "--once"]).env("GCORE_REPORTD_CRASH_AT", point).output().await.expect("run");
+        if first.status.code().is_none() {
+            killed += 1;
+        } else {
+            panic!("{point}: the kill point was never reached: {}", stderr(&first));
+        }
+        let second = h.run(&["run", "--once"]).await;
+        assert!(second.status.success(), "{point}: the restarted run failed: {}", stderr(&second));
+        assert_exactly_once(&h, point);
+    }
+    eprintln!("kill points exercised: {killed} of {}", points.len());
+    assert_eq!(killed, points.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_at_arbitrary_moments_again_and_again_the_daemon_still_delivers_each_period_once() {
+    let h = harness().await;
+    let mut kills = 0;
+    for delay_ms in [40u64, 90, 15, 150, 60, 250, 30, 120] {
+        let mut child = h.command(&["run", "--once"]).spawn().expect("spawn");
+        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+        if child.try_wait().expect("try_wait").is_none() {
+            child.start_kill().expect("SIGKILL");
+            kills += 1;
+        }
+        let _ = child.wait().await;
+    }
+    let last = h.run(&["run", "--once"]).await;
+    assert!(last.status.success(), "{}", stderr(&last));
+    eprintln!("arbitrary-moment kills: {kills}");
+    assert_exactly_once(&h, "repeated kills");
+}
