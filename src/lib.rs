@@ -12,6 +12,7 @@ pub mod crashpoint;
 pub mod engine;
 pub mod format;
 pub mod logging;
+pub mod metrics;
 pub mod naming;
 pub mod period;
 pub mod schedule;

@@ -76,10 +76,13 @@ impl Client {
     /// Sends a request through the rate budget, with auth, and classifies the answer.
     async fn send(&self, op: Operation, request: reqwest::RequestBuilder) -> Result<reqwest::Response, ApiError> {
         self.limiter.acquire().await;
+        let started = std::time::Instant::now();
         let result = request
             .header(header::AUTHORIZATION, format!("apikey {}", self.key.expose()))
             .send()
             .await;
+        let status = result.as_ref().map(|r| r.status().as_u16()).unwrap_or(0);
+        crate::metrics::global().record_request(op.as_str(), status, started.elapsed());
         let response = result.map_err(|e| transport(op, &e))?;
         let checked = response::check(op, response).await;
         if let Err(ApiError::Unavailable { retry_after: Some(wait), .. }) = &checked {

@@ -28,6 +28,8 @@ pub struct Config {
     pub polling: PollingConfig,
     pub downloads: DownloadsConfig,
     pub daemon: DaemonConfig,
+    /// Where the Prometheus endpoint listens, if anywhere.
+    pub metrics_listen: Option<std::net::SocketAddr>,
     pub reports: Vec<ReportConfig>,
     /// Problems worth a warning but not a refusal (e.g. a key file readable by others).
     pub warnings: Vec<String>,

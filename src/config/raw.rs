@@ -21,6 +21,8 @@ pub struct RawConfig {
     #[serde(default)]
     pub daemon: RawDaemon,
     #[serde(default)]
+    pub metrics: RawMetrics,
+    #[serde(default)]
     pub defaults: RawReport,
     #[serde(default)]
     pub reports: Vec<RawReport>,
@@ -70,6 +72,12 @@ pub struct RawDownloads {
 pub struct RawDaemon {
     #[serde(with = "humantime_serde")]
     pub shutdown_timeout: Duration,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetrics {
+    pub listen: Option<String>,
 }
 
 /// One `[[reports]]` table; also the shape of `[defaults]`, whose keys fill in what a report

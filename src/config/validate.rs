@@ -21,6 +21,12 @@ pub fn validate(raw: RawConfig, key: ApiKey) -> Result<Config, ConfigError> {
             "must be at least 1",
         ));
     }
+    let metrics_listen = match &raw.metrics.listen {
+        None => None,
+        Some(addr) => Some(addr.parse().map_err(|_| {
+            ConfigError::invalid("metrics.listen", format!("{addr:?} is not an address: expected IP:PORT, e.g. \"127.0.0.1:9464\""))
+        })?),
+    };
     let mut names = HashSet::new();
     let mut reports = Vec::with_capacity(raw.reports.len());
     for (i, report) in raw.reports.iter().enumerate() {
@@ -46,6 +52,7 @@ pub fn validate(raw: RawConfig, key: ApiKey) -> Result<Config, ConfigError> {
         daemon: DaemonConfig {
             shutdown_timeout: raw.daemon.shutdown_timeout,
         },
+        metrics_listen,
         reports,
         warnings: Vec::new(),
     })

@@ -101,6 +101,7 @@ async fn write_part(part: &Path, mut download: Download) -> Result<(u64, String)
     while let Some(chunk) = download.chunk().await? {
         hasher.update(&chunk);
         bytes += chunk.len() as u64;
+        crate::metrics::global().add_downloaded(chunk.len() as u64);
         file.write_all(&chunk).await.map_err(local)?;
         crashpoint::hit("download.chunk");
     }

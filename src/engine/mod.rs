@@ -7,6 +7,7 @@ mod auth;
 mod backoff;
 mod create;
 mod download;
+mod metrics_server;
 mod poll;
 mod runner;
 mod scheduler;

@@ -50,6 +50,14 @@ pub async fn run_with_reloads(
     reloads: Option<watch::Receiver<Arc<Config>>>,
 ) -> Result<RunSummary, EngineError> {
     let engine = open_engine(config).await?;
+    if let Some(listen) = engine.config.metrics_listen {
+        let (store, token) = (engine.store.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            if let Err(e) = super::metrics_server::serve(listen, store, token).await {
+                tracing::error!(%listen, error = %e, "the metrics endpoint cannot listen");
+            }
+        });
+    }
     let notifier = Notifier::from_env();
     notifier.ready("database ready, starting work");
     let started = now_ms();

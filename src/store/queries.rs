@@ -409,3 +409,14 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 }
+
+impl Store {
+    /// When each report last had a file downloaded (Unix ms), for "report missing" alerts.
+    pub async fn last_done_by_report(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT report, MAX(updated_at) FROM tasks WHERE state = 'done' GROUP BY report ORDER BY report",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}

@@ -3,6 +3,8 @@
 //! `gcore-reportd` binary run against them.
 #![allow(dead_code)]
 
+pub mod openapi;
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
