@@ -5,6 +5,7 @@
 
 mod auth;
 mod backoff;
+mod batch;
 mod create;
 mod download;
 mod metrics_server;
@@ -20,7 +21,7 @@ use futures_util::StreamExt;
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 
-use crate::api::{ApiError, Client, ErrorClass};
+use crate::api::{ApiError, Client, ErrorClass, FileTask};
 use crate::config::{Config, ReportConfig};
 use crate::store::{State, Store, StoreError, TaskRow};
 
@@ -121,12 +122,21 @@ impl Engine {
         })
     }
 
-    /// Runs one step for every task due at `now`, concurrently.
+    /// Runs one step for every task due at `now`, concurrently. When many are polling, their
+    /// statuses come from one paginated list instead of one retrieve each.
     pub async fn work_due(&self, now: i64) -> Result<usize, EngineError> {
         let tasks = self.store.due_tasks(now, STEP_BATCH).await?;
         let count = tasks.len();
-        let results: Vec<Result<(), EngineError>> = futures_util::stream::iter(tasks)
-            .map(|task| async move { self.advance(task).await })
+        let mut statuses = self.batch_statuses(&tasks).await;
+        let work: Vec<(TaskRow, Option<FileTask>)> = tasks
+            .into_iter()
+            .map(|task| {
+                let known = task.uuid.as_deref().and_then(|u| statuses.remove(u));
+                (task, known)
+            })
+            .collect();
+        let results: Vec<Result<(), EngineError>> = futures_util::stream::iter(work)
+            .map(|(task, known)| async move { self.advance(task, known).await })
             .buffer_unordered(STEP_CONCURRENCY)
             .collect()
             .await;
@@ -136,14 +146,15 @@ impl Engine {
         Ok(count)
     }
 
-    /// Takes one task one step further, according to its state.
-    async fn advance(&self, task: TaskRow) -> Result<(), EngineError> {
+    /// Takes one task one step further, according to its state. `known` is the task's remote
+    /// state when a batched list already fetched it.
+    async fn advance(&self, task: TaskRow, known: Option<FileTask>) -> Result<(), EngineError> {
         let span = tracing::info_span!("task", id = task.id, report = %task.report,
             period = %task.period_from, task_uuid = task.uuid.as_deref().unwrap_or("-"));
-        self.advance_in_span(task).instrument(span).await
+        self.advance_in_span(task, known).instrument(span).await
     }
 
-    async fn advance_in_span(&self, task: TaskRow) -> Result<(), EngineError> {
+    async fn advance_in_span(&self, task: TaskRow, known: Option<FileTask>) -> Result<(), EngineError> {
         let now = now_ms();
         let state = task.state();
         if matches!(state, State::Intent | State::Creating | State::Polling) && now > task.deadline_at {
@@ -156,7 +167,10 @@ impl Engine {
         }
         match state {
             State::Intent | State::Creating => self.create(&task).await,
-            State::Polling => self.poll(&task).await,
+            State::Polling => match known {
+                Some(remote) => self.apply_status(&task, &remote).await,
+                None => self.poll(&task).await,
+            },
             State::Downloading => self.download(&task).await,
             State::Done | State::Failed | State::Expired | State::Lost => Ok(()),
         }

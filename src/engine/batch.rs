@@ -1,0 +1,54 @@
+//! Batched status polling: when more than a few polling tasks are due at once, their statuses
+//! come from the list operation (created since the oldest of them, ordered, 100 per page)
+//! instead of one retrieve per task. Tasks the list does not return are retrieved one by one;
+//! each task keeps its own backoff schedule either way.
+
+use std::collections::HashMap;
+
+use super::Engine;
+use crate::api::{FileTask, ListQuery};
+use crate::store::{State, TaskRow};
+
+/// Below this many due polling tasks, one retrieve each is cheaper than a list.
+const BATCH_THRESHOLD: usize = 8;
+/// Slack before the oldest creation time, for clock skew between us and the API.
+const SKEW_MS: i64 = 10 * 60 * 1000;
+
+impl Engine {
+    /// Remote states of the due polling tasks, by uuid, when batching pays; empty otherwise
+    /// (or when the list fails: the tasks are then polled one by one).
+    pub(super) async fn batch_statuses(&self, tasks: &[TaskRow]) -> HashMap<String, FileTask> {
+        let polling: Vec<&TaskRow> = tasks
+            .iter()
+            .filter(|t| t.state() == State::Polling && t.uuid.is_some())
+            .collect();
+        if polling.len() <= BATCH_THRESHOLD {
+            return HashMap::new();
+        }
+        let Some(oldest) = polling.iter().map(|t| t.intent_at.unwrap_or(t.created_at)).min() else {
+            return HashMap::new();
+        };
+        let query = ListQuery {
+            created_after: jiff::Timestamp::from_millisecond(oldest - SKEW_MS).ok(),
+            ordering: Some("created_at"),
+            ..ListQuery::default()
+        };
+        match self.client.list_all(&query).await {
+            Ok(remote) => {
+                let wanted: std::collections::HashSet<&str> =
+                    polling.iter().filter_map(|t| t.uuid.as_deref()).collect();
+                let found: HashMap<String, FileTask> = remote
+                    .into_iter()
+                    .filter(|r| wanted.contains(r.uuid.as_str()))
+                    .map(|r| (r.uuid.clone(), r))
+                    .collect();
+                tracing::debug!(due = polling.len(), found = found.len(), "batched status poll");
+                found
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "batched status poll failed; polling tasks one by one");
+                HashMap::new()
+            }
+        }
+    }
+}
