@@ -62,6 +62,11 @@ pub enum Command {
         /// Task id or remote uuid.
         task: String,
     },
+    /// Run a task's on_success / on_failure hook again (after it failed).
+    RetryHook {
+        /// Task id or remote uuid.
+        task: String,
+    },
     /// Drop a task (and its history) so its period can be created again.
     Forget {
         /// Task id or remote uuid.
@@ -95,6 +100,7 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
         Command::Status(args) => operator::status(&cli.config, args).await,
         Command::Show { task } => operator::show(&cli.config, task).await,
         Command::Retry { task } => steer::retry(&cli.config, task).await,
+        Command::RetryHook { task } => steer::retry_hook(&cli.config, task).await,
         Command::Forget { task, yes } => steer::forget(&cli.config, task, *yes).await,
         Command::CheckConfig => operator::check_config(&cli.config),
         Command::Templates { json } => operator::templates(&cli.config, *json).await,

@@ -30,6 +30,17 @@ pub async fn retry(config_path: &Path, key: &str) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+pub async fn retry_hook(config_path: &Path, key: &str) -> anyhow::Result<ExitCode> {
+    let store = open_store(config_path).await?;
+    let task = store.find_task(key).await?;
+    if !store.rearm_hook(task.id, now_ms()).await? {
+        let msg = format!("task {} is {}: its hook runs when it ends", task.id, task.state);
+        return Err(UsageError(msg).into());
+    }
+    println!("task {}'s hook will run again at the daemon's next step (or `run --once`)", task.id);
+    Ok(ExitCode::SUCCESS)
+}
+
 pub async fn forget(config_path: &Path, key: &str, yes: bool) -> anyhow::Result<ExitCode> {
     let store = open_store(config_path).await?;
     let task = store.find_task(key).await?;

@@ -83,6 +83,11 @@ pub struct ReportConfig {
     pub max_attempts: u32,
     pub resubmit_lost: bool,
     pub parameters: serde_json::Map<String, serde_json::Value>,
+    /// Command (argv, no shell) run after the file is downloaded.
+    pub on_success: Vec<String>,
+    /// Command run when the task ends failed, expired or lost.
+    pub on_failure: Vec<String>,
+    pub hook_timeout: Duration,
 }
 
 impl Config {

@@ -99,6 +99,9 @@ pub struct RawReport {
     pub max_attempts: Option<u32>,
     pub resubmit_lost: Option<bool>,
     pub parameters: Option<serde_json::Map<String, serde_json::Value>>,
+    pub on_success: Option<Vec<String>>,
+    pub on_failure: Option<Vec<String>>,
+    pub hook_timeout: Option<String>,
 }
 
 fn default_base_url() -> String {

@@ -175,6 +175,19 @@ fn validate_report(i: usize, r: &RawReport, d: &RawReport) -> Result<ReportConfi
             ));
         }
     }
+    let on_success = pick!(r, d, on_success).unwrap_or_default();
+    let on_failure = pick!(r, d, on_failure).unwrap_or_default();
+    for (k, argv) in [("on_success", &on_success), ("on_failure", &on_failure)] {
+        if argv.first().is_some_and(|program| program.trim().is_empty()) {
+            return Err(ConfigError::invalid(key(k), "the first element must name a program"));
+        }
+    }
+    let hook_timeout = match pick!(r, d, hook_timeout) {
+        None => std::time::Duration::from_secs(300),
+        Some(s) => humantime::parse_duration(&s).map_err(|e| {
+            ConfigError::invalid(key("hook_timeout"), format!("{s:?} is not a duration ({e}): expected e.g. \"5m\""))
+        })?,
+    };
     Ok(ReportConfig {
         name,
         template,
@@ -188,6 +201,9 @@ fn validate_report(i: usize, r: &RawReport, d: &RawReport) -> Result<ReportConfi
         max_attempts,
         resubmit_lost: pick!(r, d, resubmit_lost).unwrap_or(false),
         parameters,
+        on_success,
+        on_failure,
+        hook_timeout,
     })
 }
 

@@ -65,7 +65,7 @@ impl Engine {
             ErrorClass::Permanent | ErrorClass::NotFound => {
                 let reason = format!("the API refused to create the report: {err}");
                 tracing::error!(error = %err, "create rejected; fix the report's template or parameters");
-                Ok(self.store.give_up(task.id, State::Failed, &reason, now_ms()).await?)
+                self.end_task(task, State::Failed, &reason).await
             }
             // The task stays `creating`: the next try looks for it on the server first.
             ErrorClass::Credentials | ErrorClass::Transient => self.retry_later(task, &err).await,

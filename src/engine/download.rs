@@ -12,7 +12,7 @@ use super::{backoff, now_ms, Engine, EngineError};
 use crate::api::{ApiError, Download, Operation};
 use crate::crashpoint;
 use crate::format::ReportFormat;
-use crate::store::TaskRow;
+use crate::store::{FileRecord, TaskRow};
 
 const PART_PREFIX: &str = ".gcore-reportd-";
 const PART_SUFFIX: &str = ".part";
@@ -42,9 +42,13 @@ impl Engine {
             Ok(file) => {
                 let path = file.path.to_string_lossy().into_owned();
                 let bytes = i64::try_from(file.bytes).unwrap_or(i64::MAX);
-                self.store
-                    .record_downloaded(task.id, &path, bytes, &file.sha256, now_ms())
-                    .await?;
+                let record = FileRecord {
+                    path: &path,
+                    bytes,
+                    sha256: &file.sha256,
+                };
+                let hook = self.report_config(task).is_some_and(|r| !r.on_success.is_empty());
+                self.store.record_downloaded(task.id, &record, hook, now_ms()).await?;
                 tracing::info!(path = %path, bytes, sha256 = %file.sha256, "report downloaded");
                 Ok(())
             }

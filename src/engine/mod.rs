@@ -8,6 +8,7 @@ mod backoff;
 mod batch;
 mod create;
 mod download;
+mod hooks;
 mod metrics_server;
 mod poll;
 mod runner;
@@ -111,6 +112,7 @@ impl Engine {
             });
         }
         let processed = self.work_due(now).await?;
+        self.run_pending_hooks().await?;
         if processed > 0 {
             self.clear_expired_auth_block(now).await?;
         }
@@ -163,7 +165,7 @@ impl Engine {
                 humantime::format_duration(self.config.polling.deadline)
             );
             tracing::warn!(%reason, "task expired");
-            return Ok(self.store.give_up(task.id, State::Expired, &reason, now).await?);
+            return self.end_task(&task, State::Expired, &reason).await;
         }
         match state {
             State::Intent | State::Creating => self.create(&task).await,
@@ -178,6 +180,12 @@ impl Engine {
 
     fn report_config(&self, task: &TaskRow) -> Option<&ReportConfig> {
         self.config.report(&task.report)
+    }
+
+    /// Ends a task badly (`failed`, `expired`, `lost`), arming its `on_failure` hook if any.
+    async fn end_task(&self, task: &TaskRow, state: State, reason: &str) -> Result<(), EngineError> {
+        let hook = self.report_config(task).is_some_and(|r| !r.on_failure.is_empty());
+        Ok(self.store.give_up(task.id, state, reason, hook, now_ms()).await?)
     }
 
     fn max_attempts(&self, task: &TaskRow) -> i64 {

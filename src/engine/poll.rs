@@ -12,7 +12,7 @@ impl Engine {
     pub(super) async fn poll(&self, task: &TaskRow) -> Result<(), EngineError> {
         let Some(uuid) = task.uuid.as_deref() else {
             let reason = "internal: a polling task without a uuid";
-            return Ok(self.store.give_up(task.id, State::Failed, reason, now_ms()).await?);
+            return self.end_task(task, State::Failed, reason).await;
         };
         let remote = match self.client.retrieve(uuid).await {
             Ok(remote) => remote,
@@ -61,7 +61,7 @@ impl Engine {
         );
         if attempt >= self.max_attempts(task) {
             tracing::error!(%reason, "report failed; no attempts left (max_attempts)");
-            return Ok(self.store.give_up(task.id, State::Failed, &reason, now).await?);
+            return self.end_task(task, State::Failed, &reason).await;
         }
         tracing::warn!(%reason, "report failed remotely; resubmitting");
         let next = now + ms(backoff::resubmit_delay(&self.config.polling, attempt - 1));
@@ -82,6 +82,6 @@ impl Engine {
             return Ok(self.store.schedule_resubmit(task.id, &reason, now, deadline, now).await?);
         }
         tracing::error!(%reason, "task lost; set resubmit_lost = true to create a new one automatically");
-        Ok(self.store.give_up(task.id, State::Lost, &reason, now).await?)
+        self.end_task(task, State::Lost, &reason).await
     }
 }

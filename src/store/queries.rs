@@ -31,6 +31,7 @@ pub struct TaskRow {
     pub sha256: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    pub hook_state: Option<String>,
 }
 
 impl TaskRow {
@@ -50,6 +51,14 @@ pub struct EventRow {
     pub uuid: Option<String>,
     pub remote_status: Option<String>,
     pub message: Option<String>,
+}
+
+/// A downloaded file, as recorded.
+#[derive(Debug, Clone, Copy)]
+pub struct FileRecord<'a> {
+    pub path: &'a str,
+    pub bytes: i64,
+    pub sha256: &'a str,
 }
 
 /// What the scheduler records when a period falls due.
@@ -269,19 +278,20 @@ impl Store {
     pub async fn record_downloaded(
         &self,
         id: i64,
-        path: &str,
-        bytes: i64,
-        sha256: &str,
+        file: &FileRecord<'_>,
+        hook: bool,
         now: i64,
     ) -> Result<(), StoreError> {
+        let (path, bytes, sha256) = (file.path, file.bytes, file.sha256);
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE tasks SET state = 'done', file_path = ?, bytes = ?, sha256 = ?, tries = 0,
-                last_error = NULL, updated_at = ? WHERE id = ?",
+                last_error = NULL, hook_state = ?, updated_at = ? WHERE id = ?",
         )
         .bind(path)
         .bind(bytes)
         .bind(sha256)
+        .bind(hook.then_some("pending"))
         .bind(now)
         .bind(id)
         .execute(&mut *tx)
@@ -317,11 +327,12 @@ impl Store {
     }
 
     /// The task ends here (`failed`, `expired` or `lost`), with the reason.
-    pub async fn give_up(&self, id: i64, state: State, reason: &str, now: i64) -> Result<(), StoreError> {
+    pub async fn give_up(&self, id: i64, state: State, reason: &str, hook: bool, now: i64) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE tasks SET state = ?, last_error = ?, updated_at = ? WHERE id = ?")
+        sqlx::query("UPDATE tasks SET state = ?, last_error = ?, hook_state = ?, updated_at = ? WHERE id = ?")
             .bind(state.as_str())
             .bind(reason)
+            .bind(hook.then_some("pending"))
             .bind(now)
             .bind(id)
             .execute(&mut *tx)
@@ -418,5 +429,47 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await?)
+    }
+}
+
+impl Store {
+    /// Tasks whose hook has yet to run.
+    pub async fn pending_hooks(&self, limit: i64) -> Result<Vec<TaskRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT * FROM tasks WHERE hook_state = 'pending' ORDER BY id LIMIT ?")
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Records a hook's outcome (`ok` or `failed`) and what it said, in the task's history.
+    pub async fn record_hook(&self, id: i64, ok: bool, message: &str, now: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE tasks SET hook_state = ?, updated_at = ? WHERE id = ?")
+            .bind(if ok { "ok" } else { "failed" })
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        append_event(&mut tx, id, now, Some(message)).await?;
+        Ok(tx.commit().await?)
+    }
+
+    /// An operator asked to run a task's hook again (`retry-hook`).
+    pub async fn rearm_hook(&self, id: i64, now: i64) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let changed = sqlx::query(
+            "UPDATE tasks SET hook_state = 'pending', updated_at = ?
+             WHERE id = ? AND state IN ('done', 'failed', 'expired', 'lost')",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed > 0 {
+            append_event(&mut tx, id, now, Some("operator: run the hook again")).await?;
+        }
+        tx.commit().await?;
+        Ok(changed > 0)
     }
 }
