@@ -6,6 +6,7 @@ mod backfill;
 mod demo;
 mod operator;
 mod steer;
+mod docs;
 mod table;
 
 use std::path::PathBuf;
@@ -87,6 +88,12 @@ pub enum Command {
     Backfill(backfill::BackfillArgs),
     /// Create a one-off report task outside any schedule and process it to the end.
     Submit(backfill::SubmitArgs),
+    /// Print shell completions for SHELL (bash, zsh, fish, …) to stdout.
+    Completions {
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout.
+    Man,
     /// Serve the built-in simulated Gcore API, for trying configs without an account.
     Simulate(demo::SimulateArgs),
     /// Run the whole flow against the simulator with config/demo.toml, into ./demo-reports/.
@@ -106,6 +113,8 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
         Command::Templates { json } => operator::templates(&cli.config, *json).await,
         Command::Backfill(args) => backfill::backfill(&cli, args).await,
         Command::Submit(args) => backfill::submit(&cli, args).await,
+        Command::Completions { shell } => docs::completions(*shell),
+        Command::Man => docs::man(),
         Command::Simulate(args) => demo::simulate(args).await,
         Command::Demo(args) => demo::demo(args).await,
     };
