@@ -66,19 +66,44 @@ impl Metrics {
     /// The counters in Prometheus text format.
     pub fn render(&self, out: &mut String) {
         out.push_str("# HELP gcore_reportd_api_requests_total API requests by operation and HTTP status (0: no answer).\n# TYPE gcore_reportd_api_requests_total counter\n");
-        for ((op, status), n) in self.requests.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-            let _ = writeln!(out, "gcore_reportd_api_requests_total{{operation=\"{op}\",status=\"{status}\"}} {n}");
+        for ((op, status), n) in self
+            .requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            let _ = writeln!(
+                out,
+                "gcore_reportd_api_requests_total{{operation=\"{op}\",status=\"{status}\"}} {n}"
+            );
         }
         out.push_str("# HELP gcore_reportd_api_request_duration_seconds API request latency.\n# TYPE gcore_reportd_api_request_duration_seconds histogram\n");
-        for (op, h) in self.latency.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        for (op, h) in self
+            .latency
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
             for (bound, n) in BUCKETS.iter().zip(h.counts) {
                 let _ = writeln!(out, "gcore_reportd_api_request_duration_seconds_bucket{{operation=\"{op}\",le=\"{bound}\"}} {n}");
             }
             let _ = writeln!(out, "gcore_reportd_api_request_duration_seconds_bucket{{operation=\"{op}\",le=\"+Inf\"}} {}", h.count);
-            let _ = writeln!(out, "gcore_reportd_api_request_duration_seconds_sum{{operation=\"{op}\"}} {}", h.sum);
-            let _ = writeln!(out, "gcore_reportd_api_request_duration_seconds_count{{operation=\"{op}\"}} {}", h.count);
+            let _ = writeln!(
+                out,
+                "gcore_reportd_api_request_duration_seconds_sum{{operation=\"{op}\"}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "gcore_reportd_api_request_duration_seconds_count{{operation=\"{op}\"}} {}",
+                h.count
+            );
         }
         out.push_str("# HELP gcore_reportd_downloaded_bytes_total Report bytes downloaded.\n# TYPE gcore_reportd_downloaded_bytes_total counter\n");
-        let _ = writeln!(out, "gcore_reportd_downloaded_bytes_total {}", self.bytes_downloaded.load(Ordering::Relaxed));
+        let _ = writeln!(
+            out,
+            "gcore_reportd_downloaded_bytes_total {}",
+            self.bytes_downloaded.load(Ordering::Relaxed)
+        );
     }
 }

@@ -39,9 +39,9 @@ pub fn check_template(template: &str) -> Result<(), BadTemplate> {
     }
     let mut rest = template;
     while let Some(open) = rest.find('{') {
-        let close = rest[open..].find('}').ok_or_else(|| {
-            BadTemplate(format!("{template:?} has a '{{' without its '}}'"))
-        })?;
+        let close = rest[open..]
+            .find('}')
+            .ok_or_else(|| BadTemplate(format!("{template:?} has a '{{' without its '}}'")))?;
         let key = &rest[open + 1..open + close];
         if !PLACEHOLDERS.contains(&key) {
             return Err(BadTemplate(format!(
@@ -51,7 +51,7 @@ pub fn check_template(template: &str) -> Result<(), BadTemplate> {
         rest = &rest[open + close + 1..];
     }
     let sample = render(template, &sample_parts());
-    if sample.starts_with('.') || sample.is_empty() {
+    if template.starts_with('.') || sample.is_empty() {
         return Err(BadTemplate(format!(
             "{template:?} would make a hidden or empty file name"
         )));
@@ -112,7 +112,15 @@ mod tests {
 
     #[test]
     fn templates_that_would_leave_the_output_directory_are_refused() {
-        for bad in ["../{name}.csv", "/etc/{name}", "a\\b", "{name}/x", ".{name}", "{nope}.csv", "{name"] {
+        for bad in [
+            "../{name}.csv",
+            "/etc/{name}",
+            "a\\b",
+            "{name}/x",
+            ".{name}",
+            "{nope}.csv",
+            "{name",
+        ] {
             assert!(check_template(bad).is_err(), "{bad} was accepted");
         }
     }

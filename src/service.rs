@@ -16,7 +16,8 @@ impl Notifier {
     /// Reads `NOTIFY_SOCKET` and `WATCHDOG_USEC` from the environment.
     pub fn from_env() -> Notifier {
         let mut usec = 0u64;
-        let watchdog = sd_notify::watchdog_enabled(false, &mut usec).then(|| Duration::from_micros(usec));
+        let watchdog =
+            sd_notify::watchdog_enabled(false, &mut usec).then(|| Duration::from_micros(usec));
         Notifier { watchdog }
     }
 

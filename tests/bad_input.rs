@@ -70,7 +70,11 @@ fn assert_untouched(dir: &Path, case: &str) {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert_eq!(names, vec!["api-key", "config.toml"], "{case}: files were created");
+    assert_eq!(
+        names,
+        vec!["api-key", "config.toml"],
+        "{case}: files were created"
+    );
 }
 
 #[test]
@@ -82,15 +86,24 @@ fn every_broken_config_exits_78_with_one_line_naming_the_key_and_creates_nothing
         let d = dir.path().display().to_string();
         let key_path = format!("{d}/api-key");
         std::fs::write(&key_path, "1$secret\n").expect("key");
-        let text = text.replace("DIR", &d).replace("\"KEY\"", &format!("\"{key_path}\""));
+        let text = text
+            .replace("DIR", &d)
+            .replace("\"KEY\"", &format!("\"{key_path}\""));
         let config = dir.path().join("config.toml");
         std::fs::write(&config, text).expect("config");
         for args in [&["run", "--once"][..], &["check-config"][..]] {
             let out = run_in(dir.path(), &config, args);
             let err = String::from_utf8_lossy(&out.stderr);
-            assert_eq!(out.status.code(), Some(78), "{case} ({args:?}): exit code; stderr: {err}");
+            assert_eq!(
+                out.status.code(),
+                Some(78),
+                "{case} ({args:?}): exit code; stderr: {err}"
+            );
             assert_eq!(err.trim_end().lines().count(), 1, "{case}: one line: {err}");
-            assert!(err.contains(needle), "{case}: message names {needle:?}: {err}");
+            assert!(
+                err.contains(needle),
+                "{case}: message names {needle:?}: {err}"
+            );
         }
         assert_untouched(dir.path(), case);
     }
@@ -103,7 +116,10 @@ fn a_missing_config_file_exits_78_naming_the_path() {
     let out = run_in(dir.path(), &config, &["run"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(78), "{err}");
-    assert!(err.contains("nowhere.toml") && err.contains("GCORE_REPORTD_CONFIG"), "{err}");
+    assert!(
+        err.contains("nowhere.toml") && err.contains("GCORE_REPORTD_CONFIG"),
+        "{err}"
+    );
 }
 
 #[test]

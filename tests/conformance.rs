@@ -57,24 +57,48 @@ async fn recorded_run() -> (Harness, Vec<Exchange>) {
 fn query_pairs(query: Option<&str>) -> BTreeMap<String, Vec<String>> {
     let mut pairs: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (k, v) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
-        pairs.entry(k.into_owned()).or_default().push(v.into_owned());
+        pairs
+            .entry(k.into_owned())
+            .or_default()
+            .push(v.into_owned());
     }
     pairs
 }
 
-fn check_request(spec: &Spec, op: &Value, path_params: &[(String, String)], ex: &Exchange, key: &str) -> Vec<String> {
+fn check_request(
+    spec: &Spec,
+    op: &Value,
+    path_params: &[(String, String)],
+    ex: &Exchange,
+    key: &str,
+) -> Vec<String> {
     let at = format!("{} {}", ex.method, ex.path);
     let mut errors = Vec::new();
-    let declared: Vec<&Value> = op["parameters"].as_array().map(|a| a.iter().collect()).unwrap_or_default();
+    let declared: Vec<&Value> = op["parameters"]
+        .as_array()
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
     for (name, values) in query_pairs(ex.query.as_deref()) {
-        match declared.iter().find(|p| p["in"] == "query" && p["name"] == name.as_str()) {
-            Some(param) => errors.extend(spec.validate_param(param, &values, &format!("{at} ?{name}"))),
+        match declared
+            .iter()
+            .find(|p| p["in"] == "query" && p["name"] == name.as_str())
+        {
+            Some(param) => {
+                errors.extend(spec.validate_param(param, &values, &format!("{at} ?{name}")))
+            }
             None => errors.push(format!("{at}: query parameter {name:?} is not in the spec")),
         }
     }
     for (name, value) in path_params {
-        if let Some(param) = declared.iter().find(|p| p["in"] == "path" && p["name"] == name.as_str()) {
-            errors.extend(spec.validate_param(param, std::slice::from_ref(value), &format!("{at} {{{name}}}")));
+        if let Some(param) = declared
+            .iter()
+            .find(|p| p["in"] == "path" && p["name"] == name.as_str())
+        {
+            errors.extend(spec.validate_param(
+                param,
+                std::slice::from_ref(value),
+                &format!("{at} {{{name}}}"),
+            ));
         }
     }
     let auth = ex.header("authorization").unwrap_or_default();
@@ -100,7 +124,9 @@ fn check_response(spec: &Spec, op: &Value, ex: &Exchange) -> Vec<String> {
     };
     let media = ex.response_content_type.clone().unwrap_or_default();
     let media = media.split(';').next().unwrap_or("").trim().to_string();
-    let Some(content) = response.get("content") else { return vec![] };
+    let Some(content) = response.get("content") else {
+        return vec![];
+    };
     let Some(declared) = content.get(&media) else {
         return vec![format!("{at}: content type {media:?} not declared")];
     };
@@ -121,14 +147,27 @@ async fn every_request_the_daemon_sends_conforms_to_the_openapi_spec() {
     let mut errors = Vec::new();
     for ex in &exchanges {
         let Some((op, path_params)) = spec.operation(&ex.method, &ex.path) else {
-            errors.push(format!("{} {}: no such operation in the spec", ex.method, ex.path));
+            errors.push(format!(
+                "{} {}: no such operation in the spec",
+                ex.method, ex.path
+            ));
             continue;
         };
         seen.insert(op["operationId"].as_str().unwrap_or("?").to_string());
         errors.extend(check_request(&spec, op, &path_params, ex, &h.key));
     }
-    assert!(errors.is_empty(), "non-conforming requests:\n{}", errors.join("\n"));
-    let want = ["v1_reports_create", "v1_reports_list", "v1_reports_retrieve", "v1_reports_download_retrieve", "v1_reports_templates_list"];
+    assert!(
+        errors.is_empty(),
+        "non-conforming requests:\n{}",
+        errors.join("\n")
+    );
+    let want = [
+        "v1_reports_create",
+        "v1_reports_list",
+        "v1_reports_retrieve",
+        "v1_reports_download_retrieve",
+        "v1_reports_templates_list",
+    ];
     for op in want {
         assert!(seen.contains(op), "the run exercised {op}: saw {seen:?}");
     }
@@ -151,20 +190,42 @@ async fn every_answer_of_the_simulator_conforms_to_the_openapi_spec() {
         }
     }
     assert!(checked >= 10, "checked {checked} answers");
-    assert!(errors.is_empty(), "non-conforming answers:\n{}", errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "non-conforming answers:\n{}",
+        errors.join("\n")
+    );
 }
 
 #[test]
 fn the_validator_catches_what_the_spec_forbids() {
     let spec = Spec::load();
-    let (create, _) = spec.operation("POST", "/billing/org/v1/reports").expect("create");
-    let schema = create.pointer("/requestBody/content/application~1json/schema").expect("schema");
-    assert!(spec.validate(schema, &serde_json::json!({"parameters": {}}), "body").iter().any(|e| e.contains("template_code")));
-    assert!(!spec.validate(schema, &serde_json::json!({"template_code": ""}), "body").is_empty());
-    let (list, _) = spec.operation("GET", "/billing/org/v1/reports").expect("list");
-    let status = list["parameters"].as_array().and_then(|a| a.iter().find(|p| p["name"] == "status")).expect("status param");
-    assert!(!spec.validate_param(status, &["Done".into()], "status").is_empty());
-    let (task, params) = spec.operation("GET", "/billing/org/v1/reports/templates").expect("templates");
+    let (create, _) = spec
+        .operation("POST", "/billing/org/v1/reports")
+        .expect("create");
+    let schema = create
+        .pointer("/requestBody/content/application~1json/schema")
+        .expect("schema");
+    assert!(spec
+        .validate(schema, &serde_json::json!({"parameters": {}}), "body")
+        .iter()
+        .any(|e| e.contains("template_code")));
+    assert!(!spec
+        .validate(schema, &serde_json::json!({"template_code": ""}), "body")
+        .is_empty());
+    let (list, _) = spec
+        .operation("GET", "/billing/org/v1/reports")
+        .expect("list");
+    let status = list["parameters"]
+        .as_array()
+        .and_then(|a| a.iter().find(|p| p["name"] == "status"))
+        .expect("status param");
+    assert!(!spec
+        .validate_param(status, &["Done".into()], "status")
+        .is_empty());
+    let (task, params) = spec
+        .operation("GET", "/billing/org/v1/reports/templates")
+        .expect("templates");
     assert_eq!(task["operationId"], "v1_reports_templates_list");
     assert!(params.is_empty());
 }

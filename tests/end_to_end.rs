@@ -55,13 +55,34 @@ async fn each_report_is_created_once_polled_and_downloaded_with_the_right_bytes(
             Some("expenses") => ("ResellerExpenses", "csv"),
             _ => ("ResellerPlans", "json"),
         };
-        let want = expected_bytes(&h, template, format, row["period_from"].as_str().expect("from"));
+        let want = expected_bytes(
+            &h,
+            template,
+            format,
+            row["period_from"].as_str().expect("from"),
+        );
         assert_eq!(row["sha256"].as_str(), Some(sha256_hex(&want).as_str()));
-        assert_eq!(sha256_file(&path), sha256_hex(&want), "file {} has the served bytes", path.display());
+        assert_eq!(
+            sha256_file(&path),
+            sha256_hex(&want),
+            "file {} has the served bytes",
+            path.display()
+        );
         assert_eq!(row["bytes"].as_u64(), Some(want.len() as u64));
         assert!(path.starts_with(h.output_dir()));
-        let name = path.file_name().and_then(|n| n.to_str()).expect("file name");
-        assert_eq!(name, format!("{}_{}_{}.{format}", row["report"].as_str().unwrap_or(""), row["period_from"].as_str().unwrap_or(""), row["period_to"].as_str().unwrap_or("")));
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("file name");
+        assert_eq!(
+            name,
+            format!(
+                "{}_{}_{}.{format}",
+                row["report"].as_str().unwrap_or(""),
+                row["period_from"].as_str().unwrap_or(""),
+                row["period_to"].as_str().unwrap_or("")
+            )
+        );
     }
 
     let again = h.run(&["run", "--once"]).await;
@@ -80,19 +101,33 @@ async fn a_restart_in_the_middle_resumes_without_creating_a_second_task() {
     let mut daemon = h.command(&["run"]).spawn().expect("spawn daemon");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while h.sim.tasks().len() < 2 {
-        assert!(tokio::time::Instant::now() < deadline, "the daemon never created the tasks");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the daemon never created the tasks"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
     daemon.kill().await.expect("kill the daemon");
     let midway = h.status().await;
-    assert!(midway.iter().all(|t| t["status"] == "polling"), "stopped while polling: {midway:?}");
+    assert!(
+        midway.iter().all(|t| t["status"] == "polling"),
+        "stopped while polling: {midway:?}"
+    );
 
     let out = h.run(&["run", "--once"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(h.sim.tasks().len(), 2, "no second remote task after the restart");
+    assert_eq!(
+        h.sim.tasks().len(),
+        2,
+        "no second remote task after the restart"
+    );
     let done = h.status().await;
-    assert!(done.iter().all(|t| t["status"] == "done" && t["attempts"] == 1), "{done:?}");
+    assert!(
+        done.iter()
+            .all(|t| t["status"] == "done" && t["attempts"] == 1),
+        "{done:?}"
+    );
     assert_eq!(h.output_files().len(), 2, "{:?}", h.output_files());
 }
 
@@ -119,14 +154,21 @@ parameters = { client_id = 13 }
     assert_eq!(status[0]["status"], "failed");
     assert_eq!(status[0]["attempts"], 2, "resubmitted once, then gave up");
     let reason = status[0]["last_error"].as_str().expect("last_error");
-    assert!(reason.contains("Failed"), "reason names the remote status: {reason}");
+    assert!(
+        reason.contains("Failed"),
+        "reason names the remote status: {reason}"
+    );
     assert_eq!(h.sim.tasks().len(), 2);
     assert!(h.output_files().is_empty(), "no file for a failed report");
 
     let show = h.run(&["show", "1"]).await;
     let history = String::from_utf8_lossy(&show.stdout);
     for task in h.sim.tasks() {
-        assert!(history.contains(&task.uuid), "history keeps attempt {}:\n{history}", task.uuid);
+        assert!(
+            history.contains(&task.uuid),
+            "history keeps attempt {}:\n{history}",
+            task.uuid
+        );
     }
 }
 
@@ -138,11 +180,21 @@ async fn the_api_key_appears_in_no_log_line_at_trace_level() {
     let logs = stderr(&out);
     assert!(logs.lines().count() > 50, "trace logging produced lines");
     let secret = h.key.split('$').nth(1).expect("key has a secret part");
-    assert!(!logs.contains(&h.key) && !logs.contains(secret), "the key leaked into the log");
+    assert!(
+        !logs.contains(&h.key) && !logs.contains(secret),
+        "the key leaked into the log"
+    );
     let check = h.run(&["check-config"]).await;
     assert!(check.status.success());
-    let printed = format!("{}{}", String::from_utf8_lossy(&check.stdout), stderr(&check));
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        stderr(&check)
+    );
     assert!(!printed.contains(secret), "check-config printed the key");
     let db = std::fs::read(h.path("state.db")).expect("database");
-    assert!(!db.windows(secret.len()).any(|w| w == secret.as_bytes()), "the key is in the database");
+    assert!(
+        !db.windows(secret.len()).any(|w| w == secret.as_bytes()),
+        "the key is in the database"
+    );
 }

@@ -74,24 +74,39 @@ impl Client {
     }
 
     /// Sends a request through the rate budget, with auth, and classifies the answer.
-    async fn send(&self, op: Operation, request: reqwest::RequestBuilder) -> Result<reqwest::Response, ApiError> {
+    async fn send(
+        &self,
+        op: Operation,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, ApiError> {
         self.limiter.acquire().await;
         let started = std::time::Instant::now();
         let result = request
-            .header(header::AUTHORIZATION, format!("apikey {}", self.key.expose()))
+            .header(
+                header::AUTHORIZATION,
+                format!("apikey {}", self.key.expose()),
+            )
             .send()
             .await;
         let status = result.as_ref().map(|r| r.status().as_u16()).unwrap_or(0);
         crate::metrics::global().record_request(op.as_str(), status, started.elapsed());
         let response = result.map_err(|e| transport(op, &e))?;
         let checked = response::check(op, response).await;
-        if let Err(ApiError::Unavailable { retry_after: Some(wait), .. }) = &checked {
-            self.limiter.pause_until(tokio::time::Instant::now() + *wait);
+        if let Err(ApiError::Unavailable {
+            retry_after: Some(wait),
+            ..
+        }) = &checked
+        {
+            self.limiter
+                .pause_until(tokio::time::Instant::now() + *wait);
         }
         checked
     }
 
-    async fn json<T: serde::de::DeserializeOwned>(op: Operation, response: reqwest::Response) -> Result<T, ApiError> {
+    async fn json<T: serde::de::DeserializeOwned>(
+        op: Operation,
+        response: reqwest::Response,
+    ) -> Result<T, ApiError> {
         let bytes = response.bytes().await.map_err(|e| transport(op, &e))?;
         serde_json::from_slice(&bytes).map_err(|e| ApiError::BadResponse {
             op,
@@ -116,13 +131,20 @@ impl Client {
     /// `GET /billing/org/v1/reports`: one page of tasks.
     pub async fn list(&self, query: &ListQuery) -> Result<Page<FileTask>, ApiError> {
         let op = Operation::List;
-        let request = self.http.get(self.url(REPORTS_PATH)).query(&list_params(query));
+        let request = self
+            .http
+            .get(self.url(REPORTS_PATH))
+            .query(&list_params(query));
         Self::json(op, self.send(op, request).await?).await
     }
 
     /// Every task matching `query`, following pages of [`MAX_PAGE`].
     pub async fn list_all(&self, query: &ListQuery) -> Result<Vec<FileTask>, ApiError> {
-        let mut query = ListQuery { limit: MAX_PAGE, offset: 0, ..query.clone() };
+        let mut query = ListQuery {
+            limit: MAX_PAGE,
+            offset: 0,
+            ..query.clone()
+        };
         let mut all = Vec::new();
         loop {
             let page = self.list(&query).await?;
@@ -144,7 +166,10 @@ impl Client {
             let request = self
                 .http
                 .get(self.url(&format!("{REPORTS_PATH}/templates")))
-                .query(&[("limit", MAX_PAGE.to_string()), ("offset", offset.to_string())]);
+                .query(&[
+                    ("limit", MAX_PAGE.to_string()),
+                    ("offset", offset.to_string()),
+                ]);
             let page: Page<Template> = Self::json(op, self.send(op, request).await?).await?;
             offset += page.results.len() as u64;
             let done = page.next.is_none() || page.results.is_empty();
@@ -202,7 +227,10 @@ fn check_content_type(response: &reqwest::Response, format: ReportFormat) -> Res
     }
     Err(ApiError::BadResponse {
         op: Operation::Download,
-        reason: format!("expected Content-Type {} for {format}, got {got:?}", format.media_type()),
+        reason: format!(
+            "expected Content-Type {} for {format}, got {got:?}",
+            format.media_type()
+        ),
     })
 }
 

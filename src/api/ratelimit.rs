@@ -39,4 +39,3 @@ impl RateLimiter {
         *next = (*next).max(until);
     }
 }
-

@@ -21,7 +21,9 @@ pub async fn check(op: Operation, response: Response) -> Result<Response, ApiErr
             detail: detail(response).await,
         }),
         StatusCode::NOT_FOUND => Err(ApiError::NotFound { op }),
-        StatusCode::TOO_MANY_REQUESTS | StatusCode::REQUEST_TIMEOUT => Err(unavailable(op, response)),
+        StatusCode::TOO_MANY_REQUESTS | StatusCode::REQUEST_TIMEOUT => {
+            Err(unavailable(op, response))
+        }
         s if s.is_server_error() => Err(unavailable(op, response)),
         _ => Err(ApiError::Rejected {
             op,
@@ -57,9 +59,16 @@ async fn detail(response: Response) -> String {
         Ok(json) => flatten("", &json).join("; "),
         Err(_) => body.trim().to_string(),
     };
-    let mut text = if text.is_empty() { "no details given".to_string() } else { text };
+    let mut text = if text.is_empty() {
+        "no details given".to_string()
+    } else {
+        text
+    };
     if text.len() > MAX_DETAIL {
-        let cut = (0..=MAX_DETAIL).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+        let cut = (0..=MAX_DETAIL)
+            .rev()
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(0);
         text.truncate(cut);
         text.push('…');
     }
@@ -73,7 +82,11 @@ fn flatten(prefix: &str, value: &serde_json::Value) -> Vec<String> {
             .iter()
             .flat_map(|(k, v)| {
                 let key = match (prefix, k.as_str()) {
-                    (_, "detail" | "non_field_errors" | "error" | "message") if prefix.is_empty() => String::new(),
+                    (_, "detail" | "non_field_errors" | "error" | "message")
+                        if prefix.is_empty() =>
+                    {
+                        String::new()
+                    }
                     ("", k) => k.to_string(),
                     (p, k) => format!("{p}.{k}"),
                 };
@@ -96,7 +109,13 @@ mod tests {
     fn field_errors_are_flattened_with_their_paths() {
         let body = serde_json::json!({"parameters": {"date_from": ["This field is required."]}, "template_code": ["Unknown."]});
         let lines = flatten("", &body);
-        assert_eq!(lines, vec!["parameters.date_from: This field is required.", "template_code: Unknown."]);
+        assert_eq!(
+            lines,
+            vec![
+                "parameters.date_from: This field is required.",
+                "template_code: Unknown."
+            ]
+        );
     }
 
     #[test]

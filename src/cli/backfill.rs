@@ -63,14 +63,20 @@ fn parse_param(s: &str) -> Result<(String, serde_json::Value), String> {
 pub async fn backfill(cli: &Cli, args: &BackfillArgs) -> anyhow::Result<ExitCode> {
     let config = load_config(&cli.config, &Overrides::default())?;
     let Some(report) = config.report(&args.report).cloned() else {
-        let msg = format!("--report {}: no such report in {}", args.report, cli.config.display());
+        let msg = format!(
+            "--report {}: no such report in {}",
+            args.report,
+            cli.config.display()
+        );
         return Err(UsageError(msg).into());
     };
     if args.to < args.from {
         let msg = format!("--to {} is before --from {}", args.to, args.from);
         return Err(UsageError(msg).into());
     }
-    let today = jiff::Timestamp::now().to_zoned(report.timezone.clone()).date();
+    let today = jiff::Timestamp::now()
+        .to_zoned(report.timezone.clone())
+        .date();
     let periods: Vec<_> = report
         .period
         .periods_starting_between(args.from, args.to)
@@ -79,7 +85,12 @@ pub async fn backfill(cli: &Cli, args: &BackfillArgs) -> anyhow::Result<ExitCode
         .collect();
     if args.dry_run {
         for p in &periods {
-            println!("{} {}..{}", report.name, p.from, p.date_to(report.date_to_style));
+            println!(
+                "{} {}..{}",
+                report.name,
+                p.from,
+                p.date_to(report.date_to_style)
+            );
         }
         println!("{} period(s); nothing recorded (--dry-run)", periods.len());
         return Ok(ExitCode::SUCCESS);
@@ -93,7 +104,10 @@ pub async fn backfill(cli: &Cli, args: &BackfillArgs) -> anyhow::Result<ExitCode
         }
     }
     store.close().await;
-    println!("{recorded} new period(s) recorded, {} already had a task", periods.len() - recorded);
+    println!(
+        "{recorded} new period(s) recorded, {} already had a task",
+        periods.len() - recorded
+    );
     drain(config).await
 }
 
@@ -121,5 +135,9 @@ async fn drain(config: Config) -> anyhow::Result<ExitCode> {
     spawn_signal_handler(shutdown.clone());
     let summary = engine::run(config, shutdown, RunMode::Drain).await?;
     println!("{} downloaded, {} failed", summary.done, summary.failed);
-    Ok(if summary.failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if summary.failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }

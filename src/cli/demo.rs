@@ -25,7 +25,12 @@ pub struct SimulateArgs {
     #[arg(long, default_value = "127.0.0.1:8787")]
     pub listen: std::net::SocketAddr,
     /// API key the simulator accepts.
-    #[arg(long, env = "GCORE_API_KEY", default_value = "sim-key$secret", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "GCORE_API_KEY",
+        default_value = "sim-key$secret",
+        hide_env_values = true
+    )]
     pub api_key: String,
     /// How long a new task stays Pending.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "2s")]
@@ -47,7 +52,10 @@ pub struct DemoArgs {
 
 pub async fn simulate(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
     if !args.listen.ip().is_loopback() {
-        anyhow::bail!("--listen {}: the simulator serves loopback addresses only", args.listen);
+        anyhow::bail!(
+            "--listen {}: the simulator serves loopback addresses only",
+            args.listen
+        );
     }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -67,7 +75,8 @@ pub async fn simulate(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub async fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
-    std::fs::create_dir_all(&args.dir).with_context(|| format!("cannot create {}", args.dir.display()))?;
+    std::fs::create_dir_all(&args.dir)
+        .with_context(|| format!("cannot create {}", args.dir.display()))?;
     let config_path = demo_config(&args.dir)?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let options = SimOptions {
@@ -102,7 +111,11 @@ pub async fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         summary.failed,
         config_path.display()
     );
-    Ok(if summary.failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if summary.failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// `config/demo.toml` when run from a checkout, else a copy written into the demo directory.

@@ -4,9 +4,9 @@
 
 mod backfill;
 mod demo;
+mod docs;
 mod operator;
 mod steer;
-mod docs;
 mod table;
 
 use std::path::PathBuf;
@@ -89,9 +89,7 @@ pub enum Command {
     /// Create a one-off report task outside any schedule and process it to the end.
     Submit(backfill::SubmitArgs),
     /// Print shell completions for SHELL (bash, zsh, fish, …) to stdout.
-    Completions {
-        shell: clap_complete::Shell,
-    },
+    Completions { shell: clap_complete::Shell },
     /// Print the man page (roff) to stdout.
     Man,
     /// Serve the built-in simulated Gcore API, for trying configs without an account.
@@ -144,11 +142,17 @@ fn report_error(err: &anyhow::Error) -> ExitCode {
 
 /// An error and its causes on one line.
 fn chain(err: &anyhow::Error) -> String {
-    err.chain().map(|e| e.to_string()).collect::<Vec<_>>().join(": ")
+    err.chain()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 /// Loads the config, or fails with a [`ConfigError`] that maps to exit code 78.
-pub(crate) fn load_config(path: &std::path::Path, overrides: &Overrides) -> anyhow::Result<config::Config> {
+pub(crate) fn load_config(
+    path: &std::path::Path,
+    overrides: &Overrides,
+) -> anyhow::Result<config::Config> {
     let config = config::load(path, overrides)?;
     for warning in &config.warnings {
         tracing::warn!("{warning}");
@@ -162,9 +166,17 @@ async fn run(cli: &Cli, once: bool) -> anyhow::Result<ExitCode> {
     spawn_signal_handler(shutdown.clone());
     let mode = if once { RunMode::Once } else { RunMode::Daemon };
     let reloads = (!once).then(|| spawn_reloader(cli.config.clone(), &config));
-    tracing::info!(reports = config.reports.len(), ?mode, "gcore-reportd starting");
+    tracing::info!(
+        reports = config.reports.len(),
+        ?mode,
+        "gcore-reportd starting"
+    );
     let summary = engine::run_with_reloads(config, shutdown, mode, reloads).await?;
-    tracing::info!(done = summary.done, failed = summary.failed, "gcore-reportd stopped");
+    tracing::info!(
+        done = summary.done,
+        failed = summary.failed,
+        "gcore-reportd stopped"
+    );
     Ok(if once && summary.failed > 0 {
         ExitCode::FAILURE
     } else {
@@ -190,7 +202,9 @@ fn spawn_reloader(path: PathBuf, current: &config::Config) -> watch::Receiver<Ar
                         return;
                     }
                 }
-                Err(e) => tracing::error!(error = %chain(&e), "new config refused; keeping the old one"),
+                Err(e) => {
+                    tracing::error!(error = %chain(&e), "new config refused; keeping the old one")
+                }
             }
         }
     });
@@ -201,7 +215,10 @@ fn spawn_reloader(path: PathBuf, current: &config::Config) -> watch::Receiver<Ar
 pub(crate) fn spawn_signal_handler(token: CancellationToken) {
     use tokio::signal::unix::{signal, SignalKind};
     tokio::spawn(async move {
-        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
             tracing::error!("cannot install signal handlers; stop the daemon with SIGKILL");
             return;
         };

@@ -47,7 +47,10 @@ pub async fn status(config_path: &Path, args: &StatusArgs) -> anyhow::Result<Exi
     } else {
         for condition in store.conditions().await? {
             let until = condition.until_at.map(table::time).unwrap_or_default();
-            println!("! {}: {} (until {until} UTC)", condition.key, condition.value);
+            println!(
+                "! {}: {} (until {until} UTC)",
+                condition.key, condition.value
+            );
         }
         print!("{}", status_table(&tasks));
     }
@@ -89,11 +92,23 @@ pub fn status_table(tasks: &[TaskRow]) -> String {
                 t.attempts.to_string(),
                 t.uuid.clone().unwrap_or_else(|| "-".into()),
                 table::time(t.updated_at),
-                t.file_path.clone().or_else(|| t.last_error.clone()).unwrap_or_default(),
+                t.file_path
+                    .clone()
+                    .or_else(|| t.last_error.clone())
+                    .unwrap_or_default(),
             ]
         })
         .collect();
-    let header = ["ID", "REPORT", "PERIOD", "STATE", "ATT", "UUID", "UPDATED (UTC)", "FILE / LAST ERROR"];
+    let header = [
+        "ID",
+        "REPORT",
+        "PERIOD",
+        "STATE",
+        "ATT",
+        "UUID",
+        "UPDATED (UTC)",
+        "FILE / LAST ERROR",
+    ];
     table::render(&header, &rows)
 }
 
@@ -126,7 +141,10 @@ pub async fn show(config_path: &Path, key: &str) -> anyhow::Result<ExitCode> {
             ]
         })
         .collect();
-    print!("{}", table::render(&["AT (UTC)", "STATE", "UUID", "REMOTE", "MESSAGE"], &rows));
+    print!(
+        "{}",
+        table::render(&["AT (UTC)", "STATE", "UUID", "REMOTE", "MESSAGE"], &rows)
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -140,7 +158,10 @@ pub fn check_config(config_path: &Path) -> anyhow::Result<ExitCode> {
 pub async fn templates(config_path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let config = load_config(config_path, &Overrides::default())?;
     let client = engine::build_client(&config)?;
-    let templates = client.templates().await.context("cannot list the report templates")?;
+    let templates = client
+        .templates()
+        .await
+        .context("cannot list the report templates")?;
     if json {
         println!("{}", serde_json::to_string_pretty(&templates)?);
         return Ok(ExitCode::SUCCESS);
@@ -156,9 +177,16 @@ pub async fn templates(config_path: &Path, json: bool) -> anyhow::Result<ExitCod
                     format!("{}{req}:{}", p.name, p.kind.as_deref().unwrap_or("any"))
                 })
                 .collect();
-            vec![t.code.clone(), t.name_en.clone().unwrap_or_default(), params.join(", ")]
+            vec![
+                t.code.clone(),
+                t.name_en.clone().unwrap_or_default(),
+                params.join(", "),
+            ]
         })
         .collect();
-    print!("{}", table::render(&["CODE", "NAME", "PARAMETERS (? = optional)"], &rows));
+    print!(
+        "{}",
+        table::render(&["CODE", "NAME", "PARAMETERS (? = optional)"], &rows)
+    );
     Ok(ExitCode::SUCCESS)
 }

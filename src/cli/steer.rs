@@ -26,7 +26,10 @@ pub async fn retry(config_path: &Path, key: &str) -> anyhow::Result<ExitCode> {
         );
         return Err(UsageError(msg).into());
     }
-    println!("task {} ({} {}..{}) will be attempted again by the running daemon (or `run --once`)", task.id, task.report, task.period_from, task.period_to);
+    println!(
+        "task {} ({} {}..{}) will be attempted again by the running daemon (or `run --once`)",
+        task.id, task.report, task.period_from, task.period_to
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -34,17 +37,26 @@ pub async fn retry_hook(config_path: &Path, key: &str) -> anyhow::Result<ExitCod
     let store = open_store(config_path).await?;
     let task = store.find_task(key).await?;
     if !store.rearm_hook(task.id, now_ms()).await? {
-        let msg = format!("task {} is {}: its hook runs when it ends", task.id, task.state);
+        let msg = format!(
+            "task {} is {}: its hook runs when it ends",
+            task.id, task.state
+        );
         return Err(UsageError(msg).into());
     }
-    println!("task {}'s hook will run again at the daemon's next step (or `run --once`)", task.id);
+    println!(
+        "task {}'s hook will run again at the daemon's next step (or `run --once`)",
+        task.id
+    );
     Ok(ExitCode::SUCCESS)
 }
 
 pub async fn forget(config_path: &Path, key: &str, yes: bool) -> anyhow::Result<ExitCode> {
     let store = open_store(config_path).await?;
     let task = store.find_task(key).await?;
-    let what = format!("task {} ({} {}..{}, {})", task.id, task.report, task.period_from, task.period_to, task.state);
+    let what = format!(
+        "task {} ({} {}..{}, {})",
+        task.id, task.report, task.period_from, task.period_to, task.state
+    );
     if !yes && !confirm(&what)? {
         println!("nothing forgotten");
         return Ok(ExitCode::FAILURE);
@@ -56,7 +68,10 @@ pub async fn forget(config_path: &Path, key: &str, yes: bool) -> anyhow::Result<
 
 fn confirm(what: &str) -> anyhow::Result<bool> {
     if !std::io::stdin().is_terminal() {
-        return Err(UsageError(format!("forget {what}: not a terminal; pass --yes to confirm")).into());
+        return Err(UsageError(format!(
+            "forget {what}: not a terminal; pass --yes to confirm"
+        ))
+        .into());
     }
     print!("forget {what}? [y/N] ");
     std::io::stdout().flush()?;

@@ -49,7 +49,10 @@ fn warn_if_shared(path: &Path, what: &str, warnings: &mut Vec<String>) {
 
 /// The database and output directory the config names, without needing the API key: what the
 /// operator commands (`status`, `show`) need.
-pub fn storage_paths(path: &Path, overrides: &Overrides) -> Result<(PathBuf, PathBuf), ConfigError> {
+pub fn storage_paths(
+    path: &Path,
+    overrides: &Overrides,
+) -> Result<(PathBuf, PathBuf), ConfigError> {
     let raw = load_file_only(path, overrides)?;
     Ok((raw.storage.database, raw.storage.output_dir))
 }

@@ -24,7 +24,10 @@ pub fn validate(raw: RawConfig, key: ApiKey) -> Result<Config, ConfigError> {
     let metrics_listen = match &raw.metrics.listen {
         None => None,
         Some(addr) => Some(addr.parse().map_err(|_| {
-            ConfigError::invalid("metrics.listen", format!("{addr:?} is not an address: expected IP:PORT, e.g. \"127.0.0.1:9464\""))
+            ConfigError::invalid(
+                "metrics.listen",
+                format!("{addr:?} is not an address: expected IP:PORT, e.g. \"127.0.0.1:9464\""),
+            )
         })?),
     };
     let mut names = HashSet::new();
@@ -34,7 +37,10 @@ pub fn validate(raw: RawConfig, key: ApiKey) -> Result<Config, ConfigError> {
         if !names.insert(report.name.clone()) {
             return Err(ConfigError::invalid(
                 format!("reports[{i}].name"),
-                format!("{:?} is used by two reports: names must be unique", report.name),
+                format!(
+                    "{:?} is used by two reports: names must be unique",
+                    report.name
+                ),
             ));
         }
         reports.push(report);
@@ -60,17 +66,18 @@ pub fn validate(raw: RawConfig, key: ApiKey) -> Result<Config, ConfigError> {
 
 fn validate_api(raw: &RawApi, key: ApiKey) -> Result<ApiConfig, ConfigError> {
     let url = reqwest::Url::parse(&raw.base_url).map_err(|e| {
-        ConfigError::invalid("api.base_url", format!("{:?} is not a URL: {e}", raw.base_url))
+        ConfigError::invalid(
+            "api.base_url",
+            format!("{:?} is not a URL: {e}", raw.base_url),
+        )
     })?;
     match url.scheme() {
         "https" => {}
         "http" if is_loopback(&url) => {}
-        "http" => {
-            return Err(ConfigError::invalid(
-                "api.base_url",
-                "http:// is accepted only for loopback hosts (127.0.0.1, ::1, localhost); use https://",
-            ))
-        }
+        "http" => return Err(ConfigError::invalid(
+            "api.base_url",
+            "http:// is accepted only for loopback hosts (127.0.0.1, ::1, localhost); use https://",
+        )),
         other => {
             return Err(ConfigError::invalid(
                 "api.base_url",
@@ -79,7 +86,10 @@ fn validate_api(raw: &RawApi, key: ApiKey) -> Result<ApiConfig, ConfigError> {
         }
     }
     if raw.request_timeout.is_zero() {
-        return Err(ConfigError::invalid("api.request_timeout", "must be longer than 0s"));
+        return Err(ConfigError::invalid(
+            "api.request_timeout",
+            "must be longer than 0s",
+        ));
     }
     if !(raw.max_requests_per_second > 0.0 && raw.max_requests_per_second.is_finite()) {
         return Err(ConfigError::invalid(
@@ -107,7 +117,10 @@ fn is_loopback(url: &reqwest::Url) -> bool {
 
 fn validate_polling(raw: &RawPolling) -> Result<PollingConfig, ConfigError> {
     if raw.initial_interval.is_zero() {
-        return Err(ConfigError::invalid("polling.initial_interval", "must be longer than 0s"));
+        return Err(ConfigError::invalid(
+            "polling.initial_interval",
+            "must be longer than 0s",
+        ));
     }
     if raw.max_interval < raw.initial_interval {
         return Err(ConfigError::invalid(
@@ -116,10 +129,16 @@ fn validate_polling(raw: &RawPolling) -> Result<PollingConfig, ConfigError> {
         ));
     }
     if !(raw.multiplier >= 1.0 && raw.multiplier <= 100.0) {
-        return Err(ConfigError::invalid("polling.multiplier", "must be between 1.0 and 100.0"));
+        return Err(ConfigError::invalid(
+            "polling.multiplier",
+            "must be between 1.0 and 100.0",
+        ));
     }
     if raw.deadline.is_zero() {
-        return Err(ConfigError::invalid("polling.deadline", "must be longer than 0s"));
+        return Err(ConfigError::invalid(
+            "polling.deadline",
+            "must be longer than 0s",
+        ));
     }
     Ok(PollingConfig {
         initial_interval: raw.initial_interval,
@@ -142,7 +161,11 @@ fn validate_report(i: usize, r: &RawReport, d: &RawReport) -> Result<ReportConfi
         .name
         .clone()
         .ok_or_else(|| ConfigError::invalid(key("name"), "missing: every report needs a name"))?;
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
         return Err(ConfigError::invalid(
             key("name"),
             format!("{name:?} is not allowed: use letters, digits, '_' and '-' only"),
@@ -150,9 +173,18 @@ fn validate_report(i: usize, r: &RawReport, d: &RawReport) -> Result<ReportConfi
     }
     let template = pick!(r, d, template)
         .filter(|t| !t.trim().is_empty())
-        .ok_or_else(|| ConfigError::invalid(key("template"), "missing: the API's template code, e.g. \"ResellerExpenses\""))?;
+        .ok_or_else(|| {
+            ConfigError::invalid(
+                key("template"),
+                "missing: the API's template code, e.g. \"ResellerExpenses\"",
+            )
+        })?;
     let format = parse_with(&key("format"), pick!(r, d, format), ReportFormat::Csv)?;
-    let period = parse_with(&key("period"), pick!(r, d, period), PeriodKind::PreviousMonth)?;
+    let period = parse_with(
+        &key("period"),
+        pick!(r, d, period),
+        PeriodKind::PreviousMonth,
+    )?;
     let date_to_style = parse_date_to_style(&key("date_to_style"), pick!(r, d, date_to_style))?;
     let timezone = parse_timezone(&key("timezone"), pick!(r, d, timezone))?;
     let schedule = parse_schedule(&key, r, d)?;
@@ -160,10 +192,14 @@ fn validate_report(i: usize, r: &RawReport, d: &RawReport) -> Result<ReportConfi
         .map(|s| parse_date(&key("catch_up_from"), &s))
         .transpose()?;
     let file_name = pick!(r, d, file_name).unwrap_or_else(|| naming::DEFAULT_TEMPLATE.to_string());
-    naming::check_template(&file_name).map_err(|e| ConfigError::invalid(key("file_name"), e.to_string()))?;
+    naming::check_template(&file_name)
+        .map_err(|e| ConfigError::invalid(key("file_name"), e.to_string()))?;
     let max_attempts = pick!(r, d, max_attempts).unwrap_or(3);
     if max_attempts == 0 {
-        return Err(ConfigError::invalid(key("max_attempts"), "must be at least 1"));
+        return Err(ConfigError::invalid(
+            key("max_attempts"),
+            "must be at least 1",
+        ));
     }
     let mut parameters = d.parameters.clone().unwrap_or_default();
     parameters.extend(r.parameters.clone().unwrap_or_default());
@@ -178,14 +214,23 @@ fn validate_report(i: usize, r: &RawReport, d: &RawReport) -> Result<ReportConfi
     let on_success = pick!(r, d, on_success).unwrap_or_default();
     let on_failure = pick!(r, d, on_failure).unwrap_or_default();
     for (k, argv) in [("on_success", &on_success), ("on_failure", &on_failure)] {
-        if argv.first().is_some_and(|program| program.trim().is_empty()) {
-            return Err(ConfigError::invalid(key(k), "the first element must name a program"));
+        if argv
+            .first()
+            .is_some_and(|program| program.trim().is_empty())
+        {
+            return Err(ConfigError::invalid(
+                key(k),
+                "the first element must name a program",
+            ));
         }
     }
     let hook_timeout = match pick!(r, d, hook_timeout) {
         None => std::time::Duration::from_secs(300),
         Some(s) => humantime::parse_duration(&s).map_err(|e| {
-            ConfigError::invalid(key("hook_timeout"), format!("{s:?} is not a duration ({e}): expected e.g. \"5m\""))
+            ConfigError::invalid(
+                key("hook_timeout"),
+                format!("{s:?} is not a duration ({e}): expected e.g. \"5m\""),
+            )
         })?,
     };
     Ok(ReportConfig {
@@ -213,7 +258,9 @@ where
 {
     match value {
         None => Ok(default),
-        Some(s) => s.parse().map_err(|e: T::Err| ConfigError::invalid(key, e.to_string())),
+        Some(s) => s
+            .parse()
+            .map_err(|e: T::Err| ConfigError::invalid(key, e.to_string())),
     }
 }
 
@@ -232,15 +279,20 @@ fn parse_timezone(key: &str, value: Option<String>) -> Result<TimeZone, ConfigEr
     match value {
         None => Ok(TimeZone::UTC),
         Some(name) => TimeZone::get(&name).map_err(|_| {
-            ConfigError::invalid(key, format!("unknown time zone {name:?}: expected an IANA name such as \"Europe/Berlin\""))
+            ConfigError::invalid(
+                key,
+                format!(
+                    "unknown time zone {name:?}: expected an IANA name such as \"Europe/Berlin\""
+                ),
+            )
         }),
     }
 }
 
 fn parse_date(key: &str, value: &str) -> Result<Date, ConfigError> {
-    value
-        .parse::<Date>()
-        .map_err(|_| ConfigError::invalid(key, format!("{value:?} is not a date: expected YYYY-MM-DD")))
+    value.parse::<Date>().map_err(|_| {
+        ConfigError::invalid(key, format!("{value:?} is not a date: expected YYYY-MM-DD"))
+    })
 }
 
 fn parse_schedule(
@@ -265,8 +317,12 @@ fn parse_schedule(
     let at = match at {
         None => Time::midnight(),
         Some(s) => s.parse::<Time>().map_err(|_| {
-            ConfigError::invalid(key("at"), format!("{s:?} is not a time of day: expected HH:MM"))
+            ConfigError::invalid(
+                key("at"),
+                format!("{s:?} is not a time of day: expected HH:MM"),
+            )
         })?,
     };
-    Schedule::monthly(day.unwrap_or(1), at).map_err(|e| ConfigError::invalid(key("day"), e.to_string()))
+    Schedule::monthly(day.unwrap_or(1), at)
+        .map_err(|e| ConfigError::invalid(key("day"), e.to_string()))
 }

@@ -10,7 +10,9 @@ impl Engine {
     /// Until when API calls are suspended, if they are.
     pub(super) async fn auth_blocked_until(&self, now: i64) -> Result<Option<i64>, EngineError> {
         let condition = self.store.condition(AUTH_BLOCKED).await?;
-        Ok(condition.and_then(|c| c.until_at).filter(|until| *until > now))
+        Ok(condition
+            .and_then(|c| c.until_at)
+            .filter(|until| *until > now))
     }
 
     /// Records a credentials refusal; logs it once per interval.

@@ -56,7 +56,10 @@ mod tests {
         let p = polling();
         for polls in 0..40 {
             let d = poll_delay(&p, polls);
-            assert!(d >= p.initial_interval && d <= p.max_interval, "{polls}: {d:?}");
+            assert!(
+                d >= p.initial_interval && d <= p.max_interval,
+                "{polls}: {d:?}"
+            );
         }
         assert!(poll_delay(&p, 20) >= Duration::from_secs(450));
     }

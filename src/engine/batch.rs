@@ -25,7 +25,11 @@ impl Engine {
         if polling.len() <= BATCH_THRESHOLD {
             return HashMap::new();
         }
-        let Some(oldest) = polling.iter().map(|t| t.intent_at.unwrap_or(t.created_at)).min() else {
+        let Some(oldest) = polling
+            .iter()
+            .map(|t| t.intent_at.unwrap_or(t.created_at))
+            .min()
+        else {
             return HashMap::new();
         };
         let query = ListQuery {
@@ -42,7 +46,11 @@ impl Engine {
                     .filter(|r| wanted.contains(r.uuid.as_str()))
                     .map(|r| (r.uuid.clone(), r))
                     .collect();
-                tracing::debug!(due = polling.len(), found = found.len(), "batched status poll");
+                tracing::debug!(
+                    due = polling.len(),
+                    found = found.len(),
+                    "batched status poll"
+                );
                 found
             }
             Err(e) => {

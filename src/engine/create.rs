@@ -16,7 +16,8 @@ const SKEW_MS: i64 = 10 * 60 * 1000;
 impl Engine {
     /// One create step for a task in `intent` or `creating`.
     pub(super) async fn create(&self, task: &TaskRow) -> Result<(), EngineError> {
-        let parameters: Map<String, Value> = serde_json::from_str(&task.parameters).unwrap_or_default();
+        let parameters: Map<String, Value> =
+            serde_json::from_str(&task.parameters).unwrap_or_default();
         if task.state() == State::Creating {
             let candidates = match self.candidates(task, &parameters).await {
                 Ok(candidates) => candidates,
@@ -54,7 +55,14 @@ impl Engine {
         tracing::Span::current().record("task_uuid", remote.uuid.as_str());
         tracing::info!(status = %remote.status, "{how}");
         self.store
-            .record_created(task.id, &remote.uuid, remote.status.as_str(), next, now, &message)
+            .record_created(
+                task.id,
+                &remote.uuid,
+                remote.status.as_str(),
+                next,
+                now,
+                &message,
+            )
             .await?;
         crashpoint::hit("create.recorded");
         Ok(())

@@ -23,7 +23,10 @@ enum FetchError {
     #[error(transparent)]
     Api(#[from] ApiError),
     #[error("cannot write {path}: {source}")]
-    Local { path: PathBuf, source: std::io::Error },
+    Local {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 struct Fetched {
@@ -47,8 +50,12 @@ impl Engine {
                     bytes,
                     sha256: &file.sha256,
                 };
-                let hook = self.report_config(task).is_some_and(|r| !r.on_success.is_empty());
-                self.store.record_downloaded(task.id, &record, hook, now_ms()).await?;
+                let hook = self
+                    .report_config(task)
+                    .is_some_and(|r| !r.on_success.is_empty());
+                self.store
+                    .record_downloaded(task.id, &record, hook, now_ms())
+                    .await?;
                 tracing::info!(path = %path, bytes, sha256 = %file.sha256, "report downloaded");
                 Ok(())
             }
@@ -65,12 +72,18 @@ impl Engine {
         let uuid = task.uuid.as_deref().unwrap_or_default();
         let format: ReportFormat = task.format.parse().unwrap_or(ReportFormat::Csv);
         let dir = &self.config.storage.output_dir;
-        tokio::fs::create_dir_all(dir).await.map_err(|source| FetchError::Local {
-            path: dir.clone(),
-            source,
-        })?;
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(|source| FetchError::Local {
+                path: dir.clone(),
+                source,
+            })?;
         let download = self.client.download(uuid, format).await?;
-        let part = dir.join(format!("{PART_PREFIX}{}-{}{PART_SUFFIX}", task.id, uuid::Uuid::new_v4().simple()));
+        let part = dir.join(format!(
+            "{PART_PREFIX}{}-{}{PART_SUFFIX}",
+            task.id,
+            uuid::Uuid::new_v4().simple()
+        ));
         let result = write_part(&part, download).await;
         let (bytes, sha256) = match result {
             Ok(done) => done,
@@ -83,7 +96,11 @@ impl Engine {
         let path = dir.join(&task.file_name);
         publish(&part, &path, dir).await?;
         crashpoint::hit("download.renamed");
-        Ok(Fetched { path, bytes, sha256 })
+        Ok(Fetched {
+            path,
+            bytes,
+            sha256,
+        })
     }
 }
 
@@ -152,7 +169,10 @@ pub fn remove_partial_files(dir: &Path) -> usize {
     for entry in entries.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with(PART_PREFIX) && name.ends_with(PART_SUFFIX) && std::fs::remove_file(entry.path()).is_ok() {
+        if name.starts_with(PART_PREFIX)
+            && name.ends_with(PART_SUFFIX)
+            && std::fs::remove_file(entry.path()).is_ok()
+        {
             removed += 1;
         }
     }

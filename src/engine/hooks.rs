@@ -22,16 +22,25 @@ impl Engine {
             if ok {
                 tracing::info!(task = task.id, "{message}");
             } else {
-                tracing::error!(task = task.id, "{message}; rerun with `gcore-reportd retry-hook {}`", task.id);
+                tracing::error!(
+                    task = task.id,
+                    "{message}; rerun with `gcore-reportd retry-hook {}`",
+                    task.id
+                );
             }
-            self.store.record_hook(task.id, ok, &message, now_ms()).await?;
+            self.store
+                .record_hook(task.id, ok, &message, now_ms())
+                .await?;
         }
         Ok(())
     }
 
     async fn run_hook(&self, task: &TaskRow) -> (bool, String) {
         let Some(report) = self.report_config(task) else {
-            return (true, "hook skipped: the report is no longer configured".into());
+            return (
+                true,
+                "hook skipped: the report is no longer configured".into(),
+            );
         };
         let (kind, argv) = match task.state() {
             State::Done => ("on_success", &report.on_success),
@@ -50,7 +59,12 @@ impl Engine {
             .kill_on_drop(true);
         let mut child = match command.spawn() {
             Ok(child) => child,
-            Err(e) => return (false, format!("{kind} hook {program:?} could not start: {e}")),
+            Err(e) => {
+                return (
+                    false,
+                    format!("{kind} hook {program:?} could not start: {e}"),
+                )
+            }
         };
         let mut stderr = child.stderr.take();
         let wait = async {
@@ -61,12 +75,27 @@ impl Engine {
             (child.wait().await, err)
         };
         match tokio::time::timeout(report.hook_timeout, wait).await {
-            Err(_) => (false, format!("{kind} hook {program:?} timed out after {} and was killed", humantime::format_duration(report.hook_timeout))),
+            Err(_) => (
+                false,
+                format!(
+                    "{kind} hook {program:?} timed out after {} and was killed",
+                    humantime::format_duration(report.hook_timeout)
+                ),
+            ),
             Ok((Err(e), _)) => (false, format!("{kind} hook {program:?} failed: {e}")),
             Ok((Ok(status), err)) => {
-                let tail = String::from_utf8_lossy(&err[err.len().saturating_sub(STDERR_KEPT)..]).trim().to_string();
-                let said = if tail.is_empty() { String::new() } else { format!("; stderr: {tail}") };
-                (status.success(), format!("{kind} hook {program:?} exited with {status}{said}"))
+                let tail = String::from_utf8_lossy(&err[err.len().saturating_sub(STDERR_KEPT)..])
+                    .trim()
+                    .to_string();
+                let said = if tail.is_empty() {
+                    String::new()
+                } else {
+                    format!("; stderr: {tail}")
+                };
+                (
+                    status.success(),
+                    format!("{kind} hook {program:?} exited with {status}{said}"),
+                )
             }
         }
     }

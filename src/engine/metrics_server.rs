@@ -14,10 +14,16 @@ use tokio_util::sync::CancellationToken;
 use crate::store::{State, Store};
 
 /// Serves `/metrics` on `listen` until `shutdown`.
-pub async fn serve(listen: SocketAddr, store: Store, shutdown: CancellationToken) -> std::io::Result<()> {
+pub async fn serve(
+    listen: SocketAddr,
+    store: Store,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     tracing::info!(%listen, "metrics endpoint listening");
-    let app = axum::Router::new().route("/metrics", get(metrics)).with_state(store);
+    let app = axum::Router::new()
+        .route("/metrics", get(metrics))
+        .with_state(store);
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
@@ -25,7 +31,11 @@ pub async fn serve(listen: SocketAddr, store: Store, shutdown: CancellationToken
 
 async fn metrics(AxumState(store): AxumState<Store>) -> impl IntoResponse {
     match render(&store).await {
-        Ok(text) => (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text),
+        Ok(text) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+            text,
+        ),
         Err(e) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             [(header::CONTENT_TYPE, "text/plain")],
@@ -39,12 +49,20 @@ async fn render(store: &Store) -> Result<String, crate::store::StoreError> {
     out.push_str("# HELP gcore_reportd_tasks Report tasks by local state.\n# TYPE gcore_reportd_tasks gauge\n");
     let counts = store.count_by_state().await?;
     for state in State::ALL {
-        let n = counts.iter().find(|(s, _)| s == state.as_str()).map(|(_, n)| *n).unwrap_or(0);
+        let n = counts
+            .iter()
+            .find(|(s, _)| s == state.as_str())
+            .map(|(_, n)| *n)
+            .unwrap_or(0);
         let _ = writeln!(out, "gcore_reportd_tasks{{state=\"{state}\"}} {n}");
     }
     out.push_str("# HELP gcore_reportd_last_success_timestamp_seconds When each report last had a file downloaded.\n# TYPE gcore_reportd_last_success_timestamp_seconds gauge\n");
     for (report, at) in store.last_done_by_report().await? {
-        let _ = writeln!(out, "gcore_reportd_last_success_timestamp_seconds{{report=\"{report}\"}} {}", at / 1000);
+        let _ = writeln!(
+            out,
+            "gcore_reportd_last_success_timestamp_seconds{{report=\"{report}\"}} {}",
+            at / 1000
+        );
     }
     crate::metrics::global().render(&mut out);
     Ok(out)

@@ -152,14 +152,23 @@ impl Engine {
     /// state when a batched list already fetched it.
     async fn advance(&self, task: TaskRow, known: Option<FileTask>) -> Result<(), EngineError> {
         let span = tracing::info_span!("task", id = task.id, report = %task.report,
-            period = %task.period_from, task_uuid = task.uuid.as_deref().unwrap_or("-"));
+            period = %task.period_from, task_uuid = tracing::field::Empty);
+        if let Some(uuid) = &task.uuid {
+            span.record("task_uuid", uuid.as_str());
+        }
         self.advance_in_span(task, known).instrument(span).await
     }
 
-    async fn advance_in_span(&self, task: TaskRow, known: Option<FileTask>) -> Result<(), EngineError> {
+    async fn advance_in_span(
+        &self,
+        task: TaskRow,
+        known: Option<FileTask>,
+    ) -> Result<(), EngineError> {
         let now = now_ms();
         let state = task.state();
-        if matches!(state, State::Intent | State::Creating | State::Polling) && now > task.deadline_at {
+        if matches!(state, State::Intent | State::Creating | State::Polling)
+            && now > task.deadline_at
+        {
             let reason = format!(
                 "expired: not finished within polling.deadline ({})",
                 humantime::format_duration(self.config.polling.deadline)
@@ -183,13 +192,26 @@ impl Engine {
     }
 
     /// Ends a task badly (`failed`, `expired`, `lost`), arming its `on_failure` hook if any.
-    async fn end_task(&self, task: &TaskRow, state: State, reason: &str) -> Result<(), EngineError> {
-        let hook = self.report_config(task).is_some_and(|r| !r.on_failure.is_empty());
-        Ok(self.store.give_up(task.id, state, reason, hook, now_ms()).await?)
+    async fn end_task(
+        &self,
+        task: &TaskRow,
+        state: State,
+        reason: &str,
+    ) -> Result<(), EngineError> {
+        let hook = self
+            .report_config(task)
+            .is_some_and(|r| !r.on_failure.is_empty());
+        Ok(self
+            .store
+            .give_up(task.id, state, reason, hook, now_ms())
+            .await?)
     }
 
     fn max_attempts(&self, task: &TaskRow) -> i64 {
-        self.report_config(task).map(|r| r.max_attempts).unwrap_or(3).into()
+        self.report_config(task)
+            .map(|r| r.max_attempts)
+            .unwrap_or(3)
+            .into()
     }
 
     /// Reschedules after a failed try: transient errors back off (never undercutting
@@ -206,9 +228,17 @@ impl Engine {
     }
 
     /// Notes `message` as the task's last error and looks at the task again after `delay`.
-    async fn reschedule(&self, task: &TaskRow, delay: Duration, message: &str) -> Result<(), EngineError> {
+    async fn reschedule(
+        &self,
+        task: &TaskRow,
+        delay: Duration,
+        message: &str,
+    ) -> Result<(), EngineError> {
         tracing::warn!(error = %message, retry_in = %humantime::format_duration(delay), "will retry");
         let now = now_ms();
-        Ok(self.store.schedule_retry(task.id, now + ms(delay), message, now).await?)
+        Ok(self
+            .store
+            .schedule_retry(task.id, now + ms(delay), message, now)
+            .await?)
     }
 }

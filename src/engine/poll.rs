@@ -23,13 +23,19 @@ impl Engine {
     }
 
     /// Acts on a status the API reported for the task.
-    pub(super) async fn apply_status(&self, task: &TaskRow, remote: &FileTask) -> Result<(), EngineError> {
+    pub(super) async fn apply_status(
+        &self,
+        task: &TaskRow,
+        remote: &FileTask,
+    ) -> Result<(), EngineError> {
         let now = now_ms();
         let changed = task.remote_status.as_deref() != Some(remote.status.as_str());
         match &remote.status {
             TaskStatus::Completed => {
                 tracing::info!("remote task completed");
-                self.store.begin_download(task.id, remote.status.as_str(), now).await?;
+                self.store
+                    .begin_download(task.id, remote.status.as_str(), now)
+                    .await?;
                 crashpoint::hit("poll.completed");
                 let mut task = task.clone();
                 task.state = State::Downloading.as_str().to_string();
@@ -44,7 +50,10 @@ impl Engine {
                     tracing::info!(status = %status, "remote status changed");
                 }
                 let next = now + ms(backoff::poll_delay(&self.config.polling, task.tries + 1));
-                Ok(self.store.record_poll(task.id, status.as_str(), next, now, changed).await?)
+                Ok(self
+                    .store
+                    .record_poll(task.id, status.as_str(), next, now, changed)
+                    .await?)
             }
         }
     }
@@ -66,7 +75,10 @@ impl Engine {
         tracing::warn!(%reason, "report failed remotely; resubmitting");
         let next = now + ms(backoff::resubmit_delay(&self.config.polling, attempt - 1));
         let deadline = now + ms(self.config.polling.deadline);
-        Ok(self.store.schedule_resubmit(task.id, &reason, next, deadline, now).await?)
+        Ok(self
+            .store
+            .schedule_resubmit(task.id, &reason, next, deadline, now)
+            .await?)
     }
 
     async fn poll_failed(&self, task: &TaskRow, err: ApiError) -> Result<(), EngineError> {
@@ -74,12 +86,18 @@ impl Engine {
             return self.retry_later(task, &err).await;
         }
         let now = now_ms();
-        let resubmit = self.report_config(task).map(|r| r.resubmit_lost).unwrap_or(false);
+        let resubmit = self
+            .report_config(task)
+            .map(|r| r.resubmit_lost)
+            .unwrap_or(false);
         let reason = format!("the remote task vanished (404): {err}");
         if resubmit && task.attempts < self.max_attempts(task) {
             tracing::warn!(%reason, "resubmitting (resubmit_lost = true)");
             let deadline = now + ms(self.config.polling.deadline);
-            return Ok(self.store.schedule_resubmit(task.id, &reason, now, deadline, now).await?);
+            return Ok(self
+                .store
+                .schedule_resubmit(task.id, &reason, now, deadline, now)
+                .await?);
         }
         tracing::error!(%reason, "task lost; set resubmit_lost = true to create a new one automatically");
         self.end_task(task, State::Lost, &reason).await

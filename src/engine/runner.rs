@@ -38,7 +38,11 @@ pub struct RunSummary {
 
 /// Builds the engine from `config` and runs it until `shutdown` (or, in `Once` mode, until no
 /// task is in flight).
-pub async fn run(config: Config, shutdown: CancellationToken, mode: RunMode) -> Result<RunSummary, EngineError> {
+pub async fn run(
+    config: Config,
+    shutdown: CancellationToken,
+    mode: RunMode,
+) -> Result<RunSummary, EngineError> {
     run_with_reloads(config, shutdown, mode, None).await
 }
 
@@ -78,7 +82,10 @@ pub async fn open_engine(config: Config) -> Result<Engine, EngineError> {
     let store = Store::open(&config.storage.database).await?;
     let removed = remove_partial_files(&config.storage.output_dir);
     if removed > 0 {
-        tracing::info!(removed, "removed temporary files left by an interrupted run");
+        tracing::info!(
+            removed,
+            "removed temporary files left by an interrupted run"
+        );
     }
     let client = build_client(&config).map_err(EngineError::Client)?;
     Ok(Engine::new(Arc::new(config), store, client))
@@ -187,7 +194,10 @@ fn sleep_for(outcome: &StepOutcome, mode: RunMode) -> Duration {
 fn status_line(engine: &Engine, outcome: &StepOutcome) -> String {
     let mut line = format!("{} task(s) in flight", outcome.active);
     if let Some((report, at)) = next_fire(&engine.config, now_ms()) {
-        line.push_str(&format!(", next due {report} {}", at.strftime("%Y-%m-%d %H:%M %Z")));
+        line.push_str(&format!(
+            ", next due {report} {}",
+            at.strftime("%Y-%m-%d %H:%M %Z")
+        ));
     }
     line
 }

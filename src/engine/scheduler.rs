@@ -1,24 +1,50 @@
 //! Turning schedules into work: for every configured report, each period that is due (the most
-//! recent one, or all since `catch_up_from`) and has no task yet is recorded as an intent row.
-//! The unique (report, period) key makes a second row for a period impossible.
+//! recent one, or all since `catch_up_from`) and has no task yet is recorded as an intent row,
+//! oldest first. The unique (report, period) key makes a second row for a period impossible.
 
 use std::time::Duration;
 
 use crate::config::{Config, ReportConfig};
+use crate::format::ReportFormat;
 use crate::naming::{self, NameParts};
 use crate::period::Period;
 use crate::schedule::due_periods;
 use crate::store::{NewTask, Store, StoreError};
 
+/// Intents recorded per transaction when many periods fall due at once.
+const INTENTS_PER_TRANSACTION: usize = 500;
+
 /// Records every due period of every report that has no task yet; returns how many were new.
-pub async fn schedule_periods(store: &Store, config: &Config, now: i64) -> Result<usize, StoreError> {
+pub async fn schedule_periods(
+    store: &Store,
+    config: &Config,
+    now: i64,
+) -> Result<usize, StoreError> {
     let at = jiff::Timestamp::from_millisecond(now).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-    let mut created = 0;
+    let mut news = Vec::new();
     for report in &config.reports {
-        let periods = due_periods(&report.schedule, report.period, &report.timezone, report.catch_up_from, at);
-        for period in periods {
-            if record_period(store, report, &period, config.polling.deadline, now).await? {
+        let periods = due_periods(
+            &report.schedule,
+            report.period,
+            &report.timezone,
+            report.catch_up_from,
+            at,
+        );
+        news.extend(
+            periods
+                .iter()
+                .map(|p| new_task(report, p, config.polling.deadline, now)),
+        );
+    }
+    news.sort_by(|a, b| a.period_from.cmp(&b.period_from));
+    let mut created = 0;
+    for chunk in news.chunks(INTENTS_PER_TRANSACTION) {
+        let ids = store.insert_intents(chunk, now).await?;
+        crate::crashpoint::hit("schedule.recorded");
+        for (new, id) in chunk.iter().zip(ids) {
+            if let Some(id) = id {
                 created += 1;
+                tracing::info!(id, report = %new.report, period_from = %new.period_from, period_to = %new.period_to, "period due: task recorded");
             }
         }
     }
@@ -33,38 +59,25 @@ pub async fn record_period(
     deadline: Duration,
     now: i64,
 ) -> Result<bool, StoreError> {
+    let new = new_task(report, period, deadline, now);
+    Ok(store.insert_intent(&new, now).await?.is_some())
+}
+
+/// The intent row for one period of a report.
+fn new_task(report: &ReportConfig, period: &Period, deadline: Duration, now: i64) -> NewTask {
     let from = period.from.to_string();
     let to = period.date_to(report.date_to_style).to_string();
-    if store.period_has_task(&report.name, &from, &to).await? {
-        return Ok(false);
-    }
     let parameters = period_parameters(report, &from, &to);
-    let file_name = naming::render(
+    intent(
+        &report.name,
+        &report.template,
+        report.format,
         &report.file_name,
-        &NameParts {
-            name: &report.name,
-            template: &report.template,
-            date_from: &from,
-            date_to: &to,
-            format: report.format.as_str(),
-        },
-    );
-    let new = NewTask {
-        report: &report.name,
-        period_from: &from,
-        period_to: &to,
-        template: &report.template,
-        format: report.format.as_str(),
-        parameters: &serde_json::Value::Object(parameters).to_string(),
-        file_name: &file_name,
-        deadline_at: now + i64::try_from(deadline.as_millis()).unwrap_or(i64::MAX / 2),
-    };
-    let id = store.insert_intent(&new, now).await?;
-    crate::crashpoint::hit("schedule.recorded");
-    if let Some(id) = id {
-        tracing::info!(id, report = %report.name, period_from = %from, period_to = %to, "period due: task recorded");
-    }
-    Ok(id.is_some())
+        parameters,
+        (from, to),
+        deadline,
+        now,
+    )
 }
 
 /// The `parameters` sent on create: the report's own, plus `date_from` and `date_to`.
@@ -84,7 +97,7 @@ pub fn period_parameters(
 pub async fn record_adhoc(
     store: &Store,
     template: &str,
-    format: crate::format::ReportFormat,
+    format: ReportFormat,
     parameters: serde_json::Map<String, serde_json::Value>,
     deadline: Duration,
     now: i64,
@@ -97,29 +110,53 @@ pub async fn record_adhoc(
             .map(str::to_string)
             .unwrap_or_else(|| "-".to_string())
     };
-    let (from, to) = (date("date_from"), date("date_to"));
-    let file_name = naming::render(
+    let dates = (date("date_from"), date("date_to"));
+    let new = intent(
+        &name,
+        template,
+        format,
         naming::DEFAULT_TEMPLATE,
+        parameters,
+        dates,
+        deadline,
+        now,
+    );
+    let id = store.insert_intent(&new, now).await?;
+    id.ok_or(StoreError::NoSuchTask(name))
+}
+
+/// Builds an intent row: file name rendered, parameters serialised, deadline set.
+#[allow(clippy::too_many_arguments)]
+fn intent(
+    name: &str,
+    template: &str,
+    format: ReportFormat,
+    file_template: &str,
+    parameters: serde_json::Map<String, serde_json::Value>,
+    (from, to): (String, String),
+    deadline: Duration,
+    now: i64,
+) -> NewTask {
+    let file_name = naming::render(
+        file_template,
         &NameParts {
-            name: &name,
+            name,
             template,
             date_from: &from,
             date_to: &to,
             format: format.as_str(),
         },
     );
-    let new = NewTask {
-        report: &name,
-        period_from: &from,
-        period_to: &to,
-        template,
-        format: format.as_str(),
-        parameters: &serde_json::Value::Object(parameters.clone()).to_string(),
-        file_name: &file_name,
+    NewTask {
+        report: name.to_string(),
+        period_from: from,
+        period_to: to,
+        template: template.to_string(),
+        format: format.as_str().to_string(),
+        parameters: serde_json::Value::Object(parameters).to_string(),
+        file_name,
         deadline_at: now + i64::try_from(deadline.as_millis()).unwrap_or(i64::MAX / 2),
-    };
-    let id = store.insert_intent(&new, now).await?;
-    id.ok_or_else(|| StoreError::NoSuchTask(name))
+    }
 }
 
 /// The next moment a report's schedule fires after `now`, and which report it is.

@@ -18,7 +18,13 @@ pub const AUTH_BLOCKED: &str = "auth_blocked";
 
 impl Store {
     /// Records (or replaces) a condition.
-    pub async fn set_condition(&self, key: &str, value: &str, until_at: Option<i64>, now: i64) -> Result<(), StoreError> {
+    pub async fn set_condition(
+        &self,
+        key: &str,
+        value: &str,
+        until_at: Option<i64>,
+        now: i64,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO daemon_state (key, value, until_at, updated_at) VALUES (?, ?, ?, ?)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value, until_at = excluded.until_at,

@@ -86,7 +86,10 @@ impl State {
 
     /// Whether the engine still has work to do for a task in this state.
     pub fn is_active(self) -> bool {
-        matches!(self, State::Intent | State::Creating | State::Polling | State::Downloading)
+        matches!(
+            self,
+            State::Intent | State::Creating | State::Polling | State::Downloading
+        )
     }
 }
 

@@ -63,14 +63,14 @@ pub struct FileRecord<'a> {
 
 /// What the scheduler records when a period falls due.
 #[derive(Debug, Clone)]
-pub struct NewTask<'a> {
-    pub report: &'a str,
-    pub period_from: &'a str,
-    pub period_to: &'a str,
-    pub template: &'a str,
-    pub format: &'a str,
-    pub parameters: &'a str,
-    pub file_name: &'a str,
+pub struct NewTask {
+    pub report: String,
+    pub period_from: String,
+    pub period_to: String,
+    pub template: String,
+    pub format: String,
+    pub parameters: String,
+    pub file_name: String,
     pub deadline_at: i64,
 }
 
@@ -105,37 +105,57 @@ async fn append_event(
 
 impl Store {
     /// Records a due period as an intent; `None` if the period already has a task.
-    pub async fn insert_intent(&self, new: &NewTask<'_>, now: i64) -> Result<Option<i64>, StoreError> {
+    pub async fn insert_intent(&self, new: &NewTask, now: i64) -> Result<Option<i64>, StoreError> {
+        let ids = self.insert_intents(std::slice::from_ref(new), now).await?;
+        Ok(ids.into_iter().next().flatten())
+    }
+
+    /// Records many due periods in one transaction (one fsync); `None` for each period that
+    /// already had a task.
+    pub async fn insert_intents(
+        &self,
+        news: &[NewTask],
+        now: i64,
+    ) -> Result<Vec<Option<i64>>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO tasks (report, period_from, period_to, template, format, parameters,
-                file_name, state, next_attempt_at, deadline_at, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, 'intent', ?, ?, ?, ?)
-             ON CONFLICT (report, period_from, period_to) DO NOTHING
-             RETURNING id",
-        )
-        .bind(new.report)
-        .bind(new.period_from)
-        .bind(new.period_to)
-        .bind(new.template)
-        .bind(new.format)
-        .bind(new.parameters)
-        .bind(new.file_name)
-        .bind(now)
-        .bind(new.deadline_at)
-        .bind(now)
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(id) = id {
-            append_event(&mut tx, id, now, Some("period due: task recorded")).await?;
+        let mut ids = Vec::with_capacity(news.len());
+        for new in news {
+            let id: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO tasks (report, period_from, period_to, template, format, parameters,
+                    file_name, state, next_attempt_at, deadline_at, created_at, updated_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, 'intent', ?, ?, ?, ?)
+                 ON CONFLICT (report, period_from, period_to) DO NOTHING
+                 RETURNING id",
+            )
+            .bind(&new.report)
+            .bind(&new.period_from)
+            .bind(&new.period_to)
+            .bind(&new.template)
+            .bind(&new.format)
+            .bind(&new.parameters)
+            .bind(&new.file_name)
+            .bind(now)
+            .bind(new.deadline_at)
+            .bind(now)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(id) = id {
+                append_event(&mut tx, id, now, Some("period due: task recorded")).await?;
+            }
+            ids.push(id);
         }
         tx.commit().await?;
-        Ok(id)
+        Ok(ids)
     }
 
     /// Whether (report, period) already has a task.
-    pub async fn period_has_task(&self, report: &str, from: &str, to: &str) -> Result<bool, StoreError> {
+    pub async fn period_has_task(
+        &self,
+        report: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<bool, StoreError> {
         let found: Option<i64> = sqlx::query_scalar(
             "SELECT id FROM tasks WHERE report = ? AND period_from = ? AND period_to = ?",
         )
@@ -153,7 +173,11 @@ impl Store {
             "SELECT * FROM tasks WHERE state IN {ACTIVE} AND next_attempt_at <= ?
              ORDER BY next_attempt_at, id LIMIT ?"
         );
-        Ok(sqlx::query_as(&sql).bind(now).bind(limit).fetch_all(&self.pool).await?)
+        Ok(sqlx::query_as(&sql)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     /// When the earliest unfinished task is next due.
@@ -170,20 +194,24 @@ impl Store {
 
     /// How many tasks are in each state.
     pub async fn count_by_state(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        Ok(sqlx::query_as("SELECT state, COUNT(*) FROM tasks GROUP BY state")
-            .fetch_all(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_as("SELECT state, COUNT(*) FROM tasks GROUP BY state")
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 
     /// Marks that a create is about to be sent: from now on its outcome must be reconciled.
     pub async fn begin_create(&self, id: i64, now: i64) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE tasks SET state = 'creating', intent_at = ?, updated_at = ? WHERE id = ?")
-            .bind(now)
-            .bind(now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE tasks SET state = 'creating', intent_at = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(now)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
         append_event(&mut tx, id, now, Some("creating the remote task")).await?;
         Ok(tx.commit().await?)
     }
@@ -215,7 +243,13 @@ impl Store {
     }
 
     /// A try failed for a reason worth retrying: note it and when to try again.
-    pub async fn schedule_retry(&self, id: i64, next_at: i64, error: &str, now: i64) -> Result<(), StoreError> {
+    pub async fn schedule_retry(
+        &self,
+        id: i64,
+        next_at: i64,
+        error: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE tasks SET tries = tries + 1, next_attempt_at = ?, last_error = ?, updated_at = ?
@@ -296,7 +330,13 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        append_event(&mut tx, id, now, Some(&format!("downloaded {bytes} bytes, sha256 {sha256}"))).await?;
+        append_event(
+            &mut tx,
+            id,
+            now,
+            Some(&format!("downloaded {bytes} bytes, sha256 {sha256}")),
+        )
+        .await?;
         Ok(tx.commit().await?)
     }
 
@@ -327,7 +367,14 @@ impl Store {
     }
 
     /// The task ends here (`failed`, `expired` or `lost`), with the reason.
-    pub async fn give_up(&self, id: i64, state: State, reason: &str, hook: bool, now: i64) -> Result<(), StoreError> {
+    pub async fn give_up(
+        &self,
+        id: i64,
+        state: State,
+        reason: &str,
+        hook: bool,
+        now: i64,
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE tasks SET state = ?, last_error = ?, hook_state = ?, updated_at = ? WHERE id = ?")
             .bind(state.as_str())
@@ -381,16 +428,23 @@ impl Store {
 
     /// A task's whole history, oldest first.
     pub async fn task_events(&self, id: i64) -> Result<Vec<EventRow>, StoreError> {
-        Ok(sqlx::query_as("SELECT * FROM events WHERE task_id = ? ORDER BY id")
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_as("SELECT * FROM events WHERE task_id = ? ORDER BY id")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 }
 
 impl Store {
     /// An operator asked for a new attempt of a finished-badly task: it becomes due now.
-    pub async fn retry_task(&self, id: i64, deadline_at: i64, now: i64) -> Result<bool, StoreError> {
+    pub async fn retry_task(
+        &self,
+        id: i64,
+        deadline_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         let changed = sqlx::query(
             "UPDATE tasks SET state = 'intent', uuid = NULL, remote_status = NULL, tries = 0,
@@ -435,14 +489,22 @@ impl Store {
 impl Store {
     /// Tasks whose hook has yet to run.
     pub async fn pending_hooks(&self, limit: i64) -> Result<Vec<TaskRow>, StoreError> {
-        Ok(sqlx::query_as("SELECT * FROM tasks WHERE hook_state = 'pending' ORDER BY id LIMIT ?")
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_as("SELECT * FROM tasks WHERE hook_state = 'pending' ORDER BY id LIMIT ?")
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 
     /// Records a hook's outcome (`ok` or `failed`) and what it said, in the task's history.
-    pub async fn record_hook(&self, id: i64, ok: bool, message: &str, now: i64) -> Result<(), StoreError> {
+    pub async fn record_hook(
+        &self,
+        id: i64,
+        ok: bool,
+        message: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE tasks SET hook_state = ?, updated_at = ? WHERE id = ?")
             .bind(if ok { "ok" } else { "failed" })

@@ -32,18 +32,25 @@ multiplier = 1.5
 impl Harness {
     /// Starts a simulator with quick task lifecycles and writes a config with `reports`.
     pub async fn start(reports: &str) -> Harness {
-        Self::with_options(SimOptions {
-            pending_for: Duration::from_millis(100),
-            running_for: Duration::from_millis(150),
-            ..SimOptions::default()
-        }, reports)
+        Self::with_options(
+            SimOptions {
+                pending_for: Duration::from_millis(100),
+                running_for: Duration::from_millis(150),
+                ..SimOptions::default()
+            },
+            reports,
+        )
         .await
     }
 
     pub async fn with_options(options: SimOptions, reports: &str) -> Harness {
         let key = options.api_key.clone();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
-        let sim = sim::start(listener, options).await.expect("start simulator");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let sim = sim::start(listener, options)
+            .await
+            .expect("start simulator");
         let harness = Harness {
             dir: tempfile::tempdir().expect("temp dir"),
             sim,
@@ -101,7 +108,11 @@ impl Harness {
     /// `status --json`, parsed.
     pub async fn status(&self) -> Vec<serde_json::Value> {
         let out = self.run(&["status", "--json"]).await;
-        assert!(out.status.success(), "status failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "status failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout)
             .lines()
             .map(|l| serde_json::from_str(l).expect("status --json line is JSON"))
@@ -111,7 +122,11 @@ impl Harness {
     /// Files in the output directory, names sorted.
     pub fn output_files(&self) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(self.output_dir())
-            .map(|rd| rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
             .unwrap_or_default();
         names.sort();
         names

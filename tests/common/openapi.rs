@@ -17,7 +17,10 @@ pub struct Spec {
 
 impl Spec {
     pub fn load() -> Spec {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/gcore-billing-reports.openapi.yaml");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/gcore-billing-reports.openapi.yaml"
+        );
         let text = std::fs::read_to_string(path).expect("read the OpenAPI fixture");
         let root: Value = serde_yaml::from_str(&text).expect("the fixture is YAML");
         Spec { root }
@@ -28,8 +31,12 @@ impl Spec {
         let paths = self.root.get("paths")?.as_object()?;
         let mut best: Option<Candidate<'_>> = None;
         for (template, item) in paths {
-            let Some(params) = match_path(template, path) else { continue };
-            let Some(op) = item.get(method.to_ascii_lowercase()) else { continue };
+            let Some(params) = match_path(template, path) else {
+                continue;
+            };
+            let Some(op) = item.get(method.to_ascii_lowercase()) else {
+                continue;
+            };
             let literal = template.split('/').filter(|s| !s.starts_with('{')).count();
             if best.as_ref().is_none_or(|(_, _, l)| literal > *l) {
                 best = Some((op, params, literal));
@@ -61,7 +68,9 @@ impl Spec {
             }
         }
         match schema.get("type").and_then(Value::as_str) {
-            Some(kind) if !has_type(value, kind) => errors.push(format!("{at}: expected {kind}, got {value}")),
+            Some(kind) if !has_type(value, kind) => {
+                errors.push(format!("{at}: expected {kind}, got {value}"))
+            }
             _ => {}
         }
         if let Value::String(s) = value {
@@ -78,9 +87,19 @@ impl Spec {
         errors
     }
 
-    fn check_object(&self, schema: &Value, map: &serde_json::Map<String, Value>, at: &str) -> Vec<String> {
+    fn check_object(
+        &self,
+        schema: &Value,
+        map: &serde_json::Map<String, Value>,
+        at: &str,
+    ) -> Vec<String> {
         let mut errors = Vec::new();
-        for name in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
+        for name in schema
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(name) = name.as_str() {
                 if !map.contains_key(name) {
                     errors.push(format!("{at}: required field {name:?} is missing"));
@@ -90,10 +109,15 @@ impl Spec {
         let props = schema.get("properties").and_then(Value::as_object);
         for (key, field) in map {
             let path = format!("{at}.{key}");
-            match (props.and_then(|p| p.get(key)), schema.get("additionalProperties")) {
+            match (
+                props.and_then(|p| p.get(key)),
+                schema.get("additionalProperties"),
+            ) {
                 (Some(prop), _) => errors.extend(self.validate(prop, field, &path)),
                 (None, Some(Value::Bool(false))) => errors.push(format!("{path}: not allowed")),
-                (None, Some(extra)) if extra.is_object() => errors.extend(self.validate(extra, field, &path)),
+                (None, Some(extra)) if extra.is_object() => {
+                    errors.extend(self.validate(extra, field, &path))
+                }
                 _ => {}
             }
         }
@@ -103,16 +127,27 @@ impl Spec {
     /// Checks one query or path parameter value (as sent on the wire) against its declaration.
     pub fn validate_param(&self, param: &Value, raw_values: &[String], at: &str) -> Vec<String> {
         let schema = self.resolve(param.get("schema").unwrap_or(&Value::Null));
-        let explode = param.get("explode").and_then(Value::as_bool).unwrap_or(true);
-        let kind = schema.get("type").and_then(Value::as_str).unwrap_or("string");
+        let explode = param
+            .get("explode")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
+        let kind = schema
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("string");
         if kind == "array" {
             if !explode && raw_values.len() > 1 {
-                return vec![format!("{at}: explode=false array sent as repeated parameters")];
+                return vec![format!(
+                    "{at}: explode=false array sent as repeated parameters"
+                )];
             }
             let items: Vec<String> = if explode {
                 raw_values.to_vec()
             } else {
-                raw_values.iter().flat_map(|v| v.split(',').map(str::to_string)).collect()
+                raw_values
+                    .iter()
+                    .flat_map(|v| v.split(',').map(str::to_string))
+                    .collect()
             };
             let item_schema = schema.get("items").cloned().unwrap_or(Value::Null);
             return items
@@ -121,7 +156,10 @@ impl Spec {
                 .collect();
         }
         if raw_values.len() > 1 {
-            return vec![format!("{at}: a scalar parameter was sent {} times", raw_values.len())];
+            return vec![format!(
+                "{at}: a scalar parameter was sent {} times",
+                raw_values.len()
+            )];
         }
         raw_values
             .iter()
@@ -133,8 +171,14 @@ impl Spec {
 /// A query string value read as the type its schema declares.
 fn typed(schema: &Value, raw: &str) -> Value {
     match schema.get("type").and_then(Value::as_str) {
-        Some("integer") => raw.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::from(raw)),
-        Some("boolean") => raw.parse::<bool>().map(Value::from).unwrap_or_else(|_| Value::from(raw)),
+        Some("integer") => raw
+            .parse::<i64>()
+            .map(Value::from)
+            .unwrap_or_else(|_| Value::from(raw)),
+        Some("boolean") => raw
+            .parse::<bool>()
+            .map(Value::from)
+            .unwrap_or_else(|_| Value::from(raw)),
         _ => Value::from(raw),
     }
 }

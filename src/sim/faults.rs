@@ -1,0 +1,144 @@
+//! The faults a test can switch on at run time ([`Faults`]) and the ways the simulator breaks a
+//! response: server errors with the bodies real proxies send, a body cut off after the headers,
+//! a download cut short of its Content-Length, JSON that does not parse. Which request gets a
+//! fault is decided by the simulator's seeded RNG, so a sequential test run is repeatable.
+
+use std::time::Duration;
+
+use axum::body::{Body, HttpBody};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+
+use super::reply;
+
+/// Faults to inject; the default injects none.
+#[derive(Clone, Debug, Default)]
+pub struct Faults {
+    /// Fraction of API requests answered 500/502/503/504 (HTML body for 502/503) before doing anything.
+    pub error_rate: f64,
+    /// Fraction of creates that create the task, then answer 500 (the client cannot know the outcome).
+    pub error_after_create_rate: f64,
+    /// Every Nth request is answered 429 with Retry-After (0 = off).
+    pub too_many_every: u32,
+    /// Value of Retry-After on 429s.
+    pub retry_after_secs: u64,
+    /// Fraction of requests whose response body is cut off right after the headers.
+    pub drop_rate: f64,
+    /// Fraction of downloads that declare Content-Length N, send part of it, then abort.
+    pub truncate_downloads_rate: f64,
+    /// Fraction of successful JSON responses replaced by invalid JSON (status 200).
+    pub invalid_json_rate: f64,
+    /// Fraction of task objects shown with status "Exploded" (not in the enum).
+    pub unknown_status_rate: f64,
+    /// Each distinct (template, parameters) fails its first N tasks.
+    pub fail_first: u32,
+    /// Tasks whose parameters[key] == value always end Failed.
+    pub fail_when: Option<(String, serde_json::Value)>,
+    /// Tasks whose parameters[key] == value stay InProgress for as long as this is set.
+    pub never_finish_when: Option<(String, serde_json::Value)>,
+    /// Latency added to every response.
+    pub delay: Duration,
+}
+
+/// How long a sabotaged body waits before failing, so the bytes before it are flushed first.
+const ABORT_AFTER: Duration = Duration::from_millis(20);
+
+/// The answer to an injected server error, with the body each kind of server would send.
+pub(crate) fn server_error(status: StatusCode) -> Response {
+    match status {
+        StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE => {
+            let reason = status.canonical_reason().unwrap_or("Error");
+            let code = status.as_u16();
+            let html = format!(
+                "<html>\r\n<head><title>{code} {reason}</title></head>\r\n<body>\r\n<center><h1>{code} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+            );
+            (status, [(header::CONTENT_TYPE, "text/html")], html).into_response()
+        }
+        StatusCode::GATEWAY_TIMEOUT => reply::detail(status, "Gateway Timeout"),
+        _ => reply::detail(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "A server error occurred.",
+        ),
+    }
+}
+
+/// 429 as Django REST framework's throttling sends it.
+pub(crate) fn throttled(retry_after_secs: u64) -> Response {
+    let unit = if retry_after_secs == 1 {
+        "second"
+    } else {
+        "seconds"
+    };
+    let message =
+        format!("Request was throttled. Expected available in {retry_after_secs} {unit}.");
+    let mut response = reply::detail(StatusCode::TOO_MANY_REQUESTS, &message);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    response
+}
+
+/// Keeps the status and headers (with the Content-Length they promised) but fails the body
+/// before its first byte: the client gets the headers, then a connection error.
+pub(crate) fn cut_after_headers(response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    if let Some(len) = body.size_hint().exact() {
+        parts
+            .headers
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    }
+    let failing = futures_util::stream::once(abort::<Bytes>("simulated connection drop"));
+    Response::from_parts(parts, Body::from_stream(failing))
+}
+
+/// The first `keep` bytes of `stream`, then an error that aborts the connection.
+pub(crate) fn truncate<S>(
+    stream: S,
+    keep: u64,
+) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send
+where
+    S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
+{
+    let head = stream
+        .scan(keep, |left, chunk| {
+            let out = match chunk {
+                Ok(_) if *left == 0 => None,
+                Ok(mut bytes) => {
+                    bytes.truncate((*left).min(bytes.len() as u64) as usize);
+                    *left -= bytes.len() as u64;
+                    Some(Ok(bytes))
+                }
+                Err(e) => Some(Err(e)),
+            };
+            futures_util::future::ready(out)
+        })
+        .boxed();
+    head.chain(futures_util::stream::once(abort(
+        "simulated truncated download",
+    )))
+}
+
+/// Waits [`ABORT_AFTER`], then fails: the connection is aborted after what was sent before.
+pub(crate) async fn abort<T>(why: &'static str) -> Result<T, std::io::Error> {
+    tokio::time::sleep(ABORT_AFTER).await;
+    Err(std::io::Error::new(
+        std::io::ErrorKind::ConnectionAborted,
+        why,
+    ))
+}
+
+/// Replaces a JSON body with its first half (never valid JSON), status 200.
+pub(crate) async fn invalid_json(response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let half = bytes.slice(..bytes.len() / 2);
+    parts.status = StatusCode::OK;
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(half.len()));
+    Response::from_parts(parts, Body::from(half))
+}

@@ -1,0 +1,169 @@
+//! The single-task operations: create (`POST /billing/org/v1/reports`), retrieve and delete
+//! (`/billing/org/v1/reports/{id}`) and download (`…/{uuid}/download`), whose file is streamed
+//! from [`super::content`] with its Content-Length declared up front. The download format
+//! comes from `?format=`, else the Accept header, else JSON.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde_json::{json, Value};
+
+use super::content::{self, Format};
+use super::faults;
+use super::query::Query;
+use super::reply;
+use super::state::Shared;
+use super::task::Status;
+use super::validate;
+
+/// `POST /billing/org/v1/reports`.
+pub(crate) async fn create(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let new = match validate::parse_create(&headers, &body) {
+        Ok(new) => new,
+        Err(response) => return response,
+    };
+    let created = shared.create(new.template.code, new.params);
+    if created.fail_after {
+        return faults::server_error(StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    reply::json(StatusCode::CREATED, created.task)
+}
+
+/// `GET /billing/org/v1/reports/{id}`.
+pub(crate) async fn retrieve(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+) -> Response {
+    let rows = shared.options.report_rows;
+    let shown = shared.with_tasks(|inner| {
+        let at = inner.position(&id)?;
+        let task = inner.tasks[at].clone();
+        Some(inner.show(&task, rows))
+    });
+    match shown {
+        Some(task) if is_uuid(&id) => reply::json(StatusCode::OK, task),
+        _ => reply::not_found(),
+    }
+}
+
+/// `DELETE /billing/org/v1/reports/{id}`.
+pub(crate) async fn delete(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+    let removed = is_uuid(&id)
+        && shared.with_tasks(|inner| {
+            inner
+                .position(&id)
+                .map(|at| inner.tasks.remove(at))
+                .is_some()
+        });
+    if removed {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        reply::not_found()
+    }
+}
+
+/// `GET /billing/org/v1/reports/{uuid}/download`.
+pub(crate) async fn download(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let format = match negotiate(&Query::parse(&uri), &headers) {
+        Ok(format) => format,
+        Err(response) => return response,
+    };
+    let found = shared.with_tasks(|inner| inner.position(&id).map(|at| inner.tasks[at].clone()));
+    let task = match found {
+        Some(task) if is_uuid(&id) => task,
+        _ => return reply::not_found(),
+    };
+    if task.status != Status::Completed {
+        let error = format!("Report is not ready: status {}", task.status.as_str());
+        return reply::json(StatusCode::BAD_REQUEST, json!({ "error": error }));
+    }
+    let params = Value::Object(task.params.clone());
+    let rows = shared.options.report_rows;
+    let len = content::report_len(&task.template, &params, format.extension(), rows);
+    let stream = content::report_stream(&task.template, &params, format.extension(), rows);
+    let truncate = len > 1 && shared.roll_current(|faults| faults.truncate_downloads_rate);
+    let body = if truncate {
+        let keep = len / 10 + shared.draw(len * 8 / 10 + 1);
+        Body::from_stream(faults::truncate(stream, keep))
+    } else {
+        Body::from_stream(stream)
+    };
+    let disposition = format!(
+        "attachment; filename=\"{}_{}.{}\"",
+        task.template,
+        task.uuid,
+        format.extension()
+    );
+    let headers = [
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(format.media_type()),
+        ),
+        (header::CONTENT_LENGTH, HeaderValue::from(len)),
+        (
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment")),
+        ),
+    ];
+    (StatusCode::OK, headers, body).into_response()
+}
+
+/// The download format: `?format=` wins (an unknown value is a 404, as in DRF), then the
+/// first acceptable media type of the Accept header by quality, then JSON.
+fn negotiate(query: &Query, headers: &HeaderMap) -> Result<Format, Response> {
+    if let Some(name) = query.get("format") {
+        return Format::parse(name).ok_or_else(reply::not_found);
+    }
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Ok(Format::Json);
+    };
+    let mut offers: Vec<(f32, &str)> = accept
+        .split(',')
+        .map(|item| {
+            let mut parts = item.split(';');
+            let media = parts.next().unwrap_or("").trim();
+            let q = parts
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.parse::<f32>().ok())
+                .unwrap_or(1.0);
+            (q, media)
+        })
+        .filter(|(q, _)| *q > 0.0)
+        .collect();
+    offers.sort_by(|a, b| b.0.total_cmp(&a.0));
+    offers
+        .iter()
+        .find_map(|(_, media)| media_format(media))
+        .ok_or_else(|| {
+            reply::detail(
+                StatusCode::NOT_ACCEPTABLE,
+                "Could not satisfy the request Accept header.",
+            )
+        })
+}
+
+fn media_format(media: &str) -> Option<Format> {
+    match media.to_ascii_lowercase().as_str() {
+        "application/json" | "application/*" | "*/*" => Some(Format::Json),
+        "text/csv" | "text/*" => Some(Format::Csv),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => Some(Format::Xlsx),
+        _ => None,
+    }
+}
+
+fn is_uuid(id: &str) -> bool {
+    uuid::Uuid::parse_str(id).is_ok()
+}

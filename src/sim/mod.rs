@@ -1,0 +1,197 @@
+//! The built-in simulated Gcore Billing Reseller *reports* API: a stateful HTTP server on
+//! loopback, used by the tests, the benchmarks and the `simulate`/`demo` commands. It answers
+//! the five operations of the OpenAPI contract the way the real Django REST framework service is
+//! inferred to (DRF error bodies, limit/offset pagination with absolute links), moves each task
+//! Pending → InProgress → Completed in real time, serves deterministic report files (see
+//! [`report_body`]) as streams, counts requests, and injects [`Faults`] switched on at run time.
+
+// Handler steps return the finished error response as their `Err`: boxing it buys nothing here.
+#![allow(clippy::result_large_err)]
+
+mod content;
+mod faults;
+mod gate;
+mod handlers;
+mod listing;
+mod query;
+mod record;
+mod reply;
+mod state;
+mod task;
+mod templates;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::routing::get;
+use axum::Router;
+use tokio_util::sync::CancellationToken;
+
+pub use content::{report_body, report_len, report_stream};
+pub use faults::Faults;
+pub use record::{Exchange, RECORD_LIMIT};
+
+use state::Shared;
+
+/// How the simulator behaves.
+#[derive(Clone, Debug)]
+pub struct SimOptions {
+    /// The key it accepts in `Authorization: apikey <key>`.
+    pub api_key: String,
+    /// How long a new task stays Pending.
+    pub pending_for: Duration,
+    /// How long it then stays InProgress before it completes (or fails).
+    pub running_for: Duration,
+    /// Rows in every generated report.
+    pub report_rows: usize,
+    /// Seed of the RNG that decides which requests get a fault.
+    pub seed: u64,
+    /// Keep every request and answer, for [`SimHandle::exchanges`] (tests only: it holds
+    /// bodies in memory).
+    pub record: bool,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            api_key: "sim-key$secret".to_string(),
+            pending_for: Duration::from_millis(200),
+            running_for: Duration::from_millis(300),
+            report_rows: 20,
+            seed: 1,
+            record: false,
+        }
+    }
+}
+
+/// A task as the simulator holds it; `parameters` include the `type` key the API adds and
+/// `status` is the real one (never the "Exploded" of the unknown-status fault).
+#[derive(Clone, Debug)]
+pub struct SimTask {
+    pub uuid: String,
+    pub template: String,
+    pub parameters: serde_json::Value,
+    pub status: String,
+    pub created_at: jiff::Timestamp,
+}
+
+/// A running simulator. Dropping it (or [`SimHandle::shutdown`]) stops serving.
+pub struct SimHandle {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: CancellationToken,
+}
+
+impl SimHandle {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`, no trailing slash.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Replaces the faults in force; takes effect from the next request.
+    pub fn set_faults(&self, faults: Faults) {
+        self.shared.set_faults(faults);
+    }
+
+    /// Every task, in creation order, with its status as of now.
+    pub fn tasks(&self) -> Vec<SimTask> {
+        self.shared.snapshot()
+    }
+
+    /// Requests received per operation: `create`, `list`, `retrieve`, `download`,
+    /// `templates`, `delete`, `other`. Every request counts, faulted or not.
+    pub fn request_counts(&self) -> BTreeMap<String, u64> {
+        self.shared.request_counts()
+    }
+
+    /// Responses sent per HTTP status code (the intended status, even when a fault then cut
+    /// the body off).
+    pub fn status_counts(&self) -> BTreeMap<u16, u64> {
+        self.shared.status_counts()
+    }
+
+    /// Every request and its answer so far, in the order answered (empty unless
+    /// [`SimOptions::record`] is on).
+    pub fn exchanges(&self) -> Vec<Exchange> {
+        self.shared.exchanges()
+    }
+
+    /// Stops accepting connections; requests in flight are allowed to finish.
+    pub fn shutdown(self) {
+        self.stop.cancel();
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// Starts serving on `listener` in a spawned task.
+pub async fn start(
+    listener: tokio::net::TcpListener,
+    options: SimOptions,
+) -> std::io::Result<SimHandle> {
+    let addr = listener.local_addr()?;
+    let shared = Arc::new(Shared::new(options));
+    let stop = CancellationToken::new();
+    let app = router(shared.clone());
+    let token = stop.clone();
+    tokio::spawn(async move {
+        if let Err(e) = serve(listener, app, token).await {
+            tracing::warn!(error = %e, "the simulated API stopped");
+        }
+    });
+    Ok(SimHandle { addr, shared, stop })
+}
+
+/// Serves on `listener` until `shutdown` is cancelled (the `simulate` command).
+pub async fn serve_forever(
+    listener: tokio::net::TcpListener,
+    options: SimOptions,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    serve(listener, router(Arc::new(Shared::new(options))), shutdown).await
+}
+
+async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    stop: CancellationToken,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(stop.cancelled_owned())
+        .await
+}
+
+fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route(
+            "/billing/org/v1/reports",
+            get(listing::list).post(handlers::create),
+        )
+        .route("/billing/org/v1/reports/templates", get(templates::list))
+        .route(
+            "/billing/org/v1/reports/{id}",
+            get(handlers::retrieve).delete(handlers::delete),
+        )
+        .route(
+            "/billing/org/v1/reports/{id}/download",
+            get(handlers::download),
+        )
+        .fallback(reply::no_route)
+        .method_not_allowed_fallback(reply::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            gate::front,
+        ))
+        .with_state(shared)
+}
