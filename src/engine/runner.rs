@@ -13,7 +13,7 @@ use super::{download::remove_partial_files, now_ms, Engine, EngineError, StepOut
 use crate::api::{Client, ClientOptions};
 use crate::config::Config;
 use crate::service::Notifier;
-use crate::store::{State, Store, TaskFilter};
+use crate::store::{State, Store};
 
 /// The longest the daemon sleeps without looking at its schedules again.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
@@ -203,12 +203,12 @@ fn status_line(engine: &Engine, outcome: &StepOutcome) -> String {
 }
 
 async fn summarise(engine: &Engine, since: i64) -> Result<RunSummary, EngineError> {
-    let tasks = engine.store.list_tasks(&TaskFilter::default()).await?;
     let mut summary = RunSummary::default();
-    for task in tasks.iter().filter(|t| t.updated_at >= since) {
-        match task.state() {
-            State::Done => summary.done += 1,
-            State::Failed | State::Expired | State::Lost => summary.failed += 1,
+    for (state, count) in engine.store.count_changed_since(since).await? {
+        let count = usize::try_from(count).unwrap_or(0);
+        match state.parse::<State>() {
+            Ok(State::Done) => summary.done += count,
+            Ok(State::Failed | State::Expired | State::Lost) => summary.failed += count,
             _ => {}
         }
     }

@@ -82,7 +82,29 @@ pub struct TaskFilter {
     pub limit: Option<i64>,
 }
 
-const ACTIVE: &str = "('intent', 'creating', 'polling', 'downloading')";
+/// Unfinished tasks due by ?1, most overdue first, at most ?2.
+const DUE_TASKS: &str = "SELECT * FROM tasks
+    WHERE state IN ('intent', 'creating', 'polling', 'downloading') AND next_attempt_at <= ?1
+    ORDER BY next_attempt_at, id LIMIT ?2";
+const NEXT_DUE_AT: &str = "SELECT MIN(next_attempt_at) FROM tasks
+    WHERE state IN ('intent', 'creating', 'polling', 'downloading')";
+const COUNT_ACTIVE: &str = "SELECT COUNT(*) FROM tasks
+    WHERE state IN ('intent', 'creating', 'polling', 'downloading')";
+const LIST_TASKS: &str = "SELECT * FROM tasks
+    WHERE (?1 IS NULL OR report = ?1) AND (?2 IS NULL OR state = ?2)
+    ORDER BY period_from DESC, id DESC LIMIT ?3";
+const FIND_BY_UUID: &str =
+    "SELECT * FROM tasks WHERE uuid >= ?1 AND uuid < ?1 || '~' ORDER BY id LIMIT 1";
+
+/// The statements on the daemon's hot paths, by name: `tests/query_plans.rs` checks with
+/// `EXPLAIN QUERY PLAN` that SQLite answers each one from an index, not a table scan.
+pub const HOT_QUERIES: [(&str, &str); 5] = [
+    ("due_tasks", DUE_TASKS),
+    ("next_due_at", NEXT_DUE_AT),
+    ("count_active", COUNT_ACTIVE),
+    ("list_tasks (status)", LIST_TASKS),
+    ("find_task by uuid (show)", FIND_BY_UUID),
+];
 
 /// Appends an event holding the task's row as it is now (call after the update).
 async fn append_event(
@@ -169,11 +191,7 @@ impl Store {
 
     /// Unfinished tasks whose next attempt is due, most overdue first.
     pub async fn due_tasks(&self, now: i64, limit: i64) -> Result<Vec<TaskRow>, StoreError> {
-        let sql = format!(
-            "SELECT * FROM tasks WHERE state IN {ACTIVE} AND next_attempt_at <= ?
-             ORDER BY next_attempt_at, id LIMIT ?"
-        );
-        Ok(sqlx::query_as(&sql)
+        Ok(sqlx::query_as(DUE_TASKS)
             .bind(now)
             .bind(limit)
             .fetch_all(&self.pool)
@@ -182,14 +200,16 @@ impl Store {
 
     /// When the earliest unfinished task is next due.
     pub async fn next_due_at(&self) -> Result<Option<i64>, StoreError> {
-        let sql = format!("SELECT MIN(next_attempt_at) FROM tasks WHERE state IN {ACTIVE}");
-        Ok(sqlx::query_scalar(&sql).fetch_one(&self.pool).await?)
+        Ok(sqlx::query_scalar(NEXT_DUE_AT)
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     /// How many tasks are unfinished.
     pub async fn count_active(&self) -> Result<i64, StoreError> {
-        let sql = format!("SELECT COUNT(*) FROM tasks WHERE state IN {ACTIVE}");
-        Ok(sqlx::query_scalar(&sql).fetch_one(&self.pool).await?)
+        Ok(sqlx::query_scalar(COUNT_ACTIVE)
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     /// How many tasks are in each state.
@@ -401,29 +421,44 @@ impl Store {
 
     /// Tasks for `status`, newest first.
     pub async fn list_tasks(&self, filter: &TaskFilter) -> Result<Vec<TaskRow>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT * FROM tasks WHERE (?1 IS NULL OR report = ?1) AND (?2 IS NULL OR state = ?2)
-             ORDER BY period_from DESC, id DESC LIMIT ?3",
-        )
-        .bind(filter.report.as_deref())
-        .bind(filter.state.map(State::as_str))
-        .bind(filter.limit.unwrap_or(-1))
-        .fetch_all(&self.pool)
-        .await?)
+        Ok(sqlx::query_as(LIST_TASKS)
+            .bind(filter.report.as_deref())
+            .bind(filter.state.map(State::as_str))
+            .bind(filter.limit.unwrap_or(-1))
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     /// One task by its id or (a prefix of at least 8 characters of) its remote uuid.
     pub async fn find_task(&self, key: &str) -> Result<TaskRow, StoreError> {
-        let by_id = key.parse::<i64>().ok();
-        let row: Option<TaskRow> = sqlx::query_as(
-            "SELECT * FROM tasks WHERE id = ?1 OR (length(?2) >= 8 AND uuid LIKE ?2 || '%')
-             ORDER BY id LIMIT 1",
-        )
-        .bind(by_id)
-        .bind(key)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row: Option<TaskRow> = match key.parse::<i64>() {
+            Ok(id) => {
+                sqlx::query_as("SELECT * FROM tasks WHERE id = ?")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+            }
+            Err(_) if key.len() >= 8 => {
+                sqlx::query_as(FIND_BY_UUID)
+                    .bind(key.to_ascii_lowercase())
+                    .fetch_optional(&self.pool)
+                    .await?
+            }
+            Err(_) => None,
+        };
         row.ok_or_else(|| StoreError::NoSuchTask(key.to_string()))
+    }
+
+    /// How many tasks in each state were last changed at or after `since` (a run's summary).
+    pub async fn count_changed_since(&self, since: i64) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(
+            sqlx::query_as(
+                "SELECT state, COUNT(*) FROM tasks WHERE updated_at >= ? GROUP BY state",
+            )
+            .bind(since)
+            .fetch_all(&self.pool)
+            .await?,
+        )
     }
 
     /// A task's whole history, oldest first.
@@ -533,5 +568,21 @@ impl Store {
         }
         tx.commit().await?;
         Ok(changed > 0)
+    }
+}
+
+impl Store {
+    /// SQLite's plan for `sql` (`EXPLAIN QUERY PLAN`), one line per step, parameters unbound.
+    pub async fn query_plan(&self, sql: &str) -> Result<Vec<String>, StoreError> {
+        let params = (1..=9)
+            .take_while(|n| sql.contains(&format!("?{n}")))
+            .count();
+        let explain = format!("EXPLAIN QUERY PLAN {sql}");
+        let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(&explain);
+        for _ in 0..params {
+            query = query.bind(None::<i64>);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(|(_, _, _, detail)| detail).collect())
     }
 }
