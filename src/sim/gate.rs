@@ -1,7 +1,8 @@
 //! The layer every request passes through before and after its handler: it counts the request
 //! by operation and its answer by status code, logs it at debug, adds the configured delay,
 //! injects the request-level faults (server errors, 429, invalid JSON, dropped bodies), records
-//! the exchange when asked to, and checks the `Authorization: apikey <key>` header the way Django REST framework would.
+//! the exchange when asked to, and checks the `Authorization: apikey <key>` header the way
+//! Django REST framework would.
 
 use std::sync::Arc;
 
@@ -11,6 +12,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use super::faults::{self, Faults};
+use super::record::Exchange;
 use super::state::Shared;
 use super::{record, reply};
 
@@ -48,11 +50,7 @@ pub(crate) async fn front(
     let response = garble(&shared, &faults, op, response).await;
     let dropped = shared.roll(faults.drop_rate);
     let response = match exchange {
-        Some(exchange) => {
-            let (response, exchange) = record::finish(exchange, response, dropped).await;
-            shared.push_exchange(exchange);
-            response
-        }
+        Some(exchange) => keep_record(&shared, exchange, response, dropped).await,
         None => response,
     };
     shared.count_status(status);
@@ -62,6 +60,17 @@ pub(crate) async fn front(
     } else {
         response
     }
+}
+
+async fn keep_record(
+    shared: &Shared,
+    exchange: Exchange,
+    response: Response,
+    dropped: bool,
+) -> Response {
+    let (response, exchange) = record::finish(exchange, response, dropped).await;
+    shared.push_exchange(exchange);
+    response
 }
 
 /// Which of the API's operations a request is for ("other" when none).

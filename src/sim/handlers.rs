@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{json, Value};
@@ -17,7 +17,7 @@ use super::faults;
 use super::query::Query;
 use super::reply;
 use super::state::Shared;
-use super::task::Status;
+use super::task::{Status, TaskRecord};
 use super::validate;
 
 /// `POST /billing/org/v1/reports`.
@@ -101,24 +101,27 @@ pub(crate) async fn download(
     } else {
         Body::from_stream(stream)
     };
-    let disposition = format!(
+    (StatusCode::OK, file_headers(&task, format, len), body).into_response()
+}
+
+/// Content-Type, Content-Length and a Content-Disposition naming the file.
+fn file_headers(task: &TaskRecord, format: Format, len: u64) -> [(HeaderName, HeaderValue); 3] {
+    let name = format!(
         "attachment; filename=\"{}_{}.{}\"",
         task.template,
         task.uuid,
         format.extension()
     );
-    let headers = [
+    let disposition =
+        HeaderValue::from_str(&name).unwrap_or(HeaderValue::from_static("attachment"));
+    [
         (
             header::CONTENT_TYPE,
             HeaderValue::from_static(format.media_type()),
         ),
         (header::CONTENT_LENGTH, HeaderValue::from(len)),
-        (
-            header::CONTENT_DISPOSITION,
-            HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment")),
-        ),
-    ];
-    (StatusCode::OK, headers, body).into_response()
+        (header::CONTENT_DISPOSITION, disposition),
+    ]
 }
 
 /// The download format: `?format=` wins (an unknown value is a 404, as in DRF), then the

@@ -87,21 +87,21 @@ impl TaskFilter {
     }
 
     fn matches(&self, task: &TaskRecord) -> bool {
-        self.after.map_or(true, |t| task.created_at > t)
-            && self.before.map_or(true, |t| task.created_at < t)
-            && self.on.map_or(true, |d| {
-                task.created_at.to_zoned(TimeZone::UTC).date() == d
-            })
+        self.after.is_none_or(|t| task.created_at > t)
+            && self.before.is_none_or(|t| task.created_at < t)
+            && self
+                .on
+                .is_none_or(|d| task.created_at.to_zoned(TimeZone::UTC).date() == d)
             && (self.statuses.is_empty() || self.statuses.iter().any(|s| s == task.status.as_str()))
             && self
                 .template
                 .as_ref()
-                .map_or(true, |t| task.template.to_lowercase().contains(t.as_str()))
+                .is_none_or(|t| task.template.to_lowercase().contains(t.as_str()))
             && self
                 .uuid
                 .as_ref()
-                .map_or(true, |u| task.uuid.to_lowercase().starts_with(u.as_str()))
-            && self.client_id.map_or(true, |c| c == CLIENT_ID)
+                .is_none_or(|u| task.uuid.to_lowercase().starts_with(u.as_str()))
+            && self.client_id.is_none_or(|c| c == CLIENT_ID)
     }
 }
 

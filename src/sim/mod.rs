@@ -12,6 +12,7 @@ mod content;
 mod faults;
 mod gate;
 mod handlers;
+mod layout;
 mod listing;
 mod query;
 mod record;

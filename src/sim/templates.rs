@@ -189,15 +189,15 @@ impl TemplateFilter {
     }
 
     fn matches(&self, t: &TemplateDef) -> bool {
-        self.code.as_deref().map_or(true, |c| c == t.code)
+        self.code.as_deref().is_none_or(|c| c == t.code)
             && self
                 .code_in
                 .as_ref()
-                .map_or(true, |codes| codes.iter().any(|c| c == t.code))
-            && self.id.map_or(true, |id| id == t.id)
-            && self.id_gt.map_or(true, |id| t.id > id)
-            && self.id_lt.map_or(true, |id| t.id < id)
-            && self.id_in.as_ref().map_or(true, |ids| ids.contains(&t.id))
+                .is_none_or(|codes| codes.iter().any(|c| c == t.code))
+            && self.id.is_none_or(|id| id == t.id)
+            && self.id_gt.is_none_or(|id| t.id > id)
+            && self.id_lt.is_none_or(|id| t.id < id)
+            && self.id_in.as_ref().is_none_or(|ids| ids.contains(&t.id))
             && self.contains.iter().all(|(field, needle)| {
                 let hay = match *field {
                     "code" => t.code,
