@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    limit_malloc_arenas();
     let cli = gcore_reportd::cli::Cli::parse();
     gcore_reportd::logging::init(cli.log_format, cli.log_level.as_deref());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -19,4 +20,14 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(gcore_reportd::cli::dispatch(cli))
+}
+
+/// glibc gives each thread that allocates its own arena; for a long-running daemon whose
+/// threads pass buffers around, two arenas keep the resident size flat at no measurable cost.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only tunes the allocator; called before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
 }

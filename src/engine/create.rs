@@ -31,7 +31,7 @@ impl Engine {
             }
             tracing::info!("the server has no task from the earlier create: creating");
         } else {
-            self.store.begin_create(task.id, now_ms()).await?;
+            // `work_due` marked this task `creating`, durably, before the step began.
             crashpoint::hit("create.before_post");
         }
         let body = CreateReport {

@@ -129,6 +129,12 @@ impl Engine {
     pub async fn work_due(&self, now: i64) -> Result<usize, EngineError> {
         let tasks = self.store.due_tasks(now, STEP_BATCH).await?;
         let count = tasks.len();
+        let fresh: Vec<i64> = tasks
+            .iter()
+            .filter(|t| t.state() == State::Intent)
+            .map(|t| t.id)
+            .collect();
+        self.store.begin_creates(&fresh, now_ms()).await?;
         let mut statuses = self.batch_statuses(&tasks).await;
         let work: Vec<(TaskRow, Option<FileTask>)> = tasks
             .into_iter()

@@ -125,6 +125,26 @@ async fn append_event(
     Ok(())
 }
 
+async fn begin_creates_on(
+    conn: &mut sqlx::SqliteConnection,
+    ids: &[i64],
+    now: i64,
+) -> Result<(), StoreError> {
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    for id in ids {
+        sqlx::query(
+            "UPDATE tasks SET state = 'creating', intent_at = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(now)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        append_event(&mut tx, *id, now, Some("creating the remote task")).await?;
+    }
+    Ok(tx.commit().await?)
+}
+
 impl Store {
     /// Records a due period as an intent; `None` if the period already has a task.
     pub async fn insert_intent(&self, new: &NewTask, now: i64) -> Result<Option<i64>, StoreError> {
@@ -221,19 +241,24 @@ impl Store {
         )
     }
 
-    /// Marks that a create is about to be sent: from now on its outcome must be reconciled.
-    pub async fn begin_create(&self, id: i64, now: i64) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "UPDATE tasks SET state = 'creating', intent_at = ?, updated_at = ? WHERE id = ?",
-        )
-        .bind(now)
-        .bind(now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        append_event(&mut tx, id, now, Some("creating the remote task")).await?;
-        Ok(tx.commit().await?)
+    /// Marks that creates are about to be sent for `ids`: from now on their outcome must be
+    /// reconciled. This commit is forced to disk (`synchronous = FULL`, which also flushes every
+    /// earlier commit of the WAL): after a power loss the daemon must still know that a create
+    /// may have been sent. Other commits run with `synchronous = NORMAL` (safe against a killed
+    /// process; after a power loss at worst a poll or download is repeated).
+    pub async fn begin_creates(&self, ids: &[i64], now: i64) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.pool.acquire().await?;
+        sqlx::query("PRAGMA synchronous = FULL")
+            .execute(&mut *conn)
+            .await?;
+        let result = begin_creates_on(&mut conn, ids, now).await;
+        sqlx::query("PRAGMA synchronous = NORMAL")
+            .execute(&mut *conn)
+            .await?;
+        result
     }
 
     /// Stores the uuid of a task created (or found after an unknown outcome) for this period.
