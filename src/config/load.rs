@@ -90,7 +90,7 @@ fn shape(path: &Path, err: config::ConfigError) -> ConfigError {
 
 /// Parses the file once with `toml` alone, for an error message with line and column.
 fn check_syntax(path: &Path, text: &str) -> Result<(), ConfigError> {
-    let Err(err) = text.parse::<toml::Table>() else {
+    let Err(err) = toml::from_str::<serde::de::IgnoredAny>(text) else {
         return Ok(());
     };
     let offset = err.span().map(|s| s.start).unwrap_or(0).min(text.len());

@@ -11,7 +11,9 @@ use crate::store::{State, TaskRow};
 
 /// Below this many due polling tasks, one retrieve each is cheaper than a list.
 const BATCH_THRESHOLD: usize = 8;
-/// Slack before the oldest creation time, for clock skew between us and the API.
+/// Slack around the server's creation times (its timestamps may be rounded).
+const SLACK_MS: i64 = 2_000;
+/// Slack before our own intent time when the server's creation time is unknown (clock skew).
 const SKEW_MS: i64 = 10 * 60 * 1000;
 
 impl Engine {
@@ -25,18 +27,7 @@ impl Engine {
         if polling.len() <= BATCH_THRESHOLD {
             return HashMap::new();
         }
-        let Some(oldest) = polling
-            .iter()
-            .map(|t| t.intent_at.unwrap_or(t.created_at))
-            .min()
-        else {
-            return HashMap::new();
-        };
-        let query = ListQuery {
-            created_after: jiff::Timestamp::from_millisecond(oldest - SKEW_MS).ok(),
-            ordering: Some("created_at"),
-            ..ListQuery::default()
-        };
+        let query = window(&polling);
         match self.client.list_all(&query).await {
             Ok(remote) => {
                 let wanted: std::collections::HashSet<&str> =
@@ -58,5 +49,30 @@ impl Engine {
                 HashMap::new()
             }
         }
+    }
+}
+
+/// The creation-time window that holds every task in `polling`: the server's own creation
+/// times when known (tight), else our intent times widened for clock skew.
+fn window(polling: &[&TaskRow]) -> ListQuery {
+    let server = polling.iter().map(|t| t.remote_created_at);
+    let (after, before) = match server.collect::<Option<Vec<i64>>>() {
+        Some(times) => (
+            times.iter().min().map(|t| t - SLACK_MS),
+            times.iter().max().map(|t| t + SLACK_MS),
+        ),
+        None => (
+            polling
+                .iter()
+                .map(|t| t.intent_at.unwrap_or(t.created_at) - SKEW_MS)
+                .min(),
+            None,
+        ),
+    };
+    ListQuery {
+        created_after: after.and_then(|t| jiff::Timestamp::from_millisecond(t).ok()),
+        created_before: before.and_then(|t| jiff::Timestamp::from_millisecond(t).ok()),
+        ordering: Some("created_at"),
+        ..ListQuery::default()
     }
 }

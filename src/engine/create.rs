@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use super::{backoff, ms, now_ms, Engine, EngineError};
 use crate::api::{ApiError, CreateReport, ErrorClass, FileTask, ListQuery};
 use crate::crashpoint;
-use crate::store::{State, TaskRow};
+use crate::store::{RemoteTask, State, TaskRow};
 
 /// How far before the intent time a matching task may have been created (clock skew).
 const SKEW_MS: i64 = 10 * 60 * 1000;
@@ -54,15 +54,13 @@ impl Engine {
         let message = format!("{how}: remote task {} ({})", remote.uuid, remote.status);
         tracing::Span::current().record("task_uuid", remote.uuid.as_str());
         tracing::info!(status = %remote.status, "{how}");
+        let record = RemoteTask {
+            uuid: &remote.uuid,
+            status: remote.status.as_str(),
+            created_at: remote.created_at.as_millisecond(),
+        };
         self.store
-            .record_created(
-                task.id,
-                &remote.uuid,
-                remote.status.as_str(),
-                next,
-                now,
-                &message,
-            )
+            .record_created(task.id, &record, next, now, &message)
             .await?;
         crashpoint::hit("create.recorded");
         Ok(())

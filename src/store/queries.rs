@@ -32,6 +32,7 @@ pub struct TaskRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub hook_state: Option<String>,
+    pub remote_created_at: Option<i64>,
 }
 
 impl TaskRow {
@@ -51,6 +52,15 @@ pub struct EventRow {
     pub uuid: Option<String>,
     pub remote_status: Option<String>,
     pub message: Option<String>,
+}
+
+/// A remote task as recorded when it is created or adopted.
+#[derive(Debug, Clone, Copy)]
+pub struct RemoteTask<'a> {
+    pub uuid: &'a str,
+    pub status: &'a str,
+    /// The server's creation time (Unix ms).
+    pub created_at: i64,
 }
 
 /// A downloaded file, as recorded.
@@ -265,19 +275,20 @@ impl Store {
     pub async fn record_created(
         &self,
         id: i64,
-        uuid: &str,
-        status: &str,
+        remote: &RemoteTask<'_>,
         next_at: i64,
         now: i64,
         message: &str,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "UPDATE tasks SET state = 'polling', uuid = ?, remote_status = ?, attempts = attempts + 1,
-                tries = 0, next_attempt_at = ?, last_error = NULL, updated_at = ? WHERE id = ?",
+            "UPDATE tasks SET state = 'polling', uuid = ?, remote_status = ?, remote_created_at = ?,
+                attempts = attempts + 1, tries = 0, next_attempt_at = ?, last_error = NULL,
+                updated_at = ? WHERE id = ?",
         )
-        .bind(uuid)
-        .bind(status)
+        .bind(remote.uuid)
+        .bind(remote.status)
+        .bind(remote.created_at)
         .bind(next_at)
         .bind(now)
         .bind(id)
