@@ -79,19 +79,16 @@ impl Client {
         op: Operation,
         request: reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, ApiError> {
+        let auth = self.authorization(op)?;
         self.limiter.acquire().await;
         let started = std::time::Instant::now();
-        let result = request
-            .header(
-                header::AUTHORIZATION,
-                format!("apikey {}", self.key.expose()),
-            )
-            .send()
-            .await;
+        let result = request.header(header::AUTHORIZATION, auth).send().await;
         let status = result.as_ref().map(|r| r.status().as_u16()).unwrap_or(0);
         crate::metrics::global().record_request(op.as_str(), status, started.elapsed());
         let response = result.map_err(|e| transport(op, &e))?;
-        let checked = response::check(op, response).await;
+        let checked = response::check(op, response)
+            .await
+            .map_err(|e| redact(e, &self.key));
         if let Err(ApiError::Unavailable {
             retry_after: Some(wait),
             ..
@@ -101,6 +98,18 @@ impl Client {
                 .pause_until(tokio::time::Instant::now() + *wait);
         }
         checked
+    }
+
+    /// The `Authorization` header, marked sensitive so no debug output of a request shows it.
+    fn authorization(&self, op: Operation) -> Result<header::HeaderValue, ApiError> {
+        let mut value = header::HeaderValue::from_str(&format!("apikey {}", self.key.expose()))
+            .map_err(|_| ApiError::Credentials {
+                op,
+                status: 0,
+                detail: "the API key holds characters an HTTP header cannot carry".to_string(),
+            })?;
+        value.set_sensitive(true);
+        Ok(value)
     }
 
     async fn json<T: serde::de::DeserializeOwned>(
@@ -257,6 +266,38 @@ fn list_params(query: &ListQuery) -> Vec<(&'static str, String)> {
     params
 }
 
+/// Removes the key from a message the server wrote (a 401 may quote the token it got), so
+/// it cannot reach a log line or the database through an error.
+fn redact(err: ApiError, key: &ApiKey) -> ApiError {
+    match err {
+        ApiError::Rejected { op, status, detail } => ApiError::Rejected {
+            op,
+            status,
+            detail: scrub(&detail, key),
+        },
+        ApiError::Credentials { op, status, detail } => ApiError::Credentials {
+            op,
+            status,
+            detail: scrub(&detail, key),
+        },
+        other => other,
+    }
+}
+
+/// `text` without the key, nor its secret part (after `$` or `_`) when that is long enough
+/// not to be an ordinary word.
+fn scrub(text: &str, key: &ApiKey) -> String {
+    const REDACTED: &str = "[redacted]";
+    let full = key.expose();
+    let mut out = text.replace(full, REDACTED);
+    if let Some((_, secret)) = full.split_once(['$', '_']) {
+        if secret.len() >= 8 {
+            out = out.replace(secret, REDACTED);
+        }
+    }
+    out
+}
+
 /// Describes a transport failure with its causes; no header (and so no key) is ever included.
 fn transport(op: Operation, err: &reqwest::Error) -> ApiError {
     let mut message = err.to_string();
@@ -273,5 +314,37 @@ fn transport(op: Operation, err: &reqwest::Error) -> ApiError {
         op,
         message,
         maybe_sent: !err.is_connect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_server_message_quoting_the_key_is_scrubbed_before_anyone_sees_it() {
+        let key = ApiKey::new("4217$averysecretpart").expect("key");
+        let err = ApiError::Credentials {
+            op: Operation::Create,
+            status: 401,
+            detail: "Bad permanent token: 4217$averysecretpart (or averysecretpart)".into(),
+        };
+        let shown = redact(err, &key).to_string();
+        assert!(!shown.contains("averysecretpart"), "{shown}");
+        assert!(shown.contains("Bad permanent token: [redacted]"), "{shown}");
+    }
+
+    #[test]
+    fn the_authorization_header_is_marked_sensitive() {
+        let client = Client::new(ClientOptions {
+            base_url: Url::parse("http://127.0.0.1:9/").expect("url"),
+            key: ApiKey::new("4217$averysecretpart").expect("key"),
+            timeout: Duration::from_secs(1),
+            max_requests_per_second: 10.0,
+        })
+        .expect("client");
+        let value = client.authorization(Operation::List).expect("header");
+        assert!(value.is_sensitive());
+        assert!(!format!("{value:?}").contains("averysecretpart"));
     }
 }

@@ -2,6 +2,9 @@
 //! directory (mode 0640) while its sha256 is computed, length checked against Content-Length,
 //! fsynced, renamed into place and the directory fsynced, then recorded. A reader never sees a
 //! partial file; a crash leaves at most a `.gcore-reportd-*.part` file, removed at start.
+//! A download the API keeps failing is retried until the task's `polling.deadline`, then the
+//! task is `expired`; a local fault (the output directory unusable, the disk full) is retried
+//! for as long as it lasts, since the report is ready and only waits for somewhere to go.
 
 use std::path::{Path, PathBuf};
 
@@ -12,7 +15,7 @@ use super::{backoff, now_ms, Engine, EngineError};
 use crate::api::{ApiError, Download, Operation};
 use crate::crashpoint;
 use crate::format::ReportFormat;
-use crate::store::{FileRecord, TaskRow};
+use crate::store::{FileRecord, State, TaskRow};
 
 const PART_PREFIX: &str = ".gcore-reportd-";
 const PART_SUFFIX: &str = ".part";
@@ -58,6 +61,14 @@ impl Engine {
                     .await?;
                 tracing::info!(path = %path, bytes, sha256 = %file.sha256, "report downloaded");
                 Ok(())
+            }
+            Err(FetchError::Api(err)) if now_ms() > task.deadline_at => {
+                let reason = format!(
+                    "expired: the download kept failing past polling.deadline ({}): {err}",
+                    humantime::format_duration(self.config.polling.deadline)
+                );
+                tracing::warn!(%reason, "task expired");
+                self.end_task(task, State::Expired, &reason).await
             }
             Err(FetchError::Api(err)) => self.retry_later(task, &err).await,
             Err(local @ FetchError::Local { .. }) => {

@@ -1,6 +1,6 @@
 //! The loop around [`Engine::step`]: open the database, clean up after a crash, then step,
-//! sleep until the next due task or schedule, and stop when told to (shutdown token) or, in
-//! `--once` mode, when nothing is left in flight.
+//! sleep until the next due task or schedule (or a reloaded config), and stop when told to
+//! (shutdown token) or, in `--once` mode, when nothing is left in flight.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -99,9 +99,10 @@ async fn drive(
     mut reloads: Option<watch::Receiver<Arc<Config>>>,
 ) -> Result<(), EngineError> {
     let mut first = true;
+    let mut reload_seen = false;
     while !shutdown.is_cancelled() {
         if let Some(rx) = reloads.as_mut() {
-            if rx.has_changed().unwrap_or(false) {
+            if std::mem::take(&mut reload_seen) || rx.has_changed().unwrap_or(false) {
                 let config = rx.borrow_and_update().clone();
                 engine = reconfigure(&engine, config)?;
             }
@@ -125,12 +126,25 @@ async fn drive(
         if let Some(ping) = notifier.ping_interval() {
             wait = wait.min(ping);
         }
+        // A reload wakes the loop at once: a new report must not wait for the next due task.
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = shutdown.cancelled() => {}
+            changed = reload_signalled(reloads.as_mut()) => reload_seen = changed,
         }
     }
     Ok(())
+}
+
+/// Resolves when a new configuration arrives (`true`); never, without a reload channel or
+/// once its sender is gone.
+async fn reload_signalled(reloads: Option<&mut watch::Receiver<Arc<Config>>>) -> bool {
+    if let Some(rx) = reloads {
+        if rx.changed().await.is_ok() {
+            return true;
+        }
+    }
+    std::future::pending().await
 }
 
 /// The engine with a reloaded config: same database, new client, new settings.

@@ -32,6 +32,8 @@ pub enum StoreError {
     },
     #[error("the database {path} does not exist yet: start the daemon once (gcore-reportd run) to create it")]
     Missing { path: PathBuf },
+    #[error("the database {path} has no tables yet: a daemon starting right now creates them; try again in a moment")]
+    Uninitialised { path: PathBuf },
     #[error("database error: {0}")]
     Sql(#[from] sqlx::Error),
     #[error("task {0} not found in the database (see gcore-reportd status)")]
@@ -132,7 +134,19 @@ impl Store {
                 path: path.to_path_buf(),
             });
         }
-        Self::connect(path, false).await
+        let store = Self::connect(path, false).await?;
+        let initialised: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tasks')",
+        )
+        .fetch_one(&store.pool)
+        .await?;
+        if !initialised {
+            store.close().await;
+            return Err(StoreError::Uninitialised {
+                path: path.to_path_buf(),
+            });
+        }
+        Ok(store)
     }
 
     async fn connect(path: &Path, create: bool) -> Result<Store, StoreError> {
@@ -140,7 +154,7 @@ impl Store {
             .filename(path)
             .create_if_missing(create)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
+            .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()

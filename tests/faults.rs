@@ -1,0 +1,1003 @@
+//! The fault matrix: the real binary (`run --once` or the daemon) against the simulator with
+//! one fault switched on at a time — a 30 % storm of server errors, 429 every third request with
+//! `Retry-After`, dropped connections, truncated downloads, invalid JSON, unknown statuses,
+//! tasks that fail twice then succeed, tasks that never finish, an output directory that is not
+//! usable for a while, a create rejected with 400, a task that vanishes (404) and a wrong key
+//! (401). Every case checks that each report that can complete does, with the served bytes
+//! (sha256), that no period got two live remote tasks, that no temporary file is left in the
+//! output directory, and that the reports that cannot complete end in the right state.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::{sha256_file, sha256_hex, stderr, Harness};
+use gcore_reportd::sim::{self, Exchange, Faults, SimOptions, SimTask};
+use serde_json::Value;
+
+/// How long one `run --once` may take before the case counts as hung.
+const RUN_LIMIT: Duration = Duration::from_secs(40);
+
+/// Quick simulated task lifecycles (the harness default), seeded per case.
+fn sim_options(seed: u64) -> SimOptions {
+    SimOptions {
+        pending_for: Duration::from_millis(100),
+        running_for: Duration::from_millis(150),
+        seed,
+        ..SimOptions::default()
+    }
+}
+
+/// `months` months of catch-up for `expenses` plus two more reports, one per format:
+/// `months + 2` periods.
+fn periods_in_three_formats(months: i64) -> String {
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    let back = today
+        .first_of_month()
+        .checked_sub(jiff::Span::new().months(months))
+        .expect("date arithmetic");
+    format!(
+        r#"
+[[reports]]
+name = "expenses"
+template = "ResellerExpenses"
+format = "csv"
+catch_up_from = "{back}"
+
+[[reports]]
+name = "plans-42"
+template = "ResellerPlans"
+format = "json"
+parameters = {{ client_id = 42 }}
+
+[[reports]]
+name = "stats"
+template = "ResellerStatistics"
+format = "xlsx"
+"#
+    )
+}
+
+/// Four periods: two months of `expenses`, one of each other report.
+fn four_periods() -> String {
+    periods_in_three_formats(2)
+}
+
+/// The (template, period, client) a remote task is for.
+fn period_key(task: &SimTask) -> String {
+    format!(
+        "{} {} {} {}",
+        task.template,
+        task.parameters["date_from"],
+        task.parameters["date_to"],
+        task.parameters["client_id"]
+    )
+}
+
+/// Remote tasks per period: (all, not Failed).
+fn remote_per_period(h: &Harness) -> BTreeMap<String, (usize, usize)> {
+    let mut per: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for task in h.sim.tasks() {
+        let entry = per.entry(period_key(&task)).or_default();
+        entry.0 += 1;
+        if task.status != "Failed" {
+            entry.1 += 1;
+        }
+    }
+    per
+}
+
+/// No period has more than one remote task that did not fail.
+fn assert_no_duplicate_remote_tasks(h: &Harness, case: &str) {
+    let per = remote_per_period(h);
+    assert!(
+        per.values().all(|(_, live)| *live <= 1),
+        "{case}: a period has two live remote tasks: {per:?}"
+    );
+}
+
+/// No `.gcore-reportd-*.part` (nor any hidden) file in the output directory.
+fn assert_no_temporary_files(h: &Harness, case: &str) {
+    let files = h.output_files();
+    assert!(
+        files.iter().all(|f| !f.starts_with('.')),
+        "{case}: temporary files left in the output directory: {files:?}"
+    );
+}
+
+/// Every `done` row's file holds the bytes the simulator serves for its remote task, and the
+/// row's sha256 and size say so; the output directory holds those files and nothing else
+/// (except `extra`).
+fn assert_done_rows_have_the_served_bytes(h: &Harness, rows: &[Value], case: &str, extra: &[&str]) {
+    let tasks = h.sim.tasks();
+    let mut expected_files: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+    for row in rows.iter().filter(|r| r["status"] == "done") {
+        let uuid = row["uuid"].as_str().expect("a done row has a uuid");
+        let task = tasks
+            .iter()
+            .find(|t| t.uuid == uuid)
+            .unwrap_or_else(|| panic!("{case}: the simulator has no task {uuid}"));
+        assert_eq!(task.status, "Completed", "{case}: {row}");
+        let mut params = task.parameters.clone();
+        if let Some(map) = params.as_object_mut() {
+            map.remove("type");
+        }
+        let format = row["format"].as_str().expect("format");
+        let want = sim::report_body(
+            &task.template,
+            &params,
+            format,
+            SimOptions::default().report_rows,
+        );
+        let want_sha = sha256_hex(&want);
+        let path = std::path::PathBuf::from(row["path"].as_str().expect("path"));
+        assert_eq!(
+            sha256_file(&path),
+            want_sha,
+            "{case}: {} has the served bytes",
+            path.display()
+        );
+        assert_eq!(row["sha256"].as_str(), Some(want_sha.as_str()), "{case}");
+        assert_eq!(row["bytes"].as_u64(), Some(want.len() as u64), "{case}");
+        assert!(
+            path.starts_with(h.output_dir()),
+            "{case}: {}",
+            path.display()
+        );
+        let name = path.file_name().expect("file name").to_string_lossy();
+        expected_files.push(name.into_owned());
+    }
+    expected_files.sort();
+    assert_eq!(h.output_files(), expected_files, "{case}: output directory");
+}
+
+/// Runs the binary to completion within [`RUN_LIMIT`], with `env` set.
+async fn run_with_env(h: &Harness, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = h.command(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    tokio::time::timeout(RUN_LIMIT, cmd.output())
+        .await
+        .unwrap_or_else(|_| panic!("{args:?} did not finish within {RUN_LIMIT:?}"))
+        .expect("spawn gcore-reportd")
+}
+
+/// `status --json` rows, or `None` while the database is not there or not initialised yet.
+async fn try_status(h: &Harness) -> Option<Vec<Value>> {
+    let out = h.run(&["status", "--json"]).await;
+    if !out.status.success() {
+        return None;
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// Polls `check` every 20 ms until it holds, failing after `limit`.
+async fn wait_for<F, Fut>(what: &str, limit: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let until = Instant::now() + limit;
+    while !check().await {
+        assert!(Instant::now() < until, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Sends `signal` to a running child.
+fn send_signal(child: &tokio::process::Child, signal: libc::c_int) {
+    let pid = child.id().expect("the child is running");
+    let pid = libc::pid_t::try_from(pid).expect("pid fits");
+    // SAFETY: kill(2) on a pid we spawned and have not reaped yet.
+    let rc = unsafe { libc::kill(pid, signal) };
+    assert_eq!(rc, 0, "kill({pid}, {signal})");
+}
+
+/// One case of the transient-fault matrix.
+struct Case {
+    name: &'static str,
+    faults: Faults,
+    /// `[defaults]` lines for every report.
+    defaults: &'static str,
+    /// Remote tasks each period ends up with (more than one when tasks fail remotely).
+    remote_per_period: usize,
+    /// Local attempts each period ends up with.
+    attempts: u64,
+    /// The reports (default: 12 periods in three formats) and how many periods they make.
+    reports: Option<(String, usize)>,
+    /// How many times the fault visibly fired, from the recorded exchanges and remote tasks.
+    fired: fn(&[Exchange], &[SimTask]) -> usize,
+}
+
+fn server_errors(x: &[Exchange], _: &[SimTask]) -> usize {
+    x.iter().filter(|e| e.status >= 500).count()
+}
+
+fn cut_bodies(x: &[Exchange], _: &[SimTask]) -> usize {
+    x.iter().filter(|e| e.aborted).count()
+}
+
+fn cut_downloads(x: &[Exchange], _: &[SimTask]) -> usize {
+    x.iter()
+        .filter(|e| e.aborted && e.path.ends_with("/download"))
+        .count()
+}
+
+fn unparsable_json(x: &[Exchange], _: &[SimTask]) -> usize {
+    x.iter()
+        .filter(|e| {
+            e.status == 200
+                && e.response_content_type
+                    .as_deref()
+                    .is_some_and(|t| t.starts_with("application/json"))
+                && !e.path.ends_with("/download")
+                && serde_json::from_slice::<Value>(&e.response_body).is_err()
+        })
+        .count()
+}
+
+fn unknown_statuses(x: &[Exchange], _: &[SimTask]) -> usize {
+    x.iter()
+        .filter(|e| String::from_utf8_lossy(&e.response_body).contains("\"Exploded\""))
+        .count()
+}
+
+fn remote_failures(_: &[Exchange], tasks: &[SimTask]) -> usize {
+    tasks.iter().filter(|t| t.status == "Failed").count()
+}
+
+fn batched_polls(x: &[Exchange], _: &[SimTask]) -> usize {
+    // Reconciliation lists filter by template; batched status polls do not.
+    x.iter()
+        .filter(|e| e.method == "GET" && e.path == "/billing/org/v1/reports")
+        .filter(|e| !e.query.as_deref().unwrap_or("").contains("template="))
+        .count()
+}
+
+fn any_fault(x: &[Exchange], t: &[SimTask]) -> usize {
+    server_errors(x, t) + cut_bodies(x, t) + unparsable_json(x, t) + unknown_statuses(x, t)
+}
+
+/// `months` months of catch-up: enough polling tasks due at once for batched status polls.
+fn many_periods(months: i64) -> String {
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    let back = today
+        .first_of_month()
+        .checked_sub(jiff::Span::new().months(months))
+        .expect("date arithmetic");
+    format!(
+        r#"
+[[reports]]
+name = "expenses"
+template = "ResellerExpenses"
+catch_up_from = "{back}"
+"#
+    )
+}
+
+/// Every report completes with the served bytes despite the fault; returns the run's duration.
+async fn run_transient_case(case: Case, seed: u64) -> (&'static str, Duration, usize, usize) {
+    let name = case.name;
+    let options = SimOptions {
+        record: true,
+        ..sim_options(seed)
+    };
+    let h = Harness::with_options(options, "").await;
+    let (reports, periods) = case
+        .reports
+        .clone()
+        .unwrap_or((periods_in_three_formats(10), 12));
+    h.write_config(&format!(
+        "{}\n[defaults]\n{}\n{}",
+        common::FAST_POLLING,
+        case.defaults,
+        reports
+    ));
+    h.sim.set_faults(case.faults.clone());
+    let started = Instant::now();
+    let out = run_with_env(&h, &["run", "--once"], &[]).await;
+    let elapsed = started.elapsed();
+    assert!(
+        out.status.success(),
+        "{name}: run --once failed ({:?}): {}",
+        out.status.code(),
+        stderr(&out)
+    );
+    assert!(
+        !stderr(&out).contains("panicked"),
+        "{name}: {}",
+        stderr(&out)
+    );
+    h.sim.set_faults(Faults::default());
+    let rows = h.status().await;
+    assert_eq!(rows.len(), periods, "{name}: {periods} periods: {rows:?}");
+    for row in &rows {
+        assert_eq!(row["status"], "done", "{name}: {row}");
+        assert_eq!(
+            row["attempts"].as_u64(),
+            Some(case.attempts),
+            "{name}: {row}"
+        );
+    }
+    assert_done_rows_have_the_served_bytes(&h, &rows, name, &[]);
+    assert_no_duplicate_remote_tasks(&h, name);
+    assert_no_temporary_files(&h, name);
+    let per = remote_per_period(&h);
+    assert_eq!(per.len(), periods, "{name}: {per:?}");
+    assert!(
+        per.values().all(|(all, _)| *all == case.remote_per_period),
+        "{name}: expected {} remote task(s) per period: {per:?}",
+        case.remote_per_period
+    );
+    let fired = (case.fired)(&h.sim.exchanges(), &h.sim.tasks());
+    assert!(fired > 0, "{name}: the fault never fired");
+    let requests: u64 = h.sim.request_counts().values().sum();
+    (name, elapsed, requests as usize, fired)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_report_completes_once_with_the_right_bytes_under_each_transient_fault() {
+    let cases = vec![
+        Case {
+            name: "30 % server errors (500/502/503/504, HTML bodies)",
+            faults: Faults {
+                error_rate: 0.3,
+                ..Faults::default()
+            },
+            defaults: "",
+            remote_per_period: 1,
+            attempts: 1,
+            reports: None,
+            fired: server_errors,
+        },
+        Case {
+            name: "30 % of creates answered 500 after creating the task",
+            faults: Faults {
+                error_after_create_rate: 0.3,
+                error_rate: 0.1,
+                ..Faults::default()
+            },
+            defaults: "",
+            remote_per_period: 1,
+            attempts: 1,
+            reports: None,
+            fired: server_errors,
+        },
+        Case {
+            name: "25 % dropped connections (body cut after the headers)",
+            faults: Faults {
+                drop_rate: 0.25,
+                ..Faults::default()
+            },
+            defaults: "",
+            remote_per_period: 1,
+            attempts: 1,
+            reports: None,
+            fired: cut_bodies,
+        },
+        Case {
+            name: "half the downloads truncated short of Content-Length",
+            faults: Faults {
+                truncate_downloads_rate: 0.5,
+                ..Faults::default()
+            },
+            defaults: "",
+            remote_per_period: 1,
+            attempts: 1,
+            reports: None,
+            fired: cut_downloads,
+        },
+        Case {
+            name: "30 % invalid JSON with status 200",
+            faults: Faults {
+                invalid_json_rate: 0.3,
+                ..Faults::default()
+            },
+            defaults: "",
+            remote_per_period: 1,
+            attempts: 1,
+            reports: None,
+            fired: unparsable_json,
+        },
+        Case {
+            name: "40 % of task objects with an unknown status",
+            faults: Faults {
+                unknown_status_rate: 0.4,
+                ..Faults::default()
+            },
+            defaults: "",
+            remote_per_period: 1,
+            attempts: 1,
+            reports: None,
+            fired: unknown_statuses,
+        },
+        Case {
+            name: "every task fails twice remotely, then succeeds (max_attempts 3)",
+            faults: Faults {
+                fail_first: 2,
+                ..Faults::default()
+            },
+            defaults: "max_attempts = 3",
+            remote_per_period: 3,
+            attempts: 3,
+            reports: None,
+            fired: remote_failures,
+        },
+        Case {
+            name: "everything at once, at lower rates, with latency",
+            faults: Faults {
+                error_rate: 0.1,
+                error_after_create_rate: 0.1,
+                drop_rate: 0.1,
+                truncate_downloads_rate: 0.2,
+                invalid_json_rate: 0.1,
+                unknown_status_rate: 0.2,
+                delay: Duration::from_millis(15),
+                ..Faults::default()
+            },
+            defaults: "",
+            remote_per_period: 1,
+            attempts: 1,
+            reports: None,
+            fired: any_fault,
+        },
+        Case {
+            name: "two dozen periods polled in batches, with 10 % server errors and drops",
+            faults: Faults {
+                error_rate: 0.1,
+                drop_rate: 0.1,
+                ..Faults::default()
+            },
+            defaults: "",
+            remote_per_period: 1,
+            attempts: 1,
+            reports: Some((many_periods(24), 24)),
+            fired: |x, t| batched_polls(x, t).min(server_errors(x, t) + cut_bodies(x, t)),
+        },
+    ];
+    let started = Instant::now();
+    let handles: Vec<_> = cases
+        .into_iter()
+        .enumerate()
+        .map(|(i, case)| {
+            let name = case.name;
+            (name, tokio::spawn(run_transient_case(case, 11 + i as u64)))
+        })
+        .collect();
+    let mut failures = Vec::new();
+    for (name, handle) in handles {
+        match handle.await {
+            Ok((name, elapsed, requests, fired)) => eprintln!(
+                "fault case \"{name}\": done in {elapsed:.2?}, {requests} requests, fault fired {fired} times"
+            ),
+            Err(e) => failures.push(format!("{name}: {e}")),
+        }
+    }
+    eprintln!("fault matrix: {:.2?} in all", started.elapsed());
+    assert!(
+        failures.is_empty(),
+        "failed cases:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_429_with_retry_after_no_request_arrives_before_it_has_passed() {
+    // A slow task, so that several of its polls fall on every third request.
+    let options = SimOptions {
+        record: true,
+        pending_for: Duration::from_millis(1500),
+        running_for: Duration::from_millis(1000),
+        ..sim_options(3)
+    };
+    let h = Harness::with_options(
+        options,
+        r#"
+[[reports]]
+name = "expenses"
+template = "ResellerExpenses"
+"#,
+    )
+    .await;
+    h.sim.set_faults(Faults {
+        too_many_every: 3,
+        retry_after_secs: 1,
+        ..Faults::default()
+    });
+    // Watch arrivals (counted as a request comes in) and 429s (counted as it is answered).
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let mut seen: Vec<(Instant, u64, u64)> = Vec::new();
+    let counts = || {
+        let requests: u64 = h.sim.request_counts().values().sum();
+        let throttled = h.sim.status_counts().get(&429).copied().unwrap_or(0);
+        (requests, throttled)
+    };
+    let run = async {
+        let out = tokio::time::timeout(RUN_LIMIT, h.command(&["run", "--once"]).output()).await;
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        out
+    };
+    let watch = async {
+        let mut last = (0, 0);
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let now = counts();
+            if now != last {
+                seen.push((Instant::now(), now.0, now.1));
+                last = now;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    };
+    let (out, ()) = tokio::join!(run, watch);
+    let out = out.expect("run --once finished").expect("spawn");
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let exchanges = h.sim.exchanges();
+    let throttled: Vec<_> = exchanges.iter().filter(|e| e.status == 429).collect();
+    assert!(
+        throttled.len() >= 2,
+        "several requests were throttled: {} of {}",
+        throttled.len(),
+        exchanges.len()
+    );
+    for e in &throttled {
+        let retry_after = e
+            .response_headers
+            .iter()
+            .find(|(n, _)| n == "retry-after")
+            .map(|(_, v)| v.as_str());
+        assert_eq!(retry_after, Some("1"), "{e:?}");
+    }
+    // Requests are sequential (one task), so exchange k is request k+1. For each 429, the
+    // next request must arrive at least Retry-After after the 429 went out (observation lag
+    // is a few ms; a request arriving in the same observation would show as a zero gap).
+    let first_seen =
+        |pred: &dyn Fn(&(Instant, u64, u64)) -> bool| seen.iter().find(|s| pred(s)).map(|s| s.0);
+    let mut gaps = Vec::new();
+    let mut throttled_so_far = 0;
+    for (k, e) in exchanges.iter().enumerate() {
+        if e.status != 429 {
+            continue;
+        }
+        throttled_so_far += 1;
+        let answered = first_seen(&|s| s.2 >= throttled_so_far).expect("429 observed");
+        let next_request = k as u64 + 2;
+        if let Some(arrived) = first_seen(&|s| s.1 >= next_request) {
+            gaps.push(arrived.saturating_duration_since(answered));
+        }
+    }
+    assert!(!gaps.is_empty(), "observed the 429s: {seen:?}");
+    let shortest = gaps.iter().min().copied().unwrap_or_default();
+    eprintln!(
+        "429s: {}, requests: {}, shortest wait after a 429: {shortest:.3?}",
+        throttled.len(),
+        exchanges.len()
+    );
+    assert!(
+        shortest >= Duration::from_millis(970),
+        "a request arrived {shortest:?} after a 429 with Retry-After: 1 ({gaps:?})"
+    );
+    let rows = h.status().await;
+    assert!(rows.iter().all(|r| r["status"] == "done"), "{rows:?}");
+    assert_done_rows_have_the_served_bytes(&h, &rows, "429", &[]);
+    assert_no_duplicate_remote_tasks(&h, "429");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_that_never_finishes_expires_at_the_deadline_and_run_once_exits_1() {
+    let h = Harness::with_options(sim_options(5), "").await;
+    h.write_config(
+        r#"
+[polling]
+initial_interval = "50ms"
+max_interval = "300ms"
+multiplier = 1.5
+deadline = "3s"
+
+[[reports]]
+name = "stuck"
+template = "ResellerExpenses"
+parameters = { client_id = 666 }
+
+[[reports]]
+name = "fine"
+template = "ResellerPlans"
+format = "json"
+parameters = { client_id = 7 }
+"#,
+    );
+    h.sim.set_faults(Faults {
+        never_finish_when: Some(("client_id".into(), serde_json::json!(666))),
+        ..Faults::default()
+    });
+    let started = Instant::now();
+    let out = run_with_env(&h, &["run", "--once"], &[]).await;
+    let elapsed = started.elapsed();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        elapsed >= Duration::from_secs(3),
+        "expired no earlier than the deadline: {elapsed:?}"
+    );
+    let rows = h.status().await;
+    let stuck = rows.iter().find(|r| r["report"] == "stuck").expect("stuck");
+    assert_eq!(stuck["status"], "expired", "{stuck}");
+    let reason = stuck["last_error"].as_str().unwrap_or("");
+    assert!(
+        reason.contains("polling.deadline") && reason.contains("3s"),
+        "the reason names the deadline: {reason}"
+    );
+    let fine = rows.iter().find(|r| r["report"] == "fine").expect("fine");
+    assert_eq!(fine["status"], "done", "{fine}");
+    assert_done_rows_have_the_served_bytes(&h, &rows, "never finishes", &[]);
+    assert_no_duplicate_remote_tasks(&h, "never finishes");
+    assert_eq!(h.sim.tasks().len(), 2, "no task was created twice");
+    eprintln!("expired after {elapsed:.2?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_output_directory_that_is_unusable_for_a_while_delays_the_files_but_loses_nothing() {
+    let h = Harness::with_options(sim_options(9), &four_periods()).await;
+    // A file downloaded earlier, which must survive.
+    let dir = h.output_dir();
+    std::fs::create_dir_all(&dir).expect("output dir");
+    std::fs::write(dir.join("earlier.csv"), b"downloaded before\n").expect("earlier file");
+    // The directory is moved away and a regular file takes its name: as root, chmod would not
+    // stop the daemon, but a file where a directory should be does.
+    let away = h.path("reports.away");
+    std::fs::rename(&dir, &away).expect("move the output dir away");
+    std::fs::write(&dir, b"not a directory").expect("file in the way");
+
+    let mut child = h
+        .command(&["run", "--once"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let blocked_since = Instant::now();
+    // Wait until every task is downloadable and the write failures show in `status`.
+    wait_for(
+        "every task to report the unusable output directory",
+        Duration::from_secs(20),
+        || async {
+            let rows = try_status(&h).await.unwrap_or_default();
+            rows.len() == 4
+                && rows.iter().all(|r| {
+                    r["status"] == "downloading"
+                        && r["last_error"]
+                            .as_str()
+                            .is_some_and(|e| e.contains(&*dir.to_string_lossy()))
+                })
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1000).saturating_sub(blocked_since.elapsed())).await;
+    assert!(
+        child.try_wait().expect("try_wait").is_none(),
+        "the daemon waits for the directory"
+    );
+    let downloads_while_blocked = h.sim.request_counts().get("download").copied();
+    std::fs::remove_file(&dir).expect("remove the file in the way");
+    std::fs::rename(&away, &dir).expect("restore the output dir");
+
+    let out = tokio::time::timeout(RUN_LIMIT, child.wait_with_output())
+        .await
+        .expect("run --once finished")
+        .expect("wait");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows = h.status().await;
+    assert!(rows.iter().all(|r| r["status"] == "done"), "{rows:?}");
+    assert_done_rows_have_the_served_bytes(&h, &rows, "unusable dir", &["earlier.csv"]);
+    assert_eq!(
+        std::fs::read(dir.join("earlier.csv")).expect("earlier file"),
+        b"downloaded before\n"
+    );
+    assert_no_duplicate_remote_tasks(&h, "unusable dir");
+    assert_no_temporary_files(&h, "unusable dir");
+    eprintln!(
+        "output dir blocked for {:.2?}; downloads requested while blocked: {downloads_while_blocked:?}",
+        blocked_since.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_rejected_with_400_fails_at_once_with_the_servers_field_error() {
+    let h = Harness::start(
+        r#"
+[[reports]]
+name = "typo"
+template = "ResellerExpensez"
+
+[[reports]]
+name = "expenses"
+template = "ResellerExpenses"
+"#,
+    )
+    .await;
+    let out = run_with_env(&h, &["run", "--once"], &[]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let rows = h.status().await;
+    let typo = rows.iter().find(|r| r["report"] == "typo").expect("typo");
+    assert_eq!(typo["status"], "failed", "{typo}");
+    let error = typo["last_error"].as_str().unwrap_or("");
+    assert!(
+        error.contains("400")
+            && error.contains("template_code")
+            && error.contains("ResellerExpensez"),
+        "last_error carries the server's field error: {error}"
+    );
+    assert!(
+        stderr(&out).contains("template_code"),
+        "the log shows the field error"
+    );
+    let creates = h.sim.request_counts().get("create").copied().unwrap_or(0);
+    assert_eq!(creates, 2, "the rejected create was not retried");
+    let expenses = rows.iter().find(|r| r["report"] == "expenses").expect("ok");
+    assert_eq!(expenses["status"], "done");
+    assert_done_rows_have_the_served_bytes(&h, &rows, "400", &[]);
+    assert_no_temporary_files(&h, "400");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_that_vanishes_is_marked_lost_or_resubmitted_when_resubmit_lost_is_set() {
+    let options = SimOptions {
+        pending_for: Duration::from_millis(1500),
+        ..sim_options(13)
+    };
+    let h = Harness::with_options(
+        options,
+        r#"
+[[reports]]
+name = "gone"
+template = "ResellerExpenses"
+parameters = { client_id = 5 }
+
+[[reports]]
+name = "back"
+template = "ResellerExpenses"
+parameters = { client_id = 6 }
+resubmit_lost = true
+"#,
+    )
+    .await;
+    let child = h.command(&["run", "--once"]).spawn().expect("spawn");
+    wait_for("both tasks polling", Duration::from_secs(10), || async {
+        let rows = try_status(&h).await.unwrap_or_default();
+        rows.len() == 2 && rows.iter().all(|r| r["status"] == "polling")
+    })
+    .await;
+    let http = reqwest::Client::new();
+    let originals = h.sim.tasks();
+    for task in &originals {
+        let url = format!("{}/billing/org/v1/reports/{}", h.sim.base_url(), task.uuid);
+        let answer = http
+            .delete(url)
+            .header("Authorization", format!("apikey {}", h.key))
+            .send()
+            .await
+            .expect("delete");
+        assert_eq!(answer.status().as_u16(), 204);
+    }
+    let out = tokio::time::timeout(RUN_LIMIT, child.wait_with_output())
+        .await
+        .expect("run --once finished")
+        .expect("wait");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let rows = h.status().await;
+    let gone = rows.iter().find(|r| r["report"] == "gone").expect("gone");
+    assert_eq!(gone["status"], "lost", "{gone}");
+    let reason = gone["last_error"].as_str().unwrap_or("");
+    assert!(reason.contains("404"), "{reason}");
+    let back = rows.iter().find(|r| r["report"] == "back").expect("back");
+    assert_eq!(back["status"], "done", "{back}");
+    assert_eq!(back["attempts"], 2, "{back}");
+    assert_done_rows_have_the_served_bytes(&h, &rows, "404", &[]);
+    assert_eq!(h.sim.tasks().len(), 1, "only `back` was created again");
+    assert_no_temporary_files(&h, "404");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_key_pauses_all_api_calls_for_the_interval_and_status_shows_why() {
+    let h = Harness::start(
+        r#"
+[[reports]]
+name = "expenses"
+template = "ResellerExpenses"
+"#,
+    )
+    .await;
+    let wrong = "7$wrong-secret-0000";
+    std::fs::write(h.path("api-key"), format!("{wrong}\n")).expect("wrong key");
+    let interval = Duration::from_secs(2);
+    let mut child = h
+        .command(&["--log-format", "json", "run"])
+        .env("GCORE_REPORTD__API__AUTH_RETRY_INTERVAL", "2s")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let total = || h.sim.request_counts().values().sum::<u64>();
+    let refused = || h.sim.status_counts().get(&401).copied().unwrap_or(0);
+    wait_for("the first 401", Duration::from_secs(10), || async {
+        refused() >= 1
+    })
+    .await;
+    let first_refusal = Instant::now();
+    let after_first = total();
+
+    // Nothing reaches the API until the interval has passed.
+    tokio::time::sleep(interval - Duration::from_millis(200)).await;
+    assert_eq!(
+        total(),
+        after_first,
+        "no API call during auth_retry_interval"
+    );
+    let status = h.run(&["status"]).await;
+    let table = String::from_utf8_lossy(&status.stdout).into_owned();
+    assert!(
+        table.contains("auth_blocked") && table.contains("401"),
+        "status shows the refused credentials:\n{table}"
+    );
+    let rows = h.status().await;
+    assert!(
+        rows[0]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("credentials")),
+        "{rows:?}"
+    );
+    // Then it tries again, once, and is refused again.
+    wait_for(
+        "the retry after the interval",
+        Duration::from_secs(5),
+        || async { total() > after_first },
+    )
+    .await;
+    let retried_after = first_refusal.elapsed();
+    assert!(
+        retried_after >= interval - Duration::from_millis(30),
+        "retried after {retried_after:?}"
+    );
+    assert!(
+        child.try_wait().expect("try_wait").is_none(),
+        "still running"
+    );
+
+    // The key is fixed and the config reloaded: the report is delivered after the pause.
+    std::fs::write(h.path("api-key"), format!("{}\n", h.key)).expect("right key");
+    send_signal(&child, libc::SIGHUP);
+    wait_for(
+        "the report to be delivered",
+        Duration::from_secs(15),
+        || async {
+            let rows = h.status().await;
+            rows.len() == 1 && rows[0]["status"] == "done"
+        },
+    )
+    .await;
+    send_signal(&child, libc::SIGTERM);
+    let out = tokio::time::timeout(RUN_LIMIT, child.wait_with_output())
+        .await
+        .expect("stopped")
+        .expect("wait");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let logs = stderr(&out);
+    let errors = logs
+        .lines()
+        .filter(|l| l.contains("refused the credentials") && l.contains("\"ERROR\""))
+        .count();
+    let refusals = refused();
+    assert!(
+        errors >= 1 && errors as u64 <= refusals,
+        "one error per interval ({errors} logged, {refusals} refusals)"
+    );
+    let secret = wrong.split('$').nth(1).expect("secret part");
+    assert!(!logs.contains(secret), "the wrong key leaked into the log");
+    let rows = h.status().await;
+    assert_done_rows_have_the_served_bytes(&h, &rows, "401", &[]);
+    let table = String::from_utf8_lossy(&h.run(&["status"]).await.stdout).into_owned();
+    assert!(!table.contains("auth_blocked"), "cleared: {table}");
+    eprintln!(
+        "401s: {refusals}, logged errors: {errors}, retry after {retried_after:.2?}, total requests {}",
+        total()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_that_keeps_failing_expires_at_the_deadline_without_leaving_a_partial_file() {
+    let h = Harness::with_options(sim_options(17), "").await;
+    h.write_config(
+        r#"
+[polling]
+initial_interval = "50ms"
+max_interval = "300ms"
+multiplier = 1.5
+deadline = "2s"
+
+[[reports]]
+name = "expenses"
+template = "ResellerExpenses"
+"#,
+    );
+    h.sim.set_faults(Faults {
+        truncate_downloads_rate: 1.0,
+        ..Faults::default()
+    });
+    let started = Instant::now();
+    let out = tokio::time::timeout(
+        Duration::from_secs(15),
+        h.command(&["run", "--once"]).output(),
+    )
+    .await
+    .expect("run --once gives up at the deadline instead of retrying forever")
+    .expect("spawn");
+    let elapsed = started.elapsed();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let rows = h.status().await;
+    assert_eq!(rows[0]["status"], "expired", "{rows:?}");
+    let reason = rows[0]["last_error"].as_str().unwrap_or("");
+    assert!(
+        reason.contains("polling.deadline") && reason.contains("download"),
+        "the reason names the deadline and the failing download: {reason}"
+    );
+    let downloads = h.sim.request_counts().get("download").copied().unwrap_or(0);
+    assert!(downloads >= 2, "the download was retried: {downloads}");
+    assert!(h.output_files().is_empty(), "{:?}", h.output_files());
+    assert_eq!(h.sim.tasks().len(), 1);
+    eprintln!("gave up after {elapsed:.2?} and {downloads} download attempts");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_locked_by_another_process_for_a_while_only_delays_the_work() {
+    use sqlx::Connection;
+    let options = SimOptions {
+        pending_for: Duration::from_millis(600),
+        ..sim_options(19)
+    };
+    let h = Harness::with_options(options, &four_periods()).await;
+    let child = h.command(&["run", "--once"]).spawn().expect("spawn");
+    wait_for(
+        "the tasks to be created",
+        Duration::from_secs(10),
+        || async {
+            try_status(&h).await.is_some_and(|rows| {
+                rows.len() == 4 && rows.iter().all(|r| r["status"] == "polling")
+            })
+        },
+    )
+    .await;
+    let url = format!("sqlite://{}", h.path("state.db").display());
+    let mut conn = sqlx::SqliteConnection::connect(&url)
+        .await
+        .expect("open the database");
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut conn)
+        .await
+        .expect("lock");
+    let locked = Instant::now();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let polls_while_locked = h.sim.request_counts().get("retrieve").copied();
+    sqlx::query("COMMIT")
+        .execute(&mut conn)
+        .await
+        .expect("unlock");
+    let held = locked.elapsed();
+    drop(conn);
+    let out = tokio::time::timeout(RUN_LIMIT, child.wait_with_output())
+        .await
+        .expect("run --once finished")
+        .expect("wait");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows = h.status().await;
+    assert!(rows.iter().all(|r| r["status"] == "done"), "{rows:?}");
+    assert_done_rows_have_the_served_bytes(&h, &rows, "locked db", &[]);
+    assert_no_duplicate_remote_tasks(&h, "locked db");
+    assert_eq!(h.sim.tasks().len(), 4);
+    eprintln!("database locked for {held:.2?}; polls meanwhile: {polls_while_locked:?}");
+}
