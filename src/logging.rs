@@ -1,8 +1,11 @@
 //! Log output: `tracing` events as text or JSON lines on stderr, or straight to journald with
 //! structured fields (REPORT, PERIOD, TASK_UUID, …), filtered by `RUST_LOG` or `--log-level`.
 //! Without a format chosen, journald is used when `JOURNAL_STREAM` says stderr goes to the
-//! journal; if the journal socket cannot be opened, plain text on stderr is the fallback.
-//! Every task's lines carry its span (id, report, period, task_uuid).
+//! journal (its `DEVICE:INODE` is stderr's, as `systemd.exec(5)` asks: a command run from a
+//! hook or a shell inherits the variable but not the stream); if the journal socket cannot be
+//! opened, plain text on stderr is the fallback. Every task's lines carry its span (id,
+//! report, period, task_uuid): in JSON as the `span` object, in the journal as the fields ID,
+//! REPORT, PERIOD and TASK_UUID.
 
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -25,7 +28,7 @@ pub fn init(format: Option<LogFormat>, level: Option<&str>) {
         Some(level) => EnvFilter::new(level),
         None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
     };
-    let format = format.unwrap_or(if std::env::var_os("JOURNAL_STREAM").is_some() {
+    let format = format.unwrap_or(if stderr_is_the_journal() {
         LogFormat::Journald
     } else {
         LogFormat::Text
@@ -47,5 +50,41 @@ pub fn init(format: Option<LogFormat>, level: Option<&str>) {
     };
     if let Err(e) = result {
         eprintln!("gcore-reportd: logging not initialised: {e}");
+    }
+}
+
+/// Whether `JOURNAL_STREAM` names the file stderr is connected to.
+fn stderr_is_the_journal() -> bool {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::MetadataExt;
+    let Some(stream) = std::env::var_os("JOURNAL_STREAM") else {
+        return false;
+    };
+    let stderr = std::io::stderr().as_fd().try_clone_to_owned();
+    let Ok(meta) = stderr.and_then(|fd| std::fs::File::from(fd).metadata()) else {
+        return false;
+    };
+    names_stream(&stream.to_string_lossy(), meta.dev(), meta.ino())
+}
+
+/// Whether a `JOURNAL_STREAM` value (`DEVICE:INODE`, decimal) names the file `dev`/`ino`.
+fn names_stream(value: &str, dev: u64, ino: u64) -> bool {
+    let Some((d, i)) = value.trim().split_once(':') else {
+        return false;
+    };
+    d.parse() == Ok(dev) && i.parse() == Ok(ino)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_stream;
+
+    #[test]
+    fn journal_stream_must_name_stderrs_device_and_inode() {
+        assert!(names_stream("8:1234", 8, 1234));
+        assert!(!names_stream("8:1235", 8, 1234));
+        assert!(!names_stream("9:1234", 8, 1234));
+        assert!(!names_stream("garbage", 8, 1234));
+        assert!(!names_stream("", 8, 1234));
     }
 }

@@ -1,10 +1,20 @@
 //! systemd integration: `READY=1` once the database is migrated and the config loaded,
 //! `STATUS=` lines saying what the daemon is doing, `WATCHDOG=1` from the working loop, and
 //! `STOPPING=1` on shutdown. Without `NOTIFY_SOCKET` (not under systemd) every call is a no-op.
+//!
+//! The watchdog follows `sd_watchdog_enabled(3)`: it is on when `WATCHDOG_USEC` is set and
+//! `WATCHDOG_PID` is either unset or this process's pid. Work that may legitimately outlast
+//! `WatchdogSec` but has its own time limit (a hook and its `hook_timeout`) runs inside
+//! [`keep_alive_during`], which pings for it; nothing else does, so a hung loop is still
+//! restarted.
 
+use std::future::Future;
 use std::time::Duration;
 
 use sd_notify::NotifyState;
+
+/// The variables of the notify protocol, which a hook or other child must not inherit.
+pub const PROTOCOL_VARIABLES: [&str; 3] = ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"];
 
 /// Talks to the service manager, if there is one.
 #[derive(Debug, Clone)]
@@ -13,12 +23,13 @@ pub struct Notifier {
 }
 
 impl Notifier {
-    /// Reads `NOTIFY_SOCKET` and `WATCHDOG_USEC` from the environment.
+    /// Reads `NOTIFY_SOCKET`, `WATCHDOG_USEC` and `WATCHDOG_PID` from the environment.
     pub fn from_env() -> Notifier {
-        let mut usec = 0u64;
-        let watchdog =
-            sd_notify::watchdog_enabled(false, &mut usec).then(|| Duration::from_micros(usec));
-        Notifier { watchdog }
+        let usec = std::env::var("WATCHDOG_USEC").ok();
+        let pid = std::env::var("WATCHDOG_PID").ok();
+        Notifier {
+            watchdog: watchdog_period(usec.as_deref(), pid.as_deref(), std::process::id()),
+        }
     }
 
     /// How often the working loop must ping: half of `WatchdogSec`, if a watchdog is set.
@@ -49,5 +60,54 @@ impl Notifier {
 
     pub fn stopping(&self) {
         self.send(&[NotifyState::Stopping, NotifyState::Status("stopping")]);
+    }
+}
+
+/// The watchdog period `sd_watchdog_enabled(3)` would report: `WATCHDOG_USEC` when it parses to
+/// a positive number and `WATCHDOG_PID` is absent or names `me`.
+fn watchdog_period(usec: Option<&str>, pid: Option<&str>, me: u32) -> Option<Duration> {
+    let usec = usec?.trim().parse::<u64>().ok().filter(|u| *u > 0)?;
+    match pid.map(|p| p.trim().parse::<u32>()) {
+        None => Some(Duration::from_micros(usec)),
+        Some(Ok(pid)) if pid == me => Some(Duration::from_micros(usec)),
+        Some(_) => None,
+    }
+}
+
+/// Runs `work`, pinging the watchdog (if any) at its interval until `work` ends. Only for work
+/// bounded by its own timeout: the watchdog must still catch a loop that hangs.
+pub async fn keep_alive_during<F: Future>(work: F) -> F::Output {
+    let notifier = Notifier::from_env();
+    let Some(every) = notifier.ping_interval() else {
+        return work.await;
+    };
+    tokio::pin!(work);
+    let mut ticks = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            out = &mut work => return out,
+            _ = ticks.tick() => notifier.alive(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_watchdog_is_on_when_watchdog_pid_is_unset_or_ours() {
+        let half_second = Some(Duration::from_millis(500));
+        assert_eq!(watchdog_period(Some("500000"), None, 42), half_second);
+        assert_eq!(watchdog_period(Some("500000"), Some("42"), 42), half_second);
+    }
+
+    #[test]
+    fn the_watchdog_is_off_for_another_pid_a_zero_or_a_garbled_period() {
+        assert_eq!(watchdog_period(Some("500000"), Some("43"), 42), None);
+        assert_eq!(watchdog_period(Some("500000"), Some("x"), 42), None);
+        assert_eq!(watchdog_period(Some("0"), None, 42), None);
+        assert_eq!(watchdog_period(Some("soon"), None, 42), None);
+        assert_eq!(watchdog_period(None, Some("42"), 42), None);
     }
 }

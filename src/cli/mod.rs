@@ -32,7 +32,7 @@ pub struct Cli {
     /// Config file (TOML).
     #[arg(long, global = true, env = "GCORE_REPORTD_CONFIG", default_value = config::DEFAULT_PATH)]
     pub config: PathBuf,
-    /// Log format [default: journald when JOURNAL_STREAM is set, else text].
+    /// Log format [default: journald when stderr is the journal (JOURNAL_STREAM), else text].
     #[arg(long, global = true, value_enum)]
     pub log_format: Option<LogFormat>,
     /// Log level or filter (e.g. "debug", "gcore_reportd=trace"); default from RUST_LOG, else info.
