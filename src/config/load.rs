@@ -58,14 +58,24 @@ pub fn storage_paths(
 }
 
 /// Reads and merges the file and environment, without validation or the API key.
+///
+/// The file is deserialised straight into [`RawConfig`] (no intermediate tree: a config with
+/// 10,000 reports stays small in memory); then its sections other than `[[reports]]` go through
+/// the `config` crate once more, with the `GCORE_REPORTD__SECTION__KEY` environment layered on
+/// top. (Environment variables cannot address array tables, so reports are never overridden.)
 fn load_file_only(path: &Path, overrides: &Overrides) -> Result<RawConfig, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    check_syntax(path, &text)?;
+    let mut file: RawConfig = toml::from_str(&text).map_err(|e| located(path, &text, &e))?;
+    let reports = std::mem::take(&mut file.reports);
+    let sections = toml::to_string(&file).map_err(|e| ConfigError::Shape {
+        path: path.to_path_buf(),
+        message: format!("cannot merge the environment overrides: {e}"),
+    })?;
     let mut builder = config::Config::builder()
-        .add_source(File::from_str(&text, FileFormat::Toml))
+        .add_source(File::from_str(&sections, FileFormat::Toml))
         .add_source(
             Environment::with_prefix("GCORE_REPORTD")
                 .prefix_separator("__")
@@ -78,7 +88,32 @@ fn load_file_only(path: &Path, overrides: &Overrides) -> Result<RawConfig, Confi
             .map_err(|e| shape(path, e))?;
     }
     let merged = builder.build().map_err(|e| shape(path, e))?;
-    merged.try_deserialize().map_err(|e| shape(path, e))
+    let mut raw: RawConfig = merged.try_deserialize().map_err(|e| shape(path, e))?;
+    raw.reports = reports;
+    Ok(raw)
+}
+
+/// A TOML syntax or shape error as one line: `path:line:column: key: message`.
+fn located(path: &Path, text: &str, err: &toml::de::Error) -> ConfigError {
+    let offset = err.span().map(|s| s.start).unwrap_or(0).min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
+    let line_text = text.lines().nth(line - 1).unwrap_or("");
+    let key = line_text
+        .split_once('=')
+        .map(|(k, _)| k.trim())
+        .filter(|k| !k.is_empty());
+    let message = err.message().replace('\n', " ");
+    ConfigError::Syntax {
+        path: path.to_path_buf(),
+        line,
+        column,
+        message: match key {
+            Some(key) if !message.contains(key) => format!("{key}: {message}"),
+            _ => message,
+        },
+    }
 }
 
 fn shape(path: &Path, err: config::ConfigError) -> ConfigError {
@@ -86,23 +121,6 @@ fn shape(path: &Path, err: config::ConfigError) -> ConfigError {
         path: path.to_path_buf(),
         message: err.to_string().replace('\n', " "),
     }
-}
-
-/// Parses the file once with `toml` alone, for an error message with line and column.
-fn check_syntax(path: &Path, text: &str) -> Result<(), ConfigError> {
-    let Err(err) = toml::from_str::<serde::de::IgnoredAny>(text) else {
-        return Ok(());
-    };
-    let offset = err.span().map(|s| s.start).unwrap_or(0).min(text.len());
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let column = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
-    Err(ConfigError::Syntax {
-        path: path.to_path_buf(),
-        line,
-        column,
-        message: err.message().replace('\n', " "),
-    })
 }
 
 /// The API key: `GCORE_API_KEY`, else the systemd credential `gcore-api-key`, else the file

@@ -104,7 +104,7 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path}:{line}:{column}: TOML syntax error: {message}")]
+    #[error("{path}:{line}:{column}: {message}")]
     Syntax {
         path: PathBuf,
         line: usize,

@@ -32,8 +32,10 @@ pub fn validate(raw: RawConfig, key: ApiKey) -> Result<Config, ConfigError> {
     };
     let mut names = HashSet::new();
     let mut reports = Vec::with_capacity(raw.reports.len());
-    for (i, report) in raw.reports.iter().enumerate() {
-        let report = validate_report(i, report, &raw.defaults)?;
+    let defaults = &raw.defaults;
+    // Consumed one by one, so the raw and the checked reports are not both held in full.
+    for (i, report) in raw.reports.into_iter().enumerate() {
+        let report = validate_report(i, &report, defaults)?;
         if !names.insert(report.name.clone()) {
             return Err(ConfigError::invalid(
                 format!("reports[{i}].name"),
