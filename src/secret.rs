@@ -18,6 +18,13 @@ impl ApiKey {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// A short tag of the token that does not reveal it (the first 8 hex digits of its
+    /// SHA-256), so a stored refusal can tell whether the key has been replaced since.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        hex::encode(&Sha256::digest(self.0.as_bytes())[..4])
+    }
 }
 
 impl fmt::Debug for ApiKey {
@@ -41,6 +48,19 @@ mod tests {
         let key = ApiKey::new("42$topsecret\n").expect("non-empty");
         assert_eq!(key.expose(), "42$topsecret");
         assert!(!format!("{key:?} {key}").contains("topsecret"));
+    }
+
+    #[test]
+    fn the_fingerprint_tells_keys_apart_without_showing_them() {
+        let a = ApiKey::new("42$topsecret").expect("key");
+        let b = ApiKey::new("42$othersecret").expect("key");
+        assert_eq!(a.fingerprint().len(), 8);
+        assert_ne!(a.fingerprint(), b.fingerprint());
+        assert_eq!(
+            a.fingerprint(),
+            ApiKey::new("42$topsecret\n").expect("key").fingerprint()
+        );
+        assert!(!a.fingerprint().contains("topsecret"));
     }
 
     #[test]

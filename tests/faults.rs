@@ -825,10 +825,12 @@ template = "ResellerExpenses"
         .expect("spawn");
     let total = || h.sim.request_counts().values().sum::<u64>();
     let refused = || h.sim.status_counts().get(&401).copied().unwrap_or(0);
-    wait_for("the first 401", Duration::from_secs(10), || async {
-        refused() >= 1
-    })
-    .await;
+    // Watched closely (2 ms), so the moment of the refusal is known to a few ms.
+    let watching = Instant::now();
+    while refused() == 0 {
+        assert!(watching.elapsed() < Duration::from_secs(10), "no 401");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
     let first_refusal = Instant::now();
     let after_first = total();
 
@@ -853,15 +855,13 @@ template = "ResellerExpenses"
         "{rows:?}"
     );
     // Then it tries again, once, and is refused again.
-    wait_for(
-        "the retry after the interval",
-        Duration::from_secs(5),
-        || async { total() > after_first },
-    )
-    .await;
+    while total() == after_first {
+        assert!(first_refusal.elapsed() < interval * 3, "no retry");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
     let retried_after = first_refusal.elapsed();
     assert!(
-        retried_after >= interval - Duration::from_millis(30),
+        retried_after >= interval - Duration::from_millis(20),
         "retried after {retried_after:?}"
     );
     assert!(
@@ -869,8 +869,10 @@ template = "ResellerExpenses"
         "still running"
     );
 
-    // The key is fixed and the config reloaded: the report is delivered after the pause.
+    // The key is replaced and the config reloaded: the pause (just renewed by the retry's
+    // refusal) no longer applies, and the report is delivered at once.
     std::fs::write(h.path("api-key"), format!("{}\n", h.key)).expect("right key");
+    let reloaded = Instant::now();
     send_signal(&child, libc::SIGHUP);
     wait_for(
         "the report to be delivered",
@@ -881,6 +883,11 @@ template = "ResellerExpenses"
         },
     )
     .await;
+    let delivered_after = reloaded.elapsed();
+    assert!(
+        delivered_after < interval - Duration::from_millis(500),
+        "a replaced key is tried without waiting out the pause: {delivered_after:?}"
+    );
     send_signal(&child, libc::SIGTERM);
     let out = tokio::time::timeout(RUN_LIMIT, child.wait_with_output())
         .await
@@ -904,7 +911,7 @@ template = "ResellerExpenses"
     let table = String::from_utf8_lossy(&h.run(&["status"]).await.stdout).into_owned();
     assert!(!table.contains("auth_blocked"), "cleared: {table}");
     eprintln!(
-        "401s: {refusals}, logged errors: {errors}, retry after {retried_after:.2?}, total requests {}",
+        "401s: {refusals}, logged errors: {errors}, retry after {retried_after:.2?}, delivered {delivered_after:.2?} after the reload with the right key, total requests {}",
         total()
     );
 }
@@ -1000,4 +1007,57 @@ async fn a_database_locked_by_another_process_for_a_while_only_delays_the_work()
     assert_no_duplicate_remote_tasks(&h, "locked db");
     assert_eq!(h.sim.tasks().len(), 4);
     eprintln!("database locked for {held:.2?}; polls meanwhile: {polls_while_locked:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_key_ends_run_once_with_exit_1_and_a_replaced_key_is_tried_at_once() {
+    let h = Harness::start(
+        r#"
+[[reports]]
+name = "expenses"
+template = "ResellerExpenses"
+"#,
+    )
+    .await;
+    std::fs::write(h.path("api-key"), "7$another-wrong-secret\n").expect("wrong key");
+    let total = || h.sim.request_counts().values().sum::<u64>();
+
+    // The first run is refused: it stops at once instead of waiting out the 10 min interval.
+    let first = tokio::time::timeout(
+        Duration::from_secs(15),
+        h.command(&["run", "--once"]).output(),
+    )
+    .await
+    .expect("run --once with a refused key ends")
+    .expect("spawn");
+    assert_eq!(first.status.code(), Some(1), "{}", stderr(&first));
+    assert!(
+        stderr(&first).contains("refused the credentials"),
+        "{}",
+        stderr(&first)
+    );
+    let rows = h.status().await;
+    assert!(
+        ["intent", "creating"].contains(&rows[0]["status"].as_str().unwrap_or("")),
+        "the task keeps its state: {rows:?}"
+    );
+    let after_first = total();
+
+    // A second run with the same key honours the pause: no API call at all.
+    let second = run_with_env(&h, &["run", "--once"], &[]).await;
+    assert_eq!(second.status.code(), Some(1), "{}", stderr(&second));
+    assert_eq!(total(), after_first, "no API call while the refusal holds");
+
+    // With the key replaced, the pause no longer applies.
+    std::fs::write(h.path("api-key"), format!("{}\n", h.key)).expect("right key");
+    let started = Instant::now();
+    let third = run_with_env(&h, &["run", "--once"], &[]).await;
+    assert!(third.status.success(), "{}", stderr(&third));
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let rows = h.status().await;
+    assert_eq!(rows[0]["status"], "done", "{rows:?}");
+    assert_done_rows_have_the_served_bytes(&h, &rows, "replaced key", &[]);
+    let table = String::from_utf8_lossy(&h.run(&["status"]).await.stdout).into_owned();
+    assert!(!table.contains("auth_blocked"), "{table}");
+    assert_eq!(h.sim.tasks().len(), 1);
 }

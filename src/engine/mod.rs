@@ -41,6 +41,8 @@ pub enum EngineError {
     Store(#[from] StoreError),
     #[error("cannot build the API client: {0}")]
     Client(#[source] ApiError),
+    #[error("{0}; the tasks keep their state and resume at the next run once the key is fixed")]
+    CredentialsRefused(String),
     #[error("{what} {path}: {source}")]
     Io {
         what: &'static str,
@@ -56,6 +58,9 @@ pub struct StepOutcome {
     pub processed: usize,
     pub active: i64,
     pub next_due_at: Option<i64>,
+    /// The API refused the credentials and is not being called until `next_due_at`: what it
+    /// said.
+    pub auth_refused: Option<String>,
 }
 
 /// The daemon's working parts: config, database, API client and download slots.
@@ -103,12 +108,13 @@ impl Engine {
             0
         };
         let active = self.store.count_active().await?;
-        if let Some(until) = self.auth_blocked_until(now).await? {
+        if let Some(refusal) = self.auth_refusal(now).await? {
             return Ok(StepOutcome {
                 scheduled,
                 processed: 0,
                 active,
-                next_due_at: Some(until),
+                next_due_at: Some(refusal.until),
+                auth_refused: Some(refusal.message),
             });
         }
         let processed = self.work_due(now).await?;
@@ -116,11 +122,17 @@ impl Engine {
         if processed > 0 {
             self.clear_expired_auth_block(now).await?;
         }
+        let refusal = self.auth_refusal(now_ms()).await?;
+        let next_due_at = match &refusal {
+            Some(refusal) => Some(refusal.until),
+            None => self.store.next_due_at().await?,
+        };
         Ok(StepOutcome {
             scheduled,
             processed,
             active: self.store.count_active().await?,
-            next_due_at: self.store.next_due_at().await?,
+            next_due_at,
+            auth_refused: refusal.map(|r| r.message),
         })
     }
 
@@ -221,15 +233,13 @@ impl Engine {
     }
 
     /// Reschedules after a failed try: transient errors back off (never undercutting
-    /// `Retry-After`); credential errors wait `api.auth_retry_interval`.
+    /// `Retry-After`). A credentials error also suspends every API call for
+    /// `api.auth_retry_interval` (see `auth`), which holds the task back with all the others.
     async fn retry_later(&self, task: &TaskRow, err: &ApiError) -> Result<(), EngineError> {
-        let delay = match err.class() {
-            ErrorClass::Credentials => {
-                self.credentials_refused(err).await?;
-                self.config.api.auth_retry_interval
-            }
-            _ => backoff::retry_delay(&self.config.polling, task.tries + 1, err.retry_after()),
-        };
+        if err.class() == ErrorClass::Credentials {
+            self.credentials_refused(err).await?;
+        }
+        let delay = backoff::retry_delay(&self.config.polling, task.tries + 1, err.retry_after());
         self.reschedule(task, delay, &err.to_string()).await
     }
 

@@ -122,6 +122,11 @@ async fn drive(
         if mode != RunMode::Daemon && outcome.active == 0 {
             return Ok(());
         }
+        // A one-shot run cannot wait out `auth_retry_interval`: it stops, and the next run
+        // (with the key replaced, or after the interval) resumes the tasks.
+        if let (RunMode::Once | RunMode::Drain, Some(refusal)) = (mode, &outcome.auth_refused) {
+            return Err(EngineError::CredentialsRefused(refusal.clone()));
+        }
         let mut wait = sleep_for(&outcome, mode);
         if let Some(ping) = notifier.ping_interval() {
             wait = wait.min(ping);
