@@ -26,7 +26,9 @@ struct Usage {
     success: bool,
 }
 
-/// Runs the daemon to completion and reads its resource usage with wait4(2).
+/// Runs the daemon to completion and reads its resource usage with wait4(2) (which also reaps
+/// the child, hence the allowed lint).
+#[allow(clippy::zombie_processes)]
 fn run_measured(args: &[&str], dir: &Path) -> Usage {
     let started = Instant::now();
     let child = Command::new(BIN)
