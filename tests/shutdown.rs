@@ -454,3 +454,55 @@ async fn sighup_adds_a_report_without_a_restart_and_a_broken_config_is_refused_w
         "SIGHUP: new report created {created_after:.2?} after the reload; idle SIGTERM exit in {took:.2?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_new_requests_at_once_even_with_many_queued_behind_the_request_budget() {
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    let back = today
+        .first_of_month()
+        .checked_sub(jiff::Span::new().months(30))
+        .expect("date arithmetic");
+    let reports = format!(
+        "[[reports]]\nname = \"expenses\"\ntemplate = \"ResellerExpenses\"\ncatch_up_from = \"{back}\"\n"
+    );
+    let h = Harness::with_options(options(20, 5), &reports).await;
+    // Four requests a second: thirty creates queue up behind the budget.
+    let mut child = h
+        .command(&["run"])
+        .env("GCORE_REPORTD__API__MAX_REQUESTS_PER_SECOND", "4")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let lines = collect_lines(&mut child);
+    let creates = || h.sim.request_counts().get("create").copied().unwrap_or(0);
+    wait_for("the first creates", Duration::from_secs(10), || async {
+        creates() >= 3
+    })
+    .await;
+    let signalled = Instant::now();
+    let before = h.sim.request_counts().values().sum::<u64>();
+    send_signal(&child, libc::SIGTERM);
+    let (code, took) = exit_within(&mut child, Duration::from_secs(25), signalled).await;
+    assert_eq!(code, Some(0), "{:?}", lines.lock().expect("lock"));
+    let after = h.sim.request_counts().values().sum::<u64>();
+    assert!(
+        after - before <= 1,
+        "{} request(s) were sent after SIGTERM",
+        after - before
+    );
+    assert!(
+        took < Duration::from_secs(2),
+        "exited {took:?} after SIGTERM"
+    );
+    assert_database_consistent(&h, "stopped with creates queued").await;
+
+    let out = h.run(&["run", "--once"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_each_period_delivered_once(&h, 20, "stopped with creates queued").await;
+    eprintln!(
+        "SIGTERM with creates queued: {} request(s) after the signal, exited 0 after {took:.2?}",
+        after - before
+    );
+}

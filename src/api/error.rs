@@ -63,6 +63,9 @@ pub enum ApiError {
     },
     #[error("{op}: unusable response: {reason}")]
     BadResponse { op: Operation, reason: String },
+    /// The daemon is stopping: the request was never sent.
+    #[error("{op}: not sent: the daemon is stopping")]
+    Stopped { op: Operation },
 }
 
 fn retry_hint(retry_after: &Option<Duration>) -> String {
@@ -93,7 +96,8 @@ impl ApiError {
             ApiError::NotFound { .. } => ErrorClass::NotFound,
             ApiError::Unavailable { .. }
             | ApiError::Transport { .. }
-            | ApiError::BadResponse { .. } => ErrorClass::Transient,
+            | ApiError::BadResponse { .. }
+            | ApiError::Stopped { .. } => ErrorClass::Transient,
         }
     }
 

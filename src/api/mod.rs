@@ -40,6 +40,8 @@ pub struct Client {
     base: Url,
     key: ApiKey,
     limiter: std::sync::Arc<RateLimiter>,
+    /// Once cancelled, nothing more is sent (see [`Client::stopping_on`]).
+    stop: Option<tokio_util::sync::CancellationToken>,
 }
 
 impl Client {
@@ -65,7 +67,31 @@ impl Client {
             base,
             key: options.key,
             limiter: std::sync::Arc::new(RateLimiter::new(options.max_requests_per_second)),
+            stop: None,
         })
+    }
+
+    /// The same client, sending nothing once `token` is cancelled: a request still waiting
+    /// for the rate budget fails at once with [`ApiError::Stopped`]. Requests already sent,
+    /// and bodies being read, are not interrupted.
+    pub fn stopping_on(mut self, token: tokio_util::sync::CancellationToken) -> Client {
+        self.stop = Some(token);
+        self
+    }
+
+    /// Waits for the rate budget; fails if the client is told to stop first.
+    async fn admit(&self, op: Operation) -> Result<(), ApiError> {
+        match &self.stop {
+            Some(stop) => tokio::select! {
+                biased;
+                _ = stop.cancelled() => Err(ApiError::Stopped { op }),
+                _ = self.limiter.acquire() => Ok(()),
+            },
+            None => {
+                self.limiter.acquire().await;
+                Ok(())
+            }
+        }
     }
 
     fn url(&self, path: &str) -> Url {
@@ -80,7 +106,7 @@ impl Client {
         request: reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, ApiError> {
         let auth = self.authorization(op)?;
-        self.limiter.acquire().await;
+        self.admit(op).await?;
         let started = std::time::Instant::now();
         let result = request.header(header::AUTHORIZATION, auth).send().await;
         let status = result.as_ref().map(|r| r.status().as_u16()).unwrap_or(0);

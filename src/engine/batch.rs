@@ -44,6 +44,7 @@ impl Engine {
                 );
                 found
             }
+            Err(crate::api::ApiError::Stopped { .. }) => HashMap::new(),
             Err(e) => {
                 tracing::warn!(error = %e, "batched status poll failed; polling tasks one by one");
                 HashMap::new()

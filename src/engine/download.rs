@@ -62,6 +62,9 @@ impl Engine {
                 tracing::info!(path = %path, bytes, sha256 = %file.sha256, "report downloaded");
                 Ok(())
             }
+            Err(FetchError::Api(err @ ApiError::Stopped { .. })) => {
+                self.retry_later(task, &err).await
+            }
             Err(FetchError::Api(err)) if now_ms() > task.deadline_at => {
                 let reason = format!(
                     "expired: the download kept failing past polling.deadline ({}): {err}",

@@ -236,6 +236,11 @@ impl Engine {
     /// `Retry-After`). A credentials error also suspends every API call for
     /// `api.auth_retry_interval` (see `auth`), which holds the task back with all the others.
     async fn retry_later(&self, task: &TaskRow, err: &ApiError) -> Result<(), EngineError> {
+        if let ApiError::Stopped { .. } = err {
+            // Nothing was sent: the task stays as it is and is due again at the next start.
+            tracing::debug!(error = %err, "left for the next start");
+            return Ok(());
+        }
         if err.class() == ErrorClass::Credentials {
             self.credentials_refused(err).await?;
         }

@@ -53,7 +53,9 @@ pub async fn run_with_reloads(
     mode: RunMode,
     reloads: Option<watch::Receiver<Arc<Config>>>,
 ) -> Result<RunSummary, EngineError> {
-    let engine = open_engine(config).await?;
+    let mut engine = open_engine(config).await?;
+    // From the shutdown signal on, nothing new is sent; requests in flight may finish.
+    engine.client = engine.client.clone().stopping_on(shutdown.clone());
     if let Some(listen) = engine.config.metrics_listen {
         let (store, token) = (engine.store.clone(), shutdown.clone());
         tokio::spawn(async move {
@@ -104,7 +106,7 @@ async fn drive(
         if let Some(rx) = reloads.as_mut() {
             if std::mem::take(&mut reload_seen) || rx.has_changed().unwrap_or(false) {
                 let config = rx.borrow_and_update().clone();
-                engine = reconfigure(&engine, config)?;
+                engine = reconfigure(&engine, config, shutdown)?;
             }
         }
         let engine = &engine;
@@ -153,13 +155,19 @@ async fn reload_signalled(reloads: Option<&mut watch::Receiver<Arc<Config>>>) ->
 }
 
 /// The engine with a reloaded config: same database, new client, new settings.
-fn reconfigure(engine: &Engine, config: Arc<Config>) -> Result<Engine, EngineError> {
+fn reconfigure(
+    engine: &Engine,
+    config: Arc<Config>,
+    shutdown: &CancellationToken,
+) -> Result<Engine, EngineError> {
     let mut config = (*config).clone();
     if config.storage.database != engine.config.storage.database {
         tracing::warn!("storage.database changed: this takes effect at the next restart");
         config.storage.database = engine.config.storage.database.clone();
     }
-    let client = build_client(&config).map_err(EngineError::Client)?;
+    let client = build_client(&config)
+        .map_err(EngineError::Client)?
+        .stopping_on(shutdown.clone());
     tracing::info!(reports = config.reports.len(), "configuration reloaded");
     Ok(Engine::new(Arc::new(config), engine.store.clone(), client))
 }
