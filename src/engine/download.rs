@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
-use tokio::io::AsyncWriteExt;
+use std::os::unix::fs::OpenOptionsExt;
 
 use super::{backoff, now_ms, Engine, EngineError};
 use crate::api::{ApiError, Download, Operation};
@@ -118,31 +118,62 @@ impl Engine {
     }
 }
 
-/// Streams the body into `part`, hashing as it goes; checks the length; fsyncs.
+/// Chunks in flight between the network and the disk writer: bounds the memory a download
+/// uses (about this many times the chunk size, ~64 KiB) whatever the report's size.
+const PIPELINE_DEPTH: usize = 16;
+
+/// Streams the body into `part`: the network is read here while a blocking thread hashes and
+/// writes the chunks already received, so both proceed at once. Checks the length; fsyncs.
 async fn write_part(part: &Path, mut download: Download) -> Result<(u64, String), FetchError> {
     let local = |source| FetchError::Local {
         path: part.to_path_buf(),
         source,
     };
-    let mut file = tokio::fs::OpenOptions::new()
+    let file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o640)
         .open(part)
-        .await
         .map_err(local)?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(PIPELINE_DEPTH);
+    let writer = tokio::task::spawn_blocking(move || write_and_hash(file, rx));
+    let mut received = 0u64;
+    let network = async {
+        while let Some(chunk) = download.chunk().await? {
+            received += chunk.len() as u64;
+            crate::metrics::global().add_downloaded(chunk.len() as u64);
+            crashpoint::hit("download.chunk");
+            if tx.send(chunk).await.is_err() {
+                break; // the writer failed; its error is reported below
+            }
+        }
+        Ok::<(), ApiError>(())
+    }
+    .await;
+    drop(tx);
+    let written = writer
+        .await
+        .map_err(|e| local(std::io::Error::other(e.to_string())))?
+        .map_err(local)?;
+    network?;
+    check_length(received, download.expected_len)?;
+    Ok(written)
+}
+
+/// The disk side of a download: hashes and writes each chunk, then fsyncs the file.
+fn write_and_hash(
+    mut file: std::fs::File,
+    mut chunks: tokio::sync::mpsc::Receiver<bytes::Bytes>,
+) -> std::io::Result<(u64, String)> {
+    use std::io::Write;
     let mut hasher = Sha256::new();
     let mut bytes = 0u64;
-    while let Some(chunk) = download.chunk().await? {
+    while let Some(chunk) = chunks.blocking_recv() {
         hasher.update(&chunk);
+        file.write_all(&chunk)?;
         bytes += chunk.len() as u64;
-        crate::metrics::global().add_downloaded(chunk.len() as u64);
-        file.write_all(&chunk).await.map_err(local)?;
-        crashpoint::hit("download.chunk");
     }
-    check_length(bytes, download.expected_len)?;
-    file.flush().await.map_err(local)?;
-    file.sync_all().await.map_err(local)?;
+    file.sync_all()?;
     Ok((bytes, hex::encode(hasher.finalize())))
 }
 
