@@ -1,11 +1,15 @@
 //! The fault matrix: the real binary (`run --once` or the daemon) against the simulator with
-//! one fault switched on at a time — a 30 % storm of server errors, 429 every third request with
-//! `Retry-After`, dropped connections, truncated downloads, invalid JSON, unknown statuses,
-//! tasks that fail twice then succeed, tasks that never finish, an output directory that is not
-//! usable for a while, a create rejected with 400, a task that vanishes (404) and a wrong key
-//! (401). Every case checks that each report that can complete does, with the served bytes
-//! (sha256), that no period got two live remote tasks, that no temporary file is left in the
-//! output directory, and that the reports that cannot complete end in the right state.
+//! each fault switched on — a 30 % storm of server errors, creates answered 500 after creating,
+//! dropped connections, truncated downloads, invalid JSON, unknown statuses, tasks that fail
+//! twice then succeed, everything at once, batched polls under faults (run concurrently, one
+//! case each); 429 every third request with `Retry-After` (never undercut, also with requests
+//! queued behind the budget); the request budget; tasks that never finish and downloads that
+//! keep failing (both `expired` at the deadline); an output directory that is unusable for a
+//! while; a database locked by another process; a create rejected with 400; a task that
+//! vanishes (404); a refused key (401), in the daemon and in `run --once`. Every case checks
+//! that each report that can complete does, with the served bytes (sha256), that no period got
+//! two live remote tasks, that no temporary file is left in the output directory, and that the
+//! reports that cannot complete end in the right state.
 
 mod common;
 
