@@ -2,7 +2,8 @@
 //! JSON logs (creates, faults, retries, a rejected create, a remote failure, downloads,
 //! shutdown), a refused key, and the operator commands (`status`, `status --json`, `show`,
 //! `check-config`, `templates`) are searched for it, and so are the database, its WAL and its
-//! shared-memory file, read while the daemon still has them open and again after it stopped.
+//! shared-memory file, read while the daemon still has them open (all three mode 0600) and
+//! again after it stopped.
 
 mod common;
 
@@ -121,6 +122,16 @@ async fn the_api_key_appears_in_no_json_log_line_at_trace_level_nor_in_any_outpu
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // While the daemon still holds the database open, its WAL is there to be read.
+    // It, and its WAL and shared memory, are readable by the daemon's user only.
+    for suffix in ["", "-wal", "-shm"] {
+        let path = h.path(&format!("state.db{suffix}"));
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(&path)
+                .expect("database file")
+                .permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o600, "mode of {}", path.display());
+    }
     let live = assert_database_has_no_secret(&h);
     assert!(live.contains(&"-wal"), "the WAL was read: {live:?}");
 
@@ -147,7 +158,8 @@ async fn the_api_key_appears_in_no_json_log_line_at_trace_level_nor_in_any_outpu
         assert!(text.contains(needle), "the log covers {needle}");
     }
 
-    // The operator commands.
+    // The operator commands (no more injected faults: each must succeed, or be refused 401).
+    h.sim.set_faults(Faults::default());
     let mut outputs = vec![
         h.run(&["status"]).await,
         h.run(&["status", "--json"]).await,

@@ -115,6 +115,7 @@ impl FromStr for State {
 impl Store {
     /// Opens (creating if needed) the database and applies pending migrations.
     pub async fn open(path: &Path) -> Result<Store, StoreError> {
+        create_private(path);
         let store = Self::connect(path, true).await?;
         sqlx::migrate!("./migrations")
             .run(&store.pool)
@@ -177,10 +178,44 @@ impl Store {
     }
 }
 
-/// The database holds report metadata: readable by the daemon's user only.
+/// Makes the database file exist with mode 0600 before SQLite opens it: SQLite gives the WAL
+/// and shared-memory files it creates the database file's mode, so they are private too
+/// (created by SQLite itself, the file would start with the umask's mode, and so would they).
+/// A zero-length file is an empty database to SQLite.
+fn create_private(path: &Path) {
+    use std::os::unix::fs::OpenOptionsExt;
+    if path.exists() {
+        restrict_permissions(path);
+        return;
+    }
+    let created = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path);
+    if let Err(e) = created {
+        // Another process may have created it meanwhile; any real problem (a missing
+        // directory, no write access) is reported when SQLite opens the file.
+        tracing::debug!(path = %path.display(), error = %e, "cannot create the database file beforehand");
+    }
+}
+
+/// The database holds report metadata: it and its WAL and shared-memory files are readable
+/// by the daemon's user only.
 fn restrict_permissions(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
-    if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
+    let private = || std::fs::Permissions::from_mode(0o600);
+    if let Err(e) = std::fs::set_permissions(path, private()) {
         tracing::warn!(path = %path.display(), error = %e, "cannot set the database's mode to 0600");
+    }
+    for suffix in ["-wal", "-shm"] {
+        let mut companion = path.as_os_str().to_owned();
+        companion.push(suffix);
+        let companion = PathBuf::from(companion);
+        if companion.exists() {
+            if let Err(e) = std::fs::set_permissions(&companion, private()) {
+                tracing::warn!(path = %companion.display(), error = %e, "cannot set the mode to 0600");
+            }
+        }
     }
 }
