@@ -274,10 +274,10 @@ async fn rows(n: i64) {
     let sim = start_sim(SimOptions::default()).await;
     let config = write_config(dir.path(), &sim, "sim-key$secret", "");
     let d = dir.path().to_path_buf();
-    let (status, status50, startup) = tokio::task::spawn_blocking(move || {
+    let (status, status_all, startup) = tokio::task::spawn_blocking(move || {
         (
             run_measured(&["--config", &config, "status"], &d),
-            run_measured(&["--config", &config, "status", "--limit", "50"], &d),
+            run_measured(&["--config", &config, "status", "--all"], &d),
             run_measured(&["--config", &config, "run", "--once"], &d),
         )
     })

@@ -1,6 +1,7 @@
 //! The operator commands: `status`, `show`, `check-config` and `templates`. They read the same
 //! database as a running daemon (WAL lets them), and never create one.
 
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -22,9 +23,12 @@ pub struct StatusArgs {
     /// Only tasks in this state (intent, creating, polling, downloading, done, failed, expired, lost).
     #[arg(long, value_parser = |s: &str| s.parse::<State>())]
     pub state: Option<State>,
-    /// At most this many tasks (newest first).
+    /// At most this many tasks, newest first.
+    #[arg(long, default_value_t = 200, conflicts_with = "all")]
+    pub limit: i64,
+    /// Every task, however many (the default shows the newest 200).
     #[arg(long)]
-    pub limit: Option<i64>,
+    pub all: bool,
 }
 
 pub(super) async fn open_store(config_path: &Path) -> anyhow::Result<Store> {
@@ -37,13 +41,21 @@ pub async fn status(config_path: &Path, args: &StatusArgs) -> anyhow::Result<Exi
     let filter = TaskFilter {
         report: args.report.clone(),
         state: args.state,
-        limit: args.limit,
+        limit: (!args.all).then_some(args.limit + 1),
     };
-    let tasks = store.list_tasks(&filter).await?;
+    let mut tasks = store.list_tasks(&filter).await?;
+    let more = !args.all && tasks.len() as i64 > args.limit;
+    tasks.truncate(if more {
+        args.limit as usize
+    } else {
+        tasks.len()
+    });
     if args.json {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         for task in &tasks {
-            println!("{}", task_json(task));
+            writeln!(out, "{}", task_json(task))?;
         }
+        out.flush()?;
     } else {
         for condition in store.conditions().await? {
             let until = condition.until_at.map(table::time).unwrap_or_default();
@@ -53,6 +65,9 @@ pub async fn status(config_path: &Path, args: &StatusArgs) -> anyhow::Result<Exi
             );
         }
         print!("{}", status_table(&tasks));
+        if more {
+            println!("(newest {} shown; --all or --limit N for more)", args.limit);
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
