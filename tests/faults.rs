@@ -3,10 +3,11 @@
 //! dropped connections, truncated downloads, invalid JSON, unknown statuses, tasks that fail
 //! twice then succeed, everything at once, batched polls under faults (run concurrently, one
 //! case each); 429 every third request with `Retry-After` (never undercut, also with requests
-//! queued behind the budget); the request budget; tasks that never finish and downloads that
-//! keep failing (both `expired` at the deadline); an output directory that is unusable for a
-//! while; a database locked by another process; a create rejected with 400; a task that
-//! vanishes (404); a refused key (401), in the daemon and in `run --once`. Every case checks
+//! queued behind the budget); the request budget; connections refused, then create answers
+//! lost to timeouts; tasks that never finish and downloads that keep failing (both `expired`
+//! at the deadline); an output directory that is unusable for a while; a database locked by
+//! another process; a create rejected with 400; a task that vanishes (404); a refused key
+//! (401), in the daemon and in `run --once`. Every case checks
 //! that each report that can complete does, with the served bytes (sha256), that no period got
 //! two live remote tasks, that no temporary file is left in the output directory, and that the
 //! reports that cannot complete end in the right state.
@@ -1181,4 +1182,116 @@ async fn however_many_tasks_are_due_the_request_budget_caps_the_rate() {
         "request budget: {} requests in {elapsed:.2?}, at most {busiest} in any second (budget {per_second}/s)",
         arrivals.len()
     );
+}
+
+/// A proxy on `listener` to `target`. While `swallow` is set, creates (`POST`) are passed on
+/// but their answers are dropped: the client times out, not knowing whether the task exists.
+fn swallowing_proxy(
+    listener: tokio::net::TcpListener,
+    target: std::net::SocketAddr,
+    swallow: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let swallow = swallow.clone();
+            tokio::spawn(async move {
+                let Ok(server) = tokio::net::TcpStream::connect(target).await else {
+                    return;
+                };
+                let (mut client_rx, mut client_tx) = client.into_split();
+                let (mut server_rx, mut server_tx) = server.into_split();
+                let posted = AtomicBool::new(false);
+                let up = async {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    while let Ok(n) = client_rx.read(&mut buf).await {
+                        if n == 0 {
+                            break;
+                        }
+                        if buf[..n].starts_with(b"POST ") {
+                            posted.store(true, Ordering::Relaxed);
+                        }
+                        if server_tx.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                };
+                let down = async {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    while let Ok(n) = server_rx.read(&mut buf).await {
+                        if n == 0 {
+                            break;
+                        }
+                        if posted.load(Ordering::Relaxed) && swallow.load(Ordering::Relaxed) {
+                            // Hold the connection open, answer nothing.
+                            std::future::pending::<()>().await;
+                        }
+                        if client_tx.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                    let _ = client_tx.shutdown().await;
+                };
+                tokio::join!(up, down);
+            });
+        }
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_refused_then_answers_lost_to_timeouts_are_ridden_out_without_duplicates() {
+    let h = Harness::with_options(sim_options(31), &four_periods()).await;
+    // A port with nobody listening: connections are refused.
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        probe.local_addr().expect("addr").port()
+    };
+    let child = h
+        .command(&["run", "--once"])
+        .env(
+            "GCORE_REPORTD__API__BASE_URL",
+            format!("http://127.0.0.1:{port}"),
+        )
+        .env("GCORE_REPORTD__API__REQUEST_TIMEOUT", "1s")
+        .spawn()
+        .expect("spawn");
+    wait_for(
+        "the tasks to be recorded",
+        Duration::from_secs(10),
+        || async { try_status(&h).await.is_some_and(|rows| rows.len() == 4) },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let refused_phase = h.sim.request_counts().values().sum::<u64>();
+    // Then the API is reachable, but the answers to creates are lost: the tasks are created,
+    // the daemon times out.
+    let swallow = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("rebind the refused port");
+    swallowing_proxy(listener, h.sim.addr(), swallow.clone());
+    wait_for(
+        "creates behind the lost answers",
+        Duration::from_secs(10),
+        || async { h.sim.tasks().len() >= 2 },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let created_unanswered = h.sim.tasks().len();
+    swallow.store(false, std::sync::atomic::Ordering::Relaxed);
+
+    let out = tokio::time::timeout(RUN_LIMIT, child.wait_with_output())
+        .await
+        .expect("run --once finished")
+        .expect("wait");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(refused_phase, 0, "nothing reached the API while refused");
+    let rows = h.status().await;
+    assert!(rows.iter().all(|r| r["status"] == "done"), "{rows:?}");
+    assert_done_rows_have_the_served_bytes(&h, &rows, "refused then timeouts", &[]);
+    assert_no_duplicate_remote_tasks(&h, "refused then timeouts");
+    assert_eq!(h.sim.tasks().len(), 4, "one remote task per period");
+    assert_no_temporary_files(&h, "refused then timeouts");
+    eprintln!("refused, then {created_unanswered} create(s) whose answers were lost: all adopted");
 }
