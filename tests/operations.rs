@@ -901,3 +901,82 @@ async fn sighup_makes_the_running_daemon_read_a_replaced_key_file() {
     assert!(status.success(), "{}", daemon_log(&h));
     assert!(daemon_log(&h).contains("configuration reloaded"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// What the package ships besides the binary
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn man_pages_and_completions_cover_every_subcommand() {
+    let h = Harness::start("").await;
+    let dir = h.path("man");
+    let out = h
+        .run(&["man", "--dir", dir.to_str().expect("utf-8 path")])
+        .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let main = std::fs::read_to_string(dir.join("gcore-reportd.1")).expect("main page");
+    for sub in [
+        "run",
+        "status",
+        "show",
+        "retry",
+        "retry-hook",
+        "forget",
+        "templates",
+    ] {
+        let page = dir.join(format!("gcore-reportd-{sub}.1"));
+        assert!(page.exists(), "{} is written", page.display());
+        assert!(
+            main.contains(&format!("gcore-reportd-{sub}(1)").replace('-', "\\-")),
+            "the main page refers to gcore-reportd-{sub}(1)"
+        );
+    }
+    for shell in ["bash", "zsh", "fish"] {
+        let out = h.run(&["completions", shell]).await;
+        assert!(out.status.success(), "{shell}: {}", stderr(&out));
+        let script = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            script.contains("retry-hook") && script.contains("check-config"),
+            "{shell} completes the subcommands"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_config_online_checks_each_template_and_its_parameters_against_the_api() {
+    let h = Harness::start(TWO_REPORTS).await;
+    let good = h.run(&["check-config", "--online"]).await;
+    assert!(good.status.success(), "{}", stderr(&good));
+    let said = String::from_utf8_lossy(&good.stdout);
+    assert!(
+        said.contains("online: 2 report(s) match the 4 template(s) the API offers"),
+        "{said}"
+    );
+
+    h.write_config(&format!(
+        r#"{}
+[[reports]]
+name = "typo"
+template = "ResellerExpences"
+
+[[reports]]
+name = "bad-client"
+template = "ResellerPlans"
+parameters = {{ client_id = "forty-two", colour = "blue" }}
+"#,
+        common::FAST_POLLING
+    ));
+    let offline = h.run(&["check-config"]).await;
+    assert!(offline.status.success(), "offline, the config is valid");
+    let bad = h.run(&["check-config", "--online"]).await;
+    assert_eq!(bad.status.code(), Some(78), "{}", stderr(&bad));
+    let errors = stderr(&bad);
+    for expected in [
+        "report typo: template \"ResellerExpences\" is not offered by the API",
+        "report bad-client: parameter \"client_id\" = \"forty-two\" is not of type integer",
+        "report bad-client: parameter \"colour\" is not one of template ResellerPlans's",
+    ] {
+        assert!(errors.contains(expected), "{expected:?} in:\n{errors}");
+    }
+    assert!(h.sim.tasks().is_empty(), "nothing was created");
+}

@@ -3,6 +3,7 @@
 //! usage (clap), 78 a configuration error (EX_CONFIG).
 
 mod backfill;
+mod check;
 mod demo;
 mod docs;
 mod operator;
@@ -77,7 +78,12 @@ pub enum Command {
         yes: bool,
     },
     /// Validate the config and print the effective settings (API key redacted).
-    CheckConfig,
+    CheckConfig {
+        /// Also check every report's template code and parameters against the live templates
+        /// operation (exit 78 on a mismatch).
+        #[arg(long)]
+        online: bool,
+    },
     /// List the report templates the API offers, with their parameters.
     Templates {
         /// Print JSON instead of a table.
@@ -90,8 +96,12 @@ pub enum Command {
     Submit(backfill::SubmitArgs),
     /// Print shell completions for SHELL (bash, zsh, fish, …) to stdout.
     Completions { shell: clap_complete::Shell },
-    /// Print the man page (roff) to stdout.
-    Man,
+    /// Print the man page (roff) to stdout, or write every page to a directory.
+    Man {
+        /// Write gcore-reportd.1 and one gcore-reportd-COMMAND.1 per subcommand into DIR.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Serve the built-in simulated Gcore API, for trying configs without an account.
     Simulate(demo::SimulateArgs),
     /// Run the whole flow against the simulator with config/demo.toml, into ./demo-reports/.
@@ -107,12 +117,12 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
         Command::Retry { task } => steer::retry(&cli.config, task).await,
         Command::RetryHook { task } => steer::retry_hook(&cli.config, task).await,
         Command::Forget { task, yes } => steer::forget(&cli.config, task, *yes).await,
-        Command::CheckConfig => operator::check_config(&cli.config),
+        Command::CheckConfig { online } => check::check_config(&cli.config, *online).await,
         Command::Templates { json } => operator::templates(&cli.config, *json).await,
         Command::Backfill(args) => backfill::backfill(&cli, args).await,
         Command::Submit(args) => backfill::submit(&cli, args).await,
         Command::Completions { shell } => docs::completions(*shell),
-        Command::Man => docs::man(),
+        Command::Man { dir } => docs::man(dir.as_deref()),
         Command::Simulate(args) => demo::simulate(args).await,
         Command::Demo(args) => demo::demo(args).await,
     };
