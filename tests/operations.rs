@@ -864,7 +864,23 @@ async fn status_and_show_work_while_the_daemon_holds_the_database() {
     );
     let table = h.run(&["status"]).await;
     assert!(table.status.success(), "{}", stderr(&table));
-    assert!(String::from_utf8_lossy(&table.stdout).contains("expenses"));
+    let table = String::from_utf8_lossy(&table.stdout).into_owned();
+    let widest = table.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    assert!(
+        widest <= 120,
+        "the table fits a terminal ({widest} columns):\n{table}"
+    );
+    let first = h.status().await.remove(0);
+    let short = &first["uuid"].as_str().expect("uuid")[..8];
+    assert!(
+        table.contains(short),
+        "the table shows the uuid's start:\n{table}"
+    );
+    let by_uuid = show(&h, short).await;
+    assert!(
+        by_uuid.contains(first["path"].as_str().expect("path")),
+        "{by_uuid}"
+    );
     let status = terminate(daemon).await;
     assert!(status.success(), "{}", daemon_log(&h));
 }

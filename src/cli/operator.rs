@@ -94,7 +94,11 @@ pub fn task_json(task: &TaskRow) -> serde_json::Value {
     })
 }
 
-/// The `status` table.
+/// How many characters of a last error the table shows (`show ID` has all of it).
+const ERROR_SHOWN: usize = 60;
+
+/// The `status` table, narrow enough for a terminal: the uuid's first 8 characters (which
+/// `show` accepts), the file's name (it is in `storage.output_dir`), the start of the error.
 pub fn status_table(tasks: &[TaskRow]) -> String {
     let rows: Vec<Vec<String>> = tasks
         .iter()
@@ -105,12 +109,11 @@ pub fn status_table(tasks: &[TaskRow]) -> String {
                 format!("{}..{}", t.period_from, t.period_to),
                 t.state.clone(),
                 t.attempts.to_string(),
-                t.uuid.clone().unwrap_or_else(|| "-".into()),
+                t.uuid
+                    .as_deref()
+                    .map_or_else(|| "-".into(), |u| u.chars().take(8).collect()),
                 table::time(t.updated_at),
-                t.file_path
-                    .clone()
-                    .or_else(|| t.last_error.clone())
-                    .unwrap_or_default(),
+                file_or_error(t),
             ]
         })
         .collect();
@@ -125,6 +128,21 @@ pub fn status_table(tasks: &[TaskRow]) -> String {
         "FILE / LAST ERROR",
     ];
     table::render(&header, &rows)
+}
+
+/// The task's file name, else the beginning of its last error.
+fn file_or_error(task: &TaskRow) -> String {
+    if let Some(path) = &task.file_path {
+        return Path::new(path)
+            .file_name()
+            .map_or_else(|| path.clone(), |n| n.to_string_lossy().into_owned());
+    }
+    let error = task.last_error.as_deref().unwrap_or_default();
+    if error.chars().count() <= ERROR_SHOWN {
+        return error.to_string();
+    }
+    let cut: String = error.chars().take(ERROR_SHOWN - 1).collect();
+    format!("{cut}…")
 }
 
 pub async fn show(config_path: &Path, key: &str) -> anyhow::Result<ExitCode> {
