@@ -119,8 +119,9 @@ impl Engine {
 }
 
 /// Chunks in flight between the network and the disk writer: bounds the memory a download
-/// uses (about this many times the chunk size, ~64 KiB) whatever the report's size.
-const PIPELINE_DEPTH: usize = 16;
+/// uses (this many of the HTTP client's chunks) whatever the report's size. Four keep both
+/// sides busy; more only raise the peak RSS.
+const PIPELINE_DEPTH: usize = 4;
 
 /// Streams the body into `part`: the network is read here while a blocking thread hashes and
 /// writes the chunks already received, so both proceed at once. Checks the length; fsyncs.
