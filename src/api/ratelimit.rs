@@ -69,7 +69,8 @@ impl RateLimiter {
 mod tests {
     use super::*;
 
-    #[tokio::test]
+    // Tokio's paused clock: time only moves when every task waits, so these are exact.
+    #[tokio::test(start_paused = true)]
     async fn requests_are_spaced_by_the_budget() {
         let limiter = RateLimiter::new(50.0);
         let start = Instant::now();
@@ -83,7 +84,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_pause_holds_back_requests_already_waiting_for_their_slot() {
         let limiter = std::sync::Arc::new(RateLimiter::new(10.0));
         let start = Instant::now();
