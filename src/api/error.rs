@@ -108,13 +108,4 @@ impl ApiError {
             _ => None,
         }
     }
-
-    /// Whether a create that failed this way may nevertheless have created the task.
-    pub fn outcome_unknown(&self) -> bool {
-        match self {
-            ApiError::Transport { maybe_sent, .. } => *maybe_sent,
-            ApiError::Unavailable { .. } | ApiError::BadResponse { .. } => true,
-            _ => false,
-        }
-    }
 }

@@ -14,7 +14,6 @@ mod poll;
 mod runner;
 mod scheduler;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,7 +27,7 @@ use crate::store::{State, Store, StoreError, TaskRow};
 
 pub use download::remove_partial_files;
 pub use runner::{build_client, open_engine, run, run_with_reloads, RunMode, RunSummary};
-pub use scheduler::{period_parameters, record_adhoc, record_period, schedule_periods};
+pub use scheduler::{record_adhoc, record_period, schedule_periods};
 
 /// How many due tasks one step takes on at most.
 const STEP_BATCH: i64 = 512;
@@ -43,12 +42,6 @@ pub enum EngineError {
     Client(#[source] ApiError),
     #[error("{0}; the tasks keep their state and resume at the next run once the key is fixed")]
     CredentialsRefused(String),
-    #[error("{what} {path}: {source}")]
-    Io {
-        what: &'static str,
-        path: PathBuf,
-        source: std::io::Error,
-    },
 }
 
 /// What one step did, and when the next one is worth running.

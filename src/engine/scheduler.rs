@@ -81,7 +81,7 @@ fn new_task(report: &ReportConfig, period: &Period, deadline: Duration, now: i64
 }
 
 /// The `parameters` sent on create: the report's own, plus `date_from` and `date_to`.
-pub fn period_parameters(
+fn period_parameters(
     report: &ReportConfig,
     from: &str,
     to: &str,
