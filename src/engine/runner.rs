@@ -120,7 +120,7 @@ async fn drive(
         if schedule || clock.is_first() {
             clock.advance(&engine.config, now);
         }
-        let Some(outcome) = step_or_stop(engine, shutdown, schedule).await? else {
+        let Some(outcome) = step_or_stop(engine, shutdown, schedule, notifier).await? else {
             return Ok(());
         };
         notifier.alive();
@@ -194,12 +194,14 @@ async fn step_or_stop(
     engine: &Engine,
     shutdown: &CancellationToken,
     schedule: bool,
+    notifier: &Notifier,
 ) -> Result<Option<StepOutcome>, EngineError> {
     let step = engine.step(now_ms(), schedule);
     tokio::pin!(step);
     tokio::select! {
         outcome = &mut step => outcome.map(Some),
         _ = shutdown.cancelled() => {
+            notifier.stopping();
             let grace = engine.config.daemon.shutdown_timeout;
             tracing::info!(grace = %humantime::format_duration(grace), "shutting down: letting in-flight work finish");
             match tokio::time::timeout(grace, step).await {
