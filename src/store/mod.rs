@@ -1,9 +1,11 @@
 //! The SQLite state: opening the database (WAL, busy timeout, mode 0600, migrations applied),
-//! the row types, and the local task states. Every statement lives in `queries`, one function
-//! per statement or transaction, named by what it means for a task.
+//! the row types, and the local task states. Reads live in `reads`, changes in
+//! `transitions` (one transaction per change, with its event), row shapes in `rows`.
 
 mod daemon;
-mod queries;
+mod reads;
+mod rows;
+mod transitions;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -13,7 +15,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 
 pub use daemon::{Condition, AUTH_BLOCKED};
-pub use queries::*;
+pub use reads::HOT_QUERIES;
+pub use rows::*;
 
 /// The database. Cheap to clone (a pool).
 #[derive(Debug, Clone)]

@@ -1,120 +1,10 @@
-//! Every SQL statement the daemon runs, one function each, named by what it means. A function
-//! that changes a task also appends its event, in the same transaction: the row and its
-//! history never disagree, whatever instant the process dies at.
+//! Every change to a task, one function each, named by what it means for the task. Each one is
+//! a single transaction that also appends the task's event: the row and its history never
+//! disagree, whatever instant the process dies at.
 
-use sqlx::{FromRow, Sqlite, Transaction};
+use sqlx::{Sqlite, Transaction};
 
-use super::{State, Store, StoreError};
-
-/// One report task, as stored.
-#[derive(Debug, Clone, FromRow, serde::Serialize)]
-pub struct TaskRow {
-    pub id: i64,
-    pub report: String,
-    pub period_from: String,
-    pub period_to: String,
-    pub template: String,
-    pub format: String,
-    pub parameters: String,
-    pub file_name: String,
-    pub state: String,
-    pub uuid: Option<String>,
-    pub remote_status: Option<String>,
-    pub attempts: i64,
-    pub tries: i64,
-    pub next_attempt_at: i64,
-    pub intent_at: Option<i64>,
-    pub deadline_at: i64,
-    pub last_error: Option<String>,
-    pub file_path: Option<String>,
-    pub bytes: Option<i64>,
-    pub sha256: Option<String>,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub hook_state: Option<String>,
-    pub remote_created_at: Option<i64>,
-}
-
-impl TaskRow {
-    /// The local state; a value this version does not know reads as `Failed`.
-    pub fn state(&self) -> State {
-        self.state.parse().unwrap_or(State::Failed)
-    }
-}
-
-/// One entry of a task's history.
-#[derive(Debug, Clone, FromRow, serde::Serialize)]
-pub struct EventRow {
-    pub id: i64,
-    pub task_id: i64,
-    pub at: i64,
-    pub state: String,
-    pub uuid: Option<String>,
-    pub remote_status: Option<String>,
-    pub message: Option<String>,
-}
-
-/// A remote task as recorded when it is created or adopted.
-#[derive(Debug, Clone, Copy)]
-pub struct RemoteTask<'a> {
-    pub uuid: &'a str,
-    pub status: &'a str,
-    /// The server's creation time (Unix ms).
-    pub created_at: i64,
-}
-
-/// A downloaded file, as recorded.
-#[derive(Debug, Clone, Copy)]
-pub struct FileRecord<'a> {
-    pub path: &'a str,
-    pub bytes: i64,
-    pub sha256: &'a str,
-}
-
-/// What the scheduler records when a period falls due.
-#[derive(Debug, Clone)]
-pub struct NewTask {
-    pub report: String,
-    pub period_from: String,
-    pub period_to: String,
-    pub template: String,
-    pub format: String,
-    pub parameters: String,
-    pub file_name: String,
-    pub deadline_at: i64,
-}
-
-/// Which tasks `status` lists.
-#[derive(Debug, Clone, Default)]
-pub struct TaskFilter {
-    pub report: Option<String>,
-    pub state: Option<State>,
-    pub limit: Option<i64>,
-}
-
-/// Unfinished tasks due by ?1, most overdue first, at most ?2.
-const DUE_TASKS: &str = "SELECT * FROM tasks
-    WHERE state IN ('intent', 'creating', 'polling', 'downloading') AND next_attempt_at <= ?1
-    ORDER BY next_attempt_at, id LIMIT ?2";
-const NEXT_DUE_AT: &str = "SELECT MIN(next_attempt_at) FROM tasks
-    WHERE state IN ('intent', 'creating', 'polling', 'downloading')";
-const COUNT_ACTIVE: &str = "SELECT COUNT(*) FROM tasks
-    WHERE state IN ('intent', 'creating', 'polling', 'downloading')";
-const LIST_TASKS: &str = "SELECT * FROM tasks
-    WHERE (?1 IS NULL OR report = ?1) AND (?2 IS NULL OR state = ?2)
-    ORDER BY period_from DESC, id DESC LIMIT ?3";
-const FIND_BY_UUID: &str =
-    "SELECT * FROM tasks WHERE uuid >= ?1 AND uuid < ?1 || '~' ORDER BY id LIMIT 1";
-
-/// The statements on the daemon's hot paths, by name: `tests/query_plans.rs` checks with
-/// `EXPLAIN QUERY PLAN` that SQLite answers each one from an index, not a table scan.
-pub const HOT_QUERIES: [(&str, &str); 5] = [
-    ("due_tasks", DUE_TASKS),
-    ("next_due_at", NEXT_DUE_AT),
-    ("count_active", COUNT_ACTIVE),
-    ("list_tasks (status)", LIST_TASKS),
-    ("find_task by uuid (show)", FIND_BY_UUID),
-];
+use super::{FileRecord, NewTask, RemoteTask, State, Store, StoreError};
 
 /// Appends an event holding the task's row as it is now (call after the update).
 async fn append_event(
@@ -199,56 +89,6 @@ impl Store {
         }
         tx.commit().await?;
         Ok(ids)
-    }
-
-    /// Whether (report, period) already has a task.
-    pub async fn period_has_task(
-        &self,
-        report: &str,
-        from: &str,
-        to: &str,
-    ) -> Result<bool, StoreError> {
-        let found: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM tasks WHERE report = ? AND period_from = ? AND period_to = ?",
-        )
-        .bind(report)
-        .bind(from)
-        .bind(to)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(found.is_some())
-    }
-
-    /// Unfinished tasks whose next attempt is due, most overdue first.
-    pub async fn due_tasks(&self, now: i64, limit: i64) -> Result<Vec<TaskRow>, StoreError> {
-        Ok(sqlx::query_as(DUE_TASKS)
-            .bind(now)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?)
-    }
-
-    /// When the earliest unfinished task is next due.
-    pub async fn next_due_at(&self) -> Result<Option<i64>, StoreError> {
-        Ok(sqlx::query_scalar(NEXT_DUE_AT)
-            .fetch_one(&self.pool)
-            .await?)
-    }
-
-    /// How many tasks are unfinished.
-    pub async fn count_active(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(COUNT_ACTIVE)
-            .fetch_one(&self.pool)
-            .await?)
-    }
-
-    /// How many tasks are in each state.
-    pub async fn count_by_state(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        Ok(
-            sqlx::query_as("SELECT state, COUNT(*) FROM tasks GROUP BY state")
-                .fetch_all(&self.pool)
-                .await?,
-        )
     }
 
     /// Marks that creates are about to be sent for `ids`: from now on their outcome must be
@@ -444,71 +284,6 @@ impl Store {
         Ok(tx.commit().await?)
     }
 
-    /// Whether a remote uuid was ever recorded for any task (so it is never adopted twice).
-    pub async fn uuid_known(&self, uuid: &str) -> Result<bool, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM tasks WHERE uuid = ?1)
-                 OR EXISTS (SELECT 1 FROM events WHERE uuid = ?1)",
-        )
-        .bind(uuid)
-        .fetch_one(&self.pool)
-        .await?)
-    }
-
-    /// Tasks for `status`, newest first.
-    pub async fn list_tasks(&self, filter: &TaskFilter) -> Result<Vec<TaskRow>, StoreError> {
-        Ok(sqlx::query_as(LIST_TASKS)
-            .bind(filter.report.as_deref())
-            .bind(filter.state.map(State::as_str))
-            .bind(filter.limit.unwrap_or(-1))
-            .fetch_all(&self.pool)
-            .await?)
-    }
-
-    /// One task by its id or (a prefix of at least 8 characters of) its remote uuid.
-    pub async fn find_task(&self, key: &str) -> Result<TaskRow, StoreError> {
-        let row: Option<TaskRow> = match key.parse::<i64>() {
-            Ok(id) => {
-                sqlx::query_as("SELECT * FROM tasks WHERE id = ?")
-                    .bind(id)
-                    .fetch_optional(&self.pool)
-                    .await?
-            }
-            Err(_) if key.len() >= 8 => {
-                sqlx::query_as(FIND_BY_UUID)
-                    .bind(key.to_ascii_lowercase())
-                    .fetch_optional(&self.pool)
-                    .await?
-            }
-            Err(_) => None,
-        };
-        row.ok_or_else(|| StoreError::NoSuchTask(key.to_string()))
-    }
-
-    /// How many tasks in each state were last changed at or after `since` (a run's summary).
-    pub async fn count_changed_since(&self, since: i64) -> Result<Vec<(String, i64)>, StoreError> {
-        Ok(
-            sqlx::query_as(
-                "SELECT state, COUNT(*) FROM tasks WHERE updated_at >= ? GROUP BY state",
-            )
-            .bind(since)
-            .fetch_all(&self.pool)
-            .await?,
-        )
-    }
-
-    /// A task's whole history, oldest first.
-    pub async fn task_events(&self, id: i64) -> Result<Vec<EventRow>, StoreError> {
-        Ok(
-            sqlx::query_as("SELECT * FROM events WHERE task_id = ? ORDER BY id")
-                .bind(id)
-                .fetch_all(&self.pool)
-                .await?,
-        )
-    }
-}
-
-impl Store {
     /// An operator asked for a new attempt of a finished-badly task: it becomes due now.
     pub async fn retry_task(
         &self,
@@ -543,29 +318,6 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() > 0)
-    }
-}
-
-impl Store {
-    /// When each report last had a file downloaded (Unix ms), for "report missing" alerts.
-    pub async fn last_done_by_report(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT report, MAX(updated_at) FROM tasks WHERE state = 'done' GROUP BY report ORDER BY report",
-        )
-        .fetch_all(&self.pool)
-        .await?)
-    }
-}
-
-impl Store {
-    /// Tasks whose hook has yet to run.
-    pub async fn pending_hooks(&self, limit: i64) -> Result<Vec<TaskRow>, StoreError> {
-        Ok(
-            sqlx::query_as("SELECT * FROM tasks WHERE hook_state = 'pending' ORDER BY id LIMIT ?")
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?,
-        )
     }
 
     /// Records a hook's outcome (`ok` or `failed`) and what it said, in the task's history.
@@ -604,21 +356,5 @@ impl Store {
         }
         tx.commit().await?;
         Ok(changed > 0)
-    }
-}
-
-impl Store {
-    /// SQLite's plan for `sql` (`EXPLAIN QUERY PLAN`), one line per step, parameters unbound.
-    pub async fn query_plan(&self, sql: &str) -> Result<Vec<String>, StoreError> {
-        let params = (1..=9)
-            .take_while(|n| sql.contains(&format!("?{n}")))
-            .count();
-        let explain = format!("EXPLAIN QUERY PLAN {sql}");
-        let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(&explain);
-        for _ in 0..params {
-            query = query.bind(None::<i64>);
-        }
-        let rows = query.fetch_all(&self.pool).await?;
-        Ok(rows.into_iter().map(|(_, _, _, detail)| detail).collect())
     }
 }
