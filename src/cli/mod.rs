@@ -5,6 +5,7 @@
 mod backfill;
 mod check;
 mod demo;
+mod effective;
 mod docs;
 mod operator;
 mod steer;

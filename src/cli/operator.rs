@@ -183,8 +183,11 @@ pub async fn show(config_path: &Path, key: &str) -> anyhow::Result<ExitCode> {
 
 pub fn check_config(config_path: &Path) -> anyhow::Result<ExitCode> {
     let config = load_config(config_path, &Overrides::default())?;
-    println!("config {} is valid", config_path.display());
-    println!("{config:#?}");
+    println!(
+        "# config {} is valid; effective settings:",
+        config_path.display()
+    );
+    print!("{}", super::effective::render(&config));
     Ok(ExitCode::SUCCESS)
 }
 
