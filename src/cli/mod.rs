@@ -5,8 +5,8 @@
 mod backfill;
 mod check;
 mod demo;
-mod effective;
 mod docs;
+mod effective;
 mod operator;
 mod steer;
 mod table;
