@@ -161,3 +161,38 @@ async fn backfill_of_an_unknown_report_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("--report nope"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retrying_a_task_that_ended_while_its_create_was_unanswered_adopts_the_created_task() {
+    let h =
+        Harness::start("[[reports]]\nname = \"expenses\"\ntemplate = \"ResellerExpenses\"\n").await;
+    // The create reaches the server, then the process dies before recording its answer...
+    let killed = h
+        .command(&["run", "--once"])
+        .env("GCORE_REPORTD_CRASH_AT", "create.after_post:1")
+        .output()
+        .await
+        .expect("run");
+    assert_eq!(killed.status.code(), None, "killed at the crash point");
+    assert_eq!(h.sim.tasks().len(), 1);
+    // ...and the task is given up in that state (as past its deadline).
+    let store = gcore_reportd::store::Store::open(&h.path("state.db"))
+        .await
+        .expect("db");
+    sqlx::query("UPDATE tasks SET state = 'expired' WHERE id = 1")
+        .execute(store.pool())
+        .await
+        .expect("update");
+    store.close().await;
+
+    let retry = h.run(&["retry", "1"]).await;
+    assert!(retry.status.success(), "{}", stderr(&retry));
+    let again = h.run(&["run", "--once"]).await;
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(
+        h.sim.tasks().len(),
+        1,
+        "the retry adopted the task already on the server"
+    );
+    assert_eq!(h.status().await[0]["status"], "done");
+}

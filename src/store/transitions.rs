@@ -284,7 +284,9 @@ impl Store {
         Ok(tx.commit().await?)
     }
 
-    /// An operator asked for a new attempt of a finished-badly task: it becomes due now.
+    /// An operator asked for a new attempt of a finished-badly task: it becomes due now. A task
+    /// that ended while a create's outcome was unknown goes back to `creating`, so the server
+    /// is searched for that task before anything is created again.
     pub async fn retry_task(
         &self,
         id: i64,
@@ -293,7 +295,10 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         let changed = sqlx::query(
-            "UPDATE tasks SET state = 'intent', uuid = NULL, remote_status = NULL, tries = 0,
+            "UPDATE tasks SET
+                state = CASE WHEN uuid IS NULL AND intent_at IS NOT NULL THEN 'creating'
+                             ELSE 'intent' END,
+                uuid = NULL, remote_status = NULL, tries = 0,
                 next_attempt_at = ?, deadline_at = ?, updated_at = ?
              WHERE id = ? AND state IN ('failed', 'expired', 'lost')",
         )
