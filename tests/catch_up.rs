@@ -4,17 +4,7 @@
 
 mod common;
 
-use common::{stderr, Harness};
-
-fn months_back(n: i64) -> jiff::civil::Date {
-    let today = jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .date();
-    today
-        .first_of_month()
-        .checked_sub(jiff::Span::new().months(n))
-        .expect("date arithmetic")
-}
+use common::{months_back, stderr, Harness};
 
 fn expenses_tasks(h: &Harness) -> Vec<String> {
     let mut froms: Vec<String> = h

@@ -10,17 +10,11 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::{sha256_file, stderr, Harness};
-use gcore_reportd::sim::{self, Faults, SimOptions};
+use gcore_reportd::sim::{Faults, SimOptions};
 
 /// Three months of catch-up for one report, the latest month for another: four periods.
 fn reports() -> String {
-    let today = jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .date();
-    let three_back = today
-        .first_of_month()
-        .checked_sub(jiff::Span::new().months(3))
-        .expect("date arithmetic");
+    let three_back = common::months_back(3);
     format!(
         r#"
 [[reports]]
@@ -100,10 +94,7 @@ fn assert_exactly_once(h: &Harness, case: &str) {
         "{case}: temporary files left: {files:?}"
     );
     for task in h.sim.tasks() {
-        let mut params = task.parameters.clone();
-        if let Some(map) = params.as_object_mut() {
-            map.remove("type");
-        }
+        let params = &task.parameters;
         let (report, format) = match task.template.as_str() {
             "ResellerExpenses" => ("expenses", "csv"),
             _ => ("stats-7", "json"),
@@ -113,12 +104,7 @@ fn assert_exactly_once(h: &Harness, case: &str) {
             params["date_from"].as_str().unwrap_or(""),
             params["date_to"].as_str().unwrap_or("")
         );
-        let want = sim::report_body(
-            &task.template,
-            &params,
-            format,
-            SimOptions::default().report_rows,
-        );
+        let want = common::served_bytes(&task, format);
         assert_eq!(
             sha256_file(&h.output_dir().join(&name)),
             common::sha256_hex(&want),

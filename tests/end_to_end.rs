@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::{sha256_file, sha256_hex, stderr, Harness};
-use gcore_reportd::sim::{self, Faults, SimOptions};
+use gcore_reportd::sim::{Faults, SimOptions};
 
 const TWO_REPORTS: &str = r#"
 [[reports]]
@@ -22,7 +22,7 @@ format = "json"
 parameters = { client_id = 42 }
 "#;
 
-/// The bytes the simulator serves for the task created for `report`.
+/// The bytes the simulator serves for the task created for `template` and `period_from`.
 fn expected_bytes(h: &Harness, template: &str, format: &str, period_from: &str) -> Vec<u8> {
     let task = h
         .sim
@@ -30,11 +30,7 @@ fn expected_bytes(h: &Harness, template: &str, format: &str, period_from: &str) 
         .into_iter()
         .find(|t| t.template == template && t.parameters["date_from"] == period_from)
         .expect("the simulator has the task");
-    let mut params = task.parameters.clone();
-    if let Some(map) = params.as_object_mut() {
-        map.remove("type");
-    }
-    sim::report_body(template, &params, format, SimOptions::default().report_rows)
+    common::served_bytes(&task, format)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

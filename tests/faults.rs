@@ -38,13 +38,7 @@ fn sim_options(seed: u64) -> SimOptions {
 /// `months` months of catch-up for `expenses` plus two more reports, one per format:
 /// `months + 2` periods.
 fn periods_in_three_formats(months: i64) -> String {
-    let today = jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .date();
-    let back = today
-        .first_of_month()
-        .checked_sub(jiff::Span::new().months(months))
-        .expect("date arithmetic");
+    let back = common::months_back(months);
     format!(
         r#"
 [[reports]]
@@ -273,13 +267,7 @@ fn any_fault(x: &[Exchange], t: &[SimTask]) -> usize {
 
 /// `months` months of catch-up: enough polling tasks due at once for batched status polls.
 fn many_periods(months: i64) -> String {
-    let today = jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .date();
-    let back = today
-        .first_of_month()
-        .checked_sub(jiff::Span::new().months(months))
-        .expect("date arithmetic");
+    let back = common::months_back(months);
     format!(
         r#"
 [[reports]]

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
-use gcore_reportd::sim::{self, SimHandle, SimOptions};
+use gcore_reportd::sim::{self, SimHandle, SimOptions, SimTask};
 use sha2::{Digest, Sha256};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_gcore-reportd");
@@ -143,4 +143,25 @@ pub fn sha256_file(path: &Path) -> String {
 
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The first day of the month `n` months before the current one (UTC).
+pub fn months_back(n: i64) -> jiff::civil::Date {
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    today
+        .first_of_month()
+        .checked_sub(jiff::Span::new().months(n))
+        .expect("date arithmetic")
+}
+
+/// The bytes the simulator serves for `task` in `format` (default row count).
+pub fn served_bytes(task: &SimTask, format: &str) -> Vec<u8> {
+    sim::report_body(
+        &task.template,
+        &task.parameters,
+        format,
+        SimOptions::default().report_rows,
+    )
 }
