@@ -186,3 +186,52 @@ async fn retrying_a_task_that_ended_while_its_create_was_unanswered_adopts_the_c
     );
     assert_eq!(h.status().await[0]["status"], "done");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_the_daemon_runs_a_second_engine_is_refused_and_a_backfill_is_left_to_the_daemon() {
+    let h =
+        Harness::start("[[reports]]\nname = \"expenses\"\ntemplate = \"ResellerExpenses\"\n").await;
+    let mut daemon = h.command(&["run"]).spawn().expect("spawn daemon");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while h.sim.tasks().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the daemon never started work"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    let second = h.run(&["run", "--once"]).await;
+    assert_eq!(second.status.code(), Some(1), "{}", stderr(&second));
+    assert!(
+        stderr(&second).contains("another gcore-reportd"),
+        "{}",
+        stderr(&second)
+    );
+
+    let args = [
+        "backfill",
+        "--report",
+        "expenses",
+        "--from",
+        "2025-01-01",
+        "--to",
+        "2025-03-31",
+    ];
+    let backfill = h.run(&args).await;
+    assert!(backfill.status.success(), "{}", stderr(&backfill));
+    assert!(String::from_utf8_lossy(&backfill.stdout).contains("it will process them"));
+    while h.output_files().len() < 4 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the daemon did not process the backfill"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    daemon.kill().await.expect("stop the daemon");
+    assert_eq!(
+        h.sim.tasks().len(),
+        4,
+        "one task per period, created by the daemon alone"
+    );
+}

@@ -293,18 +293,18 @@ fn list_params(query: &ListQuery) -> Vec<(&'static str, String)> {
 }
 
 /// Removes the key from a message the server wrote (a 401 may quote the token it got), so
-/// it cannot reach a log line or the database through an error.
+/// it cannot reach a log line or the database through an error; then shortens it.
 fn redact(err: ApiError, key: &ApiKey) -> ApiError {
     match err {
         ApiError::Rejected { op, status, detail } => ApiError::Rejected {
             op,
             status,
-            detail: scrub(&detail, key),
+            detail: response::cap(scrub(&detail, key)),
         },
         ApiError::Credentials { op, status, detail } => ApiError::Credentials {
             op,
             status,
-            detail: scrub(&detail, key),
+            detail: response::cap(scrub(&detail, key)),
         },
         other => other,
     }

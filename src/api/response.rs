@@ -59,11 +59,16 @@ async fn detail(response: Response) -> String {
         Ok(json) => flatten("", &json).join("; "),
         Err(_) => body.trim().to_string(),
     };
-    let mut text = if text.is_empty() {
+    if text.is_empty() {
         "no details given".to_string()
     } else {
         text
-    };
+    }
+}
+
+/// Shortens a server message to [`MAX_DETAIL`] bytes. Called only after the key has been
+/// scrubbed from it: a cut through a quoted key would leave a piece no scrub could find.
+pub fn cap(mut text: String) -> String {
     if text.len() > MAX_DETAIL {
         let cut = (0..=MAX_DETAIL)
             .rev()

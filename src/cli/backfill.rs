@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{load_config, spawn_signal_handler, Cli, UsageError};
 use crate::config::{Config, Overrides};
-use crate::engine::{self, now_ms, RunMode};
+use crate::engine::{self, now_ms, EngineError, RunMode};
 use crate::format::ReportFormat;
 use crate::store::Store;
 
@@ -129,11 +129,18 @@ pub async fn submit(cli: &Cli, args: &SubmitArgs) -> anyhow::Result<ExitCode> {
     drain(config).await
 }
 
-/// Works on recorded tasks until none is in flight; exit 1 if any failed.
+/// Works on recorded tasks until none is in flight; exit 1 if any failed. When a daemon
+/// already works on the database, the recorded tasks are left to it.
 async fn drain(config: Config) -> anyhow::Result<ExitCode> {
     let shutdown = CancellationToken::new();
     spawn_signal_handler(shutdown.clone());
-    let summary = engine::run(config, shutdown, RunMode::Drain).await?;
+    let summary = match engine::run(config, shutdown, RunMode::Drain).await {
+        Err(EngineError::Busy { .. }) => {
+            println!("another gcore-reportd is working on this database: it will process them");
+            return Ok(ExitCode::SUCCESS);
+        }
+        other => other?,
+    };
     println!("{} downloaded, {} failed", summary.done, summary.failed);
     Ok(if summary.failed > 0 {
         ExitCode::FAILURE

@@ -61,7 +61,13 @@ pub async fn forget(config_path: &Path, key: &str, yes: bool) -> anyhow::Result<
         println!("nothing forgotten");
         return Ok(ExitCode::FAILURE);
     }
-    store.forget_task(task.id).await?;
+    if !store.forget_task(task.id).await? {
+        let msg = format!(
+            "task {} is {}: only done, failed, expired or lost tasks can be forgotten",
+            task.id, task.state
+        );
+        return Err(UsageError(msg).into());
+    }
     println!("forgot {what}; its period will be created again when due (the file, if any, stays)");
     Ok(ExitCode::SUCCESS)
 }

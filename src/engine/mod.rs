@@ -14,6 +14,7 @@ mod poll;
 mod runner;
 mod scheduler;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,6 +41,13 @@ pub enum EngineError {
     Store(#[from] StoreError),
     #[error("cannot build the API client: {0}")]
     Client(#[source] ApiError),
+    #[error("another gcore-reportd (the daemon, or a run, backfill or submit) is working on the database ({path}); stop it first, or leave the work to it")]
+    Busy { path: PathBuf },
+    #[error("cannot lock the database ({path}): {source}; check that its directory is writable by the daemon")]
+    Lock {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{0}; the tasks keep their state and resume at the next run once the key is fixed")]
     CredentialsRefused(String),
 }
@@ -63,6 +71,9 @@ pub struct Engine {
     store: Store,
     client: Client,
     download_slots: Arc<Semaphore>,
+    /// The exclusive lock on the database (see `runner::lock_database`), held while any clone
+    /// of the engine lives.
+    lock: Arc<std::fs::File>,
 }
 
 /// Milliseconds since the Unix epoch, the unit of every time in the database.
@@ -75,13 +86,19 @@ fn ms(d: Duration) -> i64 {
 }
 
 impl Engine {
-    pub fn new(config: Arc<Config>, store: Store, client: Client) -> Engine {
+    pub fn new(
+        config: Arc<Config>,
+        store: Store,
+        client: Client,
+        lock: Arc<std::fs::File>,
+    ) -> Engine {
         let slots = config.downloads.max_concurrent;
         Engine {
             config,
             store,
             client,
             download_slots: Arc::new(Semaphore::new(slots)),
+            lock,
         }
     }
 

@@ -81,6 +81,7 @@ pub async fn run_with_reloads(
 
 /// Opens the database (migrating it), removes stale temporary files, builds the client.
 pub async fn open_engine(config: Config) -> Result<Engine, EngineError> {
+    let lock = Arc::new(lock_database(&config.storage.database)?);
     let store = Store::open(&config.storage.database).await?;
     let removed = remove_partial_files(&config.storage.output_dir);
     if removed > 0 {
@@ -90,7 +91,37 @@ pub async fn open_engine(config: Config) -> Result<Engine, EngineError> {
         );
     }
     let client = build_client(&config).map_err(EngineError::Client)?;
-    Ok(Engine::new(Arc::new(config), store, client))
+    Ok(Engine::new(Arc::new(config), store, client, lock))
+}
+
+/// Takes `<database>.lock` exclusively (flock): one process at a time works on a database, so
+/// two engines never race for the same task or clean up each other's downloads. The kernel
+/// releases it when the process ends, however it ends.
+fn lock_database(database: &std::path::Path) -> Result<std::fs::File, EngineError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::io::AsRawFd;
+    let mut name = database.as_os_str().to_owned();
+    name.push(".lock");
+    let path = std::path::PathBuf::from(name);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|source| EngineError::Lock {
+            path: path.clone(),
+            source,
+        })?;
+    // SAFETY: flock on a descriptor we own; no memory is involved.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        let source = std::io::Error::last_os_error();
+        return Err(match source.kind() {
+            std::io::ErrorKind::WouldBlock => EngineError::Busy { path },
+            _ => EngineError::Lock { path, source },
+        });
+    }
+    Ok(file)
 }
 
 async fn drive(
@@ -176,7 +207,12 @@ fn reconfigure(
         .map_err(EngineError::Client)?
         .stopping_on(shutdown.clone());
     tracing::info!(reports = config.reports.len(), "configuration reloaded");
-    Ok(Engine::new(Arc::new(config), engine.store.clone(), client))
+    Ok(Engine::new(
+        Arc::new(config),
+        engine.store.clone(),
+        client,
+        engine.lock.clone(),
+    ))
 }
 
 /// The API client for a configuration.

@@ -285,8 +285,9 @@ impl Store {
     }
 
     /// An operator asked for a new attempt of a finished-badly task: it becomes due now. A task
+    /// that expired while its remote task was still running goes back to polling that task; one
     /// that ended while a create's outcome was unknown goes back to `creating`, so the server
-    /// is searched for that task before anything is created again.
+    /// is searched for that task before anything is created again; others are created anew.
     pub async fn retry_task(
         &self,
         id: i64,
@@ -296,9 +297,13 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let changed = sqlx::query(
             "UPDATE tasks SET
-                state = CASE WHEN uuid IS NULL AND intent_at IS NOT NULL THEN 'creating'
-                             ELSE 'intent' END,
-                uuid = NULL, remote_status = NULL, tries = 0,
+                state = CASE
+                    WHEN state = 'expired' AND uuid IS NOT NULL THEN 'polling'
+                    WHEN uuid IS NULL AND intent_at IS NOT NULL THEN 'creating'
+                    ELSE 'intent' END,
+                uuid = CASE WHEN state = 'expired' THEN uuid END,
+                remote_status = CASE WHEN state = 'expired' THEN remote_status END,
+                tries = 0, hook_state = NULL,
                 next_attempt_at = ?, deadline_at = ?, updated_at = ?
              WHERE id = ? AND state IN ('failed', 'expired', 'lost')",
         )
@@ -316,12 +321,15 @@ impl Store {
         Ok(changed > 0)
     }
 
-    /// Drops a task and its history, so its period can be recorded again.
+    /// Drops a finished task and its history, so its period can be recorded again. A task still
+    /// in flight is never dropped (its remote task would be orphaned): false then.
     pub async fn forget_task(&self, id: i64) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM tasks WHERE id = ?")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        let done = sqlx::query(
+            "DELETE FROM tasks WHERE id = ? AND state IN ('done', 'failed', 'expired', 'lost')",
+        )
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected() > 0)
     }
 
