@@ -40,6 +40,8 @@ fn broken_configs() -> Vec<(&'static str, String, &'static str)> {
         ("file name escaping the output dir", report("file_name = \"../{name}.csv\""), "file_name"),
         ("absolute file name", report("file_name = \"/etc/{name}\""), "file_name"),
         ("unknown file name placeholder", report("file_name = \"{client}.csv\""), "file_name"),
+        ("file name without dates", report("file_name = \"{name}.{format}\""), "file_name"),
+        ("two reports writing the same files", format!("{GOOD_API}{STORAGE}{REPORT}file_name = \"x-{{date_from}}.csv\"\n[[reports]]\nname = \"plan\"\ntemplate = \"T\"\nfile_name = \"x-{{date_from}}.csv\"\n"), "reports[1].file_name"),
         ("date_from in parameters", report("parameters = { date_from = \"2025-01-01\" }"), "date_from"),
         ("zero max_attempts", report("max_attempts = 0"), "max_attempts"),
         ("non-loopback http url", format!("[api]\nbase_url = \"http://api.gcore.com\"\napi_key_file = \"KEY\"\n{STORAGE}{REPORT}"), "api.base_url"),

@@ -33,6 +33,7 @@ pub fn validate(raw: RawConfig, key: ApiKey) -> Result<Config, ConfigError> {
     let mut names = HashSet::new();
     let mut reports = Vec::with_capacity(raw.reports.len());
     let defaults = &raw.defaults;
+    let mut file_names = HashSet::new();
     // Consumed one by one, so the raw and the checked reports are not both held in full.
     for (i, report) in raw.reports.into_iter().enumerate() {
         let report = validate_report(i, &report, defaults)?;
@@ -43,6 +44,17 @@ pub fn validate(raw: RawConfig, key: ApiKey) -> Result<Config, ConfigError> {
                     "{:?} is used by two reports: names must be unique",
                     report.name
                 ),
+            ));
+        }
+        let files = report
+            .file_name
+            .replace("{name}", &report.name)
+            .replace("{template}", &report.template)
+            .replace("{format}", report.format.as_str());
+        if !file_names.insert(files) {
+            return Err(ConfigError::invalid(
+                format!("reports[{i}].file_name"),
+                "gives the same file names as another report's: add {name} to it",
             ));
         }
         reports.push(report);
@@ -196,6 +208,12 @@ fn validate_report(i: usize, r: &RawReport, d: &RawReport) -> Result<ReportConfi
     let file_name = pick!(r, d, file_name).unwrap_or_else(|| naming::DEFAULT_TEMPLATE.to_string());
     naming::check_template(&file_name)
         .map_err(|e| ConfigError::invalid(key("file_name"), e.to_string()))?;
+    if !file_name.contains("{date_from}") && !file_name.contains("{date_to}") {
+        return Err(ConfigError::invalid(
+            key("file_name"),
+            format!("{file_name:?} names no {{date_from}} or {{date_to}}: each period's file would replace the last"),
+        ));
+    }
     let max_attempts = pick!(r, d, max_attempts).unwrap_or(3);
     if max_attempts == 0 {
         return Err(ConfigError::invalid(
