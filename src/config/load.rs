@@ -59,8 +59,8 @@ pub fn storage_paths(
 
 /// Reads and merges the file and environment, without validation or the API key.
 ///
-/// The file is deserialised straight into [`RawConfig`] (no intermediate tree: a config with
-/// 10,000 reports stays small in memory); then its sections other than `[[reports]]` go through
+/// The file is deserialised into [`RawConfig`] (see `parse`: a config with 10,000 reports stays
+/// small in memory); then its sections other than `[[reports]]` go through
 /// the `config` crate once more, with the `GCORE_REPORTD__SECTION__KEY` environment layered on
 /// top. (Environment variables cannot address array tables, so reports are never overridden.)
 fn load_file_only(path: &Path, overrides: &Overrides) -> Result<RawConfig, ConfigError> {
@@ -68,7 +68,7 @@ fn load_file_only(path: &Path, overrides: &Overrides) -> Result<RawConfig, Confi
         path: path.to_path_buf(),
         source,
     })?;
-    let mut file: RawConfig = toml::from_str(&text).map_err(|e| located(path, &text, &e))?;
+    let mut file = super::parse::parse(path, &text)?;
     let reports = std::mem::take(&mut file.reports);
     let sections = toml::to_string(&file).map_err(|e| ConfigError::Shape {
         path: path.to_path_buf(),
@@ -91,29 +91,6 @@ fn load_file_only(path: &Path, overrides: &Overrides) -> Result<RawConfig, Confi
     let mut raw: RawConfig = merged.try_deserialize().map_err(|e| shape(path, e))?;
     raw.reports = reports;
     Ok(raw)
-}
-
-/// A TOML syntax or shape error as one line: `path:line:column: key: message`.
-fn located(path: &Path, text: &str, err: &toml::de::Error) -> ConfigError {
-    let offset = err.span().map(|s| s.start).unwrap_or(0).min(text.len());
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let column = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
-    let line_text = text.lines().nth(line - 1).unwrap_or("");
-    let key = line_text
-        .split_once('=')
-        .map(|(k, _)| k.trim())
-        .filter(|k| !k.is_empty());
-    let message = err.message().replace('\n', " ");
-    ConfigError::Syntax {
-        path: path.to_path_buf(),
-        line,
-        column,
-        message: match key {
-            Some(key) if !message.contains(key) => format!("{key}: {message}"),
-            _ => message,
-        },
-    }
 }
 
 fn shape(path: &Path, err: config::ConfigError) -> ConfigError {

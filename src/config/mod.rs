@@ -4,6 +4,7 @@
 //! program before it touches anything (exit code 78).
 
 mod load;
+mod parse;
 mod raw;
 mod validate;
 
@@ -31,6 +32,9 @@ pub struct Config {
     /// Where the Prometheus endpoint listens, if anywhere.
     pub metrics_listen: Option<std::net::SocketAddr>,
     pub reports: Vec<ReportConfig>,
+    /// Positions in `reports`, ordered by report name: [`Config::report`] is a binary search
+    /// (the engine looks a report up for every task it touches; there may be 10,000).
+    by_name: Vec<u32>,
     /// Problems worth a warning but not a refusal (e.g. a key file readable by others).
     pub warnings: Vec<String>,
 }
@@ -92,7 +96,23 @@ pub struct ReportConfig {
 
 impl Config {
     pub fn report(&self, name: &str) -> Option<&ReportConfig> {
-        self.reports.iter().find(|r| r.name == name)
+        let at = self
+            .by_name
+            .binary_search_by(|&i| self.reports[i as usize].name.as_str().cmp(name))
+            .ok()?;
+        self.reports.get(self.by_name[at] as usize)
+    }
+
+    /// Builds the name index of `reports`; validation has made the names unique.
+    fn index_reports(&mut self) {
+        let count = u32::try_from(self.reports.len()).unwrap_or(u32::MAX);
+        let mut by_name: Vec<u32> = (0..count).collect();
+        by_name.sort_unstable_by(|&a, &b| {
+            self.reports[a as usize]
+                .name
+                .cmp(&self.reports[b as usize].name)
+        });
+        self.by_name = by_name;
     }
 }
 

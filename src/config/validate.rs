@@ -59,7 +59,7 @@ pub fn validate(raw: RawConfig, key: ApiKey) -> Result<Config, ConfigError> {
         }
         reports.push(report);
     }
-    Ok(Config {
+    let mut config = Config {
         api,
         storage: StorageConfig {
             database: raw.storage.database,
@@ -74,8 +74,11 @@ pub fn validate(raw: RawConfig, key: ApiKey) -> Result<Config, ConfigError> {
         },
         metrics_listen,
         reports,
+        by_name: Vec::new(),
         warnings: Vec::new(),
-    })
+    };
+    config.index_reports();
+    Ok(config)
 }
 
 fn validate_api(raw: &RawApi, key: ApiKey) -> Result<ApiConfig, ConfigError> {

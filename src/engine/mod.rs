@@ -8,6 +8,7 @@ mod backoff;
 mod batch;
 mod create;
 mod download;
+mod files;
 mod hooks;
 mod metrics_server;
 mod poll;
@@ -26,7 +27,7 @@ use crate::api::{ApiError, Client, ErrorClass, FileTask};
 use crate::config::{Config, ReportConfig};
 use crate::store::{State, Store, StoreError, TaskRow};
 
-pub use download::remove_partial_files;
+pub use files::remove_partial_files;
 pub use runner::{build_client, open_engine, run, run_with_reloads, RunMode, RunSummary};
 pub use scheduler::{record_adhoc, record_period, schedule_periods};
 

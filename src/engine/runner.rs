@@ -9,7 +9,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::scheduler::next_fire;
-use super::{download::remove_partial_files, now_ms, Engine, EngineError, StepOutcome};
+use super::{files::remove_partial_files, now_ms, Engine, EngineError, StepOutcome};
 use crate::api::{Client, ClientOptions};
 use crate::config::Config;
 use crate::service::Notifier;

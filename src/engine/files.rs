@@ -1,0 +1,254 @@
+//! Writing a report's body into the output directory so that a reader never sees a partial
+//! file: a hidden temporary file (mode 0640) receives the bytes while their sha256 is computed,
+//! its length is checked against Content-Length, it is fsynced, renamed into place and the
+//! directory fsynced. A crash leaves at most a `.gcore-reportd-*.part` file, removed at start.
+//!
+//! A body that Content-Length says is small is gathered in memory and written, fsynced and
+//! renamed by one blocking call (one hop to the blocking pool per file instead of one per
+//! operation: what matters with 10,000 small reports). A larger or unsized body streams
+//! through a bounded pipeline, so memory stays flat whatever the report's size.
+
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::api::{ApiError, Download, Operation};
+use crate::crashpoint;
+
+const PART_PREFIX: &str = ".gcore-reportd-";
+const PART_SUFFIX: &str = ".part";
+
+/// The largest body (by Content-Length) gathered in memory before it is written. With
+/// `downloads.max_concurrent` slots, at most that many such buffers exist at once.
+const SMALL_BODY: u64 = 256 * 1024;
+
+/// Chunks in flight between the network and the disk writer: bounds the memory a streamed
+/// download uses whatever the report's size. Four keep both sides busy.
+const PIPELINE_DEPTH: usize = 4;
+
+/// Why a download attempt did not produce a file.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum FetchError {
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    #[error("cannot write {path}: {source}")]
+    Local {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// A report file in place: its path, size and sha256.
+pub(super) struct Saved {
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// Where a download goes: its temporary file and its final name in `dir`.
+pub(super) struct Target {
+    pub dir: PathBuf,
+    pub part: PathBuf,
+    pub path: PathBuf,
+}
+
+impl Target {
+    /// `file_name` in `dir`, via a temporary file unique to this attempt of task `id`.
+    pub fn new(dir: &Path, id: i64, file_name: &str) -> Target {
+        let unique = uuid::Uuid::new_v4().simple();
+        Target {
+            dir: dir.to_path_buf(),
+            part: dir.join(format!("{PART_PREFIX}{id}-{unique}{PART_SUFFIX}")),
+            path: dir.join(file_name),
+        }
+    }
+
+    fn local(&self, source: std::io::Error) -> FetchError {
+        FetchError::Local {
+            path: self.part.clone(),
+            source,
+        }
+    }
+}
+
+/// Writes the body of `download` to `target`'s final path.
+pub(super) async fn save(download: Download, target: Target) -> Result<Saved, FetchError> {
+    match download.expected_len {
+        Some(len) if len <= SMALL_BODY => {
+            let body = gather(download, len).await?;
+            let part = target.part.clone();
+            blocking(part, move || write_whole(&target, &body)).await
+        }
+        _ => stream(download, target).await,
+    }
+}
+
+/// Runs file work on the blocking pool; `path` names the file if the work cannot run.
+async fn blocking<T: Send + 'static>(
+    path: PathBuf,
+    work: impl FnOnce() -> Result<T, FetchError> + Send + 'static,
+) -> Result<T, FetchError> {
+    tokio::task::spawn_blocking(work).await.unwrap_or_else(|e| {
+        Err(FetchError::Local {
+            path,
+            source: std::io::Error::other(e.to_string()),
+        })
+    })
+}
+
+/// Reads a small body whole, failing as soon as it is longer than announced.
+async fn gather(mut download: Download, len: u64) -> Result<Vec<u8>, ApiError> {
+    let mut body = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    while let Some(chunk) = download.chunk().await? {
+        crate::metrics::global().add_downloaded(chunk.len() as u64);
+        crashpoint::hit("download.chunk");
+        body.extend_from_slice(&chunk);
+        if body.len() as u64 > len {
+            break;
+        }
+    }
+    check_length(body.len() as u64, Some(len))?;
+    Ok(body)
+}
+
+/// The blocking half of a small download: temporary file, fsync, rename, directory fsync.
+fn write_whole(target: &Target, body: &[u8]) -> Result<Saved, FetchError> {
+    let result = (|| {
+        let mut file = create_part(&target.part)?;
+        file.write_all(body)?;
+        file.sync_all()?;
+        Ok(())
+    })();
+    if let Err(source) = result {
+        let _ = std::fs::remove_file(&target.part);
+        return Err(target.local(source));
+    }
+    publish(target)?;
+    Ok(Saved {
+        path: target.path.clone(),
+        bytes: body.len() as u64,
+        sha256: hex::encode(Sha256::digest(body)),
+    })
+}
+
+/// Streams the body into the temporary file: the network is read here while a blocking
+/// thread hashes and writes the chunks already received, so both proceed at once.
+async fn stream(mut download: Download, target: Target) -> Result<Saved, FetchError> {
+    let file = create_part(&target.part).map_err(|e| target.local(e))?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(PIPELINE_DEPTH);
+    let writer = tokio::task::spawn_blocking(move || write_and_hash(file, rx));
+    let mut received = 0u64;
+    let network = async {
+        while let Some(chunk) = download.chunk().await? {
+            received += chunk.len() as u64;
+            crate::metrics::global().add_downloaded(chunk.len() as u64);
+            crashpoint::hit("download.chunk");
+            if tx.send(chunk).await.is_err() {
+                break; // the writer failed; its error is reported below
+            }
+        }
+        Ok::<(), ApiError>(())
+    }
+    .await;
+    drop(tx);
+    let written = match writer.await {
+        Ok(Ok(written)) => Ok(written),
+        Ok(Err(e)) => Err(target.local(e)),
+        Err(e) => Err(target.local(std::io::Error::other(e.to_string()))),
+    };
+    let checked = written.and_then(|w| {
+        network?;
+        check_length(received, download.expected_len)?;
+        Ok(w)
+    });
+    let (bytes, sha256) = match checked {
+        Ok(done) => done,
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&target.part).await;
+            return Err(e);
+        }
+    };
+    blocking(target.path.clone(), move || {
+        publish(&target)?;
+        Ok(Saved {
+            path: target.path,
+            bytes,
+            sha256,
+        })
+    })
+    .await
+}
+
+fn create_part(part: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o640)
+        .open(part)
+}
+
+/// The disk side of a streamed download: hashes and writes each chunk, then fsyncs the file.
+fn write_and_hash(
+    mut file: std::fs::File,
+    mut chunks: tokio::sync::mpsc::Receiver<bytes::Bytes>,
+) -> std::io::Result<(u64, String)> {
+    let mut hasher = Sha256::new();
+    let mut bytes = 0u64;
+    while let Some(chunk) = chunks.blocking_recv() {
+        hasher.update(&chunk);
+        file.write_all(&chunk)?;
+        bytes += chunk.len() as u64;
+    }
+    file.sync_all()?;
+    Ok((bytes, hex::encode(hasher.finalize())))
+}
+
+fn check_length(got: u64, expected: Option<u64>) -> Result<(), ApiError> {
+    let problem = match expected {
+        _ if got == 0 => "the body is empty".to_string(),
+        Some(want) if want != got => format!("got {got} bytes, Content-Length said {want}"),
+        _ => return Ok(()),
+    };
+    Err(ApiError::BadResponse {
+        op: Operation::Download,
+        reason: problem,
+    })
+}
+
+/// Renames the finished temporary file into place and makes the rename durable (blocking).
+fn publish(target: &Target) -> Result<(), FetchError> {
+    crashpoint::hit("download.before_rename");
+    if let Err(source) = std::fs::rename(&target.part, &target.path) {
+        let _ = std::fs::remove_file(&target.part);
+        return Err(FetchError::Local {
+            path: target.path.clone(),
+            source,
+        });
+    }
+    crashpoint::hit("download.renamed");
+    if let Ok(dir) = std::fs::File::open(&target.dir) {
+        let _ = dir.sync_all();
+    }
+    Ok(())
+}
+
+/// Removes temporary files a killed or stopped daemon left in the output directory.
+pub fn remove_partial_files(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(PART_PREFIX)
+            && name.ends_with(PART_SUFFIX)
+            && std::fs::remove_file(entry.path()).is_ok()
+        {
+            removed += 1;
+        }
+    }
+    removed
+}
