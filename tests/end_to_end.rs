@@ -194,3 +194,45 @@ async fn the_api_key_appears_in_no_log_line_at_trace_level() {
         "the key is in the database"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finished_task_has_every_change_in_its_history_in_order() {
+    let h = Harness::start(TWO_REPORTS).await;
+    let out = h.run(&["run", "--once"]).await;
+    assert!(out.status.success(), "run --once failed: {}", stderr(&out));
+
+    let store = gcore_reportd::store::Store::open(&h.path("state.db"))
+        .await
+        .expect("database");
+    let events = store.task_events(1).await.expect("history");
+    let states: Vec<&str> = events.iter().map(|e| e.state.as_str()).collect();
+    assert_eq!(states.first(), Some(&"intent"), "{states:?}");
+    assert_eq!(states.get(1), Some(&"creating"), "{states:?}");
+    assert_eq!(states.get(2), Some(&"polling"), "{states:?}");
+    assert_eq!(&states[states.len() - 2..], ["downloading", "done"]);
+    assert!(states[2..states.len() - 2].iter().all(|s| *s == "polling"));
+    assert_eq!(
+        events[0].message.as_deref(),
+        Some("period due: task recorded")
+    );
+    let uuid = h
+        .sim
+        .tasks()
+        .into_iter()
+        .map(|t| t.uuid)
+        .collect::<Vec<_>>();
+    assert!(uuid.contains(events[2].uuid.as_ref().expect("created with its uuid")));
+    let last = events
+        .last()
+        .and_then(|e| e.message.as_deref())
+        .unwrap_or("");
+    assert!(last.starts_with("downloaded "), "{last}");
+    assert!(events.windows(2).all(|w| w[0].at <= w[1].at));
+
+    let leftover: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM tasks WHERE event_message IS NOT NULL")
+            .fetch_one(store.pool())
+            .await
+            .expect("count");
+    assert_eq!(leftover, 0, "event_message is only a way into the history");
+}

@@ -164,6 +164,9 @@ impl Store {
             .pragma("cache_size", "-1024");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            // A local file needs no liveness check; each would cost a round trip to the
+            // connection's worker thread on every statement the engine runs.
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(|source| StoreError::Open {

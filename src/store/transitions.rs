@@ -1,48 +1,29 @@
-//! Every change to a task, one function each, named by what it means for the task. Each one is
-//! a single transaction that also appends the task's event: the row and its history never
-//! disagree, whatever instant the process dies at.
+//! Every change to a task, one function each, named by what it means for the task. Each is one
+//! SQL statement (atomic on its own) that also appends the task's event: a task UPDATE naming
+//! `event_message` makes the `tasks_event_on_update` trigger (migration 0007) add the event
+//! with the row's new state, so the row and its history never disagree, whatever instant the
+//! process dies at. The few changes that take several statements run in one transaction.
 
 use sqlx::{Sqlite, Transaction};
 
 use super::{FileRecord, NewTask, RemoteTask, State, Store, StoreError};
-
-/// Appends an event holding the task's row as it is now (call after the update).
-async fn append_event(
-    tx: &mut Transaction<'_, Sqlite>,
-    id: i64,
-    now: i64,
-    message: Option<&str>,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO events (task_id, at, state, uuid, remote_status, message)
-         SELECT id, ?, state, uuid, remote_status, ? FROM tasks WHERE id = ?",
-    )
-    .bind(now)
-    .bind(message)
-    .bind(id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
 
 async fn begin_creates_on(
     conn: &mut sqlx::SqliteConnection,
     ids: &[i64],
     now: i64,
 ) -> Result<(), StoreError> {
-    let mut tx = sqlx::Connection::begin(conn).await?;
-    for id in ids {
-        sqlx::query(
-            "UPDATE tasks SET state = 'creating', intent_at = ?, updated_at = ? WHERE id = ?",
-        )
-        .bind(now)
-        .bind(now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        append_event(&mut tx, *id, now, Some("creating the remote task")).await?;
-    }
-    Ok(tx.commit().await?)
+    let ids = serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_string());
+    sqlx::query(
+        "UPDATE tasks SET state = 'creating', intent_at = ?1, updated_at = ?1,
+            event_message = 'creating the remote task'
+         WHERE id IN (SELECT value FROM json_each(?2))",
+    )
+    .bind(now)
+    .bind(ids)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 impl Store {
@@ -62,30 +43,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let mut ids = Vec::with_capacity(news.len());
         for new in news {
-            let id: Option<i64> = sqlx::query_scalar(
-                "INSERT INTO tasks (report, period_from, period_to, template, format, parameters,
-                    file_name, state, next_attempt_at, deadline_at, created_at, updated_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, 'intent', ?, ?, ?, ?)
-                 ON CONFLICT (report, period_from, period_to) DO NOTHING
-                 RETURNING id",
-            )
-            .bind(&new.report)
-            .bind(&new.period_from)
-            .bind(&new.period_to)
-            .bind(&new.template)
-            .bind(&new.format)
-            .bind(&new.parameters)
-            .bind(&new.file_name)
-            .bind(now)
-            .bind(new.deadline_at)
-            .bind(now)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(id) = id {
-                append_event(&mut tx, id, now, Some("period due: task recorded")).await?;
-            }
-            ids.push(id);
+            ids.push(insert_intent_in(&mut tx, new, now).await?);
         }
         tx.commit().await?;
         Ok(ids)
@@ -120,22 +78,21 @@ impl Store {
         now: i64,
         message: &str,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE tasks SET state = 'polling', uuid = ?, remote_status = ?, remote_created_at = ?,
                 attempts = attempts + 1, tries = 0, next_attempt_at = ?, last_error = NULL,
-                updated_at = ? WHERE id = ?",
+                updated_at = ?, event_message = ? WHERE id = ?",
         )
         .bind(remote.uuid)
         .bind(remote.status)
         .bind(remote.created_at)
         .bind(next_at)
         .bind(now)
+        .bind(message)
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&self.pool)
         .await?;
-        append_event(&mut tx, id, now, Some(message)).await?;
-        Ok(tx.commit().await?)
+        Ok(())
     }
 
     /// A try failed for a reason worth retrying: note it and when to try again.
@@ -146,19 +103,17 @@ impl Store {
         error: &str,
         now: i64,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "UPDATE tasks SET tries = tries + 1, next_attempt_at = ?, last_error = ?, updated_at = ?
-             WHERE id = ?",
+            "UPDATE tasks SET tries = tries + 1, next_attempt_at = ?1, last_error = ?2,
+                updated_at = ?3, event_message = ?2 WHERE id = ?4",
         )
         .bind(next_at)
         .bind(error)
         .bind(now)
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&self.pool)
         .await?;
-        append_event(&mut tx, id, now, Some(error)).await?;
-        Ok(tx.commit().await?)
+        Ok(())
     }
 
     /// A poll saw the task still running; an event is kept only when the status changed.
@@ -170,38 +125,36 @@ impl Store {
         now: i64,
         changed: bool,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
+        let sql = if changed {
             "UPDATE tasks SET remote_status = ?, tries = tries + 1, next_attempt_at = ?,
-                last_error = NULL, updated_at = ? WHERE id = ?",
-        )
-        .bind(status)
-        .bind(next_at)
-        .bind(now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        if changed {
-            append_event(&mut tx, id, now, None).await?;
-        }
-        Ok(tx.commit().await?)
+                last_error = NULL, updated_at = ?, event_message = NULL WHERE id = ?"
+        } else {
+            "UPDATE tasks SET remote_status = ?, tries = tries + 1, next_attempt_at = ?,
+                last_error = NULL, updated_at = ? WHERE id = ?"
+        };
+        sqlx::query(sql)
+            .bind(status)
+            .bind(next_at)
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// The remote task is Completed: the file is to be fetched now.
     pub async fn begin_download(&self, id: i64, status: &str, now: i64) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "UPDATE tasks SET state = 'downloading', remote_status = ?, tries = 0,
-                next_attempt_at = ?, last_error = NULL, updated_at = ? WHERE id = ?",
+            "UPDATE tasks SET state = 'downloading', remote_status = ?1, tries = 0,
+                next_attempt_at = ?2, last_error = NULL, updated_at = ?2,
+                event_message = 'report ready: downloading' WHERE id = ?3",
         )
         .bind(status)
         .bind(now)
-        .bind(now)
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&self.pool)
         .await?;
-        append_event(&mut tx, id, now, Some("report ready: downloading")).await?;
-        Ok(tx.commit().await?)
+        Ok(())
     }
 
     /// The file is in place: record where, how big and its sha256.
@@ -213,30 +166,24 @@ impl Store {
         now: i64,
     ) -> Result<(), StoreError> {
         let (path, bytes, sha256) = (file.path, file.bytes, file.sha256);
-        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE tasks SET state = 'done', file_path = ?, bytes = ?, sha256 = ?, tries = 0,
-                last_error = NULL, hook_state = ?, updated_at = ? WHERE id = ?",
+                last_error = NULL, hook_state = ?, updated_at = ?, event_message = ? WHERE id = ?",
         )
         .bind(path)
         .bind(bytes)
         .bind(sha256)
         .bind(hook.then_some("pending"))
         .bind(now)
+        .bind(format!("downloaded {bytes} bytes, sha256 {sha256}"))
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&self.pool)
         .await?;
-        append_event(
-            &mut tx,
-            id,
-            now,
-            Some(&format!("downloaded {bytes} bytes, sha256 {sha256}")),
-        )
-        .await?;
-        Ok(tx.commit().await?)
+        Ok(())
     }
 
-    /// The remote task ended Failed or Cancelled: a new attempt is due at `next_at`.
+    /// The remote task ended Failed or Cancelled: a new attempt is due at `next_at`. Two
+    /// events: the ended attempt's uuid with the reason, then the resubmission.
     pub async fn schedule_resubmit(
         &self,
         id: i64,
@@ -246,10 +193,16 @@ impl Store {
         now: i64,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        append_event(&mut tx, id, now, Some(reason)).await?;
+        sqlx::query("UPDATE tasks SET updated_at = ?, event_message = ? WHERE id = ?")
+            .bind(now)
+            .bind(reason)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(
             "UPDATE tasks SET state = 'intent', uuid = NULL, remote_status = NULL, tries = 0,
-                next_attempt_at = ?, deadline_at = ?, last_error = ?, updated_at = ? WHERE id = ?",
+                next_attempt_at = ?, deadline_at = ?, last_error = ?, updated_at = ?,
+                event_message = 'resubmitting as a new remote task' WHERE id = ?",
         )
         .bind(next_at)
         .bind(deadline_at)
@@ -258,7 +211,6 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        append_event(&mut tx, id, now, Some("resubmitting as a new remote task")).await?;
         Ok(tx.commit().await?)
     }
 
@@ -271,17 +223,18 @@ impl Store {
         hook: bool,
         now: i64,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE tasks SET state = ?, last_error = ?, hook_state = ?, updated_at = ? WHERE id = ?")
-            .bind(state.as_str())
-            .bind(reason)
-            .bind(hook.then_some("pending"))
-            .bind(now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        append_event(&mut tx, id, now, Some(reason)).await?;
-        Ok(tx.commit().await?)
+        sqlx::query(
+            "UPDATE tasks SET state = ?1, last_error = ?2, hook_state = ?3, updated_at = ?4,
+                event_message = ?2 WHERE id = ?5",
+        )
+        .bind(state.as_str())
+        .bind(reason)
+        .bind(hook.then_some("pending"))
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// An operator asked for a new attempt of a finished-badly task: it becomes due now. A task
@@ -294,7 +247,6 @@ impl Store {
         deadline_at: i64,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
         let changed = sqlx::query(
             "UPDATE tasks SET
                 state = CASE
@@ -304,20 +256,16 @@ impl Store {
                 uuid = CASE WHEN state = 'expired' THEN uuid END,
                 remote_status = CASE WHEN state = 'expired' THEN remote_status END,
                 tries = 0, hook_state = NULL,
-                next_attempt_at = ?, deadline_at = ?, updated_at = ?
-             WHERE id = ? AND state IN ('failed', 'expired', 'lost')",
+                next_attempt_at = ?1, deadline_at = ?2, updated_at = ?1,
+                event_message = 'operator: retry'
+             WHERE id = ?3 AND state IN ('failed', 'expired', 'lost')",
         )
         .bind(now)
         .bind(deadline_at)
-        .bind(now)
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&self.pool)
         .await?
         .rows_affected();
-        if changed > 0 {
-            append_event(&mut tx, id, now, Some("operator: retry")).await?;
-        }
-        tx.commit().await?;
         Ok(changed > 0)
     }
 
@@ -341,33 +289,56 @@ impl Store {
         message: &str,
         now: i64,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE tasks SET hook_state = ?, updated_at = ? WHERE id = ?")
-            .bind(if ok { "ok" } else { "failed" })
-            .bind(now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        append_event(&mut tx, id, now, Some(message)).await?;
-        Ok(tx.commit().await?)
+        sqlx::query(
+            "UPDATE tasks SET hook_state = ?, updated_at = ?, event_message = ? WHERE id = ?",
+        )
+        .bind(if ok { "ok" } else { "failed" })
+        .bind(now)
+        .bind(message)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// An operator asked to run a task's hook again (`retry-hook`).
     pub async fn rearm_hook(&self, id: i64, now: i64) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
         let changed = sqlx::query(
-            "UPDATE tasks SET hook_state = 'pending', updated_at = ?
+            "UPDATE tasks SET hook_state = 'pending', updated_at = ?,
+                event_message = 'operator: run the hook again'
              WHERE id = ? AND state IN ('done', 'failed', 'expired', 'lost')",
         )
         .bind(now)
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&self.pool)
         .await?
         .rows_affected();
-        if changed > 0 {
-            append_event(&mut tx, id, now, Some("operator: run the hook again")).await?;
-        }
-        tx.commit().await?;
         Ok(changed > 0)
     }
+}
+
+/// Records one due period (in the caller's transaction); `None` if it already has a task.
+async fn insert_intent_in(
+    tx: &mut Transaction<'_, Sqlite>,
+    new: &NewTask,
+    now: i64,
+) -> Result<Option<i64>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO tasks (report, period_from, period_to, template, format, parameters,
+            file_name, state, next_attempt_at, deadline_at, created_at, updated_at, event_message)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'intent', ?8, ?9, ?8, ?8, 'period due: task recorded')
+         ON CONFLICT (report, period_from, period_to) DO NOTHING
+         RETURNING id",
+    )
+    .bind(&new.report)
+    .bind(&new.period_from)
+    .bind(&new.period_to)
+    .bind(&new.template)
+    .bind(&new.format)
+    .bind(&new.parameters)
+    .bind(&new.file_name)
+    .bind(now)
+    .bind(new.deadline_at)
+    .fetch_optional(&mut **tx)
+    .await?)
 }
