@@ -173,20 +173,26 @@ impl Client {
         Self::json(op, self.send(op, request).await?).await
     }
 
-    /// Every task matching `query`, following pages of [`MAX_PAGE`].
-    pub async fn list_all(&self, query: &ListQuery) -> Result<Vec<FileTask>, ApiError> {
+    /// The tasks matching `query` that `keep` accepts, following pages of [`MAX_PAGE`]. The
+    /// others are dropped page by page: memory holds one page and what is kept, however many
+    /// tasks the server lists.
+    pub async fn list_kept(
+        &self,
+        query: &ListQuery,
+        mut keep: impl FnMut(&FileTask) -> bool,
+    ) -> Result<Vec<FileTask>, ApiError> {
         let mut query = ListQuery {
             limit: MAX_PAGE,
             offset: 0,
             ..query.clone()
         };
-        let mut all = Vec::new();
+        let mut kept = Vec::new();
         loop {
             let page = self.list(&query).await?;
             let got = page.results.len() as u64;
-            all.extend(page.results);
+            kept.extend(page.results.into_iter().filter(|task| keep(task)));
             if page.next.is_none() || got == 0 {
-                return Ok(all);
+                return Ok(kept);
             }
             query.offset += got;
         }

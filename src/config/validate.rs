@@ -268,7 +268,7 @@ fn validate_report(i: usize, r: &RawReport, d: &RawReport) -> Result<ReportConfi
         file_name,
         max_attempts,
         resubmit_lost: pick!(r, d, resubmit_lost).unwrap_or(false),
-        parameters,
+        parameters: Parameters::from_map(parameters),
         on_success,
         on_failure,
         hook_timeout,

@@ -3,7 +3,7 @@
 //! instead of one retrieve per task. Tasks the list does not return are retrieved one by one;
 //! each task keeps its own backoff schedule either way.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::Engine;
 use crate::api::{FileTask, ListQuery};
@@ -28,15 +28,15 @@ impl Engine {
             return HashMap::new();
         }
         let query = window(&polling);
-        match self.client.list_all(&query).await {
+        let wanted: HashSet<&str> = polling.iter().filter_map(|t| t.uuid.as_deref()).collect();
+        let listed = self
+            .client
+            .list_kept(&query, |r| wanted.contains(r.uuid.as_str()))
+            .await;
+        match listed {
             Ok(remote) => {
-                let wanted: std::collections::HashSet<&str> =
-                    polling.iter().filter_map(|t| t.uuid.as_deref()).collect();
-                let found: HashMap<String, FileTask> = remote
-                    .into_iter()
-                    .filter(|r| wanted.contains(r.uuid.as_str()))
-                    .map(|r| (r.uuid.clone(), r))
-                    .collect();
+                let found: HashMap<String, FileTask> =
+                    remote.into_iter().map(|r| (r.uuid.clone(), r)).collect();
                 tracing::debug!(
                     due = polling.len(),
                     found = found.len(),

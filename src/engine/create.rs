@@ -92,11 +92,11 @@ impl Engine {
             ordering: Some("created_at"),
             ..ListQuery::default()
         };
-        let all = self.client.list_all(&query).await?;
-        Ok(all
-            .into_iter()
-            .filter(|remote| matches_request(remote, &task.template, parameters))
-            .collect())
+        self.client
+            .list_kept(&query, |remote| {
+                matches_request(remote, &task.template, parameters)
+            })
+            .await
     }
 }
 

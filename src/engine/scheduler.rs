@@ -86,7 +86,7 @@ fn period_parameters(
     from: &str,
     to: &str,
 ) -> serde_json::Map<String, serde_json::Value> {
-    let mut parameters = report.parameters.clone();
+    let mut parameters = report.parameters.to_map();
     parameters.insert("date_from".into(), from.into());
     parameters.insert("date_to".into(), to.into());
     parameters
