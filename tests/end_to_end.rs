@@ -236,3 +236,73 @@ async fn a_finished_task_has_every_change_in_its_history_in_order() {
             .expect("count");
     assert_eq!(leftover, 0, "event_message is only a way into the history");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tasks_polled_through_the_list_keep_each_change_in_their_history() {
+    let reports: String = (0..40)
+        .map(|i| {
+            format!("[[reports]]\nname = \"client-{i}\"\ntemplate = \"ResellerExpenses\"\nparameters = {{ client_id = {i} }}\n")
+        })
+        .collect();
+    let options = SimOptions {
+        pending_for: Duration::from_secs(2),
+        running_for: Duration::from_secs(1),
+        ..SimOptions::default()
+    };
+    let h = Harness::with_options(options, &reports).await;
+    let config =
+        gcore_reportd::config::load(&h.config_path(), &Default::default()).expect("config");
+    let engine = gcore_reportd::engine::open_engine(config)
+        .await
+        .expect("engine");
+    let first = engine
+        .step(gcore_reportd::engine::now_ms(), true)
+        .await
+        .expect("first step");
+    assert_eq!(first.scheduled, 40);
+    assert_eq!(h.sim.tasks().len(), 40, "all created in the first step");
+    let created = std::time::Instant::now();
+    // Each later step finds all 40 due (its clock is an hour ahead) and looks them up with one
+    // list instead of 40 retrieves: still Pending, then InProgress, then Completed and fetched.
+    let step = |hours: i64| {
+        let engine = engine.clone();
+        async move {
+            let at = gcore_reportd::engine::now_ms() + hours * 3_600_000;
+            engine.work_due(at).await.expect("batched step")
+        }
+    };
+    for (hours, wake_at) in [(1, 0), (2, 2400), (3, 3400)] {
+        let wait = Duration::from_millis(wake_at).saturating_sub(created.elapsed());
+        tokio::time::sleep(wait).await;
+        assert_eq!(step(hours).await, 40, "step {hours}");
+    }
+    let counts = h.sim.request_counts();
+    assert_eq!(counts.get("retrieve"), None, "{counts:?}");
+    assert_eq!(counts.get("list"), Some(&3), "{counts:?}");
+    assert_eq!(counts.get("download"), Some(&40), "{counts:?}");
+    assert_eq!(h.output_files().len(), 40);
+
+    for id in 1..=40 {
+        let events = engine.store().task_events(id).await.expect("history");
+        let states: Vec<&str> = events.iter().map(|e| e.state.as_str()).collect();
+        let statuses: Vec<&str> = events
+            .iter()
+            .map(|e| e.remote_status.as_deref().unwrap_or("-"))
+            .collect();
+        assert_eq!(
+            (states, statuses),
+            (
+                vec![
+                    "intent",
+                    "creating",
+                    "polling",
+                    "polling",
+                    "downloading",
+                    "done"
+                ],
+                vec!["-", "-", "Pending", "InProgress", "Completed", "Completed"]
+            ),
+            "task {id}: an event for each change, none for a poll that saw no change"
+        );
+    }
+}

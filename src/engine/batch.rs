@@ -5,8 +5,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::Engine;
-use crate::api::{FileTask, ListQuery};
+use super::{now_ms, Engine, EngineError};
+use crate::api::{FileTask, ListQuery, TaskStatus};
+use crate::crashpoint;
 use crate::store::{State, TaskRow};
 
 /// Below this many due polling tasks, one retrieve each is cheaper than a list.
@@ -50,6 +51,50 @@ impl Engine {
                 HashMap::new()
             }
         }
+    }
+}
+
+impl Engine {
+    /// Acts in bulk on the statuses a batched list brought back: tasks still running get
+    /// their next poll time in one transaction, completed ones move to `downloading` in one
+    /// statement. Returns what is left for one-by-one steps, with the listed remote state
+    /// where it is needed: tasks the list did not return, tasks past their deadline, failed or
+    /// cancelled ones, and the completed ones (now `downloading`, to fetch).
+    pub(super) async fn apply_listed(
+        &self,
+        tasks: Vec<TaskRow>,
+        mut statuses: HashMap<String, FileTask>,
+    ) -> Result<Vec<(TaskRow, Option<FileTask>)>, EngineError> {
+        let now = now_ms();
+        let (mut running, mut completed, mut work) = (Vec::new(), Vec::new(), Vec::new());
+        for mut task in tasks {
+            let remote = task.uuid.as_deref().and_then(|u| statuses.remove(u));
+            let Some(remote) = remote.filter(|_| now <= task.deadline_at) else {
+                work.push((task, None));
+                continue;
+            };
+            let _span = super::task_span(&task).entered();
+            match &remote.status {
+                TaskStatus::Completed => {
+                    tracing::info!("remote task completed");
+                    completed.push(task.id);
+                    task.state = State::Downloading.as_str().to_string();
+                    task.tries = 0;
+                    work.push((task, None));
+                }
+                TaskStatus::Failed | TaskStatus::Cancelled => work.push((task, Some(remote))),
+                status => running.push(self.still_running(&task, status, now)),
+            }
+        }
+        self.store.record_polls(&running, now).await?;
+        let done = TaskStatus::Completed;
+        self.store
+            .begin_downloads(&completed, done.as_str(), now)
+            .await?;
+        completed
+            .iter()
+            .for_each(|_| crashpoint::hit("poll.completed"));
+        Ok(work)
     }
 }
 

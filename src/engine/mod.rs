@@ -77,6 +77,16 @@ pub struct Engine {
     lock: Arc<std::fs::File>,
 }
 
+/// The span every log line about `task` is in: its id, report, period and remote uuid.
+fn task_span(task: &TaskRow) -> tracing::Span {
+    let span = tracing::info_span!("task", id = task.id, report = %task.report,
+        period = %task.period_from, task_uuid = tracing::field::Empty);
+    if let Some(uuid) = &task.uuid {
+        span.record("task_uuid", uuid.as_str());
+    }
+    span
+}
+
 /// Milliseconds since the Unix epoch, the unit of every time in the database.
 pub fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
@@ -158,14 +168,8 @@ impl Engine {
             .map(|t| t.id)
             .collect();
         self.store.begin_creates(&fresh, now_ms()).await?;
-        let mut statuses = self.batch_statuses(&tasks).await;
-        let work: Vec<(TaskRow, Option<FileTask>)> = tasks
-            .into_iter()
-            .map(|task| {
-                let known = task.uuid.as_deref().and_then(|u| statuses.remove(u));
-                (task, known)
-            })
-            .collect();
+        let statuses = self.batch_statuses(&tasks).await;
+        let work = self.apply_listed(tasks, statuses).await?;
         let results: Vec<Result<(), EngineError>> = futures_util::stream::iter(work)
             .map(|(task, known)| async move { self.advance(task, known).await })
             .buffer_unordered(STEP_CONCURRENCY)
@@ -180,11 +184,7 @@ impl Engine {
     /// Takes one task one step further, according to its state. `known` is the task's remote
     /// state when a batched list already fetched it.
     async fn advance(&self, task: TaskRow, known: Option<FileTask>) -> Result<(), EngineError> {
-        let span = tracing::info_span!("task", id = task.id, report = %task.report,
-            period = %task.period_from, task_uuid = tracing::field::Empty);
-        if let Some(uuid) = &task.uuid {
-            span.record("task_uuid", uuid.as_str());
-        }
+        let span = task_span(&task);
         self.advance_in_span(task, known).instrument(span).await
     }
 

@@ -5,7 +5,7 @@
 use super::{backoff, ms, now_ms, Engine, EngineError};
 use crate::api::{ApiError, ErrorClass, FileTask, TaskStatus};
 use crate::crashpoint;
-use crate::store::{State, TaskRow};
+use crate::store::{PollUpdate, State, TaskRow};
 
 impl Engine {
     /// One poll of a task in `polling`.
@@ -29,7 +29,6 @@ impl Engine {
         remote: &FileTask,
     ) -> Result<(), EngineError> {
         let now = now_ms();
-        let changed = task.remote_status.as_deref() != Some(remote.status.as_str());
         match &remote.status {
             TaskStatus::Completed => {
                 tracing::info!("remote task completed");
@@ -44,17 +43,34 @@ impl Engine {
             }
             TaskStatus::Failed | TaskStatus::Cancelled => self.remote_failed(task, remote).await,
             status => {
-                if let TaskStatus::Other(s) = status {
-                    tracing::warn!(status = %s, "the API reported an unknown status; still polling");
-                } else if changed {
-                    tracing::info!(status = %status, "remote status changed");
-                }
-                let next = now + ms(backoff::poll_delay(&self.config.polling, task.tries + 1));
+                let poll = self.still_running(task, status, now);
                 Ok(self
                     .store
-                    .record_poll(task.id, status.as_str(), next, now, changed)
+                    .record_poll(task.id, &poll.status, poll.next_at, now, poll.changed)
                     .await?)
             }
+        }
+    }
+
+    /// A status saying the task is still running: logged when it changed (or is unknown to
+    /// this version), with the next poll time from the task's own backoff.
+    pub(super) fn still_running(
+        &self,
+        task: &TaskRow,
+        status: &TaskStatus,
+        now: i64,
+    ) -> PollUpdate {
+        let changed = task.remote_status.as_deref() != Some(status.as_str());
+        if let TaskStatus::Other(s) = status {
+            tracing::warn!(status = %s, "the API reported an unknown status; still polling");
+        } else if changed {
+            tracing::info!(status = %status, "remote status changed");
+        }
+        PollUpdate {
+            id: task.id,
+            status: status.as_str().to_string(),
+            next_at: now + ms(backoff::poll_delay(&self.config.polling, task.tries + 1)),
+            changed,
         }
     }
 

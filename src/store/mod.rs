@@ -2,6 +2,7 @@
 //! the row types, and the local task states. Reads live in `reads`, changes in
 //! `transitions` (one transaction per change, with its event), row shapes in `rows`.
 
+mod bulk;
 mod daemon;
 mod reads;
 mod rows;
@@ -14,6 +15,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
+pub use bulk::PollUpdate;
 pub use daemon::{Condition, AUTH_BLOCKED};
 pub use reads::HOT_QUERIES;
 pub use rows::*;
