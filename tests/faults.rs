@@ -1,8 +1,8 @@
 //! The fault matrix: the real binary (`run --once` or the daemon) against the simulator with
 //! each fault switched on — a 30 % storm of server errors, creates answered 500 after creating,
-//! dropped connections, truncated downloads, invalid JSON, unknown statuses, tasks that fail
-//! twice then succeed, everything at once, batched polls under faults (run concurrently, one
-//! case each); 429 every third request with `Retry-After` (never undercut, also with requests
+//! dropped connections, truncated downloads, invalid JSON, empty bodies, HTML instead of a file,
+//! unknown statuses, tasks that fail twice then succeed, everything at once, batched polls
+//! under faults (run concurrently, one case each); 429 every third request with `Retry-After` (never undercut, also with requests
 //! queued behind the budget); the request budget; connections refused, then create answers
 //! lost to timeouts; tasks that never finish and downloads that keep failing (both `expired`
 //! at the deadline); an output directory that is unusable for a while; a database locked by
@@ -230,6 +230,24 @@ fn cut_downloads(x: &[Exchange], _: &[SimTask]) -> usize {
         .count()
 }
 
+fn empty_bodies(x: &[Exchange], _: &[SimTask]) -> usize {
+    x.iter()
+        .filter(|e| (200..300).contains(&e.status) && e.response_body.is_empty() && !e.aborted)
+        .count()
+}
+
+fn html_downloads(x: &[Exchange], _: &[SimTask]) -> usize {
+    x.iter()
+        .filter(|e| {
+            e.status == 200
+                && e.path.ends_with("/download")
+                && e.response_content_type
+                    .as_deref()
+                    .is_some_and(|t| t.starts_with("text/html"))
+        })
+        .count()
+}
+
 fn unparsable_json(x: &[Exchange], _: &[SimTask]) -> usize {
     x.iter()
         .filter(|e| {
@@ -401,6 +419,30 @@ async fn every_report_completes_once_with_the_right_bytes_under_each_transient_f
             attempts: 1,
             reports: None,
             fired: unparsable_json,
+        },
+        Case {
+            name: "25 % of successful answers with an empty body (creates too)",
+            faults: Faults {
+                empty_body_rate: 0.25,
+                ..Faults::default()
+            },
+            defaults: "",
+            remote_per_period: 1,
+            attempts: 1,
+            reports: None,
+            fired: empty_bodies,
+        },
+        Case {
+            name: "30 % of downloads answered 200 with an HTML page instead of the file",
+            faults: Faults {
+                html_download_rate: 0.3,
+                ..Faults::default()
+            },
+            defaults: "",
+            remote_per_period: 1,
+            attempts: 1,
+            reports: None,
+            fired: html_downloads,
         },
         Case {
             name: "40 % of task objects with an unknown status",

@@ -30,6 +30,10 @@ pub struct Faults {
     pub truncate_downloads_rate: f64,
     /// Fraction of successful JSON responses replaced by invalid JSON (status 200).
     pub invalid_json_rate: f64,
+    /// Fraction of successful answers (JSON or file) sent as 200 with an empty body.
+    pub empty_body_rate: f64,
+    /// Fraction of downloads answered 200 with an HTML page (a proxy's) instead of the file.
+    pub html_download_rate: f64,
     /// Fraction of task objects shown with status "Exploded" (not in the enum).
     pub unknown_status_rate: f64,
     /// Each distinct (template, parameters) fails its first N tasks.
@@ -127,6 +131,26 @@ pub(crate) async fn abort<T>(why: &'static str) -> Result<T, std::io::Error> {
         std::io::ErrorKind::ConnectionAborted,
         why,
     ))
+}
+
+/// Replaces a successful answer's body with nothing (Content-Length 0), status kept.
+pub(crate) fn empty_body(response: Response) -> Response {
+    let (mut parts, _) = response.into_parts();
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(0u64));
+    Response::from_parts(parts, Body::empty())
+}
+
+/// What a proxy in front of the API might answer instead of a file: 200 with an HTML page.
+pub(crate) fn html_page() -> Response {
+    let html = "<html><body><h1>Service temporarily unavailable</h1></body></html>\n";
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        html,
+    )
+        .into_response()
 }
 
 /// Replaces a JSON body with its first half (never valid JSON), status 200.

@@ -1,8 +1,8 @@
 //! The layer every request passes through before and after its handler: it counts the request
 //! by operation and its answer by status code, logs it at debug, adds the configured delay,
-//! injects the request-level faults (server errors, 429, invalid JSON, dropped bodies), records
-//! the exchange when asked to, and checks the `Authorization: apikey <key>` header the way
-//! Django REST framework would.
+//! injects the request-level faults (server errors, 429, invalid JSON, empty bodies, HTML pages,
+//! dropped bodies), records the exchange when asked to, and checks the
+//! `Authorization: apikey <key>` header the way Django REST framework would.
 
 use std::sync::Arc;
 
@@ -108,13 +108,21 @@ fn early_answer(
     authenticate(headers, &shared.options.api_key).err()
 }
 
-/// The invalid-JSON fault, for successful JSON answers of the API (not report files).
+/// The faults that spoil a successful answer: an HTML page instead of a file, an empty body,
+/// invalid JSON (for the API's JSON answers, not report files).
 async fn garble(shared: &Shared, faults: &Faults, op: &str, response: Response) -> Response {
     let is_json = response
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    let eligible = op != "download" && is_json && response.status().is_success();
+    let success = response.status().is_success();
+    if op == "download" && success && shared.roll(faults.html_download_rate) {
+        return faults::html_page();
+    }
+    if success && shared.roll(faults.empty_body_rate) {
+        return faults::empty_body(response);
+    }
+    let eligible = op != "download" && is_json && success;
     if eligible && shared.roll(faults.invalid_json_rate) {
         faults::invalid_json(response).await
     } else {
