@@ -1021,6 +1021,76 @@ async fn a_database_locked_by_another_process_for_a_while_only_delays_the_work()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_outlives_a_database_locked_past_its_busy_timeout_and_resumes() {
+    use sqlx::Connection;
+    let options = SimOptions {
+        pending_for: Duration::from_secs(2),
+        ..sim_options(23)
+    };
+    let h = Harness::with_options(options, "").await;
+    h.write_config(&format!(
+        "busy_timeout = \"100ms\"\n{}\n{}",
+        common::FAST_POLLING,
+        four_periods()
+    ));
+    let child = h
+        .command(&["run"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    wait_for(
+        "the tasks to be created",
+        Duration::from_secs(10),
+        || async {
+            try_status(&h)
+                .await
+                .is_some_and(|rows| rows.len() == 4 && rows.iter().all(|r| r["uuid"].is_string()))
+        },
+    )
+    .await;
+    let url = format!("sqlite://{}", h.path("state.db").display());
+    let mut conn = sqlx::SqliteConnection::connect(&url)
+        .await
+        .expect("open the database");
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut conn)
+        .await
+        .expect("lock");
+    // Fifteen times the busy timeout: every step meanwhile fails with "database is locked".
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    sqlx::query("COMMIT")
+        .execute(&mut conn)
+        .await
+        .expect("unlock");
+    drop(conn);
+    wait_for(
+        "every report to be delivered after the lock is gone",
+        Duration::from_secs(20),
+        || async {
+            try_status(&h)
+                .await
+                .is_some_and(|rows| rows.iter().all(|r| r["status"] == "done"))
+        },
+    )
+    .await;
+    send_signal(&child, libc::SIGTERM);
+    let out = tokio::time::timeout(RUN_LIMIT, child.wait_with_output())
+        .await
+        .expect("the daemon stops on SIGTERM")
+        .expect("wait");
+    let log = stderr(&out);
+    assert!(out.status.success(), "{log}");
+    assert!(
+        log.contains("the database failed") && log.contains("database is locked"),
+        "the failed steps are logged with SQLite's reason:\n{log}"
+    );
+    let rows = h.status().await;
+    assert_done_rows_have_the_served_bytes(&h, &rows, "locked past busy_timeout", &[]);
+    assert_no_duplicate_remote_tasks(&h, "locked past busy_timeout");
+    assert_eq!(h.sim.tasks().len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_key_ends_run_once_with_exit_1_and_a_replaced_key_is_tried_at_once() {
     let h = Harness::start(
         r#"

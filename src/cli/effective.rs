@@ -47,8 +47,9 @@ pub fn render(config: &Config) -> String {
     );
     let _ = writeln!(
         out,
-        "output_dir = {}",
-        text(&storage.output_dir.to_string_lossy())
+        "output_dir = {}\nbusy_timeout = {}",
+        text(&storage.output_dir.to_string_lossy()),
+        dur(storage.busy_timeout)
     );
     let p = &config.polling;
     let _ = writeln!(

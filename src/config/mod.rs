@@ -52,6 +52,8 @@ pub struct ApiConfig {
 pub struct StorageConfig {
     pub database: PathBuf,
     pub output_dir: PathBuf,
+    /// How long a statement waits for a lock another process holds on the database.
+    pub busy_timeout: Duration,
 }
 
 #[derive(Debug, Clone)]

@@ -47,6 +47,8 @@ pub struct RawApi {
 pub struct RawStorage {
     pub database: PathBuf,
     pub output_dir: PathBuf,
+    #[serde(with = "humantime_serde")]
+    pub busy_timeout: Duration,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -137,6 +139,7 @@ impl Default for RawStorage {
         RawStorage {
             database: PathBuf::from("/var/lib/gcore-reportd/state.db"),
             output_dir: PathBuf::from("/var/lib/gcore-reportd/reports"),
+            busy_timeout: Duration::from_secs(10),
         }
     }
 }

@@ -64,6 +64,7 @@ pub fn validate(raw: RawConfig, key: ApiKey) -> Result<Config, ConfigError> {
         storage: StorageConfig {
             database: raw.storage.database,
             output_dir: raw.storage.output_dir,
+            busy_timeout: raw.storage.busy_timeout,
         },
         polling,
         downloads: DownloadsConfig {

@@ -82,7 +82,7 @@ pub async fn run_with_reloads(
 /// Opens the database (migrating it), removes stale temporary files, builds the client.
 pub async fn open_engine(config: Config) -> Result<Engine, EngineError> {
     let lock = Arc::new(lock_database(&config.storage.database)?);
-    let store = Store::open(&config.storage.database).await?;
+    let store = Store::open_waiting(&config.storage.database, config.storage.busy_timeout).await?;
     let removed = remove_partial_files(&config.storage.output_dir);
     if removed > 0 {
         tracing::info!(
@@ -133,6 +133,7 @@ async fn drive(
 ) -> Result<(), EngineError> {
     let mut clock = ScheduleClock::default();
     let mut reload_seen = false;
+    let mut failures = 0u32;
     while !shutdown.is_cancelled() {
         if let Some(rx) = reloads.as_mut() {
             if std::mem::take(&mut reload_seen) || rx.has_changed().unwrap_or(false) {
@@ -151,9 +152,21 @@ async fn drive(
         if schedule || clock.is_first() {
             clock.advance(&engine.config, now);
         }
-        let Some(outcome) = step_or_stop(engine, shutdown, schedule, notifier).await? else {
-            return Ok(());
+        let outcome = match step_or_stop(engine, shutdown, schedule, notifier).await {
+            Ok(Some(outcome)) => outcome,
+            Ok(None) => return Ok(()),
+            // The daemon outlives a database it cannot use for a while (a lock held past
+            // `storage.busy_timeout`, a full disk): the tasks keep their state in it, and the
+            // whole step, schedules included, is tried again.
+            Err(EngineError::Store(e)) if mode == RunMode::Daemon => {
+                failures += 1;
+                clock = ScheduleClock::default();
+                wait_after_store_error(&e, failures, shutdown, notifier).await;
+                continue;
+            }
+            Err(e) => return Err(e),
         };
+        failures = 0;
         notifier.alive();
         notifier.status(&status_line(&clock, &outcome));
         if mode != RunMode::Daemon && outcome.active == 0 {
@@ -179,6 +192,25 @@ async fn drive(
         }
     }
     Ok(())
+}
+
+/// After the database failed `failures` times in a row: logs it, says it in systemd's
+/// `STATUS=`, and waits (1 s, doubling up to a minute) or until shutdown.
+async fn wait_after_store_error(
+    err: &crate::store::StoreError,
+    failures: u32,
+    shutdown: &CancellationToken,
+    notifier: &Notifier,
+) {
+    let wait = Duration::from_secs(1 << failures.saturating_sub(1).min(6)).min(MAX_SLEEP);
+    let retry_in = humantime::format_duration(wait);
+    tracing::error!(error = %err, %retry_in, failures, "the database failed; tasks keep their state, retrying");
+    notifier.alive();
+    notifier.status(&format!("database error, retrying in {retry_in}: {err}"));
+    tokio::select! {
+        _ = tokio::time::sleep(wait) => {}
+        _ = shutdown.cancelled() => {}
+    }
 }
 
 /// Resolves when a new configuration arrives (`true`); never, without a reload channel or

@@ -20,6 +20,9 @@ pub use daemon::{Condition, AUTH_BLOCKED};
 pub use reads::HOT_QUERIES;
 pub use rows::*;
 
+/// How long a statement waits for another process's lock unless `storage.busy_timeout` says.
+const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The database. Cheap to clone (a pool).
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -120,8 +123,14 @@ impl FromStr for State {
 impl Store {
     /// Opens (creating if needed) the database and applies pending migrations.
     pub async fn open(path: &Path) -> Result<Store, StoreError> {
+        Self::open_waiting(path, DEFAULT_BUSY_TIMEOUT).await
+    }
+
+    /// [`Store::open`], with statements waiting up to `busy_timeout` for another process's
+    /// lock before they fail.
+    pub async fn open_waiting(path: &Path, busy_timeout: Duration) -> Result<Store, StoreError> {
         create_private(path);
-        let store = Self::connect(path, true).await?;
+        let store = Self::connect(path, true, busy_timeout).await?;
         sqlx::migrate!("./migrations")
             .run(&store.pool)
             .await
@@ -140,7 +149,7 @@ impl Store {
                 path: path.to_path_buf(),
             });
         }
-        let store = Self::connect(path, false).await?;
+        let store = Self::connect(path, false, DEFAULT_BUSY_TIMEOUT).await?;
         let initialised: bool = sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tasks')",
         )
@@ -155,14 +164,18 @@ impl Store {
         Ok(store)
     }
 
-    async fn connect(path: &Path, create: bool) -> Result<Store, StoreError> {
+    async fn connect(
+        path: &Path,
+        create: bool,
+        busy_timeout: Duration,
+    ) -> Result<Store, StoreError> {
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(create)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
+            .busy_timeout(busy_timeout)
             .pragma("cache_size", "-1024");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
