@@ -1,7 +1,9 @@
 //! Batched status polling: when more than a few polling tasks are due at once, their statuses
 //! come from the list operation (created since the oldest of them, ordered, 100 per page)
-//! instead of one retrieve per task. Tasks the list does not return are retrieved one by one;
-//! each task keeps its own backoff schedule either way.
+//! instead of one retrieve per task, and what the list says is recorded in bulk (one
+//! transaction for the tasks still running, one statement for the completed ones). Tasks the
+//! list does not return are retrieved one by one; each task keeps its own backoff schedule
+//! either way.
 
 use std::collections::{HashMap, HashSet};
 
@@ -52,9 +54,7 @@ impl Engine {
             }
         }
     }
-}
 
-impl Engine {
     /// Acts in bulk on the statuses a batched list brought back: tasks still running get
     /// their next poll time in one transaction, completed ones move to `downloading` in one
     /// statement. Returns what is left for one-by-one steps, with the listed remote state

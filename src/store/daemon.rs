@@ -50,16 +50,22 @@ impl Store {
 
     /// One condition, if recorded.
     pub async fn condition(&self, key: &str) -> Result<Option<Condition>, StoreError> {
-        Ok(sqlx::query_as("SELECT * FROM daemon_state WHERE key = ?")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(sqlx::query_as(
+            "SELECT key, value, until_at, updated_at FROM daemon_state WHERE key = ?",
+        )
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     /// Every recorded condition.
     pub async fn conditions(&self) -> Result<Vec<Condition>, StoreError> {
-        Ok(sqlx::query_as("SELECT * FROM daemon_state ORDER BY key")
+        Ok(
+            sqlx::query_as(
+                "SELECT key, value, until_at, updated_at FROM daemon_state ORDER BY key",
+            )
             .fetch_all(&self.pool)
-            .await?)
+            .await?,
+        )
     }
 }

@@ -20,6 +20,9 @@ pub use daemon::{Condition, AUTH_BLOCKED};
 pub use reads::HOT_QUERIES;
 pub use rows::*;
 
+/// The schema's migrations, embedded at build time (`build.rs` reruns when they change).
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
 /// How long a statement waits for another process's lock unless `storage.busy_timeout` says.
 const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -40,7 +43,7 @@ pub enum StoreError {
     },
     #[error("the database {path} does not exist yet: start the daemon once (gcore-reportd run) to create it")]
     Missing { path: PathBuf },
-    #[error("the database {path} has no tables yet: a daemon starting right now creates them; try again in a moment")]
+    #[error("the database {path} is not ready yet: a daemon starting right now creates or upgrades its tables; try again in a moment")]
     Uninitialised { path: PathBuf },
     #[error("database error: {0}")]
     Sql(#[from] sqlx::Error),
@@ -131,7 +134,7 @@ impl Store {
     pub async fn open_waiting(path: &Path, busy_timeout: Duration) -> Result<Store, StoreError> {
         create_private(path);
         let store = Self::connect(path, true, busy_timeout).await?;
-        sqlx::migrate!("./migrations")
+        MIGRATOR
             .run(&store.pool)
             .await
             .map_err(|source| StoreError::Migrate {
@@ -150,18 +153,32 @@ impl Store {
             });
         }
         let store = Self::connect(path, false, DEFAULT_BUSY_TIMEOUT).await?;
-        let initialised: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tasks')",
-        )
-        .fetch_one(&store.pool)
-        .await?;
-        if !initialised {
+        if !store.fully_migrated().await? {
             store.close().await;
             return Err(StoreError::Uninitialised {
                 path: path.to_path_buf(),
             });
         }
         Ok(store)
+    }
+
+    /// Whether every migration this version knows has been applied: a daemon that has just
+    /// started may still be creating or upgrading the tables.
+    async fn fully_migrated(&self) -> Result<bool, StoreError> {
+        let known = i64::try_from(MIGRATOR.iter().count()).unwrap_or(i64::MAX);
+        let started: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = '_sqlx_migrations')",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        if !started {
+            return Ok(false);
+        }
+        let applied: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(applied >= known)
     }
 
     async fn connect(

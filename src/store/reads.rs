@@ -4,19 +4,50 @@
 
 use super::{EventRow, State, Store, StoreError, TaskFilter, TaskRow};
 
+/// The columns of a [`TaskRow`], named: a `SELECT *` prepared before a migration adds a
+/// column would return more columns than sqlx expects (it panics), e.g. for a `status` run
+/// while a newly started daemon migrates the database.
+macro_rules! task_columns {
+    () => {
+        "id, report, period_from, period_to, template, format, parameters, file_name, state,
+         uuid, remote_status, attempts, tries, next_attempt_at, intent_at, deadline_at,
+         last_error, file_path, bytes, sha256, created_at, updated_at, hook_state,
+         remote_created_at"
+    };
+}
+
 /// Unfinished tasks due by ?1, most overdue first, at most ?2.
-const DUE_TASKS: &str = "SELECT * FROM tasks
+const DUE_TASKS: &str = concat!(
+    "SELECT ",
+    task_columns!(),
+    " FROM tasks
     WHERE state IN ('intent', 'creating', 'polling', 'downloading') AND next_attempt_at <= ?1
-    ORDER BY next_attempt_at, id LIMIT ?2";
+    ORDER BY next_attempt_at, id LIMIT ?2"
+);
 const NEXT_DUE_AT: &str = "SELECT MIN(next_attempt_at) FROM tasks
     WHERE state IN ('intent', 'creating', 'polling', 'downloading')";
 const COUNT_ACTIVE: &str = "SELECT COUNT(*) FROM tasks
     WHERE state IN ('intent', 'creating', 'polling', 'downloading')";
-const LIST_TASKS: &str = "SELECT * FROM tasks
+const LIST_TASKS: &str = concat!(
+    "SELECT ",
+    task_columns!(),
+    " FROM tasks
     WHERE (?1 IS NULL OR report = ?1) AND (?2 IS NULL OR state = ?2)
-    ORDER BY period_from DESC, id DESC LIMIT ?3";
-const FIND_BY_UUID: &str =
-    "SELECT * FROM tasks WHERE uuid >= ?1 AND uuid < ?1 || '~' ORDER BY id LIMIT 1";
+    ORDER BY period_from DESC, id DESC LIMIT ?3"
+);
+const FIND_BY_UUID: &str = concat!(
+    "SELECT ",
+    task_columns!(),
+    " FROM tasks WHERE uuid >= ?1 AND uuid < ?1 || '~' ORDER BY id LIMIT 1"
+);
+const FIND_BY_ID: &str = concat!("SELECT ", task_columns!(), " FROM tasks WHERE id = ?");
+const PENDING_HOOKS: &str = concat!(
+    "SELECT ",
+    task_columns!(),
+    " FROM tasks WHERE hook_state = 'pending' ORDER BY id LIMIT ?"
+);
+const TASK_EVENTS: &str = "SELECT id, task_id, at, state, uuid, remote_status, message
+    FROM events WHERE task_id = ? ORDER BY id";
 
 /// The statements on the daemon's hot paths, by name: `tests/query_plans.rs` checks with
 /// `EXPLAIN QUERY PLAN` that SQLite answers each one from an index, not a table scan.
@@ -104,7 +135,7 @@ impl Store {
     pub async fn find_task(&self, key: &str) -> Result<TaskRow, StoreError> {
         let row: Option<TaskRow> = match key.parse::<i64>() {
             Ok(id) => {
-                sqlx::query_as("SELECT * FROM tasks WHERE id = ?")
+                sqlx::query_as(FIND_BY_ID)
                     .bind(id)
                     .fetch_optional(&self.pool)
                     .await?
@@ -134,12 +165,10 @@ impl Store {
 
     /// A task's whole history, oldest first.
     pub async fn task_events(&self, id: i64) -> Result<Vec<EventRow>, StoreError> {
-        Ok(
-            sqlx::query_as("SELECT * FROM events WHERE task_id = ? ORDER BY id")
-                .bind(id)
-                .fetch_all(&self.pool)
-                .await?,
-        )
+        Ok(sqlx::query_as(TASK_EVENTS)
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     /// When each report last had a file downloaded (Unix ms), for "report missing" alerts.
@@ -153,12 +182,10 @@ impl Store {
 
     /// Tasks whose hook has yet to run.
     pub async fn pending_hooks(&self, limit: i64) -> Result<Vec<TaskRow>, StoreError> {
-        Ok(
-            sqlx::query_as("SELECT * FROM tasks WHERE hook_state = 'pending' ORDER BY id LIMIT ?")
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?,
-        )
+        Ok(sqlx::query_as(PENDING_HOOKS)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     /// SQLite's plan for `sql` (`EXPLAIN QUERY PLAN`), one line per step, parameters unbound.
