@@ -78,7 +78,10 @@ async fn start_sim(options: SimOptions) -> SimHandle {
     sim::start(listener, options).await.expect("simulator")
 }
 
-async fn many(n: usize) {
+/// Runs N reports due at once; returns the run's directory, which the caller removes only at
+/// the end: deleting 10,000 files just before the next run would bill that run for it (ext4
+/// without a journal scans recently deleted inodes when it creates files).
+async fn many(n: usize) -> tempfile::TempDir {
     let options = SimOptions {
         pending_for: Duration::from_secs(1),
         running_for: Duration::from_secs(1),
@@ -143,6 +146,7 @@ async fn many(n: usize) {
             .take(3)
             .for_each(|l| println!("  daemon error: {l}"));
     }
+    dir
 }
 
 fn rows_for(bytes: u64, params: &serde_json::Value) -> usize {
@@ -317,12 +321,13 @@ async fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|n| n.parse().ok());
     println!("gcore-reportd scale benchmark (binary {BIN})");
+    let mut finished_runs = Vec::new();
     if wants("many") {
         for n in custom_n
             .map(|n| vec![n])
             .unwrap_or_else(|| vec![1_000, 10_000])
         {
-            many(n).await;
+            finished_runs.push(many(n).await);
         }
     }
     if wants("big") {
@@ -331,4 +336,5 @@ async fn main() {
     if wants("rows") {
         rows(100_000).await;
     }
+    drop(finished_runs);
 }
