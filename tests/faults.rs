@@ -605,6 +605,31 @@ template = "ResellerExpenses"
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_that_completed_before_the_deadline_is_fetched_though_its_next_poll_is_after_it() {
+    // The first poll is due 2 s after the create, the deadline 1 s after it, and the report is
+    // ready after 0.25 s: the look at the deadline finds it Completed and fetches it.
+    let h = Harness::with_options(sim_options(29), "").await;
+    h.write_config(
+        r#"
+[polling]
+initial_interval = "2s"
+max_interval = "4s"
+deadline = "1s"
+
+[[reports]]
+name = "expenses"
+template = "ResellerExpenses"
+"#,
+    );
+    let out = run_with_env(&h, &["run", "--once"], &[]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows = h.status().await;
+    assert_eq!(rows[0]["status"], "done", "{rows:?}");
+    assert_done_rows_have_the_served_bytes(&h, &rows, "last look", &[]);
+    assert_eq!(h.sim.request_counts().get("retrieve"), Some(&1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_task_that_never_finishes_expires_at_the_deadline_and_run_once_exits_1() {
     let h = Harness::with_options(sim_options(5), "").await;
     h.write_config(

@@ -69,10 +69,14 @@ impl Engine {
         let (mut running, mut completed, mut work) = (Vec::new(), Vec::new(), Vec::new());
         for mut task in tasks {
             let remote = task.uuid.as_deref().and_then(|u| statuses.remove(u));
-            let Some(remote) = remote.filter(|_| now <= task.deadline_at) else {
+            let Some(remote) = remote else {
                 work.push((task, None));
                 continue;
             };
+            if now > task.deadline_at {
+                work.push((task, Some(remote))); // its last look, see `Engine::at_deadline`
+                continue;
+            }
             let _span = super::task_span(&task).entered();
             match &remote.status {
                 TaskStatus::Completed => {

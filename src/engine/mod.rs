@@ -23,7 +23,7 @@ use futures_util::StreamExt;
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 
-use crate::api::{ApiError, Client, ErrorClass, FileTask};
+use crate::api::{ApiError, Client, ErrorClass, FileTask, TaskStatus};
 use crate::config::{Config, ReportConfig};
 use crate::store::{State, Store, StoreError, TaskRow};
 
@@ -198,12 +198,7 @@ impl Engine {
         if matches!(state, State::Intent | State::Creating | State::Polling)
             && now > task.deadline_at
         {
-            let reason = format!(
-                "expired: not finished within polling.deadline ({})",
-                humantime::format_duration(self.config.polling.deadline)
-            );
-            tracing::warn!(%reason, "task expired");
-            return self.end_task(&task, State::Expired, &reason).await;
+            return self.at_deadline(&task, known).await;
         }
         match state {
             State::Intent | State::Creating => self.create(&task).await,
@@ -214,6 +209,32 @@ impl Engine {
             State::Downloading => self.download(&task).await,
             State::Done | State::Failed | State::Expired | State::Lost => Ok(()),
         }
+    }
+
+    /// A task past its `polling.deadline`: a created task is looked at one last time (a
+    /// report that completed since the last poll is still fetched); otherwise it expires.
+    async fn at_deadline(
+        &self,
+        task: &TaskRow,
+        known: Option<FileTask>,
+    ) -> Result<(), EngineError> {
+        let last_look = match (&known, task.uuid.as_deref()) {
+            (Some(_), _) => known,
+            (None, Some(uuid)) if task.state() == State::Polling => {
+                self.client.retrieve(uuid).await.ok()
+            }
+            _ => None,
+        };
+        if let Some(remote) = last_look.filter(|r| r.status == TaskStatus::Completed) {
+            tracing::info!("completed by the deadline's last look");
+            return self.apply_status(task, &remote).await;
+        }
+        let reason = format!(
+            "expired: not finished within polling.deadline ({})",
+            humantime::format_duration(self.config.polling.deadline)
+        );
+        tracing::warn!(%reason, "task expired");
+        self.end_task(task, State::Expired, &reason).await
     }
 
     fn report_config(&self, task: &TaskRow) -> Option<&ReportConfig> {
