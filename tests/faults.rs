@@ -629,6 +629,42 @@ template = "ResellerExpenses"
     assert_eq!(h.sim.request_counts().get("retrieve"), Some(&1));
 }
 
+/// One report whose every create is answered 504 while its task appears 1 s later; the
+/// daemon waits `settle` before looking for it. Returns the remote tasks made.
+async fn late_creates(settle: &str) -> usize {
+    let h = Harness::with_options(sim_options(31), "").await;
+    h.write_config(&format!(
+        "{}\n[[reports]]\nname = \"expenses\"\ntemplate = \"ResellerExpenses\"\n",
+        common::FAST_POLLING
+    ));
+    let text = std::fs::read_to_string(h.config_path()).expect("config");
+    let setting = format!("create_settle = \"{settle}\"");
+    std::fs::write(
+        h.config_path(),
+        text.replace("create_settle = \"100ms\"", &setting),
+    )
+    .expect("config");
+    h.sim.set_faults(Faults {
+        late_create: Some(Duration::from_secs(1)),
+        ..Faults::default()
+    });
+    let out = run_with_env(&h, &["run", "--once"], &[]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows = h.status().await;
+    assert_eq!(rows[0]["status"], "done", "{rows:?}");
+    h.sim.tasks().len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_the_backend_commits_after_a_504_is_adopted_once_create_settle_has_passed() {
+    let (settled, hasty) = tokio::join!(late_creates("2s"), late_creates("0s"));
+    assert_eq!(settled, 1, "waiting out create_settle finds the late task");
+    assert!(
+        hasty > 1,
+        "without the wait the daemon creates again before the first task appears: {hasty}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_task_that_never_finishes_expires_at_the_deadline_and_run_once_exits_1() {
     let h = Harness::with_options(sim_options(5), "").await;
@@ -1054,7 +1090,7 @@ async fn the_daemon_outlives_a_database_locked_past_its_busy_timeout_and_resumes
     };
     let h = Harness::with_options(options, "").await;
     h.write_config(&format!(
-        "busy_timeout = \"100ms\"\n{}\n{}",
+        "busy_timeout = \"300ms\"\n{}\n{}",
         common::FAST_POLLING,
         four_periods()
     ));
@@ -1065,7 +1101,7 @@ async fn the_daemon_outlives_a_database_locked_past_its_busy_timeout_and_resumes
         .expect("spawn");
     wait_for(
         "the tasks to be created",
-        Duration::from_secs(10),
+        Duration::from_secs(30),
         || async {
             try_status(&h)
                 .await
@@ -1081,7 +1117,7 @@ async fn the_daemon_outlives_a_database_locked_past_its_busy_timeout_and_resumes
         .execute(&mut conn)
         .await
         .expect("lock");
-    // Fifteen times the busy timeout: every step meanwhile fails with "database is locked".
+    // Five times the busy timeout: every step meanwhile fails with "database is locked".
     tokio::time::sleep(Duration::from_millis(1500)).await;
     sqlx::query("COMMIT")
         .execute(&mut conn)
@@ -1090,7 +1126,7 @@ async fn the_daemon_outlives_a_database_locked_past_its_busy_timeout_and_resumes
     drop(conn);
     wait_for(
         "every report to be delivered after the lock is gone",
-        Duration::from_secs(20),
+        Duration::from_secs(40),
         || async {
             try_status(&h)
                 .await

@@ -89,6 +89,18 @@ pub enum ErrorClass {
 }
 
 impl ApiError {
+    /// Whether a create that failed this way may still have made its task: the request may
+    /// have reached the server (a timeout, a dropped connection, a 5xx other than a 429, an
+    /// unreadable answer).
+    pub fn outcome_unknown(&self) -> bool {
+        match self {
+            ApiError::Transport { maybe_sent, .. } => *maybe_sent,
+            ApiError::Unavailable { status, .. } => *status != 429,
+            ApiError::BadResponse { .. } => true,
+            _ => false,
+        }
+    }
+
     pub fn class(&self) -> ErrorClass {
         match self {
             ApiError::Rejected { .. } => ErrorClass::Permanent,

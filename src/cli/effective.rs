@@ -36,8 +36,9 @@ pub fn render(config: &Config) -> String {
     );
     let _ = writeln!(
         out,
-        "auth_retry_interval = {}",
-        dur(config.api.auth_retry_interval)
+        "auth_retry_interval = {}\ncreate_settle = {}",
+        dur(config.api.auth_retry_interval),
+        dur(config.api.create_settle)
     );
     let storage = &config.storage;
     let _ = writeln!(

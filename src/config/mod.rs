@@ -46,6 +46,9 @@ pub struct ApiConfig {
     pub request_timeout: Duration,
     pub max_requests_per_second: f64,
     pub auth_retry_interval: Duration,
+    /// After a create whose outcome is unknown, how long to wait before looking for its task
+    /// on the server (a backend may commit it after the gateway in front of it gave up).
+    pub create_settle: Duration,
 }
 
 #[derive(Debug, Clone)]

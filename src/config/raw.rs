@@ -40,6 +40,8 @@ pub struct RawApi {
     pub max_requests_per_second: f64,
     #[serde(default = "default_auth_retry", with = "humantime_serde")]
     pub auth_retry_interval: Duration,
+    #[serde(default = "default_create_settle", with = "humantime_serde")]
+    pub create_settle: Duration,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -114,6 +116,10 @@ fn default_request_timeout() -> Duration {
     Duration::from_secs(30)
 }
 
+fn default_create_settle() -> Duration {
+    Duration::from_secs(30)
+}
+
 fn default_auth_retry() -> Duration {
     Duration::from_secs(600)
 }
@@ -130,6 +136,7 @@ impl Default for RawApi {
             request_timeout: default_request_timeout(),
             max_requests_per_second: default_rate(),
             auth_retry_interval: default_auth_retry(),
+            create_settle: default_create_settle(),
         }
     }
 }

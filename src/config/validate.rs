@@ -121,6 +121,7 @@ fn validate_api(raw: &RawApi, key: ApiKey) -> Result<ApiConfig, ConfigError> {
         request_timeout: raw.request_timeout,
         max_requests_per_second: raw.max_requests_per_second,
         auth_retry_interval: raw.auth_retry_interval,
+        create_settle: raw.create_settle,
     })
 }
 

@@ -73,7 +73,18 @@ impl Engine {
                 tracing::error!(error = %err, "create rejected; fix the report's template or parameters");
                 self.end_task(task, State::Failed, &reason).await
             }
-            // The task stays `creating`: the next try looks for it on the server first.
+            // The task stays `creating`: the next try looks for it on the server first, after
+            // `api.create_settle` when the create may have reached the server.
+            ErrorClass::Transient if err.outcome_unknown() => {
+                let polling = &self.config.polling;
+                let settle = self.config.api.create_settle;
+                let delay = backoff::retry_delay(polling, task.tries + 1, err.retry_after());
+                let message = format!(
+                    "{err}; the create may have reached the server: looking for its task in {}",
+                    humantime::format_duration(delay.max(settle))
+                );
+                self.reschedule(task, delay.max(settle), &message).await
+            }
             ErrorClass::Credentials | ErrorClass::Transient => self.retry_later(task, &err).await,
         }
     }

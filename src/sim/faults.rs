@@ -20,6 +20,9 @@ pub struct Faults {
     pub error_rate: f64,
     /// Fraction of creates that create the task, then answer 500 (the client cannot know the outcome).
     pub error_after_create_rate: f64,
+    /// Every create is answered 504 at once and its task appears this long afterwards: a
+    /// backend that commits after the gateway in front of it gave up.
+    pub late_create: Option<Duration>,
     /// Every Nth request is answered 429 with Retry-After (0 = off).
     pub too_many_every: u32,
     /// Value of Retry-After on 429s.

@@ -30,6 +30,14 @@ pub(crate) async fn create(
         Ok(new) => new,
         Err(response) => return response,
     };
+    if let Some(after) = shared.faults().late_create {
+        let (shared, code) = (shared.clone(), new.template.code.to_string());
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            shared.create(&code, new.params);
+        });
+        return faults::server_error(StatusCode::GATEWAY_TIMEOUT);
+    }
     let created = shared.create(new.template.code, new.params);
     if created.fail_after {
         return faults::server_error(StatusCode::INTERNAL_SERVER_ERROR);

@@ -72,6 +72,11 @@ impl Shared {
         (inner.faults.clone(), inner.requests)
     }
 
+    /// The faults in force now.
+    pub(crate) fn faults(&self) -> Faults {
+        self.lock().faults.clone()
+    }
+
     pub(crate) fn count_status(&self, status: StatusCode) {
         *self.lock().by_status.entry(status.as_u16()).or_insert(0) += 1;
     }
