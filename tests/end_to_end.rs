@@ -6,21 +6,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{sha256_file, sha256_hex, stderr, Harness};
+use common::{sha256_file, sha256_hex, stderr, Harness, TWO_REPORTS};
 use gcore_reportd::sim::{Faults, SimOptions};
-
-const TWO_REPORTS: &str = r#"
-[[reports]]
-name = "expenses"
-template = "ResellerExpenses"
-format = "csv"
-
-[[reports]]
-name = "plans-42"
-template = "ResellerPlans"
-format = "json"
-parameters = { client_id = 42 }
-"#;
 
 /// The bytes the simulator serves for the task created for `template` and `period_from`.
 fn expected_bytes(h: &Harness, template: &str, format: &str, period_from: &str) -> Vec<u8> {

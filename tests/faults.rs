@@ -18,11 +18,18 @@ use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{sha256_file, sha256_hex, stderr, Harness};
+use common::{send_signal, sha256_file, sha256_hex, stderr, wait_for, Harness};
 use gcore_reportd::sim::{self, Exchange, Faults, SimOptions, SimTask};
 use serde_json::Value;
 
 /// How long one `run --once` may take before the case counts as hung.
+/// The smallest config body: one monthly report.
+const ONE_REPORT: &str = r#"
+[[reports]]
+name = "expenses"
+template = "ResellerExpenses"
+"#;
+
 const RUN_LIMIT: Duration = Duration::from_secs(40);
 
 /// Quick simulated task lifecycles (the harness default), seeded per case.
@@ -164,40 +171,6 @@ async fn run_with_env(h: &Harness, args: &[&str], env: &[(&str, &str)]) -> std::
         .await
         .unwrap_or_else(|_| panic!("{args:?} did not finish within {RUN_LIMIT:?}"))
         .expect("spawn gcore-reportd")
-}
-
-/// `status --json` rows, or `None` while the database is not there or not initialised yet.
-async fn try_status(h: &Harness) -> Option<Vec<Value>> {
-    let out = h.run(&["status", "--json"]).await;
-    if !out.status.success() {
-        return None;
-    }
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).ok())
-        .collect()
-}
-
-/// Polls `check` every 20 ms until it holds, failing after `limit`.
-async fn wait_for<F, Fut>(what: &str, limit: Duration, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let until = Instant::now() + limit;
-    while !check().await {
-        assert!(Instant::now() < until, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// Sends `signal` to a running child.
-fn send_signal(child: &tokio::process::Child, signal: libc::c_int) {
-    let pid = child.id().expect("the child is running");
-    let pid = libc::pid_t::try_from(pid).expect("pid fits");
-    // SAFETY: kill(2) on a pid we spawned and have not reaped yet.
-    let rc = unsafe { libc::kill(pid, signal) };
-    assert_eq!(rc, 0, "kill({pid}, {signal})");
 }
 
 /// One case of the transient-fault matrix.
@@ -535,15 +508,7 @@ async fn after_a_429_with_retry_after_no_request_arrives_before_it_has_passed() 
         running_for: Duration::from_millis(1000),
         ..sim_options(3)
     };
-    let h = Harness::with_options(
-        options,
-        r#"
-[[reports]]
-name = "expenses"
-template = "ResellerExpenses"
-"#,
-    )
-    .await;
+    let h = Harness::with_options(options, ONE_REPORT).await;
     h.sim.set_faults(Faults {
         too_many_every: 3,
         retry_after_secs: 1,
@@ -740,7 +705,7 @@ async fn an_output_directory_that_is_unusable_for_a_while_delays_the_files_but_l
         "every task to report the unusable output directory",
         Duration::from_secs(20),
         || async {
-            let rows = try_status(&h).await.unwrap_or_default();
+            let rows = h.try_status().await.unwrap_or_default();
             rows.len() == 4
                 && rows.iter().all(|r| {
                     r["status"] == "downloading"
@@ -842,7 +807,7 @@ resubmit_lost = true
     .await;
     let child = h.command(&["run", "--once"]).spawn().expect("spawn");
     wait_for("both tasks polling", Duration::from_secs(10), || async {
-        let rows = try_status(&h).await.unwrap_or_default();
+        let rows = h.try_status().await.unwrap_or_default();
         rows.len() == 2 && rows.iter().all(|r| r["status"] == "polling")
     })
     .await;
@@ -878,14 +843,7 @@ resubmit_lost = true
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_key_pauses_all_api_calls_for_the_interval_and_status_shows_why() {
-    let h = Harness::start(
-        r#"
-[[reports]]
-name = "expenses"
-template = "ResellerExpenses"
-"#,
-    )
-    .await;
+    let h = Harness::start(ONE_REPORT).await;
     let wrong = "7$wrong-secret-0000";
     std::fs::write(h.path("api-key"), format!("{wrong}\n")).expect("wrong key");
     let interval = Duration::from_secs(2);
@@ -1045,7 +1003,7 @@ async fn a_database_locked_by_another_process_for_a_while_only_delays_the_work()
         "the tasks to be created",
         Duration::from_secs(10),
         || async {
-            try_status(&h).await.is_some_and(|rows| {
+            h.try_status().await.is_some_and(|rows| {
                 rows.len() == 4 && rows.iter().all(|r| r["status"] == "polling")
             })
         },
@@ -1103,7 +1061,7 @@ async fn the_daemon_outlives_a_database_locked_past_its_busy_timeout_and_resumes
         "the tasks to be created",
         Duration::from_secs(30),
         || async {
-            try_status(&h)
+            h.try_status()
                 .await
                 .is_some_and(|rows| rows.len() == 4 && rows.iter().all(|r| r["uuid"].is_string()))
         },
@@ -1128,7 +1086,7 @@ async fn the_daemon_outlives_a_database_locked_past_its_busy_timeout_and_resumes
         "every report to be delivered after the lock is gone",
         Duration::from_secs(40),
         || async {
-            try_status(&h)
+            h.try_status()
                 .await
                 .is_some_and(|rows| rows.iter().all(|r| r["status"] == "done"))
         },
@@ -1153,14 +1111,7 @@ async fn the_daemon_outlives_a_database_locked_past_its_busy_timeout_and_resumes
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_key_ends_run_once_with_exit_1_and_a_replaced_key_is_tried_at_once() {
-    let h = Harness::start(
-        r#"
-[[reports]]
-name = "expenses"
-template = "ResellerExpenses"
-"#,
-    )
-    .await;
+    let h = Harness::start(ONE_REPORT).await;
     std::fs::write(h.path("api-key"), "7$another-wrong-secret\n").expect("wrong key");
     let total = || h.sim.request_counts().values().sum::<u64>();
 
@@ -1420,7 +1371,7 @@ async fn connections_refused_then_answers_lost_to_timeouts_are_ridden_out_withou
     wait_for(
         "the tasks to be recorded",
         Duration::from_secs(10),
-        || async { try_status(&h).await.is_some_and(|rows| rows.len() == 4) },
+        || async { h.try_status().await.is_some_and(|rows| rows.len() == 4) },
     )
     .await;
     tokio::time::sleep(Duration::from_millis(800)).await;

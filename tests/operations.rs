@@ -7,7 +7,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
@@ -15,22 +14,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{sha256_file, stderr, Harness, BIN};
+use common::{send_signal, sha256_file, stderr, wait_for, Harness, BIN, TWO_REPORTS};
 use gcore_reportd::sim::{Faults, SimOptions};
 use tokio::process::Child;
-
-const TWO_REPORTS: &str = r#"
-[[reports]]
-name = "expenses"
-template = "ResellerExpenses"
-format = "csv"
-
-[[reports]]
-name = "plans-42"
-template = "ResellerPlans"
-format = "json"
-parameters = { client_id = 42 }
-"#;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers: the daemon as a child process, waiting, signals, a notify socket, a journal socket.
@@ -53,22 +39,9 @@ fn daemon_log(h: &Harness) -> String {
     std::fs::read_to_string(h.path("daemon.log")).unwrap_or_default()
 }
 
-/// Polls `check` every 50 ms until it holds; fails the test after `limit`.
-async fn wait_until<F, Fut>(what: &str, limit: Duration, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + limit;
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// Waits until the daemon has downloaded `n` files and every task is done.
 async fn wait_for_downloads(h: &Harness, n: usize) {
-    wait_until(
+    wait_for(
         &format!("{n} reports are downloaded"),
         Duration::from_secs(60),
         || async {
@@ -78,16 +51,9 @@ async fn wait_for_downloads(h: &Harness, n: usize) {
     .await;
 }
 
-fn signal(child: &Child, signal: i32) {
-    let pid = child.id().expect("the daemon is running") as i32;
-    // SAFETY: kill(2) only sends a signal to our own child.
-    let rc = unsafe { libc::kill(pid, signal) };
-    assert_eq!(rc, 0, "kill({pid}, {signal})");
-}
-
 /// Sends SIGTERM and waits (at most 30 s) for the daemon to exit.
 async fn terminate(mut child: Child) -> ExitStatus {
-    signal(&child, libc::SIGTERM);
+    send_signal(&child, libc::SIGTERM);
     tokio::time::timeout(Duration::from_secs(30), child.wait())
         .await
         .expect("the daemon stopped within 30 s of SIGTERM")
@@ -212,7 +178,7 @@ async fn under_systemd_the_daemon_says_ready_reports_status_pings_the_watchdog_a
         .spawn()
         .expect("spawn the daemon");
     wait_for_downloads(&h, 2).await;
-    wait_until("the hook has run", Duration::from_secs(30), || async {
+    wait_for("the hook has run", Duration::from_secs(30), || async {
         hook_env.exists()
     })
     .await;
@@ -569,7 +535,7 @@ on_success = ['/bin/sh', '-c', 'echo run >> "$0/hook.runs"; [ -e "$0/fast" ] && 
     );
     let sleeper = std::fs::read_to_string(h.path("sleeper.pid")).expect("sleeper pid");
     let sleeper = sleeper.trim();
-    wait_until(
+    wait_for(
         "the hook's grandchild is gone",
         Duration::from_secs(5),
         || async {
@@ -818,7 +784,7 @@ async fn status_and_show_work_while_the_daemon_holds_the_database() {
         .spawn()
         .expect("spawn the daemon");
     // Until the daemon has migrated a new database, `status` says to try again in a moment.
-    wait_until(
+    wait_for(
         "the daemon has created its database",
         Duration::from_secs(30),
         || async { h.run(&["status"]).await.status.success() },
@@ -897,7 +863,7 @@ async fn sighup_makes_the_running_daemon_read_a_replaced_key_file() {
         .env("GCORE_REPORTD__API__AUTH_RETRY_INTERVAL", "300ms")
         .spawn()
         .expect("spawn the daemon");
-    wait_until(
+    wait_for(
         "the API refused the old key",
         Duration::from_secs(30),
         || async { h.sim.status_counts().get(&401).is_some_and(|n| *n >= 2) },
@@ -911,7 +877,7 @@ async fn sighup_makes_the_running_daemon_read_a_replaced_key_file() {
         "the old key is still in use before SIGHUP"
     );
     assert!(refused >= 3, "still refused before SIGHUP: {refused}");
-    signal(&daemon, libc::SIGHUP);
+    send_signal(&daemon, libc::SIGHUP);
     wait_for_downloads(&h, 2).await;
     let status = terminate(daemon).await;
     assert!(status.success(), "{}", daemon_log(&h));

@@ -15,9 +15,8 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{sha256_file, sha256_hex, stderr, Harness};
+use common::{send_signal, sha256_file, sha256_hex, stderr, wait_for, Harness};
 use gcore_reportd::sim::{self, SimOptions};
-use serde_json::Value;
 use sqlx::Connection;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 
@@ -91,40 +90,6 @@ async fn throttling_proxy(target: SocketAddr, pace: Duration) -> SocketAddr {
         }
     });
     addr
-}
-
-/// Sends `signal` to a running child.
-fn send_signal(child: &tokio::process::Child, signal: libc::c_int) {
-    let pid = child.id().expect("the child is running");
-    let pid = libc::pid_t::try_from(pid).expect("pid fits");
-    // SAFETY: kill(2) on a pid we spawned and have not reaped yet.
-    let rc = unsafe { libc::kill(pid, signal) };
-    assert_eq!(rc, 0, "kill({pid}, {signal})");
-}
-
-/// Polls `check` every 20 ms until it holds, failing after `limit`.
-async fn wait_for<F, Fut>(what: &str, limit: Duration, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let until = Instant::now() + limit;
-    while !check().await {
-        assert!(Instant::now() < until, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// `status --json` rows, or `None` while the database is not there or not initialised yet.
-async fn try_status(h: &Harness) -> Option<Vec<Value>> {
-    let out = h.run(&["status", "--json"]).await;
-    if !out.status.success() {
-        return None;
-    }
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).ok())
-        .collect()
 }
 
 /// The child's stderr lines, collected as they come.
@@ -385,7 +350,7 @@ async fn sighup_adds_a_report_without_a_restart_and_a_broken_config_is_refused_w
         .expect("spawn");
     let lines = collect_lines(&mut child);
     wait_for("two tasks polling", Duration::from_secs(10), || async {
-        try_status(&h)
+        h.try_status()
             .await
             .is_some_and(|rows| rows.len() == 2 && rows.iter().all(|r| r["status"] == "polling"))
     })

@@ -21,6 +21,20 @@ pub struct Harness {
     pub key: String,
 }
 
+/// Two monthly reports in two formats, one with a parameter.
+pub const TWO_REPORTS: &str = r#"
+[[reports]]
+name = "expenses"
+template = "ResellerExpenses"
+format = "csv"
+
+[[reports]]
+name = "plans-42"
+template = "ResellerPlans"
+format = "json"
+parameters = { client_id = 42 }
+"#;
+
 /// Fast polling so tests finish in seconds.
 pub const FAST_POLLING: &str = r#"
 [polling]
@@ -105,6 +119,18 @@ impl Harness {
             .expect("spawn gcore-reportd")
     }
 
+    /// `status --json` rows, or `None` while the database is not there or not ready yet.
+    pub async fn try_status(&self) -> Option<Vec<serde_json::Value>> {
+        let out = self.run(&["status", "--json"]).await;
+        if !out.status.success() {
+            return None;
+        }
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
     /// `status --json`, parsed.
     pub async fn status(&self) -> Vec<serde_json::Value> {
         let out = self.run(&["status", "--json"]).await;
@@ -164,4 +190,29 @@ pub fn served_bytes(task: &SimTask, format: &str) -> Vec<u8> {
         format,
         SimOptions::default().report_rows,
     )
+}
+
+/// Polls `check` every 20 ms until it holds, failing the test after `limit`.
+pub async fn wait_for<F, Fut>(what: &str, limit: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let until = std::time::Instant::now() + limit;
+    while !check().await {
+        assert!(
+            std::time::Instant::now() < until,
+            "timed out waiting: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Sends `signal` to a running child.
+pub fn send_signal(child: &tokio::process::Child, signal: libc::c_int) {
+    let pid = child.id().expect("the child is running");
+    let pid = libc::pid_t::try_from(pid).expect("pid fits");
+    // SAFETY: kill(2) on a pid we spawned and have not reaped yet.
+    let rc = unsafe { libc::kill(pid, signal) };
+    assert_eq!(rc, 0, "kill({pid}, {signal})");
 }
