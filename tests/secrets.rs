@@ -118,7 +118,17 @@ async fn the_api_key_appears_in_no_json_log_line_at_trace_level_nor_in_any_outpu
         {
             break;
         }
-        assert!(Instant::now() < until, "the run did not end: {text}");
+        if Instant::now() >= until {
+            let _ = child.start_kill();
+            let log = logs.await.unwrap_or_default();
+            let log = String::from_utf8_lossy(&log);
+            let tail: Vec<&str> = log.lines().rev().take(20).collect();
+            panic!(
+                "the run did not end: status said {text:?} ({}); the daemon's last lines, newest first:\n{}",
+                stderr(&out),
+                tail.join("\n")
+            );
+        }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // While the daemon still holds the database open, its WAL is there to be read.

@@ -186,14 +186,19 @@ impl Store {
         create: bool,
         busy_timeout: Duration,
     ) -> Result<Store, StoreError> {
-        let options = SqliteConnectOptions::new()
+        let mut options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(create)
-            .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(busy_timeout)
             .pragma("cache_size", "-1024");
+        // Only the daemon sets WAL (it stays in the file). An operator command setting it too
+        // would write to a database a starting daemon is creating, and the two lock upgrades
+        // can collide with SQLITE_BUSY at once, without waiting: the daemon's start would fail.
+        if create {
+            options = options.journal_mode(SqliteJournalMode::Wal);
+        }
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             // A local file needs no liveness check; each would cost a round trip to the
