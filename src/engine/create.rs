@@ -77,9 +77,13 @@ impl Engine {
         tracing::Span::current().record("task_uuid", remote.uuid.as_str());
         tracing::info!(status = %remote.status, "{how}");
         let created_at = remote.created_at.as_millisecond();
-        if how == "created" {
-            warn_on_skew(created_at, now);
-        }
+        // The server stamped a task it has just answered for with about now, and one found
+        // after an unknown outcome with about the time its create was sent.
+        let sent_at = match how {
+            "created" => now,
+            _ => task.intent_at.unwrap_or(now),
+        };
+        warn_on_skew(created_at, sent_at);
         let record = RemoteTask {
             uuid: &remote.uuid,
             status: remote.status.as_str(),
