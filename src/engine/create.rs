@@ -30,6 +30,7 @@ impl Engine {
             let ids: Vec<i64> = chunk.iter().map(|t| t.id).collect();
             let now = self.now();
             let marked = self.store.begin_creates(&ids, settle, now).await?;
+            crashpoint::hit("create.marked");
             let posts = chunk.iter().filter(|t| marked.contains(&t.id)).map(|task| {
                 let mut task = task.clone();
                 task.state = State::Creating;
