@@ -87,7 +87,9 @@ async fn burst(n: usize, kills: &[u64]) -> (tempfile::TempDir, Outcome) {
     let total: u64 = counts.values().sum();
     let mut per_request = std::collections::HashMap::new();
     for task in sim.tasks() {
-        *per_request.entry(task.parameters.to_string()).or_insert(0usize) += 1;
+        *per_request
+            .entry(task.parameters.to_string())
+            .or_insert(0usize) += 1;
     }
     let duplicates = per_request.values().map(|c| c - 1).sum();
     let files_ok = files_correct(dir.path(), &sim.tasks()).await;
@@ -105,7 +107,11 @@ async fn burst(n: usize, kills: &[u64]) -> (tempfile::TempDir, Outcome) {
 /// Adds the settle window to the `[api]` table `write_config` wrote; returns the config's path.
 fn with_settle(config: &str) -> String {
     let text = std::fs::read_to_string(config).expect("config");
-    let text = text.replacen("[api]\n", &format!("[api]\ncreate_settle = \"{SETTLE}\"\n"), 1);
+    let text = text.replacen(
+        "[api]\n",
+        &format!("[api]\ncreate_settle = \"{SETTLE}\"\n"),
+        1,
+    );
     std::fs::write(config, text).expect("config");
     config.to_string()
 }
@@ -134,7 +140,12 @@ async fn files_correct(dir: &Path, tasks: &[gcore_reportd::sim::SimTask]) -> usi
         if let Some(map) = params.as_object_mut() {
             map.remove("type");
         }
-        let served = sim::report_body(&task.template, &params, "csv", SimOptions::default().report_rows);
+        let served = sim::report_body(
+            &task.template,
+            &params,
+            "csv",
+            SimOptions::default().report_rows,
+        );
         let on_disk = std::fs::read(path).unwrap_or_default();
         let served_sha = hex::encode(Sha256::digest(&served));
         if on_disk == served && *sha == served_sha {
