@@ -1,20 +1,30 @@
 //! The Gcore Billing Reseller *reports* API client: the five operations (create, list,
 //! retrieve, download, templates) as typed async calls, with the `Authorization: apikey …`
-//! header, a request timeout, the daemon-wide rate budget and classified errors.
-//! It knows nothing of the config file or the database.
+//! header, the daemon-wide rate budget and classified errors. A JSON request has a total
+//! deadline (`request_timeout`, however slowly the bytes come) and a bounded body; a download
+//! an idle timeout and a size cap; a server's `Retry-After` holds back every request (capped at
+//! `max_retry_after`) and is published for the engine to persist; a refused key stops every
+//! request at once. It knows nothing of the config file or the database.
 
+mod body;
+mod credentials;
+mod download;
 mod error;
 mod ratelimit;
 mod response;
 mod types;
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
-use futures_util::StreamExt;
 use reqwest::{header, Url};
+use tokio::sync::watch;
 
+pub use body::{parse_json, MAX_JSON_BODY};
+pub use download::Download;
 pub use error::{ApiError, ErrorClass, Operation};
 pub use ratelimit::RateLimiter;
+pub use response::{classify, parse_retry_after, StatusClass};
 pub use types::*;
 
 use crate::format::ReportFormat;
@@ -31,6 +41,10 @@ pub struct ClientOptions {
     pub key: ApiKey,
     pub timeout: Duration,
     pub max_requests_per_second: f64,
+    /// The longest a server's `Retry-After` is obeyed.
+    pub max_retry_after: Duration,
+    /// A download longer than this is aborted.
+    pub max_download_bytes: u64,
 }
 
 /// A client for one API account. Cheap to clone; clones share the connection pool and budget.
@@ -39,7 +53,14 @@ pub struct Client {
     http: reqwest::Client,
     base: Url,
     key: ApiKey,
-    limiter: std::sync::Arc<RateLimiter>,
+    limiter: Arc<RateLimiter>,
+    /// Whether the key is accepted; shared, so one refusal stops every clone's requests.
+    credentials: Arc<credentials::CredentialGate>,
+    /// The latest end of an API-wide pause a server asked for (wall clock).
+    pauses: Arc<watch::Sender<Option<SystemTime>>>,
+    timeout: Duration,
+    max_retry_after: Duration,
+    max_download_bytes: u64,
     /// Once cancelled, nothing more is sent (see [`Client::stopping_on`]).
     stop: Option<tokio_util::sync::CancellationToken>,
 }
@@ -66,9 +87,55 @@ impl Client {
             http,
             base,
             key: options.key,
-            limiter: std::sync::Arc::new(RateLimiter::new(options.max_requests_per_second)),
+            limiter: Arc::new(RateLimiter::new(options.max_requests_per_second)),
+            credentials: Arc::default(),
+            pauses: Arc::new(watch::channel(None).0),
+            timeout: options.timeout,
+            max_retry_after: options.max_retry_after,
+            max_download_bytes: options.max_download_bytes,
             stop: None,
         })
+    }
+
+    /// The end of each API-wide pause a server asks for (`Retry-After`), as it is asked: the
+    /// engine records it so that a restart honours it.
+    pub fn pauses(&self) -> watch::Receiver<Option<SystemTime>> {
+        self.pauses.subscribe()
+    }
+
+    /// Holds every request back until `until` (a pause recorded earlier), at most
+    /// `max_retry_after` from now.
+    pub fn honour_pause(&self, until: SystemTime) {
+        let wait = until
+            .duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO)
+            .min(self.max_retry_after);
+        if let Some(at) = tokio::time::Instant::now().checked_add(wait) {
+            self.limiter.pause_until(at);
+        }
+    }
+
+    /// After a refusal of the key: the next request may test it again (the others wait for
+    /// its answer).
+    pub fn recheck_credentials(&self) {
+        self.credentials.recheck();
+    }
+
+    /// A server asked every request to wait `wait`: hold them back, and publish the end.
+    fn pause_for(&self, wait: Duration) {
+        if let Some(at) = tokio::time::Instant::now().checked_add(wait) {
+            self.limiter.pause_until(at);
+        }
+        let Some(end) = SystemTime::now().checked_add(wait) else {
+            return;
+        };
+        self.pauses.send_if_modified(|latest| match latest {
+            Some(t) if *t >= end => false,
+            _ => {
+                *latest = Some(end);
+                true
+            }
+        });
     }
 
     /// The same client, sending nothing once `token` is cancelled: a request still waiting
@@ -79,18 +146,21 @@ impl Client {
         self
     }
 
-    /// Waits for the rate budget; fails if the client is told to stop first.
-    async fn admit(&self, op: Operation) -> Result<(), ApiError> {
+    /// Waits for leave to send (the key not refused, see [`credentials`]) and for the rate
+    /// budget; fails if the client is told to stop first.
+    async fn admit(&self, op: Operation) -> Result<credentials::Pass<'_>, ApiError> {
+        let admitted = async {
+            let pass = self.credentials.pass(op).await?;
+            self.limiter.acquire().await;
+            Ok(pass)
+        };
         match &self.stop {
             Some(stop) => tokio::select! {
                 biased;
                 _ = stop.cancelled() => Err(ApiError::Stopped { op }),
-                _ = self.limiter.acquire() => Ok(()),
+                admitted = admitted => admitted,
             },
-            None => {
-                self.limiter.acquire().await;
-                Ok(())
-            }
+            None => admitted.await,
         }
     }
 
@@ -106,22 +176,30 @@ impl Client {
         request: reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, ApiError> {
         let auth = self.authorization(op)?;
-        self.admit(op).await?;
+        let _pass = self.admit(op).await?;
         let started = std::time::Instant::now();
+        // In flight: bounded by the request timeout (a total one for JSON, idle for files).
+        crate::liveness::vouch(self.timeout);
         let result = request.header(header::AUTHORIZATION, auth).send().await;
-        let status = result.as_ref().map(|r| r.status().as_u16()).unwrap_or(0);
-        crate::metrics::global().record_request(op.as_str(), status, started.elapsed());
-        let response = result.map_err(|e| transport(op, &e))?;
-        let checked = response::check(op, response)
+        let status = result.as_ref().ok().map(|r| r.status().as_u16());
+        crate::metrics::global().record_request(
+            op.as_str(),
+            status.unwrap_or(0),
+            started.elapsed(),
+        );
+        let response = match result {
+            Ok(response) => response,
+            Err(e) => {
+                self.credentials.learn(None, None);
+                return Err(transport(op, &e));
+            }
+        };
+        let checked = response::check(op, response, self.max_retry_after)
             .await
             .map_err(|e| redact(e, &self.key));
-        if let Err(ApiError::Unavailable {
-            retry_after: Some(wait),
-            ..
-        }) = &checked
-        {
-            self.limiter
-                .pause_until(tokio::time::Instant::now() + *wait);
+        self.credentials.learn(status, checked.as_ref().err());
+        if let Some(wait) = checked.as_ref().err().and_then(ApiError::retry_after) {
+            self.pause_for(wait);
         }
         checked
     }
@@ -138,29 +216,29 @@ impl Client {
         Ok(value)
     }
 
+    /// Sends a JSON request (with its total deadline) and reads its bounded answer.
     async fn json<T: serde::de::DeserializeOwned>(
+        &self,
         op: Operation,
-        response: reqwest::Response,
+        request: reqwest::RequestBuilder,
     ) -> Result<T, ApiError> {
-        let bytes = response.bytes().await.map_err(|e| transport(op, &e))?;
-        serde_json::from_slice(&bytes).map_err(|e| ApiError::BadResponse {
-            op,
-            reason: format!("invalid JSON ({e}) in a body of {} bytes", bytes.len()),
-        })
+        let response = self.send(op, request.timeout(self.timeout)).await?;
+        let bytes = body::read_capped(op, response, MAX_JSON_BODY).await?;
+        parse_json(op, &bytes)
     }
 
     /// `POST /billing/org/v1/reports`: creates a report task.
     pub async fn create(&self, body: &CreateReport<'_>) -> Result<FileTask, ApiError> {
         let op = Operation::Create;
         let request = self.http.post(self.url(REPORTS_PATH)).json(body);
-        Self::json(op, self.send(op, request).await?).await
+        self.json(op, request).await
     }
 
     /// `GET /billing/org/v1/reports/{id}`: one task.
     pub async fn retrieve(&self, uuid: &str) -> Result<FileTask, ApiError> {
         let op = Operation::Retrieve;
         let request = self.http.get(self.url(&format!("{REPORTS_PATH}/{uuid}")));
-        Self::json(op, self.send(op, request).await?).await
+        self.json(op, request).await
     }
 
     /// `GET /billing/org/v1/reports`: one page of tasks.
@@ -170,7 +248,7 @@ impl Client {
             .http
             .get(self.url(REPORTS_PATH))
             .query(&list_params(query));
-        Self::json(op, self.send(op, request).await?).await
+        self.json(op, request).await
     }
 
     /// The tasks matching `query` that `keep` accepts, following pages of [`MAX_PAGE`]. The
@@ -187,15 +265,16 @@ impl Client {
             ..query.clone()
         };
         let mut kept = Vec::new();
-        loop {
+        for _ in 0..MAX_PAGES {
             let page = self.list(&query).await?;
             let got = page.results.len() as u64;
             kept.extend(page.results.into_iter().filter(|task| keep(task)));
             if page.next.is_none() || got == 0 {
                 return Ok(kept);
             }
-            query.offset += got;
+            query.offset = query.offset.saturating_add(got);
         }
+        Err(too_many_pages(Operation::List))
     }
 
     /// `GET /billing/org/v1/reports/templates`: every template, all pages.
@@ -203,7 +282,7 @@ impl Client {
         let op = Operation::Templates;
         let mut offset = 0u64;
         let mut all = Vec::new();
-        loop {
+        for _ in 0..MAX_PAGES {
             let request = self
                 .http
                 .get(self.url(&format!("{REPORTS_PATH}/templates")))
@@ -211,14 +290,15 @@ impl Client {
                     ("limit", MAX_PAGE.to_string()),
                     ("offset", offset.to_string()),
                 ]);
-            let page: Page<Template> = Self::json(op, self.send(op, request).await?).await?;
-            offset += page.results.len() as u64;
+            let page: Page<Template> = self.json(op, request).await?;
+            offset = offset.saturating_add(page.results.len() as u64);
             let done = page.next.is_none() || page.results.is_empty();
             all.extend(page.results);
             if done {
                 return Ok(all);
             }
         }
+        Err(too_many_pages(op))
     }
 
     /// `GET /billing/org/v1/reports/{uuid}/download`: the file, as a stream to be consumed.
@@ -231,28 +311,17 @@ impl Client {
             .header(header::ACCEPT, format.media_type());
         let response = self.send(op, request).await?;
         check_content_type(&response, format)?;
-        let expected_len = response.content_length();
-        Ok(Download {
-            expected_len,
-            body: Box::pin(response.bytes_stream()),
-        })
+        Download::new(response, self.timeout, self.max_download_bytes)
     }
 }
 
-/// A download in progress: the declared length, and the body to read chunk by chunk.
-pub struct Download {
-    pub expected_len: Option<u64>,
-    body: std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
-}
+/// More pages than any real listing has: a server whose `next` never ends.
+const MAX_PAGES: usize = 100_000;
 
-impl Download {
-    /// The next chunk, `None` at the end of the body.
-    pub async fn chunk(&mut self) -> Result<Option<bytes::Bytes>, ApiError> {
-        match self.body.next().await {
-            None => Ok(None),
-            Some(Ok(bytes)) => Ok(Some(bytes)),
-            Some(Err(e)) => Err(transport(Operation::Download, &e)),
-        }
+fn too_many_pages(op: Operation) -> ApiError {
+    ApiError::BadResponse {
+        op,
+        reason: format!("more than {MAX_PAGES} pages: the listing does not end"),
     }
 }
 
@@ -373,6 +442,8 @@ mod tests {
             key: ApiKey::new("4217$averysecretpart").expect("key"),
             timeout: Duration::from_secs(1),
             max_requests_per_second: 10.0,
+            max_retry_after: Duration::from_secs(3600),
+            max_download_bytes: 1 << 30,
         })
         .expect("client");
         let value = client.authorization(Operation::List).expect("header");

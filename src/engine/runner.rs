@@ -254,6 +254,8 @@ pub fn build_client(config: &Config) -> Result<Client, crate::api::ApiError> {
         key: config.api.key.clone(),
         timeout: config.api.request_timeout,
         max_requests_per_second: config.api.max_requests_per_second,
+        max_retry_after: config.api.max_retry_after,
+        max_download_bytes: config.downloads.max_bytes,
     })
 }
 
