@@ -9,8 +9,10 @@ mod batch;
 mod create;
 mod download;
 mod files;
+mod hook_process;
 mod hooks;
 mod metrics_server;
+mod pause;
 mod poll;
 mod runner;
 mod scheduler;
@@ -63,6 +65,8 @@ pub struct StepOutcome {
     /// The API refused the credentials and is not being called until `next_due_at`: what it
     /// said.
     pub auth_refused: Option<String>,
+    /// A hook is running or armed: a one-shot run waits for it.
+    pub hooks_busy: bool,
 }
 
 /// The daemon's working parts: config, database, API client and download slots.
@@ -92,8 +96,12 @@ pub fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
 
+/// A duration in milliseconds, at most a thousand years: `now + ms(d)` cannot overflow.
 fn ms(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+    const THOUSAND_YEARS: i64 = 1000 * 366 * 24 * 3600 * 1000;
+    i64::try_from(d.as_millis())
+        .unwrap_or(i64::MAX)
+        .min(THOUSAND_YEARS)
 }
 
 impl Engine {
@@ -104,6 +112,7 @@ impl Engine {
         lock: Arc<std::fs::File>,
     ) -> Engine {
         let slots = config.downloads.max_concurrent;
+        pause::record_pauses(&store, &client);
         Engine {
             config,
             store,
@@ -129,6 +138,7 @@ impl Engine {
             0
         };
         let active = self.store.count_active().await?;
+        let hooks_busy = self.start_pending_hooks().await?;
         if let Some(refusal) = self.auth_refusal(now).await? {
             return Ok(StepOutcome {
                 scheduled,
@@ -136,10 +146,13 @@ impl Engine {
                 active,
                 next_due_at: Some(refusal.until),
                 auth_refused: Some(refusal.message),
+                hooks_busy,
             });
         }
+        self.client.recheck_credentials();
+        self.honour_api_pause(now).await?;
         let processed = self.work_due(now).await?;
-        self.run_pending_hooks().await?;
+        let hooks_busy = self.start_pending_hooks().await?;
         if processed > 0 {
             self.clear_expired_auth_block(now).await?;
         }
@@ -154,6 +167,7 @@ impl Engine {
             active: self.store.count_active().await?,
             next_due_at,
             auth_refused: refusal.map(|r| r.message),
+            hooks_busy,
         })
     }
 

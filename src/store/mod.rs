@@ -4,6 +4,7 @@
 
 mod bulk;
 mod daemon;
+mod hook_runs;
 mod reads;
 mod rows;
 mod transitions;
@@ -16,7 +17,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 
 pub use bulk::PollUpdate;
-pub use daemon::{Condition, AUTH_BLOCKED};
+pub use daemon::{Condition, API_PAUSED, AUTH_BLOCKED};
 pub use reads::HOT_QUERIES;
 pub use rows::*;
 
