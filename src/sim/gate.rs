@@ -42,12 +42,13 @@ pub(crate) async fn front(
             Err(response) => return response,
         },
     };
-    let response = match early_answer(&shared, &faults, number, request.headers()) {
+    let response = match early_answer(&shared, &faults, op, number, request.headers()) {
         Some(answer) => answer,
         None => next.run(request).await,
     };
     let status = response.status();
     let response = garble(&shared, &faults, op, response).await;
+    let response = hamper(&faults, op, response).await;
     let dropped = shared.roll(faults.drop_rate);
     let response = match exchange {
         Some(exchange) => keep_record(&shared, exchange, response, dropped).await,
@@ -94,6 +95,7 @@ fn operation(method: &Method, path: &str) -> &'static str {
 fn early_answer(
     shared: &Shared,
     faults: &Faults,
+    op: &str,
     number: u64,
     headers: &HeaderMap,
 ) -> Option<Response> {
@@ -102,8 +104,12 @@ fn early_answer(
         return Some(faults::server_error(status));
     }
     let every = u64::from(faults.too_many_every);
-    if every > 0 && number % every == 0 {
-        return Some(faults::throttled(faults.retry_after_secs));
+    let throttled = faults.throttle_ops.iter().any(|o| o == op);
+    if throttled || (every > 0 && number % every == 0) {
+        return Some(match &faults.retry_after_header {
+            Some(value) => faults::throttled_with(value),
+            None => faults::throttled(faults.retry_after_secs),
+        });
     }
     authenticate(headers, &shared.options.api_key).err()
 }
@@ -128,6 +134,19 @@ async fn garble(shared: &Shared, faults: &Faults, op: &str, response: Response) 
     } else {
         response
     }
+}
+
+/// The faults of a hostile server or proxy: a successful answer's body that never ends, or any
+/// answer's body trickled a byte at a time.
+async fn hamper(faults: &Faults, op: &str, response: Response) -> Response {
+    let listed = |ops: &[String]| ops.iter().any(|o| o == op);
+    if response.status().is_success() && listed(&faults.endless_ops) {
+        return faults::endless(response);
+    }
+    if listed(&faults.trickle_ops) {
+        return faults::trickle(response, faults.trickle_every).await;
+    }
+    response
 }
 
 /// DRF-style token authentication with the `apikey` keyword (any case), one space, the key.

@@ -3,6 +3,7 @@
 //! `gcore-reportd` binary run against them.
 #![allow(dead_code)]
 
+pub mod notify;
 pub mod openapi;
 
 use std::path::{Path, PathBuf};
@@ -215,4 +216,25 @@ pub fn send_signal(child: &tokio::process::Child, signal: libc::c_int) {
     // SAFETY: kill(2) on a pid we spawned and have not reaped yet.
     let rc = unsafe { libc::kill(pid, signal) };
     assert_eq!(rc, 0, "kill({pid}, {signal})");
+}
+
+/// The peak resident memory of a running process (`VmHWM`), in KiB.
+pub fn peak_rss_kib(child: &tokio::process::Child) -> u64 {
+    let pid = child.id().expect("the child is running");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/PID/status")
+}
+
+/// The daemon-wide conditions `status` prints above its table (`! key: value (until …)`).
+pub async fn status_conditions(h: &Harness) -> Vec<String> {
+    let out = h.run(&["status"]).await;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with("! "))
+        .map(str::to_string)
+        .collect()
 }
