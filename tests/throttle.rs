@@ -8,13 +8,12 @@
 
 mod common;
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::notify::{longest_gap, Datagrams};
-use common::{peak_rss_kib, send_signal, status_conditions, stderr, wait_for, Harness, TWO_REPORTS};
+use common::{peak_rss_kib, status_conditions, stderr, wait_for, Harness, TWO_REPORTS};
 use gcore_reportd::sim::Faults;
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
 const ONE_REPORT: &str = r#"
 [[reports]]
@@ -24,22 +23,6 @@ template = "ResellerExpenses"
 
 /// What the daemon may weigh at most, in KiB, whatever a server or a hook sends it.
 const RSS_LIMIT_KIB: u64 = 40 * 1024;
-
-/// `run` (the daemon) with its log in `log`, JSON lines, none of systemd's variables.
-fn daemon(h: &Harness, log: &str) -> Command {
-    let mut cmd = h.command(&["--log-format", "json", "run"]);
-    let file = std::fs::File::create(h.path(log)).expect("create the daemon's log");
-    cmd.stdout(Stdio::null())
-        .stderr(file)
-        .env_remove("NOTIFY_SOCKET")
-        .env_remove("WATCHDOG_USEC")
-        .env_remove("WATCHDOG_PID");
-    cmd
-}
-
-fn log(h: &Harness, name: &str) -> String {
-    std::fs::read_to_string(h.path(name)).unwrap_or_default()
-}
 
 fn requests(h: &Harness) -> u64 {
     h.sim.request_counts().values().sum()
@@ -51,26 +34,6 @@ fn count(h: &Harness, op: &str) -> u64 {
 
 fn answered(h: &Harness, status: u16) -> u64 {
     h.sim.status_counts().get(&status).copied().unwrap_or(0)
-}
-
-/// Waits until every task is done, with `n` of them.
-async fn wait_for_done(h: &Harness, n: usize, limit: Duration) {
-    wait_for("every report delivered", limit, || async {
-        h.try_status()
-            .await
-            .is_some_and(|rows| rows.len() == n && rows.iter().all(|r| r["status"] == "done"))
-    })
-    .await;
-}
-
-/// SIGTERM, and the daemon must exit 0 within 30 s.
-async fn stop(mut child: Child, h: &Harness, log_name: &str) {
-    send_signal(&child, libc::SIGTERM);
-    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
-        .await
-        .expect("the daemon stopped within 30 s")
-        .expect("wait");
-    assert!(status.success(), "exit {status}: {}", log(h, log_name));
 }
 
 /// The pause `status` shows, as "HH:MM:SS", once it shows one.
@@ -112,7 +75,7 @@ async fn a_retry_after_keeps_the_watchdog_fed_and_a_restarted_daemon_waits_it_ou
         cmd.env("NOTIFY_SOCKET", &socket)
             .env("WATCHDOG_USEC", "2000000");
     };
-    let mut first = daemon(&h, "first.log");
+    let mut first = h.daemon("first.log");
     watched(&mut first);
     let started = Instant::now();
     let mut first = first.spawn().expect("spawn the daemon");
@@ -133,7 +96,7 @@ async fn a_retry_after_keeps_the_watchdog_fed_and_a_restarted_daemon_waits_it_ou
     first.wait().await.expect("reap");
     let before = requests(&h);
 
-    let mut second = daemon(&h, "second.log");
+    let mut second = h.daemon("second.log");
     watched(&mut second);
     let restarted = Instant::now();
     let second = second.spawn().expect("restart the daemon");
@@ -151,10 +114,10 @@ async fn a_retry_after_keeps_the_watchdog_fed_and_a_restarted_daemon_waits_it_ou
         waited >= Duration::from_millis(29_900),
         "a request reached the API {waited:?} after the 429 (Retry-After: 30)"
     );
-    wait_for_done(&h, 2, Duration::from_secs(30)).await;
+    h.wait_for_done(2, Duration::from_secs(30)).await;
     let delivered = Instant::now();
     let second_gap = longest_gap(&datagrams.pings(), restarted, delivered);
-    stop(second, &h, "second.log").await;
+    h.stop(second, "second.log").await;
     assert_eq!(h.sim.tasks().len(), 2, "one remote task per report");
     for gap in [first_gap, second_gap] {
         assert!(
@@ -180,7 +143,7 @@ async fn capped_wait(value: &str) -> Duration {
         retry_after_header: Some(value.into()),
         ..Faults::default()
     });
-    let mut child = daemon(&h, "daemon.log")
+    let mut child = h.daemon("daemon.log")
         .env("GCORE_REPORTD__API__MAX_RETRY_AFTER", "3s")
         .spawn()
         .expect("spawn");
@@ -199,9 +162,9 @@ async fn capped_wait(value: &str) -> Duration {
     let waited = first.elapsed();
     assert!(child.try_wait().expect("try_wait").is_none(), "{value}: still running");
     h.sim.set_faults(Faults::default());
-    wait_for_done(&h, 1, Duration::from_secs(30)).await;
-    stop(child, &h, "daemon.log").await;
-    let logged = log(&h, "daemon.log");
+    h.wait_for_done(1, Duration::from_secs(30)).await;
+    h.stop(child, "daemon.log").await;
+    let logged = h.read("daemon.log");
     assert!(
         logged.contains("longer than api.max_retry_after"),
         "{value}: the cap is logged"
@@ -235,7 +198,7 @@ async fn a_server_trickling_a_byte_a_second_fails_json_requests_at_request_timeo
         ..Faults::default()
     });
     let started = Instant::now();
-    let child = daemon(&h, "daemon.log")
+    let child = h.daemon("daemon.log")
         .env("GCORE_REPORTD__API__REQUEST_TIMEOUT", "1s")
         .spawn()
         .expect("spawn");
@@ -246,9 +209,9 @@ async fn a_server_trickling_a_byte_a_second_fails_json_requests_at_request_timeo
     .await;
     let three = started.elapsed();
     h.sim.set_faults(Faults::default());
-    wait_for_done(&h, 1, Duration::from_secs(30)).await;
-    stop(child, &h, "daemon.log").await;
-    let logged = log(&h, "daemon.log");
+    h.wait_for_done(1, Duration::from_secs(30)).await;
+    h.stop(child, "daemon.log").await;
+    let logged = h.read("daemon.log");
     let timeouts = logged.matches("timed out").count();
     assert!(timeouts >= 2, "the trickled requests timed out: {logged}");
     assert_eq!(count(&h, "create"), 1, "the trickled create's task was adopted");
@@ -265,7 +228,7 @@ async fn a_download_stalled_for_request_timeout_is_retried_without_leaving_a_par
         trickle_every: Duration::from_secs(3),
         ..Faults::default()
     });
-    let child = daemon(&h, "daemon.log")
+    let child = h.daemon("daemon.log")
         .env("GCORE_REPORTD__API__REQUEST_TIMEOUT", "1s")
         .spawn()
         .expect("spawn");
@@ -279,8 +242,8 @@ async fn a_download_stalled_for_request_timeout_is_retried_without_leaving_a_par
         h.output_files()
     );
     h.sim.set_faults(Faults::default());
-    wait_for_done(&h, 1, Duration::from_secs(30)).await;
-    stop(child, &h, "daemon.log").await;
+    h.wait_for_done(1, Duration::from_secs(30)).await;
+    h.stop(child, "daemon.log").await;
     let rows = h.status().await;
     let path = rows[0]["path"].as_str().expect("path");
     let task = &h.sim.tasks()[0];
@@ -304,7 +267,7 @@ async fn a_refused_key_costs_one_request_per_auth_interval_however_many_tasks_ar
     let h = Harness::start(&many_reports()).await;
     std::fs::write(h.path("api-key"), "7$wrong-secret-0000\n").expect("wrong key");
     let interval = Duration::from_secs(1);
-    let child = daemon(&h, "daemon.log")
+    let child = h.daemon("daemon.log")
         .env("GCORE_REPORTD__API__AUTH_RETRY_INTERVAL", "1s")
         .spawn()
         .expect("spawn");
@@ -320,7 +283,7 @@ async fn a_refused_key_costs_one_request_per_auth_interval_however_many_tasks_ar
         last = now;
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-    stop(child, &h, "daemon.log").await;
+    h.stop(child, "daemon.log").await;
     let gaps: Vec<Duration> = seen.windows(2).map(|w| w[1] - w[0]).collect();
     assert_eq!(answered(&h, 401), seen.len() as u64, "every request was refused");
     assert!(
@@ -344,7 +307,7 @@ async fn endless_json_bodies_on_create_and_list_leave_the_daemon_small_and_are_r
         endless_ops: vec!["create".into(), "list".into()],
         ..Faults::default()
     });
-    let child = daemon(&h, "daemon.log").spawn().expect("spawn");
+    let child = h.daemon("daemon.log").spawn().expect("spawn");
     wait_for("creates and look-ups cut off, then retried", Duration::from_secs(30), || async {
         count(&h, "create") >= 2 && count(&h, "list") >= 4
     })
@@ -362,9 +325,9 @@ async fn endless_json_bodies_on_create_and_list_leave_the_daemon_small_and_are_r
         "the error names the cut: {rows:?}"
     );
     h.sim.set_faults(Faults::default());
-    wait_for_done(&h, 2, Duration::from_secs(30)).await;
+    h.wait_for_done(2, Duration::from_secs(30)).await;
     let peak = peak_rss_kib(&child);
-    stop(child, &h, "daemon.log").await;
+    h.stop(child, "daemon.log").await;
     assert_eq!(h.sim.tasks().len(), 2, "the cut-off creates' tasks were adopted, not doubled");
     assert!(peak < RSS_LIMIT_KIB, "peak RSS {peak} KiB (during the endless bodies: {during} KiB)");
     eprintln!(

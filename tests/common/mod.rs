@@ -238,3 +238,43 @@ pub async fn status_conditions(h: &Harness) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+impl Harness {
+    /// `run` (the daemon) with JSON log lines into `log` (in the harness directory) and none of
+    /// systemd's variables.
+    pub fn daemon(&self, log: &str) -> tokio::process::Command {
+        let mut cmd = self.command(&["--log-format", "json", "run"]);
+        let file = std::fs::File::create(self.path(log)).expect("create the daemon's log");
+        cmd.stdout(std::process::Stdio::null())
+            .stderr(file)
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("WATCHDOG_USEC")
+            .env_remove("WATCHDOG_PID");
+        cmd
+    }
+
+    /// What a file in the harness directory holds ("" if nothing).
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path(name)).unwrap_or_default()
+    }
+
+    /// Waits until there are `n` tasks, every one done.
+    pub async fn wait_for_done(&self, n: usize, limit: Duration) {
+        wait_for("every report delivered", limit, || async {
+            self.try_status()
+                .await
+                .is_some_and(|rows| rows.len() == n && rows.iter().all(|r| r["status"] == "done"))
+        })
+        .await;
+    }
+
+    /// SIGTERMs the daemon, which must exit 0 within 30 s (else its log `log` is shown).
+    pub async fn stop(&self, mut child: tokio::process::Child, log: &str) {
+        send_signal(&child, libc::SIGTERM);
+        let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+            .await
+            .expect("the daemon stopped within 30 s")
+            .expect("wait");
+        assert!(status.success(), "exit {status}: {}", self.read(log));
+    }
+}
