@@ -24,7 +24,7 @@ pub use body::{parse_json, MAX_JSON_BODY};
 pub use download::Download;
 pub use error::{ApiError, ErrorClass, Operation};
 pub use ratelimit::RateLimiter;
-pub use response::{classify, parse_retry_after, StatusClass};
+pub use response::{check, classify, parse_retry_after, StatusClass};
 pub use types::*;
 
 use crate::format::ReportFormat;
