@@ -29,7 +29,10 @@ async fn wait_for_hook_runs(h: &Harness, times: usize, limit: Duration) -> Strin
     let mut shown = String::new();
     let until = Instant::now() + limit;
     while shown.matches("exited with").count() < times {
-        assert!(Instant::now() < until, "the hook did not end {times} time(s): {shown}");
+        assert!(
+            Instant::now() < until,
+            "the hook did not end {times} time(s): {shown}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
         shown = history(h).await;
     }
@@ -45,7 +48,10 @@ async fn a_ten_second_hook_does_not_delay_another_reports_download() {
         "{}\n{}",
         common::FAST_POLLING,
         hooked(
-            &format!(r#"["/bin/sh", "-c", "touch \"$0\"; sleep 10", "{}"]"#, started.display()),
+            &format!(
+                r#"["/bin/sh", "-c", "touch \"$0\"; sleep 10", "{}"]"#,
+                started.display()
+            ),
             other
         )
     ));
@@ -54,9 +60,11 @@ async fn a_ten_second_hook_does_not_delay_another_reports_download() {
         ..Faults::default()
     });
     let child = h.daemon("daemon.log").spawn().expect("spawn");
-    wait_for("the 10 s hook has started", Duration::from_secs(30), || async {
-        started.exists()
-    })
+    wait_for(
+        "the 10 s hook has started",
+        Duration::from_secs(30),
+        || async { started.exists() },
+    )
     .await;
     // The other report completes now, while the hook sleeps.
     let released = Instant::now();
@@ -74,7 +82,8 @@ async fn a_ten_second_hook_does_not_delay_another_reports_download() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hook_writing_100_mb_to_stderr_leaves_the_daemon_small_and_its_history_keeps_the_end() {
-    let hook = r#"["/bin/sh", "-c", "head -c 100000000 /dev/zero | tr '\\000' x >&2; echo THE-END >&2"]"#;
+    let hook =
+        r#"["/bin/sh", "-c", "head -c 100000000 /dev/zero | tr '\\000' x >&2; echo THE-END >&2"]"#;
     let h = Harness::start(&hooked(hook, "")).await;
     let child = h.daemon("daemon.log").spawn().expect("spawn");
     let shown = wait_for_hook_runs(&h, 1, Duration::from_secs(60)).await;
@@ -82,9 +91,16 @@ async fn a_hook_writing_100_mb_to_stderr_leaves_the_daemon_small_and_its_history
     h.stop(child, "daemon.log").await;
     assert!(shown.contains("exited with exit status: 0"), "{shown}");
     assert!(shown.contains("THE-END"), "the end of stderr is kept");
-    assert!(shown.len() < 70 * 1024, "the history keeps 64 KiB of it: {} bytes", shown.len());
+    assert!(
+        shown.len() < 70 * 1024,
+        "the history keeps 64 KiB of it: {} bytes",
+        shown.len()
+    );
     assert!(peak < 40 * 1024, "peak RSS {peak} KiB");
-    eprintln!("100 MB of hook stderr: daemon peak RSS {peak} KiB, history {} bytes", shown.len());
+    eprintln!(
+        "100 MB of hook stderr: daemon peak RSS {peak} KiB, history {} bytes",
+        shown.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -100,8 +116,13 @@ async fn a_hook_that_leaves_a_child_holding_its_stderr_is_recorded_by_its_exit_s
     assert!(shown.contains("exited with exit status: 0"), "{shown}");
     assert!(shown.contains("left a child behind"), "{shown}");
     assert!(!shown.contains("timed out"), "{shown}");
-    assert!(recorded < Duration::from_secs(3), "recorded {recorded:?} after the download");
-    eprintln!("a hook leaving a child on its stderr was recorded ok {recorded:?} after the download");
+    assert!(
+        recorded < Duration::from_secs(3),
+        "recorded {recorded:?} after the download"
+    );
+    eprintln!(
+        "a hook leaving a child on its stderr was recorded ok {recorded:?} after the download"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -114,11 +135,23 @@ async fn a_retry_hook_issued_while_the_hook_runs_runs_it_again() {
     );
     h.write_config(&format!("{}\n{}", common::FAST_POLLING, hooked(&hook, "")));
     let child = h.daemon("daemon.log").spawn().expect("spawn");
-    let lines = || std::fs::read_to_string(&runs).unwrap_or_default().lines().count();
-    wait_for("the hook runs", Duration::from_secs(30), || async { lines() == 1 }).await;
+    let lines = || {
+        std::fs::read_to_string(&runs)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    wait_for("the hook runs", Duration::from_secs(30), || async {
+        lines() == 1
+    })
+    .await;
     let out = h.run(&["retry-hook", "1"]).await;
     assert!(out.status.success(), "retry-hook: {}", stderr(&out));
     let shown = wait_for_hook_runs(&h, 2, Duration::from_secs(30)).await;
     h.stop(child, "daemon.log").await;
-    assert_eq!(lines(), 2, "the hook ran again after the retry-hook: {shown}");
+    assert_eq!(
+        lines(),
+        2,
+        "the hook ran again after the retry-hook: {shown}"
+    );
 }

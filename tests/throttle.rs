@@ -48,7 +48,10 @@ async fn shown_pause(h: &Harness) -> String {
         if let Some(shown) = shown {
             return shown;
         }
-        assert!(Instant::now() < until, "status never showed the API's pause");
+        assert!(
+            Instant::now() < until,
+            "status never showed the API's pause"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -56,7 +59,9 @@ async fn shown_pause(h: &Harness) -> String {
 /// Seconds from now (UTC, time of day) until `hh_mm_ss`, in -43200..43200.
 fn seconds_until(hh_mm_ss: &str) -> i64 {
     let at: jiff::civil::Time = hh_mm_ss.parse().expect("HH:MM:SS");
-    let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).time();
+    let now = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .time();
     let diff = at.duration_since(now).as_secs();
     (diff + 43_200).rem_euclid(86_400) - 43_200
 }
@@ -86,12 +91,19 @@ async fn a_retry_after_keeps_the_watchdog_fed_and_a_restarted_daemon_waits_it_ou
     let throttled_at = Instant::now();
     let until = shown_pause(&h).await;
     let left = seconds_until(&until);
-    assert!((27..=31).contains(&left), "the pause ends in {left} s ({until})");
+    assert!(
+        (27..=31).contains(&left),
+        "the pause ends in {left} s ({until})"
+    );
     // The daemon waits on the Retry-After; the watchdog must not starve meanwhile.
     tokio::time::sleep(Duration::from_secs(6)).await;
     let killed_at = Instant::now();
     let first_gap = longest_gap(&datagrams.pings(), started, killed_at);
-    assert_eq!(answered(&h, 429), 1, "nothing more was sent during the pause");
+    assert_eq!(
+        answered(&h, 429),
+        1,
+        "nothing more was sent during the pause"
+    );
     first.start_kill().expect("SIGKILL");
     first.wait().await.expect("reap");
     let before = requests(&h);
@@ -103,7 +115,10 @@ async fn a_retry_after_keeps_the_watchdog_fed_and_a_restarted_daemon_waits_it_ou
     h.sim.set_faults(Faults::default());
     let mut first_request = None;
     while first_request.is_none() {
-        assert!(restarted.elapsed() < Duration::from_secs(40), "no request after the pause");
+        assert!(
+            restarted.elapsed() < Duration::from_secs(40),
+            "no request after the pause"
+        );
         if requests(&h) > before {
             first_request = Some(Instant::now());
         }
@@ -126,7 +141,10 @@ async fn a_retry_after_keeps_the_watchdog_fed_and_a_restarted_daemon_waits_it_ou
         );
     }
     assert!(
-        !status_conditions(&h).await.iter().any(|c| c.contains("asked to wait")),
+        !status_conditions(&h)
+            .await
+            .iter()
+            .any(|c| c.contains("asked to wait")),
         "the pause is cleared once it has passed"
     );
     eprintln!(
@@ -143,7 +161,8 @@ async fn capped_wait(value: &str) -> Duration {
         retry_after_header: Some(value.into()),
         ..Faults::default()
     });
-    let mut child = h.daemon("daemon.log")
+    let mut child = h
+        .daemon("daemon.log")
         .env("GCORE_REPORTD__API__MAX_RETRY_AFTER", "3s")
         .spawn()
         .expect("spawn");
@@ -154,13 +173,19 @@ async fn capped_wait(value: &str) -> Duration {
     let first = Instant::now();
     let until = shown_pause(&h).await;
     let left = seconds_until(&until);
-    assert!((0..=4).contains(&left), "{value}: status says {until} ({left} s)");
+    assert!(
+        (0..=4).contains(&left),
+        "{value}: status says {until} ({left} s)"
+    );
     wait_for("a second 429", Duration::from_secs(20), || async {
         answered(&h, 429) >= 2
     })
     .await;
     let waited = first.elapsed();
-    assert!(child.try_wait().expect("try_wait").is_none(), "{value}: still running");
+    assert!(
+        child.try_wait().expect("try_wait").is_none(),
+        "{value}: still running"
+    );
     h.sim.set_faults(Faults::default());
     h.wait_for_done(1, Duration::from_secs(30)).await;
     h.stop(child, "daemon.log").await;
@@ -198,14 +223,17 @@ async fn a_server_trickling_a_byte_a_second_fails_json_requests_at_request_timeo
         ..Faults::default()
     });
     let started = Instant::now();
-    let child = h.daemon("daemon.log")
+    let child = h
+        .daemon("daemon.log")
         .env("GCORE_REPORTD__API__REQUEST_TIMEOUT", "1s")
         .spawn()
         .expect("spawn");
     // The create times out (its task may exist: it is looked for), the look-ups time out too.
-    wait_for("three trickled requests", Duration::from_secs(20), || async {
-        count(&h, "create") + count(&h, "list") >= 3
-    })
+    wait_for(
+        "three trickled requests",
+        Duration::from_secs(20),
+        || async { count(&h, "create") + count(&h, "list") >= 3 },
+    )
     .await;
     let three = started.elapsed();
     h.sim.set_faults(Faults::default());
@@ -214,9 +242,16 @@ async fn a_server_trickling_a_byte_a_second_fails_json_requests_at_request_timeo
     let logged = h.read("daemon.log");
     let timeouts = logged.matches("timed out").count();
     assert!(timeouts >= 2, "the trickled requests timed out: {logged}");
-    assert_eq!(count(&h, "create"), 1, "the trickled create's task was adopted");
+    assert_eq!(
+        count(&h, "create"),
+        1,
+        "the trickled create's task was adopted"
+    );
     assert_eq!(h.sim.tasks().len(), 1);
-    assert!(three < Duration::from_secs(12), "each request ended at its timeout: {three:?}");
+    assert!(
+        three < Duration::from_secs(12),
+        "each request ended at its timeout: {three:?}"
+    );
     eprintln!("trickled JSON: three requests in {three:?} (request_timeout 1 s), {timeouts} timeouts logged");
 }
 
@@ -228,13 +263,16 @@ async fn a_download_stalled_for_request_timeout_is_retried_without_leaving_a_par
         trickle_every: Duration::from_secs(3),
         ..Faults::default()
     });
-    let child = h.daemon("daemon.log")
+    let child = h
+        .daemon("daemon.log")
         .env("GCORE_REPORTD__API__REQUEST_TIMEOUT", "1s")
         .spawn()
         .expect("spawn");
-    wait_for("a stalled download retried", Duration::from_secs(30), || async {
-        count(&h, "download") >= 2
-    })
+    wait_for(
+        "a stalled download retried",
+        Duration::from_secs(30),
+        || async { count(&h, "download") >= 2 },
+    )
     .await;
     assert!(
         h.output_files().iter().all(|f| !f.starts_with('.')),
@@ -251,7 +289,10 @@ async fn a_download_stalled_for_request_timeout_is_retried_without_leaving_a_par
         common::sha256_file(std::path::Path::new(path)),
         common::sha256_hex(&common::served_bytes(task, "csv"))
     );
-    eprintln!("stalled downloads: {} tries before the good one", count(&h, "download") - 1);
+    eprintln!(
+        "stalled downloads: {} tries before the good one",
+        count(&h, "download") - 1
+    );
 }
 
 /// Eighteen months of one report and two more: twenty tasks due at once.
@@ -267,14 +308,18 @@ async fn a_refused_key_costs_one_request_per_auth_interval_however_many_tasks_ar
     let h = Harness::start(&many_reports()).await;
     std::fs::write(h.path("api-key"), "7$wrong-secret-0000\n").expect("wrong key");
     let interval = Duration::from_secs(1);
-    let child = h.daemon("daemon.log")
+    let child = h
+        .daemon("daemon.log")
         .env("GCORE_REPORTD__API__AUTH_RETRY_INTERVAL", "1s")
         .spawn()
         .expect("spawn");
     let mut seen: Vec<Instant> = Vec::new();
     let watching = Instant::now();
     let mut last = 0;
-    while seen.first().is_none_or(|t| t.elapsed() < interval * 4 + interval / 2) {
+    while seen
+        .first()
+        .is_none_or(|t| t.elapsed() < interval * 4 + interval / 2)
+    {
         assert!(watching.elapsed() < Duration::from_secs(30), "no request");
         let now = requests(&h);
         for _ in last..now {
@@ -285,19 +330,27 @@ async fn a_refused_key_costs_one_request_per_auth_interval_however_many_tasks_ar
     }
     h.stop(child, "daemon.log").await;
     let gaps: Vec<Duration> = seen.windows(2).map(|w| w[1] - w[0]).collect();
-    assert_eq!(answered(&h, 401), seen.len() as u64, "every request was refused");
+    assert_eq!(
+        answered(&h, 401),
+        seen.len() as u64,
+        "every request was refused"
+    );
     assert!(
         (4..=5).contains(&seen.len()),
         "{} requests in 4.5 auth intervals: {gaps:?}",
         seen.len()
     );
     assert!(
-        gaps.iter().all(|g| *g >= interval - Duration::from_millis(50)),
+        gaps.iter()
+            .all(|g| *g >= interval - Duration::from_millis(50)),
         "two requests within one auth interval: {gaps:?}"
     );
     let rows = h.status().await;
     assert_eq!(rows.len(), 20, "twenty tasks were due");
-    eprintln!("refused key, 20 tasks due: {} requests in 4.5 s, gaps {gaps:?}", seen.len());
+    eprintln!(
+        "refused key, 20 tasks due: {} requests in 4.5 s, gaps {gaps:?}",
+        seen.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -308,9 +361,11 @@ async fn endless_json_bodies_on_create_and_list_leave_the_daemon_small_and_are_r
         ..Faults::default()
     });
     let child = h.daemon("daemon.log").spawn().expect("spawn");
-    wait_for("creates and look-ups cut off, then retried", Duration::from_secs(30), || async {
-        count(&h, "create") >= 2 && count(&h, "list") >= 4
-    })
+    wait_for(
+        "creates and look-ups cut off, then retried",
+        Duration::from_secs(30),
+        || async { count(&h, "create") >= 2 && count(&h, "list") >= 4 },
+    )
     .await;
     let during = peak_rss_kib(&child);
     let rows = h.status().await;
@@ -328,8 +383,15 @@ async fn endless_json_bodies_on_create_and_list_leave_the_daemon_small_and_are_r
     h.wait_for_done(2, Duration::from_secs(30)).await;
     let peak = peak_rss_kib(&child);
     h.stop(child, "daemon.log").await;
-    assert_eq!(h.sim.tasks().len(), 2, "the cut-off creates' tasks were adopted, not doubled");
-    assert!(peak < RSS_LIMIT_KIB, "peak RSS {peak} KiB (during the endless bodies: {during} KiB)");
+    assert_eq!(
+        h.sim.tasks().len(),
+        2,
+        "the cut-off creates' tasks were adopted, not doubled"
+    );
+    assert!(
+        peak < RSS_LIMIT_KIB,
+        "peak RSS {peak} KiB (during the endless bodies: {during} KiB)"
+    );
     eprintln!(
         "endless bodies: peak RSS {during} KiB while {} creates and {} lists were cut off, {peak} KiB at the end",
         count(&h, "create"),

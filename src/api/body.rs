@@ -27,7 +27,10 @@ pub async fn read_capped(
 ) -> Result<Vec<u8>, ApiError> {
     let too_long = || ApiError::BadResponse {
         op,
-        reason: format!("the body is longer than {} KiB: not read further", cap / 1024),
+        reason: format!(
+            "the body is longer than {} KiB: not read further",
+            cap / 1024
+        ),
     };
     if response
         .content_length()

@@ -7,7 +7,8 @@ use futures_util::StreamExt;
 use super::error::{ApiError, Operation};
 use super::transport;
 
-type Body = std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>;
+type Body =
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>;
 
 /// A download in progress: the declared length, and the body to read chunk by chunk.
 pub struct Download {

@@ -204,7 +204,11 @@ mod tests {
             "99999999999999999999999999",
             "Fri, 31 Dec 9999 23:59:59 GMT",
         ] {
-            assert_eq!(parse_retry_after(absurd, now, cap), Some((cap, true)), "{absurd}");
+            assert_eq!(
+                parse_retry_after(absurd, now, cap),
+                Some((cap, true)),
+                "{absurd}"
+            );
         }
         for garbage in ["", "-5", "1.5", "soon", "Fri, 31 Dec 99999 23:59:59 GMT"] {
             assert_eq!(parse_retry_after(garbage, now, cap), None, "{garbage:?}");

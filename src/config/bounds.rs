@@ -15,13 +15,25 @@ const DAY: Duration = Duration::from_secs(24 * 3600);
 /// (key, least, most) for each duration key outside `[[reports]]`.
 pub const DURATIONS: [(&str, Duration, Duration); 10] = [
     ("api.request_timeout", Duration::from_millis(100), HOUR),
-    ("api.auth_retry_interval", Duration::from_millis(100), Duration::from_secs(7 * 24 * 3600)),
+    (
+        "api.auth_retry_interval",
+        Duration::from_millis(100),
+        Duration::from_secs(7 * 24 * 3600),
+    ),
     ("api.create_settle", Duration::ZERO, HOUR),
     ("api.max_retry_after", SECOND, DAY),
     ("storage.busy_timeout", Duration::from_millis(10), HOUR),
     ("polling.initial_interval", Duration::from_millis(10), DAY),
-    ("polling.max_interval", Duration::from_millis(10), Duration::from_secs(30 * 24 * 3600)),
-    ("polling.deadline", SECOND, Duration::from_secs(366 * 24 * 3600)),
+    (
+        "polling.max_interval",
+        Duration::from_millis(10),
+        Duration::from_secs(30 * 24 * 3600),
+    ),
+    (
+        "polling.deadline",
+        SECOND,
+        Duration::from_secs(366 * 24 * 3600),
+    ),
     ("daemon.shutdown_timeout", Duration::ZERO, HOUR),
     ("hook_timeout", MS, DAY),
 ];

@@ -107,7 +107,10 @@ impl Engine {
         if ok {
             tracing::info!("{logged}");
         } else {
-            tracing::error!("{logged}; rerun with `gcore-reportd retry-hook {}`", task.id);
+            tracing::error!(
+                "{logged}; rerun with `gcore-reportd retry-hook {}`",
+                task.id
+            );
         }
         Ok(self
             .store
@@ -119,7 +122,10 @@ impl Engine {
     async fn run_hook(&self, task: &TaskRow) -> (bool, String, Vec<u8>) {
         let quiet = |ok: bool, outcome: String| (ok, outcome, Vec::new());
         let Some(report) = self.report_config(task) else {
-            return quiet(true, "hook skipped: the report is no longer configured".into());
+            return quiet(
+                true,
+                "hook skipped: the report is no longer configured".into(),
+            );
         };
         let (kind, argv) = match task.state() {
             State::Done => ("on_success", &report.on_success),

@@ -112,7 +112,9 @@ async fn wait_for_hooks(
     grace: Duration,
 ) {
     let deadline = if shutdown.is_cancelled() {
-        stop_deadline.await.unwrap_or_else(|_| tokio::time::Instant::now())
+        stop_deadline
+            .await
+            .unwrap_or_else(|_| tokio::time::Instant::now())
     } else {
         stop_deadline.abort();
         tokio::time::Instant::now() + grace
