@@ -303,53 +303,68 @@ fn many_reports() -> String {
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refused_key_costs_one_request_per_auth_interval_however_many_tasks_are_due() {
-    let h = Harness::start(&many_reports()).await;
-    std::fs::write(h.path("api-key"), "7$wrong-secret-0000\n").expect("wrong key");
-    let interval = Duration::from_secs(1);
-    let child = h
-        .daemon("daemon.log")
-        .env("GCORE_REPORTD__API__AUTH_RETRY_INTERVAL", "1s")
-        .spawn()
-        .expect("spawn");
+/// The moment of each request the daemon sends in `watch` after its first one.
+async fn request_times(h: &Harness, watch: Duration) -> Vec<Instant> {
     let mut seen: Vec<Instant> = Vec::new();
     let watching = Instant::now();
-    let mut last = 0;
-    while seen
-        .first()
-        .is_none_or(|t| t.elapsed() < interval * 4 + interval / 2)
-    {
+    let mut last = requests(h);
+    while seen.first().is_none_or(|t| t.elapsed() < watch) {
         assert!(watching.elapsed() < Duration::from_secs(30), "no request");
-        let now = requests(&h);
+        let now = requests(h);
         for _ in last..now {
             seen.push(Instant::now());
         }
         last = now;
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-    h.stop(child, "daemon.log").await;
-    let gaps: Vec<Duration> = seen.windows(2).map(|w| w[1] - w[0]).collect();
-    assert_eq!(
-        answered(&h, 401),
-        seen.len() as u64,
-        "every request was refused"
-    );
-    assert!(
-        (4..=5).contains(&seen.len()),
-        "{} requests in 4.5 auth intervals: {gaps:?}",
-        seen.len()
-    );
-    assert!(
-        gaps.iter()
-            .all(|g| *g >= interval - Duration::from_millis(50)),
-        "two requests within one auth interval: {gaps:?}"
-    );
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_key_costs_one_request_per_auth_interval_however_many_tasks_are_due() {
+    let h = Harness::start(&many_reports()).await;
+    std::fs::write(h.path("api-key"), "7$wrong-secret-0000\n").expect("wrong key");
+    let interval = Duration::from_secs(1);
+    // The default budget (20/s): the first 401 is back before the next create's slot, so even
+    // the first step sends one request; after it, one probe per interval whatever the budget.
+    let daemon = |log: &str| {
+        let mut cmd = h.daemon(log);
+        cmd.env("GCORE_REPORTD__API__AUTH_RETRY_INTERVAL", "1s")
+            .env("GCORE_REPORTD__API__MAX_REQUESTS_PER_SECOND", "20");
+        cmd.spawn().expect("spawn")
+    };
+    let child = daemon("first.log");
+    let first = request_times(&h, interval * 4 + interval / 2).await;
+    h.stop(child, "first.log").await;
+    // Restarted: the recorded refusal holds, then one probe per interval again.
+    let child = daemon("second.log");
+    let second = request_times(&h, interval * 2 + interval / 2).await;
+    h.stop(child, "second.log").await;
+    let gaps =
+        |seen: &[Instant]| -> Vec<Duration> { seen.windows(2).map(|w| w[1] - w[0]).collect() };
+    let total = (first.len() + second.len()) as u64;
+    assert_eq!(answered(&h, 401), total, "every request was refused");
+    for (run, seen, intervals) in [("first", &first, 4..=5), ("restarted", &second, 2..=3)] {
+        let gaps = gaps(seen);
+        assert!(
+            intervals.contains(&seen.len()),
+            "{run}: {} requests: {gaps:?}",
+            seen.len()
+        );
+        assert!(
+            gaps.iter()
+                .all(|g| *g >= interval - Duration::from_millis(50)),
+            "{run}: two requests within one auth interval: {gaps:?}"
+        );
+    }
     let rows = h.status().await;
     assert_eq!(rows.len(), 20, "twenty tasks were due");
     eprintln!(
-        "refused key, 20 tasks due: {} requests in 4.5 s, gaps {gaps:?}",
-        seen.len()
+        "refused key, 20 tasks due: {} requests in 4.5 s, gaps {:?}; after a restart {} in 2.5 s, gaps {:?}",
+        first.len(),
+        gaps(&first),
+        second.len(),
+        gaps(&second)
     );
 }
 

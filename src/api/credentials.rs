@@ -1,9 +1,10 @@
-//! Whether the API accepts the key, as far as this client knows, shared by every clone. Until
-//! an answer has shown the key accepted, one request at a time goes out (the probe); once the
-//! API has refused it (401/403), no request goes out at all, whatever the number of tasks
-//! waiting to send one, until the engine says the refusal may be tested again
-//! ([`super::Client::recheck_credentials`]). So a refused key costs one request per
-//! `api.auth_retry_interval`, not one per task.
+//! Whether the API accepts the key, as far as this client knows, shared by every clone. A new
+//! client assumes it does. Once the API has refused it (401/403), no request goes out at all,
+//! whatever the number of tasks waiting to send one, until the engine says the refusal may be
+//! tested again ([`super::Client::recheck_credentials`]); from then until an answer shows the
+//! key accepted, one request at a time goes out (the probe). So a refused key costs one request
+//! per `api.auth_retry_interval`, not one per task; in the very first step, those already in
+//! flight when the first refusal arrives too.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Mutex;
@@ -11,8 +12,8 @@ use std::sync::Mutex;
 use super::error::{ApiError, Operation};
 use super::response::{classify, StatusClass};
 
-const UNKNOWN: u8 = 0;
-const ACCEPTED: u8 = 1;
+const ACCEPTED: u8 = 0;
+const UNKNOWN: u8 = 1;
 const REFUSED: u8 = 2;
 
 #[derive(Debug, Default)]
@@ -44,6 +45,14 @@ impl CredentialGate {
         }
     }
 
+    /// Fails once the key has been refused (checked again just before sending).
+    pub fn still_open(&self, op: Operation) -> Result<(), ApiError> {
+        match self.state.load(Ordering::Acquire) {
+            REFUSED => Err(self.refused(op)),
+            _ => Ok(()),
+        }
+    }
+
     /// Learns from an answer's status (`None`: no answer came).
     pub fn learn(&self, status: Option<u16>, error: Option<&ApiError>) {
         match status.map(classify) {
@@ -64,6 +73,14 @@ impl CredentialGate {
         let _ = self
             .state
             .compare_exchange(REFUSED, UNKNOWN, Ordering::AcqRel, Ordering::Acquire);
+    }
+
+    /// The key was refused before this client knew it (a refusal recorded by an earlier run):
+    /// the next request is a probe, unless an answer has shown the key accepted since.
+    pub fn suspect(&self) {
+        let _ = self
+            .state
+            .compare_exchange(ACCEPTED, UNKNOWN, Ordering::AcqRel, Ordering::Acquire);
     }
 
     fn refused(&self, op: Operation) -> ApiError {

@@ -121,6 +121,12 @@ impl Client {
         self.credentials.recheck();
     }
 
+    /// A refusal of the key was recorded before this client existed: until an answer shows
+    /// it accepted, one request at a time.
+    pub fn suspect_credentials(&self) {
+        self.credentials.suspect();
+    }
+
     /// A server asked every request to wait `wait`: hold them back, and publish the end.
     fn pause_for(&self, wait: Duration) {
         if let Some(at) = tokio::time::Instant::now().checked_add(wait) {
@@ -152,6 +158,8 @@ impl Client {
         let admitted = async {
             let pass = self.credentials.pass(op).await?;
             self.limiter.acquire().await;
+            // A refusal may have come while this request waited for its slot.
+            self.credentials.still_open(op)?;
             Ok(pass)
         };
         match &self.stop {
