@@ -152,6 +152,11 @@ impl Client {
         self
     }
 
+    /// Whether the client has been told to stop sending.
+    pub fn is_stopping(&self) -> bool {
+        self.stop.as_ref().is_some_and(|s| s.is_cancelled())
+    }
+
     /// Waits for leave to send (the key not refused, see [`credentials`]) and for the rate
     /// budget; fails if the client is told to stop first.
     async fn admit(&self, op: Operation) -> Result<credentials::Pass<'_>, ApiError> {
@@ -257,32 +262,6 @@ impl Client {
             .get(self.url(REPORTS_PATH))
             .query(&list_params(query));
         self.json(op, request).await
-    }
-
-    /// The tasks matching `query` that `keep` accepts, following pages of [`MAX_PAGE`]. The
-    /// others are dropped page by page: memory holds one page and what is kept, however many
-    /// tasks the server lists.
-    pub async fn list_kept(
-        &self,
-        query: &ListQuery,
-        mut keep: impl FnMut(&FileTask) -> bool,
-    ) -> Result<Vec<FileTask>, ApiError> {
-        let mut query = ListQuery {
-            limit: MAX_PAGE,
-            offset: 0,
-            ..query.clone()
-        };
-        let mut kept = Vec::new();
-        for _ in 0..MAX_PAGES {
-            let page = self.list(&query).await?;
-            let got = page.results.len() as u64;
-            kept.extend(page.results.into_iter().filter(|task| keep(task)));
-            if page.next.is_none() || got == 0 {
-                return Ok(kept);
-            }
-            query.offset = query.offset.saturating_add(got);
-        }
-        Err(too_many_pages(Operation::List))
     }
 
     /// `GET /billing/org/v1/reports/templates`: every template, all pages.

@@ -13,7 +13,7 @@ const HOUR: Duration = Duration::from_secs(3600);
 const DAY: Duration = Duration::from_secs(24 * 3600);
 
 /// (key, least, most) for each duration key outside `[[reports]]`.
-pub const DURATIONS: [(&str, Duration, Duration); 10] = [
+pub const DURATIONS: [(&str, Duration, Duration); 12] = [
     ("api.request_timeout", Duration::from_millis(100), HOUR),
     (
         "api.auth_retry_interval",
@@ -36,6 +36,12 @@ pub const DURATIONS: [(&str, Duration, Duration); 10] = [
     ),
     ("daemon.shutdown_timeout", Duration::ZERO, HOUR),
     ("hook_timeout", MS, DAY),
+    ("api.clock_skew", Duration::ZERO, DAY),
+    (
+        "polling.lost_after",
+        Duration::ZERO,
+        Duration::from_secs(30 * 24 * 3600),
+    ),
 ];
 
 /// The request budget, in requests per second.

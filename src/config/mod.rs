@@ -52,6 +52,9 @@ pub struct ApiConfig {
     pub create_settle: Duration,
     /// The longest a server's `Retry-After` is obeyed (longer ones are capped, with a warning).
     pub max_retry_after: Duration,
+    /// How far this host's clock and Gcore's may disagree: the margin of every search of the
+    /// server by creation time.
+    pub clock_skew: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -68,6 +71,8 @@ pub struct PollingConfig {
     pub max_interval: Duration,
     pub multiplier: f64,
     pub deadline: Duration,
+    /// How long a tracked task may answer 404 (read-after-write lag) before it is `lost`.
+    pub lost_after: Duration,
 }
 
 #[derive(Debug, Clone)]

@@ -44,6 +44,8 @@ pub struct RawApi {
     pub create_settle: Duration,
     #[serde(default = "default_max_retry_after", with = "humantime_serde")]
     pub max_retry_after: Duration,
+    #[serde(default = "default_clock_skew", with = "humantime_serde")]
+    pub clock_skew: Duration,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -65,6 +67,9 @@ pub struct RawPolling {
     pub multiplier: f64,
     #[serde(with = "humantime_serde")]
     pub deadline: Duration,
+    /// How long a tracked task may answer 404 before it is `lost`.
+    #[serde(with = "humantime_serde")]
+    pub lost_after: Duration,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -123,6 +128,10 @@ fn default_create_settle() -> Duration {
     Duration::from_secs(30)
 }
 
+fn default_clock_skew() -> Duration {
+    Duration::from_secs(600)
+}
+
 fn default_auth_retry() -> Duration {
     Duration::from_secs(600)
 }
@@ -141,6 +150,7 @@ impl Default for RawApi {
             auth_retry_interval: default_auth_retry(),
             create_settle: default_create_settle(),
             max_retry_after: default_max_retry_after(),
+            clock_skew: default_clock_skew(),
         }
     }
 }
@@ -162,6 +172,7 @@ impl Default for RawPolling {
             max_interval: Duration::from_secs(600),
             multiplier: 2.0,
             deadline: Duration::from_secs(48 * 3600),
+            lost_after: Duration::from_secs(600),
         }
     }
 }

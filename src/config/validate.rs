@@ -112,6 +112,7 @@ fn validate_api(raw: &RawApi, key: ApiKey) -> Result<ApiConfig, ConfigError> {
         ("api.auth_retry_interval", raw.auth_retry_interval),
         ("api.create_settle", raw.create_settle),
         ("api.max_retry_after", raw.max_retry_after),
+        ("api.clock_skew", raw.clock_skew),
     ] {
         bounds::duration(key, key, value)?;
     }
@@ -124,6 +125,7 @@ fn validate_api(raw: &RawApi, key: ApiKey) -> Result<ApiConfig, ConfigError> {
         auth_retry_interval: raw.auth_retry_interval,
         create_settle: raw.create_settle,
         max_retry_after: raw.max_retry_after,
+        clock_skew: raw.clock_skew,
     })
 }
 
@@ -141,6 +143,7 @@ fn validate_polling(raw: &RawPolling) -> Result<PollingConfig, ConfigError> {
         ("polling.initial_interval", raw.initial_interval),
         ("polling.max_interval", raw.max_interval),
         ("polling.deadline", raw.deadline),
+        ("polling.lost_after", raw.lost_after),
     ] {
         bounds::duration(key, key, value)?;
     }
@@ -173,6 +176,7 @@ fn validate_polling(raw: &RawPolling) -> Result<PollingConfig, ConfigError> {
         max_interval: raw.max_interval,
         multiplier: raw.multiplier,
         deadline: raw.deadline,
+        lost_after: raw.lost_after,
     })
 }
 

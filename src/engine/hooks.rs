@@ -20,7 +20,7 @@ use tokio::sync::{Notify, Semaphore};
 use tracing::Instrument;
 
 use super::hook_process::{supervise, Ended};
-use super::{now_ms, Engine, EngineError};
+use super::{Engine, EngineError};
 use crate::service;
 use crate::store::{State, TaskRow};
 
@@ -114,7 +114,7 @@ impl Engine {
         }
         Ok(self
             .store
-            .finish_hook(task.id, ok, &message, now_ms())
+            .finish_hook(task.id, ok, &message, self.now())
             .await?)
     }
 
@@ -127,7 +127,7 @@ impl Engine {
                 "hook skipped: the report is no longer configured".into(),
             );
         };
-        let (kind, argv) = match task.state() {
+        let (kind, argv) = match task.state {
             State::Done => ("on_success", &report.on_success),
             _ => ("on_failure", &report.on_failure),
         };
@@ -196,6 +196,6 @@ fn hook_env(task: &TaskRow) -> Vec<(&'static str, String)> {
         ("PERIOD_FROM", task.period_from.clone()),
         ("PERIOD_TO", task.period_to.clone()),
         ("REPORT_SHA256", task.sha256.clone().unwrap_or_default()),
-        ("REPORT_STATUS", task.state.clone()),
+        ("REPORT_STATUS", task.state.to_string()),
     ]
 }

@@ -3,10 +3,11 @@
 //! `backfill` and `submit` honour it too (no request reaches the API before it has passed),
 //! and `status` shows it ("the API asked to wait until 14:05:30 UTC").
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use super::{now_ms, Engine, EngineError};
+use super::{Engine, EngineError};
 use crate::api::Client;
+use crate::clock::Clock;
 use crate::store::{Store, API_PAUSED};
 
 impl Engine {
@@ -17,7 +18,7 @@ impl Engine {
         };
         match condition.until_at {
             Some(until) if until > now => {
-                let wait = Duration::from_millis(u64::try_from(until - now).unwrap_or(0));
+                let wait = crate::clock::until(now, until);
                 if let Some(at) = SystemTime::now().checked_add(wait) {
                     self.client.honour_pause(at);
                 }
@@ -28,36 +29,32 @@ impl Engine {
     }
 }
 
-/// Records each pause `client` (or a clone of it) meets, for as long as one of them lives.
-pub(super) fn record_pauses(store: &Store, client: &Client) {
+/// Records each pause `client` (or a clone of it) meets, for as long as one of them lives,
+/// in `clock`'s time (the engine's, which may be shifted from the system's).
+pub(super) fn record_pauses(store: &Store, client: &Client, clock: &Clock) {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return;
     };
     let mut pauses = client.pauses();
-    let store = store.clone();
+    let (store, clock) = (store.clone(), clock.clone());
     runtime.spawn(async move {
         while pauses.changed().await.is_ok() {
             let Some(until) = *pauses.borrow_and_update() else {
                 continue;
             };
-            let Some(until_ms) = unix_ms(until) else {
-                continue;
-            };
+            let now = clock.now_ms();
+            let wait = until.duration_since(SystemTime::now()).unwrap_or_default();
+            let until_ms = crate::clock::after(now, wait);
             let said = describe(until_ms);
             tracing::warn!("{said}: holding every request back");
             let recorded = store
-                .set_condition(API_PAUSED, &said, Some(until_ms), now_ms())
+                .set_condition(API_PAUSED, &said, Some(until_ms), now)
                 .await;
             if let Err(e) = recorded {
                 tracing::warn!(error = %e, "cannot record the API's pause; a restart would not honour it");
             }
         }
     });
-}
-
-fn unix_ms(t: SystemTime) -> Option<i64> {
-    let since = t.duration_since(SystemTime::UNIX_EPOCH).ok()?;
-    i64::try_from(since.as_millis()).ok()
 }
 
 /// "the API asked to wait until 14:05:30 UTC".

@@ -4,6 +4,7 @@
 //! the hook ran is kept, and only the history gets the outcome. A `running` hook found at
 //! start was interrupted by a crash: it is armed again.
 
+use super::events::append;
 use super::{Store, StoreError};
 
 impl Store {
@@ -28,19 +29,20 @@ impl Store {
         message: &str,
         now: i64,
     ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE tasks SET
                 hook_state = CASE WHEN hook_state = 'running' THEN ? ELSE hook_state END,
-                updated_at = ?, event_message = ?
+                updated_at = ?
              WHERE id = ?",
         )
         .bind(if ok { "ok" } else { "failed" })
         .bind(now)
-        .bind(message)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(())
+        append(&mut tx, id, now, Some(message)).await?;
+        Ok(tx.commit().await?)
     }
 
     /// Arms again every hook a crashed run left `running`; how many.

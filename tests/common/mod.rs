@@ -263,7 +263,7 @@ impl Harness {
         wait_for("every report delivered", limit, || async {
             self.try_status()
                 .await
-                .is_some_and(|rows| rows.len() == n && rows.iter().all(|r| r["status"] == "done"))
+                .is_some_and(|rows| rows.len() == n && rows.iter().all(|r| r["state"] == "done"))
         })
         .await;
     }
@@ -277,4 +277,41 @@ impl Harness {
             .expect("wait");
         assert!(status.success(), "exit {status}: {}", self.read(log));
     }
+}
+/// How many remote tasks the simulator holds per request (template + parameters, `type` left
+/// out), keyed by the request's canonical JSON.
+pub fn remote_tasks_per_request(h: &Harness) -> std::collections::BTreeMap<String, usize> {
+    let mut per = std::collections::BTreeMap::new();
+    for task in h.sim.tasks() {
+        let mut params = task.parameters.clone();
+        if let Some(map) = params.as_object_mut() {
+            map.remove("type");
+        }
+        *per.entry(format!("{} {params}", task.template))
+            .or_default() += 1;
+    }
+    per
+}
+
+/// Exactly one remote task per (report, period): `expected` distinct requests, none twice.
+pub fn assert_one_remote_task_per_request(h: &Harness, expected: usize, case: &str) {
+    let per = remote_tasks_per_request(h);
+    assert_eq!(
+        per.len(),
+        expected,
+        "{case}: requests on the server: {per:?}"
+    );
+    assert!(
+        per.values().all(|n| *n == 1),
+        "{case}: duplicate remote tasks: {per:?}"
+    );
+}
+
+/// No `.gcore-reportd-*.part` (nor any hidden) file in the output directory.
+pub fn assert_no_temporary_files(h: &Harness, case: &str) {
+    let files = h.output_files();
+    assert!(
+        files.iter().all(|f| !f.starts_with('.')),
+        "{case}: temporary files left in the output directory: {files:?}"
+    );
 }
