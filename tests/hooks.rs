@@ -155,3 +155,31 @@ async fn a_retry_hook_issued_while_the_hook_runs_runs_it_again() {
         "the hook ran again after the retry-hook: {shown}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_issued_while_the_failure_hook_runs_is_kept() {
+    let h = Harness::start("").await;
+    let started = h.path("hook.started");
+    let report = format!(
+        "[[reports]]\nname = \"doomed\"\ntemplate = \"ResellerPlans\"\nparameters = {{ client_id = 5 }}\nmax_attempts = 1\non_failure = [\"/bin/sh\", \"-c\", \"touch \\\"$0\\\"; sleep 2\", \"{}\"]\n",
+        started.display()
+    );
+    h.write_config(&format!("{}\n{report}", common::FAST_POLLING));
+    h.sim.set_faults(Faults {
+        fail_when: Some(("client_id".into(), serde_json::json!(5))),
+        ..Faults::default()
+    });
+    let child = h.daemon("daemon.log").spawn().expect("spawn");
+    wait_for("the failure hook runs", Duration::from_secs(30), || async {
+        started.exists()
+    })
+    .await;
+    h.sim.set_faults(Faults::default());
+    let out = h.run(&["retry", "1"]).await;
+    assert!(out.status.success(), "retry: {}", stderr(&out));
+    h.wait_for_done(1, Duration::from_secs(30)).await;
+    let shown = wait_for_hook_runs(&h, 1, Duration::from_secs(30)).await;
+    h.stop(child, "daemon.log").await;
+    assert!(shown.contains("operator: retry"), "{shown}");
+    assert_eq!(h.sim.tasks().len(), 2, "the retry made a new remote task");
+}
