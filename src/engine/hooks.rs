@@ -63,6 +63,41 @@ pub async fn hooks_idle() {
     }
 }
 
+/// When work still running at a shutdown must be abandoned: `grace` after the signal.
+pub(super) fn stop_deadline(
+    shutdown: &tokio_util::sync::CancellationToken,
+    grace: Duration,
+) -> tokio::task::JoinHandle<tokio::time::Instant> {
+    let shutdown = shutdown.clone();
+    tokio::spawn(async move {
+        shutdown.cancelled().await;
+        tokio::time::Instant::now() + grace
+    })
+}
+
+/// Lets running hooks end: at a shutdown within its grace (past it they are killed, and run
+/// again at the next start), otherwise within `grace`.
+pub(super) async fn wait_for_hooks(
+    shutdown: &tokio_util::sync::CancellationToken,
+    stop_deadline: tokio::task::JoinHandle<tokio::time::Instant>,
+    grace: Duration,
+) {
+    let deadline = if shutdown.is_cancelled() {
+        stop_deadline
+            .await
+            .unwrap_or_else(|_| tokio::time::Instant::now())
+    } else {
+        stop_deadline.abort();
+        tokio::time::Instant::now() + grace
+    };
+    if tokio::time::timeout_at(deadline, hooks_idle())
+        .await
+        .is_err()
+    {
+        tracing::warn!("a hook did not end within daemon.shutdown_timeout: killed (it runs again at the next start)");
+    }
+}
+
 impl Engine {
     /// Starts armed hooks in their own tasks, as many as there are free slots. Returns whether
     /// any hook is running or still armed (a one-shot run waits for them).

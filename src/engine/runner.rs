@@ -79,10 +79,10 @@ pub async fn run_with_reloads(
     notifier.ready("database ready, starting work");
     let heartbeat = Heartbeat::start(&notifier);
     let grace = engine.config.daemon.shutdown_timeout;
-    let stop_deadline = stop_deadline(&shutdown, grace);
+    let stop_deadline = super::hooks::stop_deadline(&shutdown, grace);
     let started = engine.now();
     let result = drive(engine.clone(), &shutdown, mode, &notifier, reloads).await;
-    wait_for_hooks(&shutdown, stop_deadline, grace).await;
+    super::hooks::wait_for_hooks(&shutdown, stop_deadline, grace).await;
     drop(heartbeat);
     notifier.stopping();
     let removed = remove_partial_files(&engine.config.storage.output_dir);
@@ -93,41 +93,6 @@ pub async fn run_with_reloads(
     engine.store.close().await;
     result?;
     summary
-}
-
-/// When work still running at a shutdown must be abandoned: `grace` after the signal.
-fn stop_deadline(
-    shutdown: &CancellationToken,
-    grace: Duration,
-) -> tokio::task::JoinHandle<tokio::time::Instant> {
-    let shutdown = shutdown.clone();
-    tokio::spawn(async move {
-        shutdown.cancelled().await;
-        tokio::time::Instant::now() + grace
-    })
-}
-
-/// Lets running hooks end: at a shutdown within its grace (past it they are killed, and run
-/// again at the next start), otherwise within `grace`.
-async fn wait_for_hooks(
-    shutdown: &CancellationToken,
-    stop_deadline: tokio::task::JoinHandle<tokio::time::Instant>,
-    grace: Duration,
-) {
-    let deadline = if shutdown.is_cancelled() {
-        stop_deadline
-            .await
-            .unwrap_or_else(|_| tokio::time::Instant::now())
-    } else {
-        stop_deadline.abort();
-        tokio::time::Instant::now() + grace
-    };
-    if tokio::time::timeout_at(deadline, super::hooks::hooks_idle())
-        .await
-        .is_err()
-    {
-        tracing::warn!("a hook did not end within daemon.shutdown_timeout: killed (it runs again at the next start)");
-    }
 }
 
 /// Opens the database (migrating it), removes stale temporary files, builds the client.

@@ -2,8 +2,8 @@
 //! response: server errors with the bodies real proxies send, a body cut off after the headers,
 //! a download cut short of its Content-Length, JSON that does not parse, and a hostile
 //! server's: absurd `Retry-After` values, a body trickled a byte at a time, a JSON body that
-//! never ends. Which request gets a
-//! fault is decided by the simulator's seeded RNG, so a sequential test run is repeatable.
+//! never ends. Which request gets a fault is decided by the simulator's seeded RNG, so a
+//! sequential test run is repeatable.
 
 use std::time::Duration;
 

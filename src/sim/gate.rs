@@ -2,8 +2,8 @@
 //! by operation and its answer by status code, logs it at debug, adds the configured delay,
 //! injects the request-level faults (server errors, 429 with any Retry-After, invalid JSON,
 //! empty bodies, HTML pages, dropped, trickled and endless bodies), records the exchange when
-//! asked to, and checks the
-//! `Authorization: apikey <key>` header the way Django REST framework would.
+//! asked to, and checks the `Authorization: apikey <key>` header the way Django REST framework
+//! would.
 
 use std::sync::Arc;
 
