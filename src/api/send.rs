@@ -46,6 +46,9 @@ impl Client {
 
     /// A server asked every request to wait `wait`: hold them back, and publish the end.
     fn pause_for(&self, wait: Duration) {
+        if wait.is_zero() {
+            return; // "Retry-After: 0", or a date in the past: no pause at all
+        }
         if let Some(at) = tokio::time::Instant::now().checked_add(wait) {
             self.limiter.pause_until(at);
         }
