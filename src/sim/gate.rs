@@ -106,7 +106,7 @@ fn early_answer(
     }
     let every = u64::from(faults.too_many_every);
     let throttled = faults.throttle_ops.iter().any(|o| o == op);
-    if throttled || (every > 0 && number % every == 0) {
+    if throttled || (every > 0 && number.is_multiple_of(every)) {
         return Some(match &faults.retry_after_header {
             Some(value) => faults::throttled_with(value),
             None => faults::throttled(faults.retry_after_secs),
