@@ -6,6 +6,7 @@
 mod bulk;
 mod daemon;
 mod events;
+mod hook_runs;
 mod operator;
 mod progress;
 mod reads;
@@ -20,7 +21,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 
 pub use bulk::PollUpdate;
-pub use daemon::{Condition, AUTH_BLOCKED};
+pub use daemon::{Condition, API_PAUSED, AUTH_BLOCKED};
 pub use reads::HOT_QUERIES;
 pub use rows::*;
 
