@@ -14,6 +14,7 @@ pub mod format;
 pub mod logging;
 pub mod metrics;
 pub mod naming;
+pub mod ownership;
 pub mod period;
 pub mod schedule;
 pub mod secret;

@@ -93,7 +93,8 @@ fn report_problems(
 
 /// Why `value` does not fit the declared parameter, if it does not.
 fn value_problem(p: &TemplateParameter, value: &Value) -> Option<String> {
-    if let Some(choices) = &p.choices {
+    // The published schema allows `enum: []`: an empty list restricts nothing.
+    if let Some(choices) = p.choices.as_ref().filter(|c| !c.is_empty()) {
         let fits = value
             .as_str()
             .is_some_and(|v| choices.iter().any(|c| c == v));

@@ -50,26 +50,40 @@ pub async fn status(config_path: &Path, args: &StatusArgs) -> anyhow::Result<Exi
     } else {
         tasks.len()
     });
+    let mut out = String::new();
     if args.json {
-        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         for task in &tasks {
-            writeln!(out, "{}", task_json(task))?;
+            out.push_str(&task_json(task).to_string());
+            out.push('\n');
         }
-        out.flush()?;
     } else {
         for condition in store.conditions().await? {
             let until = condition.until_at.map(table::time).unwrap_or_default();
-            println!(
-                "! {}: {} (until {until} UTC)",
+            out.push_str(&format!(
+                "! {}: {} (until {until} UTC)\n",
                 condition.key, condition.value
-            );
+            ));
         }
-        print!("{}", status_table(&tasks));
+        out.push_str(&status_table(&tasks));
         if more {
-            println!("(newest {} shown; --all or --limit N for more)", args.limit);
+            out.push_str(&format!(
+                "(newest {} shown; --all or --limit N for more)\n",
+                args.limit
+            ));
         }
     }
+    print_quietly(&out)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `text` to stdout. A reader that went away (`status | head`) is not an error: the
+/// command just stops.
+pub(super) fn print_quietly(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
 }
 
 /// The `status --json` object for one task.
@@ -150,6 +164,7 @@ pub async fn show(config_path: &Path, key: &str) -> anyhow::Result<ExitCode> {
     let task = store.find_task(key).await?;
     let events = store.task_events(task.id).await?;
     let json = task_json(&task);
+    let mut out = String::new();
     if let Some(fields) = json.as_object() {
         for (k, v) in fields {
             let value = match v {
@@ -157,11 +172,11 @@ pub async fn show(config_path: &Path, key: &str) -> anyhow::Result<ExitCode> {
                 serde_json::Value::Null => "-".into(),
                 other => other.to_string(),
             };
-            println!("{k:>16}: {value}");
+            out.push_str(&format!("{k:>16}: {value}\n"));
         }
     }
-    println!("{:>16}: {}", "parameters", task.parameters);
-    println!("\nhistory:");
+    out.push_str(&format!("{:>16}: {}\n", "parameters", task.parameters));
+    out.push_str("\nhistory:\n");
     let rows: Vec<Vec<String>> = events
         .iter()
         .map(|e| {
@@ -174,10 +189,11 @@ pub async fn show(config_path: &Path, key: &str) -> anyhow::Result<ExitCode> {
             ]
         })
         .collect();
-    print!(
-        "{}",
-        table::render(&["AT (UTC)", "STATE", "UUID", "REMOTE", "MESSAGE"], &rows)
-    );
+    out.push_str(&table::render(
+        &["AT (UTC)", "STATE", "UUID", "REMOTE", "MESSAGE"],
+        &rows,
+    ));
+    print_quietly(&out)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -68,8 +68,38 @@ pub async fn forget(config_path: &Path, key: &str, yes: bool) -> anyhow::Result<
         );
         return Err(UsageError(msg).into());
     }
-    println!("forgot {what}; its period will be created again when due (the file, if any, stays)");
+    let again = created_again(config_path, &store, &task).await?;
+    println!("forgot {what}; {again} (the file, if any, stays)");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether the scheduler will record a forgotten task's period again, in words: only when its
+/// report is configured and the period is among those it creates (see `engine::periods_due`).
+async fn created_again(
+    config_path: &Path,
+    store: &crate::store::Store,
+    task: &crate::store::TaskRow,
+) -> anyhow::Result<String> {
+    let config = match config::load(config_path, &Overrides::default()) {
+        Ok(config) => config,
+        Err(e) => return Ok(format!("whether its period is created again depends on the config, which does not load ({e})")),
+    };
+    let Some(report) = config.report(&task.report) else {
+        return Ok(format!(
+            "report {} is not in the config: nothing creates its period again",
+            task.report
+        ));
+    };
+    let newest = store.newest_period_of(&report.name).await?;
+    let newest = newest.and_then(|d| d.parse().ok());
+    let due = crate::engine::periods_due(report, newest, jiff::Timestamp::now());
+    if due.iter().any(|p| p.from.to_string() == task.period_from) {
+        return Ok("its period will be created again at the next scheduling pass (the daemon's next due report or restart, or `run --once`)".into());
+    }
+    Ok(format!(
+        "its period will not be created again by the schedule: `gcore-reportd backfill --report {} --from {} --to {}` creates it",
+        report.name, task.period_from, task.period_from
+    ))
 }
 
 fn confirm(what: &str) -> anyhow::Result<bool> {

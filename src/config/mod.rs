@@ -6,6 +6,7 @@
 mod load;
 mod parse;
 mod raw;
+mod storage;
 mod validate;
 
 use std::path::PathBuf;
@@ -97,6 +98,9 @@ pub struct ReportConfig {
     /// Command run when the task ends failed, expired or lost.
     pub on_failure: Vec<String>,
     pub hook_timeout: Duration,
+    /// Without `catch_up_from`, the most periods created after the report's newest task in one
+    /// pass (a longer gap warns, and its newest periods are created).
+    pub max_catch_up_periods: u32,
 }
 
 impl Config {

@@ -219,6 +219,13 @@ fn validate_report(i: usize, r: &RawReport, d: &RawReport) -> Result<ReportConfi
             format!("{file_name:?} names no {{date_from}} or {{date_to}}: each period's file would replace the last"),
         ));
     }
+    // Month-to-date periods of one month share their first day: only date_to tells them apart.
+    if period == PeriodKind::MonthToDate && !file_name.contains("{date_to}") {
+        return Err(ConfigError::invalid(
+            key("file_name"),
+            format!("{file_name:?} cannot tell this report's periods apart: month-to-date periods of a month share {{date_from}}, so each day's file would replace the last; add {{date_to}}"),
+        ));
+    }
     let max_attempts = pick!(r, d, max_attempts).unwrap_or(3);
     if max_attempts == 0 {
         return Err(ConfigError::invalid(
@@ -258,6 +265,13 @@ fn validate_report(i: usize, r: &RawReport, d: &RawReport) -> Result<ReportConfi
             )
         })?,
     };
+    let max_catch_up_periods = pick!(r, d, max_catch_up_periods).unwrap_or(36);
+    if max_catch_up_periods == 0 {
+        return Err(ConfigError::invalid(
+            key("max_catch_up_periods"),
+            "must be at least 1",
+        ));
+    }
     Ok(ReportConfig {
         name,
         template,
@@ -274,6 +288,7 @@ fn validate_report(i: usize, r: &RawReport, d: &RawReport) -> Result<ReportConfi
         on_success,
         on_failure,
         hook_timeout,
+        max_catch_up_periods,
     })
 }
 
@@ -348,6 +363,6 @@ fn parse_schedule(
             )
         })?,
     };
-    Schedule::monthly(day.unwrap_or(1), at)
+    Schedule::monthly(day.unwrap_or(crate::schedule::DEFAULT_MONTHLY_DAY), at)
         .map_err(|e| ConfigError::invalid(key("day"), e.to_string()))
 }

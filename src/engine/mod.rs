@@ -29,7 +29,7 @@ use crate::store::{State, Store, StoreError, TaskRow};
 
 pub use files::remove_partial_files;
 pub use runner::{build_client, open_engine, run, run_with_reloads, RunMode, RunSummary};
-pub use scheduler::{record_adhoc, record_period, schedule_periods};
+pub use scheduler::{periods_due, record_adhoc, record_period, schedule_periods};
 
 /// How many due tasks one step takes on at most.
 const STEP_BATCH: i64 = 512;

@@ -58,8 +58,12 @@ pub async fn run_with_reloads(
     engine.client = engine.client.clone().stopping_on(shutdown.clone());
     if let Some(listen) = engine.config.metrics_listen {
         let (store, token) = (engine.store.clone(), shutdown.clone());
+        // The configured reports, current after each reload: only they have a last-success series.
+        let configs = reloads
+            .clone()
+            .unwrap_or_else(|| watch::channel(engine.config.clone()).1);
         tokio::spawn(async move {
-            if let Err(e) = super::metrics_server::serve(listen, store, token).await {
+            if let Err(e) = super::metrics_server::serve(listen, store, configs, token).await {
                 tracing::error!(%listen, error = %e, "the metrics endpoint cannot listen");
             }
         });
@@ -113,6 +117,7 @@ fn lock_database(database: &std::path::Path) -> Result<std::fs::File, EngineErro
             path: path.clone(),
             source,
         })?;
+    crate::ownership::match_parent_owner(&path);
     // SAFETY: flock on a descriptor we own; no memory is involved.
     if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
         let source = std::io::Error::last_os_error();

@@ -1,8 +1,12 @@
 //! Turning schedules into work: for every configured report, each period that is due (the most
-//! recent one, or all since `catch_up_from`) and has no task yet is recorded as an intent row,
-//! oldest first. The unique (report, period) key makes a second row for a period impossible.
+//! recent one and every one since the report's newest task, or all since `catch_up_from`) and
+//! has no task yet is recorded as an intent row, oldest first. The unique key makes a second
+//! row for a period impossible.
 
 use std::time::Duration;
+
+use jiff::civil::Date;
+use jiff::Timestamp;
 
 use crate::config::{Config, ReportConfig};
 use crate::format::ReportFormat;
@@ -21,17 +25,12 @@ pub async fn schedule_periods(
     now: i64,
 ) -> Result<usize, StoreError> {
     let at = jiff::Timestamp::from_millisecond(now).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    let newest = store.newest_periods().await?;
     let mut news = Vec::new();
     for report in &config.reports {
-        let periods = due_periods(
-            &report.schedule,
-            report.period,
-            &report.timezone,
-            report.catch_up_from,
-            at,
-        );
+        let newest = newest.get(&report.name).and_then(|d| d.parse().ok());
         news.extend(
-            periods
+            periods_due(report, newest, at)
                 .iter()
                 .map(|p| new_task(report, p, config.polling.deadline, now)),
         );
@@ -49,6 +48,41 @@ pub async fn schedule_periods(
         }
     }
     Ok(created)
+}
+
+/// The periods of `report` due at `at`. With `catch_up_from`, every one since that date (see
+/// [`due_periods`]). Without it, the most recent one and, once the report has a task (`newest`
+/// is the first day of its newest period), every period after that one however long the
+/// daemon was down, at most `max_catch_up_periods` of them: a longer gap is logged and only
+/// its newest periods are created.
+pub fn periods_due(report: &ReportConfig, newest: Option<Date>, at: Timestamp) -> Vec<Period> {
+    let due = |from| due_periods(&report.schedule, report.period, &report.timezone, from, at);
+    let recent = due(report.catch_up_from);
+    let Some(newest) = newest.filter(|_| report.catch_up_from.is_none()) else {
+        return recent;
+    };
+    let mut periods: Vec<Period> = due(Some(newest))
+        .into_iter()
+        .filter(|p| p.from > newest)
+        .chain(recent)
+        .collect();
+    periods.sort();
+    periods.dedup();
+    let max = usize::try_from(report.max_catch_up_periods).unwrap_or(usize::MAX);
+    if periods.len() > max {
+        let skipped = periods.len() - max;
+        let (first, last) = (periods[0].from, periods[skipped - 1].from);
+        tracing::warn!(
+            report = %report.name,
+            "{} periods are due since the newest task ({newest}); creating the newest {max} \
+             (max_catch_up_periods); `gcore-reportd backfill --report {} --from {first} --to \
+             {last}` creates the {skipped} older ones",
+            periods.len(),
+            report.name,
+        );
+        periods.drain(..skipped);
+    }
+    periods
 }
 
 /// Records one period of a report as an intent; false if it already had a task.

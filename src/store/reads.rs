@@ -131,24 +131,18 @@ impl Store {
             .await?)
     }
 
-    /// One task by its id or (a prefix of at least 8 characters of) its remote uuid.
+    /// One task by its id or (a prefix of at least 8 characters of) its remote uuid; see
+    /// [`Store::resolve_task`].
     pub async fn find_task(&self, key: &str) -> Result<TaskRow, StoreError> {
-        let row: Option<TaskRow> = match key.parse::<i64>() {
-            Ok(id) => {
-                sqlx::query_as(FIND_BY_ID)
-                    .bind(id)
-                    .fetch_optional(&self.pool)
-                    .await?
-            }
-            Err(_) if key.len() >= 8 => {
-                sqlx::query_as(FIND_BY_UUID)
-                    .bind(key.to_ascii_lowercase())
-                    .fetch_optional(&self.pool)
-                    .await?
-            }
-            Err(_) => None,
-        };
-        row.ok_or_else(|| StoreError::NoSuchTask(key.to_string()))
+        self.resolve_task(key).await
+    }
+
+    /// One task by its id.
+    pub async fn task(&self, id: i64) -> Result<Option<TaskRow>, StoreError> {
+        Ok(sqlx::query_as(FIND_BY_ID)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     /// How many tasks in each state were last changed at or after `since` (a run's summary).

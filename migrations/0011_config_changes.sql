@@ -1,0 +1,16 @@
+-- Configuration changes (issue 12).
+-- The Gcore account the database works for: the `client_id` the API puts on its tasks, learnt
+-- from the first task seen. Never the key, nor anything derived from it. One row at most.
+CREATE TABLE account (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    client_id   INTEGER NOT NULL,
+    recorded_at INTEGER NOT NULL
+);
+-- When the task's file was downloaded (Unix ms): `updated_at` moves with every later change
+-- (a hook run, a retry-hook), the download time does not.
+ALTER TABLE tasks ADD COLUMN downloaded_at INTEGER;
+UPDATE tasks SET downloaded_at = updated_at WHERE state = 'done';
+-- Each report's newest period (catch-up since the last task), and who owns a file path
+-- (a file recorded for one task is never replaced by another's).
+CREATE INDEX tasks_report_period ON tasks (report, period_from);
+CREATE INDEX tasks_file_path ON tasks (file_path) WHERE file_path IS NOT NULL;
