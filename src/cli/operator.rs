@@ -58,9 +58,12 @@ pub async fn status(config_path: &Path, args: &StatusArgs) -> anyhow::Result<Exi
         }
     } else {
         for condition in store.conditions().await? {
-            let until = condition.until_at.map(table::time).unwrap_or_default();
+            let until = condition
+                .until_at
+                .map(|at| format!(" (until {} UTC)", table::time(at)))
+                .unwrap_or_default();
             out.push_str(&format!(
-                "! {}: {} (until {until} UTC)\n",
+                "! {}: {}{until}\n",
                 condition.key, condition.value
             ));
         }

@@ -3,6 +3,7 @@
 //! instruction and resume. [`Engine::step`] does one pass of due work and returns an
 //! [`StepOutcome`]; [`run`] wraps it in the loop that sleeps, wakes and stops.
 
+mod account;
 mod auth;
 mod backoff;
 mod batch;
@@ -51,6 +52,8 @@ pub enum EngineError {
     },
     #[error("{0}; the tasks keep their state and resume at the next run once the key is fixed")]
     CredentialsRefused(String),
+    #[error("the API key is {}, not of account {expected} whose tasks this database tracks: nothing was marked lost; put account {expected}'s key back, or give the other account its own storage.database", found.map_or_else(|| "another Gcore account's (it sees none of this database's tasks)".to_string(), |c| format!("Gcore account {c}'s")))]
+    WrongAccount { expected: i64, found: Option<i64> },
 }
 
 /// What one step did, and when the next one is worth running.
@@ -75,6 +78,8 @@ pub struct Engine {
     /// The exclusive lock on the database (see `runner::lock_database`), held while any clone
     /// of the engine lives.
     lock: Arc<std::fs::File>,
+    /// The database's Gcore account (`client_id`) once known, 0 before (see `account`).
+    account: Arc<std::sync::atomic::AtomicI64>,
 }
 
 /// The span every log line about `task` is in: its id, report, period and remote uuid.
@@ -110,6 +115,7 @@ impl Engine {
             client,
             download_slots: Arc::new(Semaphore::new(slots)),
             lock,
+            account: Arc::default(),
         }
     }
 

@@ -101,6 +101,7 @@ impl Engine {
         if err.class() != ErrorClass::NotFound {
             return self.retry_later(task, &err).await;
         }
+        self.confirm_account_before_lost().await?;
         let now = now_ms();
         let resubmit = self
             .report_config(task)

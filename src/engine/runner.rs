@@ -56,6 +56,7 @@ pub async fn run_with_reloads(
     let mut engine = open_engine(config).await?;
     // From the shutdown signal on, nothing new is sent; requests in flight may finish.
     engine.client = engine.client.clone().stopping_on(shutdown.clone());
+    engine.check_account().await?;
     if let Some(listen) = engine.config.metrics_listen {
         let (store, token) = (engine.store.clone(), shutdown.clone());
         // The configured reports, current after each reload: only they have a last-success series.
@@ -244,12 +245,14 @@ fn reconfigure(
         .map_err(EngineError::Client)?
         .stopping_on(shutdown.clone());
     tracing::info!(reports = config.reports.len(), "configuration reloaded");
-    Ok(Engine::new(
+    let mut reloaded = Engine::new(
         Arc::new(config),
         engine.store.clone(),
         client,
         engine.lock.clone(),
-    ))
+    );
+    reloaded.account = engine.account.clone();
+    Ok(reloaded)
 }
 
 /// The API client for a configuration.

@@ -114,12 +114,12 @@ impl Store {
         .await?)
     }
 
-    /// How many tasks have (or had) a remote task on the server.
-    pub async fn count_tracked_remotely(&self) -> Result<i64, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT COUNT(*) FROM tasks WHERE uuid IS NOT NULL")
-                .fetch_one(&self.pool)
-                .await?,
+    /// The remote uuid of the newest task that has one.
+    pub async fn newest_remote_uuid(&self) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT uuid FROM tasks WHERE uuid IS NOT NULL ORDER BY id DESC LIMIT 1",
         )
+        .fetch_optional(&self.pool)
+        .await?)
     }
 }

@@ -167,8 +167,9 @@ impl Store {
     ) -> Result<(), StoreError> {
         let (path, bytes, sha256) = (file.path, file.bytes, file.sha256);
         sqlx::query(
-            "UPDATE tasks SET state = 'done', file_path = ?, bytes = ?, sha256 = ?, tries = 0,
-                last_error = NULL, hook_state = ?, updated_at = ?, event_message = ? WHERE id = ?",
+            "UPDATE tasks SET state = 'done', file_path = ?1, bytes = ?2, sha256 = ?3, tries = 0,
+                last_error = NULL, hook_state = ?4, updated_at = ?5, downloaded_at = ?5,
+                event_message = ?6 WHERE id = ?7",
         )
         .bind(path)
         .bind(bytes)
