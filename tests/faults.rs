@@ -53,6 +53,7 @@ name = "expenses"
 template = "ResellerExpenses"
 format = "csv"
 catch_up_from = "{back}"
+day = 1
 
 [[reports]]
 name = "plans-42"

@@ -24,7 +24,7 @@ enum Seen {
 impl Engine {
     /// At start: refuses a key that is another account's than the database's.
     pub(super) async fn check_account(&self) -> Result<(), EngineError> {
-        match self.seen_account().await? {
+        match self.seen_account(true).await? {
             Some(Seen::Ours) => Ok(self.store.clear_condition(WRONG_ACCOUNT).await?),
             Some(Seen::Other(found)) => self.refuse_account(found).await,
             // No answer now (a transient fault, refused credentials): the work goes on under
@@ -35,7 +35,7 @@ impl Engine {
 
     /// Before a 404 turns a task `lost`: Ok unless the key is another account's.
     pub(super) async fn confirm_account_before_lost(&self) -> Result<(), EngineError> {
-        match self.seen_account().await? {
+        match self.seen_account(false).await? {
             Some(Seen::Other(found)) => self.refuse_account(found).await,
             _ => Ok(()),
         }
@@ -58,19 +58,22 @@ impl Engine {
     }
 
     /// Whether the key sees the database's account (`None`: the API did not answer). The
-    /// newest tracked task is retrieved; if the API does not know it, the key's own newest
-    /// task (if any) shows the key's account.
-    async fn seen_account(&self) -> Result<Option<Seen>, EngineError> {
+    /// newest tracked task (an unfinished one first) is retrieved; if the API does not know
+    /// it, the key's own newest task, if any, shows the key's account. A key that lists no
+    /// task at all cannot be told apart from the database's account whose tasks were deleted:
+    /// at start (`strict`) it is refused when the task it does not know is unfinished (such a
+    /// task must exist); before a 404 is believed it is given the benefit of the doubt.
+    async fn seen_account(&self, strict: bool) -> Result<Option<Seen>, EngineError> {
         let Some(known) = self.store.account().await? else {
             self.learn_account().await?;
             return Ok(Some(Seen::Ours));
         };
         self.account.store(known, Ordering::Relaxed);
-        let newest_unknown = match self.store.newest_remote_uuid().await? {
+        let unknown_active = match self.store.newest_remote_uuid().await? {
             None => false,
-            Some(uuid) => match self.client.retrieve(&uuid).await {
+            Some((uuid, active)) => match self.client.retrieve(&uuid).await {
                 Ok(task) => return Ok(Some(compare(known, task.client_id))),
-                Err(e) if e.class() == ErrorClass::NotFound => true,
+                Err(e) if e.class() == ErrorClass::NotFound => active,
                 Err(e) => return Ok(unanswered(&e)),
             },
         };
@@ -83,11 +86,9 @@ impl Engine {
             Ok(page) => page,
             Err(e) => return Ok(unanswered(&e)),
         };
-        // An account that lists nothing while the database's newest task is unknown to it is
-        // not the database's; with no tracked task there is nothing to tell.
         Ok(Some(match page.results.first().and_then(|t| t.client_id) {
             Some(shown) => compare(known, Some(shown)),
-            None if newest_unknown => Seen::Other(None),
+            None if strict && unknown_active => Seen::Other(None),
             None => Seen::Ours,
         }))
     }
@@ -95,7 +96,7 @@ impl Engine {
     /// A database from before accounts were remembered learns its account from its newest
     /// tracked task, if the API still has it.
     async fn learn_account(&self) -> Result<(), EngineError> {
-        let Some(uuid) = self.store.newest_remote_uuid().await? else {
+        let Some((uuid, _)) = self.store.newest_remote_uuid().await? else {
             return Ok(());
         };
         match self.client.retrieve(&uuid).await {

@@ -114,10 +114,12 @@ impl Store {
         .await?)
     }
 
-    /// The remote uuid of the newest task that has one.
-    pub async fn newest_remote_uuid(&self) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT uuid FROM tasks WHERE uuid IS NOT NULL ORDER BY id DESC LIMIT 1",
+    /// The remote uuid of the newest unfinished task that has one, else of the newest task
+    /// that has one; and whether that task is unfinished.
+    pub async fn newest_remote_uuid(&self) -> Result<Option<(String, bool)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT uuid, state IN ('polling', 'downloading') AS active FROM tasks
+             WHERE uuid IS NOT NULL ORDER BY active DESC, id DESC LIMIT 1",
         )
         .fetch_optional(&self.pool)
         .await?)
