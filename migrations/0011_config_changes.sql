@@ -10,7 +10,6 @@ CREATE TABLE account (
 -- (a hook run, a retry-hook), the download time does not.
 ALTER TABLE tasks ADD COLUMN downloaded_at INTEGER;
 UPDATE tasks SET downloaded_at = updated_at WHERE state = 'done';
--- Each report's newest period (catch-up since the last task), and who owns a file path
--- (a file recorded for one task is never replaced by another's).
-CREATE INDEX tasks_report_period ON tasks (report, period_from);
+-- Who owns a file path (a file recorded for one task is never replaced by another's). Each
+-- report's newest period (catch-up since the last task) uses 0008's tasks_report_period.
 CREATE INDEX tasks_file_path ON tasks (file_path) WHERE file_path IS NOT NULL;

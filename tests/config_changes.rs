@@ -239,7 +239,7 @@ async fn another_accounts_key_is_refused_clearly_and_nothing_is_marked_lost() {
         "{said}"
     );
     let rows = h.status().await;
-    assert!(rows.iter().all(|r| r["status"] != "lost"), "{rows:?}");
+    assert!(rows.iter().all(|r| r["state"] != "lost"), "{rows:?}");
     assert_eq!(rows.len(), before.len() + 1);
     let table = h.run(&["status"]).await;
     assert!(
@@ -272,9 +272,10 @@ async fn an_ambiguous_uuid_prefix_is_refused_with_its_candidates_and_eight_digit
     }
     sqlx::query(
         "INSERT INTO tasks (report, period_from, period_to, template, format, parameters,
-            file_name, state, uuid, next_attempt_at, deadline_at, created_at, updated_at)
+            file_name, state, uuid, next_attempt_at, deadline_at, created_at, updated_at, request)
          SELECT report, '2001-01-01', '2001-02-01', template, format, parameters, 'x.csv',
-            'failed', 'deadbeef-0000-4000-8000-000000000003', 0, 0, 0, 0 FROM tasks WHERE id = 1",
+            'failed', 'deadbeef-0000-4000-8000-000000000003', 0, 0, 0, 0, request || 'x'
+         FROM tasks WHERE id = 1",
     )
     .execute(store.pool())
     .await

@@ -99,7 +99,7 @@ pub fn task_json(task: &TaskRow) -> serde_json::Value {
         "template": task.template,
         "format": task.format,
         "uuid": task.uuid,
-        "status": task.state,
+        "state": task.state,
         "remote_status": task.remote_status,
         "path": task.file_path,
         "bytes": task.bytes,
@@ -124,7 +124,7 @@ pub fn status_table(tasks: &[TaskRow]) -> String {
                 t.id.to_string(),
                 t.report.clone(),
                 format!("{}..{}", t.period_from, t.period_to),
-                t.state.clone(),
+                t.state.to_string(),
                 t.attempts.to_string(),
                 t.uuid
                     .as_deref()
@@ -178,7 +178,11 @@ pub async fn show(config_path: &Path, key: &str) -> anyhow::Result<ExitCode> {
             out.push_str(&format!("{k:>16}: {value}\n"));
         }
     }
-    out.push_str(&format!("{:>16}: {}\n", "parameters", task.parameters));
+    out.push_str(&format!(
+        "{:>16}: {}\n",
+        "parameters",
+        serde_json::Value::Object(task.parameters.0.clone())
+    ));
     out.push_str("\nhistory:\n");
     let rows: Vec<Vec<String>> = events
         .iter()

@@ -7,7 +7,7 @@
 
 use std::sync::atomic::Ordering;
 
-use super::{now_ms, Engine, EngineError};
+use super::{Engine, EngineError};
 use crate::api::{ApiError, ErrorClass, FileTask, ListQuery};
 
 /// The condition recorded while the key is another account's.
@@ -47,7 +47,7 @@ impl Engine {
             return Ok(());
         };
         let known = match self.account.load(Ordering::Relaxed) {
-            0 => self.store.remember_account(client_id, now_ms()).await?,
+            0 => self.store.remember_account(client_id, self.now()).await?,
             known => known,
         };
         self.account.store(known, Ordering::Relaxed);
@@ -113,7 +113,7 @@ impl Engine {
         let err = EngineError::WrongAccount { expected, found };
         tracing::error!("{err}");
         self.store
-            .set_condition(WRONG_ACCOUNT, &err.to_string(), None, now_ms())
+            .set_condition(WRONG_ACCOUNT, &err.to_string(), None, self.now())
             .await?;
         Err(err)
     }

@@ -6,9 +6,8 @@
 //! since the report is ready and only waits for somewhere to go.
 
 use super::files::{self, FetchError, Saved, Target};
-use super::{backoff, now_ms, Engine, EngineError};
+use super::{backoff, Engine, EngineError};
 use crate::api::ApiError;
-use crate::format::ReportFormat;
 use crate::store::{FileRecord, State, TaskRow};
 
 impl Engine {
@@ -31,7 +30,7 @@ impl Engine {
                     .report_config(task)
                     .is_some_and(|r| !r.on_success.is_empty());
                 self.store
-                    .record_downloaded(task.id, &record, hook, now_ms())
+                    .record_downloaded(task.id, &record, hook, self.now())
                     .await?;
                 tracing::info!(path = %path, bytes, sha256 = %file.sha256, "report downloaded");
                 Ok(())
@@ -39,7 +38,7 @@ impl Engine {
             Err(FetchError::Api(err @ ApiError::Stopped { .. })) => {
                 self.retry_later(task, &err).await
             }
-            Err(FetchError::Api(err)) if now_ms() > task.deadline_at => {
+            Err(FetchError::Api(err)) if self.now() > task.deadline_at => {
                 let reason = format!(
                     "expired: the download kept failing past polling.deadline ({}): {err}",
                     humantime::format_duration(self.config.polling.deadline)
@@ -49,7 +48,8 @@ impl Engine {
             }
             Err(FetchError::Api(err)) => self.retry_later(task, &err).await,
             Err(local @ FetchError::Local { .. }) => {
-                let delay = backoff::retry_delay(&self.config.polling, task.tries + 1, None);
+                let step = task.backoff_step + 1;
+                let delay = backoff::retry_delay(&self.config.polling, step, None);
                 let message = format!("{local}; will retry when the output directory is usable");
                 self.reschedule(task, delay, &message).await
             }
@@ -58,7 +58,7 @@ impl Engine {
 
     async fn fetch(&self, task: &TaskRow) -> Result<Saved, FetchError> {
         let uuid = task.uuid.as_deref().unwrap_or_default();
-        let format: ReportFormat = task.format.parse().unwrap_or(ReportFormat::Csv);
+        let format = task.format;
         let dir = &self.config.storage.output_dir;
         if !dir.is_dir() {
             tokio::fs::create_dir_all(dir)

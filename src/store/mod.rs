@@ -1,10 +1,14 @@
 //! The SQLite state: opening the database (WAL, busy timeout, mode 0600, migrations applied),
-//! the row types, and the local task states. Reads live in `reads`, changes in
-//! `transitions` (one transaction per change, with its event), row shapes in `rows`.
+//! the row types, and the local task states. Reads live in `reads`, the engine's changes in
+//! `transitions` and `bulk`, the operators' in `operator` (one transaction per change,
+//! compare-and-set, with its event: the rule is in `events`), row shapes in `rows`.
 
 mod bulk;
 mod daemon;
+mod events;
 mod lookup;
+mod operator;
+mod progress;
 mod reads;
 mod rows;
 mod transitions;
@@ -55,6 +59,17 @@ pub enum StoreError {
     Ambiguous { key: String, candidates: Vec<i64> },
     #[error("{path} is not an SQLite database, or it is damaged: stop the service, move the file aside and restore the backup (README: Back up the state); remove it to start afresh, forgetting every tracked task")]
     NotADatabase { path: PathBuf },
+    #[error("task {id} in the database has {column} = {value:?}, which this version cannot read ({why}); was the database written by a newer gcore-reportd? Run that version, or restore a backup")]
+    BadRow {
+        id: i64,
+        column: &'static str,
+        value: String,
+        why: String,
+    },
+    #[error("task {id} was changed by another process while this one worked on it (it expected the task {expected}); nothing was overwritten, it is read again")]
+    Conflict { id: i64, expected: State },
+    #[error("cannot encode a statement's arguments: {0}")]
+    Encode(String),
 }
 
 /// `ids 3, 7, 9` for an ambiguity error.
@@ -64,7 +79,8 @@ fn list_ids(ids: &[i64]) -> String {
 }
 
 /// A task's local state: where it is in create → poll → download.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum State {
     /// Recorded as due; nothing sent yet.
     Intent,
@@ -107,6 +123,11 @@ impl State {
             State::Expired => "expired",
             State::Lost => "lost",
         }
+    }
+
+    /// Whether no remote task is known yet (`intent` or `creating`).
+    pub fn is_creating(self) -> bool {
+        matches!(self, State::Intent | State::Creating)
     }
 
     /// Whether the engine still has work to do for a task in this state.
