@@ -6,6 +6,9 @@ CREATE TABLE account (
     client_id   INTEGER NOT NULL,
     recorded_at INTEGER NOT NULL
 );
+-- The report settings the task was created with (JSON: max_attempts, resubmit_lost), so a task
+-- whose report is removed from the config finishes under them, not the built-in defaults.
+ALTER TABLE tasks ADD COLUMN settings TEXT;
 -- When the task's file was downloaded (Unix ms): `updated_at` moves with every later change
 -- (a hook run, a retry-hook), the download time does not.
 ALTER TABLE tasks ADD COLUMN downloaded_at INTEGER;

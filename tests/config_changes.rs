@@ -119,7 +119,7 @@ fn the_timer_fires_at_least_daily() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_monthly_report_without_a_day_is_due_on_the_2nd_and_one_asking_for_the_1st_still_is() {
     let h = Harness::start(
-        "[[reports]]\nname = \"second\"\ntemplate = \"T\"\n\n[[reports]]\nname = \"first\"\ntemplate = \"T\"\nday = 1\n",
+        "[[reports]]\nname = \"second\"\ntemplate = \"T\"\n\n[[reports]]\nname = \"first\"\ntemplate = \"U\"\nday = 1\n",
     )
     .await;
     let out = h.run(&["check-config"]).await;
@@ -482,4 +482,206 @@ async fn the_demo_keeps_its_database_and_lock_beside_its_reports_directory() {
     }
     assert!(scratch.path().join("demo-reports.state.db").exists());
     assert!(scratch.path().join("demo-reports.state.db.lock").exists());
+}
+
+/// Remote tasks created so far.
+fn creates(h: &Harness) -> u64 {
+    h.sim.request_counts().get("create").copied().unwrap_or(0)
+}
+
+/// Runs `args` with the process killed at `point` (a crash point): a task is left in flight.
+async fn run_killed_at(h: &Harness, args: &[&str], point: &str) {
+    let out = h
+        .command(args)
+        .env("GCORE_REPORTD_CRASH_AT", point)
+        .output()
+        .await
+        .expect("run");
+    assert_eq!(out.status.code(), None, "killed at {point}: {}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renaming_a_report_and_changing_its_format_file_name_and_schedule_creates_nothing_again() {
+    let h = Harness::start("[[reports]]\nname = \"expenses\"\ntemplate = \"ResellerExpenses\"\n").await;
+    assert!(h.run(&["run", "--once"]).await.status.success());
+    let delivered = h.output_files();
+    // An older period still in flight when the config changes.
+    let older = common::months_back(3).to_string();
+    let backfill = ["backfill", "--report", "expenses", "--from", &older, "--to", &older];
+    run_killed_at(&h, &backfill, "create.recorded:1").await;
+    assert_eq!(creates(&h), 2);
+
+    h.write_config(&format!(
+        "{FAST_POLLING}\n[[reports]]\nname = \"costs\"\ntemplate = \"ResellerExpenses\"\nformat = \"xlsx\"\nfile_name = \"{{name}}-{{date_from}}.{{format}}\"\nat = \"07:30\"\ntimezone = \"Europe/Berlin\"\non_success = [\"true\"]\n"
+    ));
+    let check = h.run(&["check-config"]).await;
+    assert!(check.status.success(), "{}", stderr(&check));
+    let said = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        said.contains("costs: makes the requests of report expenses; its tracked periods carry over to costs and none is created again"),
+        "{said}"
+    );
+    let out = h.run(&["run", "--once"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(creates(&h), 2, "nothing created again");
+    let rows = h.status().await;
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(rows.iter().all(|r| r["report"] == "costs" && r["state"] == "done"), "{rows:?}");
+    let old = rows.iter().find(|r| r["period_from"] == older.as_str()).expect("older");
+    assert_eq!(old["format"], "xlsx", "undelivered: the new format");
+    assert!(old["path"].as_str().unwrap_or("").ends_with(&format!("costs-{older}.xlsx")));
+    let kept = rows.iter().find(|r| r["period_from"] != older.as_str()).expect("newer");
+    assert_eq!(kept["format"], "csv", "delivered: keeps its file");
+    assert!(delivered.iter().all(|f| h.output_files().contains(f)));
+    let again = h.run(&["check-config"]).await;
+    assert!(String::from_utf8_lossy(&again.stdout).contains("costs: unchanged; 2 tracked period(s)"));
+
+    // A new date_to_style is a new request: from the next period on.
+    h.write_config(&format!(
+        "{FAST_POLLING}\n[[reports]]\nname = \"costs\"\ntemplate = \"ResellerExpenses\"\nformat = \"xlsx\"\nfile_name = \"{{name}}-{{date_from}}.{{format}}\"\ndate_to_style = \"inclusive\"\n"
+    ));
+    let check = h.run(&["check-config"]).await;
+    let said = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        said.contains("costs: the dates asked (period or date_to_style) changed since the last run; periods after")
+            && said.contains("2 delivered period(s) keep their files"),
+        "{said}"
+    );
+    assert!(h.run(&["run", "--once"]).await.status.success());
+    assert_eq!(creates(&h), 2, "the tracked periods are not asked again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_reports_making_the_same_request_are_refused_by_check_config() {
+    let h = Harness::start(
+        "[[reports]]\nname = \"csv\"\ntemplate = \"ResellerExpenses\"\n\n[[reports]]\nname = \"xlsx\"\ntemplate = \"ResellerExpenses\"\nformat = \"xlsx\"\n",
+    )
+    .await;
+    let out = h.run(&["check-config"]).await;
+    assert_eq!(out.status.code(), Some(78));
+    let said = stderr(&out);
+    assert!(said.contains("reports[1].template") && said.contains("asks the same as report \"csv\""), "{said}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_typo_rejected_with_400_is_fixed_in_the_config_then_retry_delivers_the_fixed_request() {
+    let h = Harness::start("[[reports]]\nname = \"expenses\"\ntemplate = \"ResellerExpensez\"\n").await;
+    let out = h.run(&["run", "--once"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let rows = h.status().await;
+    assert_eq!(rows[0]["state"], "failed");
+    let id = rows[0]["id"].to_string();
+
+    h.write_config(&format!(
+        "{FAST_POLLING}\n[[reports]]\nname = \"expenses\"\ntemplate = \"ResellerExpenses\"\n"
+    ));
+    let retry = h.run(&["retry", &id]).await;
+    assert!(retry.status.success(), "{}", stderr(&retry));
+    assert!(String::from_utf8_lossy(&retry.stdout).contains("with the config's current template"));
+    let out = h.run(&["run", "--once"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows = h.status().await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["state"], "done");
+    assert_eq!(rows[0]["template"], "ResellerExpenses");
+    let made: Vec<String> = h.sim.tasks().iter().map(|t| t.template.clone()).collect();
+    assert_eq!(made, ["ResellerExpenses"], "the fixed template was sent");
+
+    // A task whose report is gone cannot be re-rendered: refused.
+    h.sim.set_faults(gcore_reportd::sim::Faults {
+        fail_first: 5,
+        ..Default::default()
+    });
+    let older = common::months_back(4).to_string();
+    let backfill = ["backfill", "--report", "expenses", "--from", &older, "--to", &older];
+    assert_eq!(h.run(&backfill).await.status.code(), Some(1));
+    let failed = h.status().await.into_iter().find(|r| r["state"] == "failed").expect("failed");
+    h.write_config(&format!("{FAST_POLLING}\n[[reports]]\nname = \"other\"\ntemplate = \"ResellerPlans\"\n"));
+    let retry = h.run(&["retry", &failed["id"].to_string()]).await;
+    assert!(!retry.status.success());
+    assert!(stderr(&retry).contains("report expenses is no longer in the config"), "{}", stderr(&retry));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_reports_task_finishes_with_its_own_max_attempts_and_no_hook_runs() {
+    let h = Harness::start("").await;
+    let marker = h.path("hook-ran");
+    let hook = format!("on_failure = [\"/bin/sh\", \"-c\", \"touch {}\"]", marker.display());
+    h.write_config(&format!(
+        "{FAST_POLLING}\n[[reports]]\nname = \"flaky\"\ntemplate = \"ResellerExpenses\"\nmax_attempts = 5\n{hook}\n"
+    ));
+    // Every attempt fails remotely; the report leaves the config with its task in flight.
+    h.sim.set_faults(gcore_reportd::sim::Faults {
+        fail_first: 10,
+        ..Default::default()
+    });
+    run_killed_at(&h, &["run", "--once"], "create.recorded:1").await;
+    h.write_config(&format!("{FAST_POLLING}\n[[reports]]\nname = \"other\"\ntemplate = \"ResellerPlans\"\n"));
+    let table = h.run(&["status"]).await;
+    assert!(String::from_utf8_lossy(&table.stdout).contains("flaky (removed)"));
+    let check = h.run(&["check-config"]).await;
+    assert!(String::from_utf8_lossy(&check.stdout).contains(
+        "flaky: removed from the config; its 1 unfinished task(s) finish under the settings they were created with"
+    ));
+    let out = h.run(&["run", "--once"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let rows = h.status().await;
+    let flaky = rows.iter().find(|r| r["report"] == "flaky").expect("flaky");
+    assert_eq!(flaky["state"], "failed", "{flaky}");
+    assert_eq!(flaky["attempts"], 5, "its own max_attempts, not the default 3");
+    assert_eq!(flaky["report_removed"], true);
+    let expenses_tasks = h.sim.tasks().iter().filter(|t| t.template == "ResellerExpenses").count();
+    assert_eq!(expenses_tasks, 5, "no new period of the removed report");
+    assert!(!marker.exists(), "its hook did not run");
+    let show = h.run(&["show", &flaky["id"].to_string()]).await;
+    assert!(!String::from_utf8_lossy(&show.stdout).contains("hook ok"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn last_success_metrics_cover_configured_reports_with_their_download_time_after_a_rename_and_a_submit() {
+    let h = Harness::start("").await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let config = |name: &str| {
+        format!(
+            "{FAST_POLLING}\n[metrics]\nlisten = \"127.0.0.1:{port}\"\n[[reports]]\nname = \"{name}\"\ntemplate = \"ResellerExpenses\"\non_success = [\"true\"]\n"
+        )
+    };
+    h.write_config(&config("expenses"));
+    assert!(h.run(&["run", "--once"]).await.status.success());
+    let submit = [
+        "submit", "--template", "ResellerPlans", "--param", "date_from=2026-01-01", "--param", "date_to=2026-02-01",
+    ];
+    assert!(h.run(&submit).await.status.success());
+    let downloaded_at = h.status().await.iter().find(|r| r["report"] == "expenses").map(|r| r["updated_at"].clone()).expect("row");
+    // The hook runs again later: the row changes, the download time does not.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert!(h.run(&["retry-hook", "1"]).await.status.success());
+    h.write_config(&config("costs"));
+    let mut daemon = h.command(&["run"]).spawn().expect("daemon");
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let fetch = || async {
+        match reqwest::get(&url).await {
+            Ok(r) => r.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    };
+    wait_for("the renamed report's series", Duration::from_secs(20), || async {
+        fetch().await.contains("last_success_timestamp_seconds{report=\"costs\"}")
+            && h.try_status().await.unwrap_or_default().iter().all(|r| r["report"] != "expenses")
+    })
+    .await;
+    let page = fetch().await;
+    common::send_signal(&daemon, libc::SIGTERM);
+    daemon.wait().await.expect("wait");
+    let series: Vec<&str> = page
+        .lines()
+        .filter(|l| l.starts_with("gcore_reportd_last_success_timestamp_seconds{"))
+        .collect();
+    assert_eq!(series.len(), 1, "only the configured report: {series:?}");
+    let value: i64 = series[0].rsplit(' ').next().and_then(|v| v.parse().ok()).expect("value");
+    let at: jiff::Timestamp = downloaded_at.as_str().expect("time").parse().expect("rfc3339");
+    assert!((value - at.as_second()).abs() <= 1, "{value} vs the download at {at}");
 }

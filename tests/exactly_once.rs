@@ -220,6 +220,7 @@ fn new_task(client: i64) -> NewTask {
         file_name: format!("client-{client}.csv"),
         deadline_at: i64::MAX / 2,
         refresh: 0,
+        settings: None,
     }
 }
 

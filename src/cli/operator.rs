@@ -50,13 +50,26 @@ pub async fn status(config_path: &Path, args: &StatusArgs) -> anyhow::Result<Exi
     } else {
         tasks.len()
     });
+    // Tasks of reports no longer in the config finish under their own settings: say so.
+    let configured = config::report_names(config_path, &Overrides::default()).ok();
+    let removed = |report: &str| {
+        !report.starts_with("submit-")
+            && configured
+            .as_ref()
+            .is_some_and(|names| !names.iter().any(|n| n == report))
+    };
     let mut out = String::new();
     if args.json {
         for task in &tasks {
-            out.push_str(&task_json(task).to_string());
+            let mut json = task_json(task);
+            json["report_removed"] = removed(&task.report).into();
+            out.push_str(&json.to_string());
             out.push('\n');
         }
     } else {
+        for task in tasks.iter_mut().filter(|t| removed(&t.report)) {
+            task.report.push_str(" (removed)");
+        }
         for condition in store.conditions().await? {
             let until = condition
                 .until_at

@@ -1,6 +1,6 @@
-//! The operator commands that change state: `retry` gives a failed, expired or lost task a new
-//! attempt; `forget` drops a task (after confirmation) so its period can be created again.
-//! Both are single transactions, safe while the daemon runs.
+//! The operator commands that change state: `retry-hook` runs a task's hook again; `forget`
+//! drops a task (after confirmation) so its period can be created again, and says whether it
+//! will be. Both are single transactions, safe while the daemon runs. (`retry` is in `retry`.)
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
@@ -8,30 +8,8 @@ use std::process::ExitCode;
 
 use super::operator::open_store;
 use super::UsageError;
-use crate::clock::{after, Clock};
+use crate::clock::Clock;
 use crate::config::{self, Overrides};
-
-pub async fn retry(config_path: &Path, key: &str) -> anyhow::Result<ExitCode> {
-    let store = open_store(config_path).await?;
-    let task = store.find_task(key).await?;
-    let deadline = config::load(config_path, &Overrides::default())
-        .map(|c| c.polling.deadline)
-        .unwrap_or(std::time::Duration::from_secs(48 * 3600));
-    let now = Clock::from_env().map_err(UsageError)?.now_ms();
-    let deadline_at = after(now, deadline);
-    if !store.retry_task(task.id, deadline_at, now).await? {
-        let msg = format!(
-            "task {} is {}: only failed, expired or lost tasks can be retried",
-            task.id, task.state
-        );
-        return Err(UsageError(msg).into());
-    }
-    println!(
-        "task {} ({} {}..{}) will be attempted again by the running daemon (or `run --once`)",
-        task.id, task.report, task.period_from, task.period_to
-    );
-    Ok(ExitCode::SUCCESS)
-}
 
 pub async fn retry_hook(config_path: &Path, key: &str) -> anyhow::Result<ExitCode> {
     let store = open_store(config_path).await?;

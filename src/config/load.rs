@@ -59,6 +59,13 @@ pub fn storage_paths(
     Ok((raw.storage.database, raw.storage.output_dir))
 }
 
+/// The names of the configured reports, without validation or the API key (for `status`,
+/// which marks the tasks of reports removed from the config).
+pub fn report_names(path: &Path, overrides: &Overrides) -> Result<Vec<String>, ConfigError> {
+    let raw = load_file_only(path, overrides)?;
+    Ok(raw.reports.into_iter().filter_map(|r| r.name).collect())
+}
+
 /// Reads and merges the file and environment, without validation or the API key.
 ///
 /// The file is deserialised into [`RawConfig`] (see `parse`: a config with 10,000 reports stays

@@ -20,7 +20,7 @@ use crate::period::{DateToStyle, PeriodKind};
 use crate::schedule::Schedule;
 use crate::secret::ApiKey;
 
-pub use load::{load, storage_paths, Overrides, DEFAULT_PATH};
+pub use load::{load, report_names, storage_paths, Overrides, DEFAULT_PATH};
 
 /// The whole, validated configuration.
 #[derive(Debug, Clone)]

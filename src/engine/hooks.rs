@@ -45,6 +45,15 @@ impl Engine {
     }
 
     async fn run_and_record(&self, task: &TaskRow) -> Result<(), EngineError> {
+        if self.report_config(task).is_none() {
+            let message = format!(
+                "hook not run: report {} is no longer in the config",
+                task.report
+            );
+            tracing::warn!("{message}");
+            let now = self.now();
+            return Ok(self.store.skip_hook(task.id, task.state, &message, now).await?);
+        }
         let (ok, message) = service::keep_alive_during(self.run_hook(task)).await;
         if ok {
             tracing::info!("{message}");
@@ -62,10 +71,7 @@ impl Engine {
 
     async fn run_hook(&self, task: &TaskRow) -> (bool, String) {
         let Some(report) = self.report_config(task) else {
-            return (
-                true,
-                "hook skipped: the report is no longer configured".into(),
-            );
+            return (false, "hook not run: the report is no longer configured".into());
         };
         let (kind, argv) = match task.state {
             State::Done => ("on_success", &report.on_success),

@@ -7,6 +7,7 @@ mod account;
 mod auth;
 mod backoff;
 mod batch;
+mod changes;
 mod create;
 mod download;
 mod files;
@@ -34,7 +35,10 @@ use crate::store::{State, Store, StoreError, TaskRow};
 
 pub use files::remove_partial_files;
 pub use runner::{build_client, open_engine, run, run_with_reloads, RunMode, RunSummary};
-pub use scheduler::{periods_due, record_adhoc, record_period, schedule_periods};
+pub use changes::{describe_changes, period_covering, Change};
+pub use scheduler::{
+    new_task, periods_due, record_adhoc, record_period, schedule_periods, TaskSettings,
+};
 
 /// How many due tasks one step takes on at most.
 const STEP_BATCH: i64 = 512;
@@ -275,11 +279,19 @@ impl Engine {
             .await?)
     }
 
-    fn max_attempts(&self, task: &TaskRow) -> i64 {
-        self.report_config(task)
-            .map(|r| r.max_attempts)
-            .unwrap_or(3)
-            .into()
+    /// The task's report settings: the config's, or for a report removed from the config,
+    /// those the task was created with.
+    async fn settings(&self, task: &TaskRow) -> Result<scheduler::TaskSettings, EngineError> {
+        if let Some(report) = self.report_config(task) {
+            return Ok(scheduler::TaskSettings::of(report));
+        }
+        let stored = self.store.task_settings(task.id).await?;
+        Ok(scheduler::TaskSettings::parse(stored.as_deref())
+            .unwrap_or(scheduler::TaskSettings::DEFAULT))
+    }
+
+    async fn max_attempts(&self, task: &TaskRow) -> Result<i64, EngineError> {
+        Ok(self.settings(task).await?.max_attempts.into())
     }
 
     /// Reschedules after a failed try: transient errors back off (never undercutting

@@ -60,6 +60,7 @@ pub async fn run_with_reloads(
     // From the shutdown signal on, nothing new is sent; requests in flight may finish.
     engine.client = engine.client.clone().stopping_on(shutdown.clone());
     engine.check_account().await?;
+    log_changes(&engine).await?;
     if let Some(listen) = engine.config.metrics_listen {
         let (store, token) = (engine.store.clone(), shutdown.clone());
         // The configured reports, current after each reload: only they have a last-success series.
@@ -85,6 +86,18 @@ pub async fn run_with_reloads(
     engine.store.close().await;
     result?;
     summary
+}
+
+/// Says what the configuration's changes since the last run mean for the tracked periods: one
+/// line per changed report, and how many are unchanged.
+async fn log_changes(engine: &Engine) -> Result<(), EngineError> {
+    let changes = super::describe_changes(&engine.store, &engine.config, engine.now()).await?;
+    let unchanged = changes.iter().filter(|c| !c.changed).count();
+    for change in changes.iter().filter(|c| c.changed) {
+        tracing::info!("{}", change.line);
+    }
+    tracing::info!(unchanged, "reports whose tracked periods the config leaves as they are");
+    Ok(())
 }
 
 /// Opens the database (migrating it), removes stale temporary files, builds the client.

@@ -6,6 +6,7 @@
 mod bulk;
 mod daemon;
 mod events;
+mod identity;
 mod lookup;
 mod operator;
 mod progress;
@@ -22,6 +23,7 @@ use sqlx::SqlitePool;
 
 pub use bulk::PollUpdate;
 pub use daemon::{Condition, AUTH_BLOCKED};
+pub use identity::{NewestTask, ReportCounts, Rerendered};
 pub use lookup::FileOwner;
 pub use reads::HOT_QUERIES;
 pub use rows::*;
