@@ -47,21 +47,29 @@ schedule = "cron: 0 0 * * *"
 async fn a_daily_report_down_for_three_days_gets_every_missed_day_without_catch_up_from() {
     let h = Harness::start(DAILY).await;
     let first = days_back(4).to_string();
-    let backfill = ["backfill", "--report", "daily", "--from", &first, "--to", &first];
+    let backfill = [
+        "backfill", "--report", "daily", "--from", &first, "--to", &first,
+    ];
     let out = h.run(&backfill).await;
     assert!(out.status.success(), "{}", stderr(&out));
     // The daemon was down since that task; it starts again today.
     let out = h.run(&["run", "--once"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let want: Vec<String> = (1..=4).rev().map(|n| days_back(n).to_string()).collect();
-    assert_eq!(created_froms(&h, "ResellerExpenses"), want, "every day once");
+    assert_eq!(
+        created_froms(&h, "ResellerExpenses"),
+        want,
+        "every day once"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gap_longer_than_max_catch_up_periods_warns_and_creates_the_newest_periods() {
     let h = Harness::start(&format!("{DAILY}max_catch_up_periods = 2\n")).await;
     let first = days_back(6).to_string();
-    let backfill = ["backfill", "--report", "daily", "--from", &first, "--to", &first];
+    let backfill = [
+        "backfill", "--report", "daily", "--from", &first, "--to", &first,
+    ];
     assert!(h.run(&backfill).await.status.success());
     let out = h.run(&["run", "--once"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
@@ -81,7 +89,11 @@ fn fire_times(expression: &str, n: usize) -> Vec<jiff::Timestamp> {
         .env("TZ", "UTC")
         .output()
         .expect("systemd-analyze is installed (CI checks the units with it)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| l.split_once(": ").map(|(k, v)| (k.trim(), v.trim())))
@@ -90,7 +102,9 @@ fn fire_times(expression: &str, n: usize) -> Vec<jiff::Timestamp> {
             let (_, rest) = v.split_once(' ').expect("weekday, date, time, zone");
             let civil = rest.trim_end_matches(" UTC");
             let dt: jiff::civil::DateTime = civil.parse().expect("a date and time");
-            dt.to_zoned(jiff::tz::TimeZone::UTC).expect("UTC").timestamp()
+            dt.to_zoned(jiff::tz::TimeZone::UTC)
+                .expect("UTC")
+                .timestamp()
         })
         .collect()
 }
@@ -101,7 +115,7 @@ fn the_timer_fires_at_least_daily() {
     let calendar = unit
         .lines()
         .filter_map(|l| l.strip_prefix("OnCalendar="))
-        .last()
+        .next_back()
         .expect("OnCalendar=");
     let fires = fire_times(calendar, 30);
     assert_eq!(fires.len(), 30, "{calendar}");
@@ -135,8 +149,14 @@ async fn a_monthly_report_without_a_day_is_due_on_the_2nd_and_one_asking_for_the
             .find_map(|l| l.strip_prefix("schedule = "))
             .map(str::to_string)
     };
-    assert_eq!(schedule_of("second").as_deref(), Some("\"monthly on day 2 at 00:00:00\""));
-    assert_eq!(schedule_of("first").as_deref(), Some("\"monthly on day 1 at 00:00:00\""));
+    assert_eq!(
+        schedule_of("second").as_deref(),
+        Some("\"monthly on day 2 at 00:00:00\"")
+    );
+    assert_eq!(
+        schedule_of("first").as_deref(),
+        Some("\"monthly on day 1 at 00:00:00\"")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -165,7 +185,11 @@ async fn an_output_dir_that_is_a_file_or_a_database_dir_that_cannot_be_made_exit
     for args in [&["check-config"][..], &["run", "--once"], &["run"]] {
         let out = h.run(args).await;
         assert_eq!(out.status.code(), Some(78), "{args:?}: {}", stderr(&out));
-        assert!(stderr(&out).contains("storage.output_dir"), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("storage.output_dir"),
+            "{}",
+            stderr(&out)
+        );
     }
     assert!(!h.path("state.db").exists(), "nothing written");
 
@@ -177,7 +201,11 @@ async fn an_output_dir_that_is_a_file_or_a_database_dir_that_cannot_be_made_exit
     std::fs::write(h.config_path(), text.replace(&db, &moved)).expect("config");
     let out = h.run(&["run", "--once"]).await;
     assert_eq!(out.status.code(), Some(78), "{}", stderr(&out));
-    assert!(stderr(&out).contains("storage.database"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("storage.database"),
+        "{}",
+        stderr(&out)
+    );
     assert!(h.sim.tasks().is_empty(), "nothing created");
 }
 
@@ -195,18 +223,26 @@ async fn the_daemon_never_replaces_a_file_recorded_for_another_task() {
         "{FAST_POLLING}\n[[reports]]\nname = \"b\"\ntemplate = \"ResellerPlans\"\nfile_name = \"shared_{{date_from}}.csv\"\n"
     ));
     let mut daemon = h.command(&["run"]).spawn().expect("spawn");
-    wait_for("b's download to be refused", Duration::from_secs(30), || async {
-        h.try_status().await.unwrap_or_default().iter().any(|r| {
-            r["report"] == "b"
-                && r["last_error"]
-                    .as_str()
-                    .is_some_and(|e| e.contains("not replacing it"))
-        })
-    })
+    wait_for(
+        "b's download to be refused",
+        Duration::from_secs(30),
+        || async {
+            h.try_status().await.unwrap_or_default().iter().any(|r| {
+                r["report"] == "b"
+                    && r["last_error"]
+                        .as_str()
+                        .is_some_and(|e| e.contains("not replacing it"))
+            })
+        },
+    )
     .await;
     common::send_signal(&daemon, libc::SIGTERM);
     daemon.wait().await.expect("wait");
-    assert_eq!(std::fs::read(&path).expect("a's file"), first, "a's file is intact");
+    assert_eq!(
+        std::fs::read(&path).expect("a's file"),
+        first,
+        "a's file is intact"
+    );
 }
 
 /// Another account: the simulator serves `other-key` as client 2000 from now on.
@@ -223,7 +259,9 @@ async fn another_accounts_key_is_refused_clearly_and_nothing_is_marked_lost() {
     // A task still running when the key changes: created, then the process stops.
     let first = common::months_back(5).to_string();
     let out = h
-        .command(&["backfill", "--report", "plans-42", "--from", &first, "--to", &first])
+        .command(&[
+            "backfill", "--report", "plans-42", "--from", &first, "--to", &first,
+        ])
         .env("GCORE_REPORTD_CRASH_AT", "create.recorded:1")
         .output()
         .await
@@ -247,7 +285,10 @@ async fn another_accounts_key_is_refused_clearly_and_nothing_is_marked_lost() {
         "status shows why"
     );
     assert!(
-        h.sim.tasks().iter().all(|t| t.parameters["client_id"] != 2000),
+        h.sim
+            .tasks()
+            .iter()
+            .all(|t| t.parameters["client_id"] != 2000),
         "nothing was created for the other account"
     );
 }
@@ -282,21 +323,32 @@ async fn an_ambiguous_uuid_prefix_is_refused_with_its_candidates_and_eight_digit
     .expect("a third task");
     store.close().await;
 
-    for args in [&["show", "deadbeef"][..], &["forget", "deadbeef-0000", "--yes"]] {
+    for args in [
+        &["show", "deadbeef"][..],
+        &["forget", "deadbeef-0000", "--yes"],
+    ] {
         let out = h.run(args).await;
         assert!(!out.status.success(), "{args:?}");
         let said = stderr(&out);
-        assert!(said.contains("several tasks (ids 1, 3)"), "{args:?}: {said}");
+        assert!(
+            said.contains("several tasks (ids 1, 3)"),
+            "{args:?}: {said}"
+        );
     }
     assert_eq!(h.status().await.len(), 3, "nothing forgotten");
-    let out = h.run(&["show", "deadbeef-0000-4000-8000-000000000003"]).await;
+    let out = h
+        .run(&["show", "deadbeef-0000-4000-8000-000000000003"])
+        .await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("2001-01-01"));
     // Eight digits are a uuid prefix (task 2's), not task id 1.
     let out = h.run(&["show", "00000001"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let shown = String::from_utf8_lossy(&out.stdout);
-    assert!(shown.contains("00000001-0000-4000-8000-000000000002"), "{shown}");
+    assert!(
+        shown.contains("00000001-0000-4000-8000-000000000002"),
+        "{shown}"
+    );
     assert!(shown.contains(&format!("{:>16}: 2", "id")), "{shown}");
 }
 
@@ -304,7 +356,9 @@ async fn an_ambiguous_uuid_prefix_is_refused_with_its_candidates_and_eight_digit
 async fn forget_says_truthfully_whether_the_period_will_be_created_again() {
     let h = Harness::start(TWO_REPORTS).await;
     let old = common::months_back(4).to_string();
-    let backfill = ["backfill", "--report", "expenses", "--from", &old, "--to", &old];
+    let backfill = [
+        "backfill", "--report", "expenses", "--from", &old, "--to", &old,
+    ];
     assert!(h.run(&backfill).await.status.success());
     assert!(h.run(&["run", "--once"]).await.status.success());
     let rows = h.status().await;
@@ -331,8 +385,13 @@ async fn forget_says_truthfully_whether_the_period_will_be_created_again() {
     assert!(said.contains("will be created again"), "{said}");
     assert!(h.run(&["run", "--once"]).await.status.success());
     let again = h.status().await;
-    assert!(again.iter().any(|r| r["report"] == "expenses" && r["period_from"] == newest.as_str()));
-    assert!(!again.iter().any(|r| r["period_from"] == old.as_str()), "as said");
+    assert!(again
+        .iter()
+        .any(|r| r["report"] == "expenses" && r["period_from"] == newest.as_str()));
+    assert!(
+        !again.iter().any(|r| r["period_from"] == old.as_str()),
+        "as said"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -341,7 +400,9 @@ async fn status_piped_into_a_reader_that_stops_early_exits_quietly() {
     let from = days_back(400).to_string();
     let to = days_back(2).to_string();
     let out = h
-        .run(&["backfill", "--report", "daily", "--from", &from, "--to", &to])
+        .run(&[
+            "backfill", "--report", "daily", "--from", &from, "--to", &to,
+        ])
         .await;
     assert!(out.status.success(), "{}", stderr(&out));
     use tokio::io::AsyncBufReadExt;
@@ -385,11 +446,18 @@ async fn the_readable_by_all_warning_is_only_for_a_file_that_holds_the_key() {
     chmod(&h.path("api-key"), 0o600);
     let out = h.run(&["check-config"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(!stderr(&out).contains("readable by all users"), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("readable by all users"),
+        "{}",
+        stderr(&out)
+    );
     chmod(&h.path("api-key"), 0o644);
     let out = h.run(&["check-config"]).await;
     let said = stderr(&out);
-    assert!(said.contains("API key file") && said.contains("readable by all users"), "{said}");
+    assert!(
+        said.contains("API key file") && said.contains("readable by all users"),
+        "{said}"
+    );
     assert!(!said.contains("config file"), "{said}");
 }
 
@@ -420,18 +488,36 @@ async fn backfill_and_submit_run_by_root_leave_files_owned_by_the_state_director
     std::os::unix::fs::chown(h.dir.path(), Some(service), Some(service)).expect("chown");
     let from = common::months_back(3).to_string();
     let out = h
-        .run(&["backfill", "--report", "expenses", "--from", &from, "--to", &from])
+        .run(&[
+            "backfill", "--report", "expenses", "--from", &from, "--to", &from,
+        ])
         .await;
     assert!(out.status.success(), "{}", stderr(&out));
     let out = h
-        .run(&["submit", "--template", "ResellerPlans", "--param", "date_from=2026-01-01", "--param", "date_to=2026-02-01"])
+        .run(&[
+            "submit",
+            "--template",
+            "ResellerPlans",
+            "--param",
+            "date_from=2026-01-01",
+            "--param",
+            "date_to=2026-02-01",
+        ])
         .await;
     assert!(out.status.success(), "{}", stderr(&out));
     let files = files_under(h.dir.path());
-    assert!(files.len() >= 4, "database, lock, reports/ and files: {files:?}");
+    assert!(
+        files.len() >= 4,
+        "database, lock, reports/ and files: {files:?}"
+    );
     for file in files {
         let meta = std::fs::metadata(&file).expect("stat");
-        assert_eq!((meta.uid(), meta.gid()), (service, service), "{}", file.display());
+        assert_eq!(
+            (meta.uid(), meta.gid()),
+            (service, service),
+            "{}",
+            file.display()
+        );
     }
 }
 
@@ -444,7 +530,10 @@ async fn a_database_file_that_is_not_sqlite_gets_one_line_saying_what_to_do() {
         let out = h.run(args).await;
         assert!(!out.status.success(), "{args:?}");
         let log = stderr(&out);
-        let errors: Vec<&str> = log.lines().filter(|l| l.starts_with("gcore-reportd:")).collect();
+        let errors: Vec<&str> = log
+            .lines()
+            .filter(|l| l.starts_with("gcore-reportd:"))
+            .collect();
         assert_eq!(errors.len(), 1, "{args:?}: {log}");
         let said = errors[0];
         assert!(
@@ -497,17 +586,25 @@ async fn run_killed_at(h: &Harness, args: &[&str], point: &str) {
         .output()
         .await
         .expect("run");
-    assert_eq!(out.status.code(), None, "killed at {point}: {}", stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        None,
+        "killed at {point}: {}",
+        stderr(&out)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn renaming_a_report_and_changing_its_format_file_name_and_schedule_creates_nothing_again() {
-    let h = Harness::start("[[reports]]\nname = \"expenses\"\ntemplate = \"ResellerExpenses\"\n").await;
+    let h =
+        Harness::start("[[reports]]\nname = \"expenses\"\ntemplate = \"ResellerExpenses\"\n").await;
     assert!(h.run(&["run", "--once"]).await.status.success());
     let delivered = h.output_files();
     // An older period still in flight when the config changes.
     let older = common::months_back(3).to_string();
-    let backfill = ["backfill", "--report", "expenses", "--from", &older, "--to", &older];
+    let backfill = [
+        "backfill", "--report", "expenses", "--from", &older, "--to", &older,
+    ];
     run_killed_at(&h, &backfill, "create.recorded:1").await;
     assert_eq!(creates(&h), 2);
 
@@ -526,15 +623,30 @@ async fn renaming_a_report_and_changing_its_format_file_name_and_schedule_create
     assert_eq!(creates(&h), 2, "nothing created again");
     let rows = h.status().await;
     assert_eq!(rows.len(), 2, "{rows:?}");
-    assert!(rows.iter().all(|r| r["report"] == "costs" && r["state"] == "done"), "{rows:?}");
-    let old = rows.iter().find(|r| r["period_from"] == older.as_str()).expect("older");
+    assert!(
+        rows.iter()
+            .all(|r| r["report"] == "costs" && r["state"] == "done"),
+        "{rows:?}"
+    );
+    let old = rows
+        .iter()
+        .find(|r| r["period_from"] == older.as_str())
+        .expect("older");
     assert_eq!(old["format"], "xlsx", "undelivered: the new format");
-    assert!(old["path"].as_str().unwrap_or("").ends_with(&format!("costs-{older}.xlsx")));
-    let kept = rows.iter().find(|r| r["period_from"] != older.as_str()).expect("newer");
+    assert!(old["path"]
+        .as_str()
+        .unwrap_or("")
+        .ends_with(&format!("costs-{older}.xlsx")));
+    let kept = rows
+        .iter()
+        .find(|r| r["period_from"] != older.as_str())
+        .expect("newer");
     assert_eq!(kept["format"], "csv", "delivered: keeps its file");
     assert!(delivered.iter().all(|f| h.output_files().contains(f)));
     let again = h.run(&["check-config"]).await;
-    assert!(String::from_utf8_lossy(&again.stdout).contains("costs: unchanged; 2 tracked period(s)"));
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("costs: unchanged; 2 tracked period(s)")
+    );
 
     // A new date_to_style is a new request: from the next period on.
     h.write_config(&format!(
@@ -560,12 +672,16 @@ async fn two_reports_making_the_same_request_are_refused_by_check_config() {
     let out = h.run(&["check-config"]).await;
     assert_eq!(out.status.code(), Some(78));
     let said = stderr(&out);
-    assert!(said.contains("reports[1].template") && said.contains("asks the same as report \"csv\""), "{said}");
+    assert!(
+        said.contains("reports[1].template") && said.contains("asks the same as report \"csv\""),
+        "{said}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_typo_rejected_with_400_is_fixed_in_the_config_then_retry_delivers_the_fixed_request() {
-    let h = Harness::start("[[reports]]\nname = \"expenses\"\ntemplate = \"ResellerExpensez\"\n").await;
+    let h =
+        Harness::start("[[reports]]\nname = \"expenses\"\ntemplate = \"ResellerExpensez\"\n").await;
     let out = h.run(&["run", "--once"]).await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let rows = h.status().await;
@@ -593,20 +709,36 @@ async fn a_typo_rejected_with_400_is_fixed_in_the_config_then_retry_delivers_the
         ..Default::default()
     });
     let older = common::months_back(4).to_string();
-    let backfill = ["backfill", "--report", "expenses", "--from", &older, "--to", &older];
+    let backfill = [
+        "backfill", "--report", "expenses", "--from", &older, "--to", &older,
+    ];
     assert_eq!(h.run(&backfill).await.status.code(), Some(1));
-    let failed = h.status().await.into_iter().find(|r| r["state"] == "failed").expect("failed");
-    h.write_config(&format!("{FAST_POLLING}\n[[reports]]\nname = \"other\"\ntemplate = \"ResellerPlans\"\n"));
+    let failed = h
+        .status()
+        .await
+        .into_iter()
+        .find(|r| r["state"] == "failed")
+        .expect("failed");
+    h.write_config(&format!(
+        "{FAST_POLLING}\n[[reports]]\nname = \"other\"\ntemplate = \"ResellerPlans\"\n"
+    ));
     let retry = h.run(&["retry", &failed["id"].to_string()]).await;
     assert!(!retry.status.success());
-    assert!(stderr(&retry).contains("report expenses is no longer in the config"), "{}", stderr(&retry));
+    assert!(
+        stderr(&retry).contains("report expenses is no longer in the config"),
+        "{}",
+        stderr(&retry)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_removed_reports_task_finishes_with_its_own_max_attempts_and_no_hook_runs() {
     let h = Harness::start("").await;
     let marker = h.path("hook-ran");
-    let hook = format!("on_failure = [\"/bin/sh\", \"-c\", \"touch {}\"]", marker.display());
+    let hook = format!(
+        "on_failure = [\"/bin/sh\", \"-c\", \"touch {}\"]",
+        marker.display()
+    );
     h.write_config(&format!(
         "{FAST_POLLING}\n[[reports]]\nname = \"flaky\"\ntemplate = \"ResellerExpenses\"\nmax_attempts = 5\n{hook}\n"
     ));
@@ -616,7 +748,9 @@ async fn a_removed_reports_task_finishes_with_its_own_max_attempts_and_no_hook_r
         ..Default::default()
     });
     run_killed_at(&h, &["run", "--once"], "create.recorded:1").await;
-    h.write_config(&format!("{FAST_POLLING}\n[[reports]]\nname = \"other\"\ntemplate = \"ResellerPlans\"\n"));
+    h.write_config(&format!(
+        "{FAST_POLLING}\n[[reports]]\nname = \"other\"\ntemplate = \"ResellerPlans\"\n"
+    ));
     let table = h.run(&["status"]).await;
     assert!(String::from_utf8_lossy(&table.stdout).contains("flaky (removed)"));
     let check = h.run(&["check-config"]).await;
@@ -628,9 +762,17 @@ async fn a_removed_reports_task_finishes_with_its_own_max_attempts_and_no_hook_r
     let rows = h.status().await;
     let flaky = rows.iter().find(|r| r["report"] == "flaky").expect("flaky");
     assert_eq!(flaky["state"], "failed", "{flaky}");
-    assert_eq!(flaky["attempts"], 5, "its own max_attempts, not the default 3");
+    assert_eq!(
+        flaky["attempts"], 5,
+        "its own max_attempts, not the default 3"
+    );
     assert_eq!(flaky["report_removed"], true);
-    let expenses_tasks = h.sim.tasks().iter().filter(|t| t.template == "ResellerExpenses").count();
+    let expenses_tasks = h
+        .sim
+        .tasks()
+        .iter()
+        .filter(|t| t.template == "ResellerExpenses")
+        .count();
     assert_eq!(expenses_tasks, 5, "no new period of the removed report");
     assert!(!marker.exists(), "its hook did not run");
     let show = h.run(&["show", &flaky["id"].to_string()]).await;
@@ -638,7 +780,8 @@ async fn a_removed_reports_task_finishes_with_its_own_max_attempts_and_no_hook_r
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn last_success_metrics_cover_configured_reports_with_their_download_time_after_a_rename_and_a_submit() {
+async fn last_success_metrics_cover_configured_reports_with_their_download_time_after_a_rename_and_a_submit(
+) {
     let h = Harness::start("").await;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -652,10 +795,22 @@ async fn last_success_metrics_cover_configured_reports_with_their_download_time_
     h.write_config(&config("expenses"));
     assert!(h.run(&["run", "--once"]).await.status.success());
     let submit = [
-        "submit", "--template", "ResellerPlans", "--param", "date_from=2026-01-01", "--param", "date_to=2026-02-01",
+        "submit",
+        "--template",
+        "ResellerPlans",
+        "--param",
+        "date_from=2026-01-01",
+        "--param",
+        "date_to=2026-02-01",
     ];
     assert!(h.run(&submit).await.status.success());
-    let downloaded_at = h.status().await.iter().find(|r| r["report"] == "expenses").map(|r| r["updated_at"].clone()).expect("row");
+    let downloaded_at = h
+        .status()
+        .await
+        .iter()
+        .find(|r| r["report"] == "expenses")
+        .map(|r| r["updated_at"].clone())
+        .expect("row");
     // The hook runs again later: the row changes, the download time does not.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert!(h.run(&["retry-hook", "1"]).await.status.success());
@@ -668,10 +823,20 @@ async fn last_success_metrics_cover_configured_reports_with_their_download_time_
             Err(_) => String::new(),
         }
     };
-    wait_for("the renamed report's series", Duration::from_secs(20), || async {
-        fetch().await.contains("last_success_timestamp_seconds{report=\"costs\"}")
-            && h.try_status().await.unwrap_or_default().iter().all(|r| r["report"] != "expenses")
-    })
+    wait_for(
+        "the renamed report's series",
+        Duration::from_secs(20),
+        || async {
+            fetch()
+                .await
+                .contains("last_success_timestamp_seconds{report=\"costs\"}")
+                && h.try_status()
+                    .await
+                    .unwrap_or_default()
+                    .iter()
+                    .all(|r| r["report"] != "expenses")
+        },
+    )
     .await;
     let page = fetch().await;
     common::send_signal(&daemon, libc::SIGTERM);
@@ -681,7 +846,18 @@ async fn last_success_metrics_cover_configured_reports_with_their_download_time_
         .filter(|l| l.starts_with("gcore_reportd_last_success_timestamp_seconds{"))
         .collect();
     assert_eq!(series.len(), 1, "only the configured report: {series:?}");
-    let value: i64 = series[0].rsplit(' ').next().and_then(|v| v.parse().ok()).expect("value");
-    let at: jiff::Timestamp = downloaded_at.as_str().expect("time").parse().expect("rfc3339");
-    assert!((value - at.as_second()).abs() <= 1, "{value} vs the download at {at}");
+    let value: i64 = series[0]
+        .rsplit(' ')
+        .next()
+        .and_then(|v| v.parse().ok())
+        .expect("value");
+    let at: jiff::Timestamp = downloaded_at
+        .as_str()
+        .expect("time")
+        .parse()
+        .expect("rfc3339");
+    assert!(
+        (value - at.as_second()).abs() <= 1,
+        "{value} vs the download at {at}"
+    );
 }

@@ -702,10 +702,14 @@ async fn an_output_directory_that_is_unusable_for_a_while_delays_the_files_but_l
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
-    wait_for("the four tasks to be created", Duration::from_secs(20), || async {
-        let rows = h.try_status().await.unwrap_or_default();
-        rows.len() == 4 && rows.iter().all(|r| r["state"] == "polling")
-    })
+    wait_for(
+        "the four tasks to be created",
+        Duration::from_secs(20),
+        || async {
+            let rows = h.try_status().await.unwrap_or_default();
+            rows.len() == 4 && rows.iter().all(|r| r["state"] == "polling")
+        },
+    )
     .await;
     // The directory is moved away and a regular file takes its name: as root, chmod would not
     // stop the daemon, but a file where a directory should be does.

@@ -138,9 +138,10 @@ fn demo_config(dir: &Path) -> anyhow::Result<PathBuf> {
 /// A file next to `dir` (not inside it: the directory holds the reports only), named after it:
 /// `demo-reports.state.db` beside `demo-reports/`. The lock file goes next to the database.
 fn beside(dir: &Path, suffix: &str) -> PathBuf {
-    let name = dir
-        .file_name()
-        .map_or_else(|| "demo-reports".into(), |n| n.to_string_lossy().into_owned());
+    let name = dir.file_name().map_or_else(
+        || "demo-reports".into(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     let parent = dir.parent().unwrap_or_else(|| Path::new("."));
     parent.join(format!("{name}.{suffix}"))
 }

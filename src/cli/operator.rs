@@ -55,8 +55,8 @@ pub async fn status(config_path: &Path, args: &StatusArgs) -> anyhow::Result<Exi
     let removed = |report: &str| {
         !report.starts_with("submit-")
             && configured
-            .as_ref()
-            .is_some_and(|names| !names.iter().any(|n| n == report))
+                .as_ref()
+                .is_some_and(|names| !names.iter().any(|n| n == report))
     };
     let mut out = String::new();
     if args.json {

@@ -61,7 +61,11 @@ async fn created_again(
 ) -> anyhow::Result<String> {
     let config = match config::load(config_path, &Overrides::default()) {
         Ok(config) => config,
-        Err(e) => return Ok(format!("whether its period is created again depends on the config, which does not load ({e})")),
+        Err(e) => {
+            return Ok(format!(
+            "whether its period is created again depends on the config, which does not load ({e})"
+        ))
+        }
     };
     let Some(report) = config.report(&task.report) else {
         return Ok(format!(

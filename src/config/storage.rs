@@ -30,7 +30,10 @@ pub fn check_storage(storage: &StorageConfig) -> Result<(), ConfigError> {
 /// `dir` is a directory, or the nearest existing ancestor is a writable directory it can be
 /// created in.
 fn check_dir(key: &str, dir: &Path) -> Result<(), ConfigError> {
-    let Some(existing) = dir.ancestors().find(|a| a.exists() || a.as_os_str().is_empty()) else {
+    let Some(existing) = dir
+        .ancestors()
+        .find(|a| a.exists() || a.as_os_str().is_empty())
+    else {
         return Ok(());
     };
     let existing = if existing.as_os_str().is_empty() {

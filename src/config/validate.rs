@@ -388,7 +388,10 @@ fn check_same_request(
     let exclusive = report.date_to_style == DateToStyle::Exclusive;
     let key = (report.template.clone(), parameters, exclusive);
     let same = seen.entry(key).or_default();
-    if let Some((other, _)) = same.iter().find(|(_, kind)| can_coincide(*kind, report.period)) {
+    if let Some((other, _)) = same
+        .iter()
+        .find(|(_, kind)| can_coincide(*kind, report.period))
+    {
         return Err(ConfigError::invalid(
             format!("reports[{i}].template"),
             format!(

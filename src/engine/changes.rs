@@ -74,20 +74,32 @@ fn compare(
     let kept = format!("{} delivered period(s) keep their files", count.delivered);
     let Some(period) = period_covering(report, &task.period_from, &task.period_to) else {
         let line = format!("{name}: period changed to {} since the last run; a new request from the next due period on; {kept}", report.period);
-        return Change { line, changed: true };
+        return Change {
+            line,
+            changed: true,
+        };
     };
     let new = new_task(report, &period, config.polling.deadline, now);
     if canonical_request(&new.template, &new.parameters) != task.request {
         let what = what_changed(task, &new.template, &new.parameters);
-        let line = format!("{name}: {what} changed since the last run; periods after {} use the new ones; {kept}", task.period_from);
-        return Change { line, changed: true };
+        let line = format!(
+            "{name}: {what} changed since the last run; periods after {} use the new ones; {kept}",
+            task.period_from
+        );
+        return Change {
+            line,
+            changed: true,
+        };
     }
     let undelivered = count.tasks - count.delivered;
     // A delivered file keeps its format and name; an undelivered one takes the new ones.
     let renamed_file = task.format != new.format.as_str() || task.file_name != new.file_name;
     if task.state != "done" && renamed_file {
         let line = format!("{name}: format or file name changed; the {undelivered} undelivered period(s) take the new ones, {kept}");
-        return Change { line, changed: true };
+        return Change {
+            line,
+            changed: true,
+        };
     }
     Change {
         line: format!("{name}: unchanged; {} tracked period(s)", count.tasks),
@@ -96,7 +108,11 @@ fn compare(
 }
 
 /// Which part of the request differs: the template, the parameters, or only the dates.
-fn what_changed(task: &NewestTask, template: &str, parameters: &crate::store::Parameters) -> &'static str {
+fn what_changed(
+    task: &NewestTask,
+    template: &str,
+    parameters: &crate::store::Parameters,
+) -> &'static str {
     if task.template != template {
         return "template";
     }
@@ -107,7 +123,10 @@ fn what_changed(task: &NewestTask, template: &str, parameters: &crate::store::Pa
         p.remove("date_to");
         p
     };
-    let old_params = old["parameters"].as_object().map(undated).unwrap_or_default();
+    let old_params = old["parameters"]
+        .as_object()
+        .map(undated)
+        .unwrap_or_default();
     if old_params != undated(parameters) {
         return "parameters";
     }
@@ -129,7 +148,10 @@ async fn untracked(
         let request = canonical_request(&new.template, &new.parameters);
         if let Some(task) = store.task_by_request(&request).await? {
             let line = format!("{name}: makes the requests of report {}; its tracked periods carry over to {name} and none is created again", task.report);
-            return Ok(Change { line, changed: true });
+            return Ok(Change {
+                line,
+                changed: true,
+            });
         }
     }
     Ok(Change {

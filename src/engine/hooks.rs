@@ -52,7 +52,10 @@ impl Engine {
             );
             tracing::warn!("{message}");
             let now = self.now();
-            return Ok(self.store.skip_hook(task.id, task.state, &message, now).await?);
+            return Ok(self
+                .store
+                .skip_hook(task.id, task.state, &message, now)
+                .await?);
         }
         let (ok, message) = service::keep_alive_during(self.run_hook(task)).await;
         if ok {
@@ -71,7 +74,10 @@ impl Engine {
 
     async fn run_hook(&self, task: &TaskRow) -> (bool, String) {
         let Some(report) = self.report_config(task) else {
-            return (false, "hook not run: the report is no longer configured".into());
+            return (
+                false,
+                "hook not run: the report is no longer configured".into(),
+            );
         };
         let (kind, argv) = match task.state {
             State::Done => ("on_success", &report.on_success),

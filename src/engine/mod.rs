@@ -7,6 +7,7 @@ mod account;
 mod auth;
 mod backoff;
 mod batch;
+mod carry;
 mod changes;
 mod create;
 mod download;
@@ -33,12 +34,11 @@ use crate::clock::{after, Clock};
 use crate::config::{Config, ReportConfig};
 use crate::store::{State, Store, StoreError, TaskRow};
 
+pub use carry::TaskSettings;
+pub use changes::{describe_changes, period_covering, Change};
 pub use files::remove_partial_files;
 pub use runner::{build_client, open_engine, run, run_with_reloads, RunMode, RunSummary};
-pub use changes::{describe_changes, period_covering, Change};
-pub use scheduler::{
-    new_task, periods_due, record_adhoc, record_period, schedule_periods, TaskSettings,
-};
+pub use scheduler::{new_task, periods_due, record_adhoc, record_period, schedule_periods};
 
 /// How many due tasks one step takes on at most.
 const STEP_BATCH: i64 = 512;
@@ -281,13 +281,12 @@ impl Engine {
 
     /// The task's report settings: the config's, or for a report removed from the config,
     /// those the task was created with.
-    async fn settings(&self, task: &TaskRow) -> Result<scheduler::TaskSettings, EngineError> {
+    async fn settings(&self, task: &TaskRow) -> Result<carry::TaskSettings, EngineError> {
         if let Some(report) = self.report_config(task) {
-            return Ok(scheduler::TaskSettings::of(report));
+            return Ok(carry::TaskSettings::of(report));
         }
         let stored = self.store.task_settings(task.id).await?;
-        Ok(scheduler::TaskSettings::parse(stored.as_deref())
-            .unwrap_or(scheduler::TaskSettings::DEFAULT))
+        Ok(carry::TaskSettings::parse(stored.as_deref()).unwrap_or(carry::TaskSettings::DEFAULT))
     }
 
     async fn max_attempts(&self, task: &TaskRow) -> Result<i64, EngineError> {

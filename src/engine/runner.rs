@@ -96,7 +96,10 @@ async fn log_changes(engine: &Engine) -> Result<(), EngineError> {
     for change in changes.iter().filter(|c| c.changed) {
         tracing::info!("{}", change.line);
     }
-    tracing::info!(unchanged, "reports whose tracked periods the config leaves as they are");
+    tracing::info!(
+        unchanged,
+        "reports whose tracked periods the config leaves as they are"
+    );
     Ok(())
 }
 

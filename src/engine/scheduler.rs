@@ -25,7 +25,7 @@ pub async fn schedule_periods(
     now: i64,
 ) -> Result<usize, StoreError> {
     let at = jiff::Timestamp::from_millisecond(now).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-    carry_over_unfinished(store, config, now).await?;
+    super::carry::carry_over_unfinished(store, config, now).await?;
     let newest = store.newest_periods().await?;
     let mut news = Vec::new();
     for report in &config.reports {
@@ -43,7 +43,7 @@ pub async fn schedule_periods(
         if moved > 0 {
             tracing::info!(moved, "tasks carried over to their report's new name, format or file name (the same request)");
         }
-        let chunk = untracked(store, config, chunk).await?;
+        let chunk = super::carry::untracked(store, config, chunk).await?;
         let ids = store.insert_intents(&chunk, now).await?;
         crate::crashpoint::hit("schedule.recorded");
         for (new, id) in chunk.iter().zip(ids) {
@@ -54,57 +54,6 @@ pub async fn schedule_periods(
         }
     }
     Ok(created)
-}
-
-/// Unfinished tasks of a report that is no longer configured, whose request a configured report
-/// makes (a renamed report): carried over to that report's name, format and file name.
-async fn carry_over_unfinished(
-    store: &Store,
-    config: &Config,
-    now: i64,
-) -> Result<(), StoreError> {
-    let mut news = Vec::new();
-    for (_, report, from, to, template) in store.unfinished_periods().await? {
-        if config.report(&report).is_some() {
-            continue;
-        }
-        let candidates = config.reports.iter().filter(|r| r.template == template);
-        for candidate in candidates {
-            if let Some(period) = super::period_covering(candidate, &from, &to) {
-                news.push(new_task(candidate, &period, config.polling.deadline, now));
-            }
-        }
-    }
-    if news.is_empty() {
-        return Ok(());
-    }
-    let moved = store.carry_over(&news, now).await?;
-    if moved > 0 {
-        tracing::info!(moved, "unfinished tasks of a renamed report carried over to its new name");
-    }
-    Ok(())
-}
-
-/// The due periods their report does not track yet: a period already tracked under another
-/// request (the config changed what it asks) keeps its task; the new request applies from the
-/// next period on.
-async fn untracked(
-    store: &Store,
-    config: &Config,
-    news: &[NewTask],
-) -> Result<Vec<NewTask>, StoreError> {
-    let month_to_date = |n: &NewTask| {
-        config
-            .report(&n.report)
-            .is_some_and(|r| r.period == crate::period::PeriodKind::MonthToDate)
-    };
-    let tracked = store.already_tracked(news, month_to_date).await?;
-    Ok(news
-        .iter()
-        .zip(tracked)
-        .filter(|(_, tracked)| !tracked)
-        .map(|(n, _)| n.clone())
-        .collect())
 }
 
 /// The periods of `report` due at `at`. With `catch_up_from`, every one since that date (see
@@ -176,40 +125,8 @@ pub fn new_task(report: &ReportConfig, period: &Period, deadline: Duration, now:
         deadline,
         now,
     );
-    new.settings = Some(TaskSettings::of(report).to_json());
+    new.settings = Some(super::carry::TaskSettings::of(report).to_json());
     new
-}
-
-/// The report settings a task keeps (JSON in its row), so that it finishes under them when its
-/// report is removed from the config.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct TaskSettings {
-    pub max_attempts: u32,
-    pub resubmit_lost: bool,
-}
-
-impl TaskSettings {
-    /// The built-in defaults, for a task recorded before settings were kept.
-    pub const DEFAULT: TaskSettings = TaskSettings {
-        max_attempts: 3,
-        resubmit_lost: false,
-    };
-
-    pub fn of(report: &ReportConfig) -> TaskSettings {
-        TaskSettings {
-            max_attempts: report.max_attempts,
-            resubmit_lost: report.resubmit_lost,
-        }
-    }
-
-    pub fn to_json(self) -> String {
-        serde_json::to_string(&self).unwrap_or_default()
-    }
-
-    /// Settings as stored; `None` for a missing or unreadable value.
-    pub fn parse(json: Option<&str>) -> Option<TaskSettings> {
-        serde_json::from_str(json?).ok()
-    }
 }
 
 /// The `parameters` sent on create: the report's own, plus `date_from` and `date_to`.
@@ -285,7 +202,7 @@ fn intent(
         file_name,
         deadline_at: crate::clock::after(now, deadline),
         refresh: 0,
-        settings: Some(TaskSettings::DEFAULT.to_json()),
+        settings: Some(super::carry::TaskSettings::DEFAULT.to_json()),
     }
 }
 

@@ -97,9 +97,11 @@ impl Store {
 
     /// The Gcore account (`client_id`) the database works for, once known.
     pub async fn account(&self) -> Result<Option<i64>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT client_id FROM account WHERE id = 1")
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT client_id FROM account WHERE id = 1")
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     /// Remembers the account the first time a task shows it; returns the remembered one.

@@ -11,6 +11,7 @@ mod lookup;
 mod operator;
 mod progress;
 mod reads;
+mod report_view;
 mod rows;
 mod transitions;
 
@@ -23,9 +24,10 @@ use sqlx::SqlitePool;
 
 pub use bulk::PollUpdate;
 pub use daemon::{Condition, AUTH_BLOCKED};
-pub use identity::{NewestTask, ReportCounts, Rerendered};
+pub use identity::Rerendered;
 pub use lookup::FileOwner;
 pub use reads::HOT_QUERIES;
+pub use report_view::{NewestTask, ReportCounts};
 pub use rows::*;
 
 /// The schema's migrations, embedded at build time (`build.rs` reruns when they change).

@@ -153,15 +153,6 @@ impl Store {
             .await?)
     }
 
-    /// When each report last had a file downloaded (Unix ms), for "report missing" alerts.
-    pub async fn last_done_by_report(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT report, MAX(updated_at) FROM tasks WHERE state = 'done' GROUP BY report ORDER BY report",
-        )
-        .fetch_all(&self.pool)
-        .await?)
-    }
-
     /// Tasks whose hook has yet to run.
     pub async fn pending_hooks(&self, limit: i64) -> Result<Vec<TaskRow>, StoreError> {
         typed(
