@@ -5,7 +5,6 @@
 //! create that certainly never reached the server (a 429, a refused connection, a shutdown)
 //! goes back to `intent`, so it costs no search.
 
-use futures_util::future::join_all;
 use tracing::Instrument;
 
 use super::{backoff, task_span, tolerate_conflict, Engine, EngineError, STEP_CONCURRENCY};
@@ -14,38 +13,74 @@ use crate::clock::{after, ms};
 use crate::crashpoint;
 use crate::store::{RemoteTask, State, TaskRow};
 
+/// How a remote task became a period's current attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Adoption {
+    /// The create's own answer.
+    Created,
+    /// Found on the server after an unknown create outcome.
+    Found,
+}
+
+impl Adoption {
+    fn as_str(self) -> &'static str {
+        match self {
+            Adoption::Created => "created",
+            Adoption::Found => "found after an unknown create outcome: adopted",
+        }
+    }
+}
+
 /// Past this, a task's server-side creation time and the local clock disagree enough to say so.
 const SKEW_WARNING_MS: i64 = 60_000;
 
 impl Engine {
     /// Sends the creates of `tasks` (intents, and `creating` tasks the server certainly does not
-    /// have), a chunk at a time: each chunk is marked "maybe sent" just before its POSTs, so a
-    /// crash leaves only the creates really in flight uncertain.
+    /// have), a chunk at a time: each chunk is marked "maybe sent" just before its POSTs, and the
+    /// next chunk is marked as soon as fewer than a chunk's worth are in flight. A crash leaves
+    /// at most two chunks uncertain, however many creates the step has.
     pub(super) async fn create_all(&self, tasks: Vec<TaskRow>) -> Result<(), EngineError> {
-        let settle = ms(self.config.api.create_settle);
-        for chunk in tasks.chunks(STEP_CONCURRENCY) {
-            if self.client.is_stopping() {
-                return Ok(());
-            }
-            let ids: Vec<i64> = chunk.iter().map(|t| t.id).collect();
-            let now = self.now();
-            let marked = self.store.begin_creates(&ids, settle, now).await?;
-            let posts = chunk.iter().filter(|t| marked.contains(&t.id)).map(|task| {
-                let mut task = task.clone();
-                task.state = State::Creating;
-                task.intent_at = Some(now);
-                let span = task_span(&task);
-                async move {
-                    let result = self.post(&task).instrument(span.clone()).await;
-                    span.in_scope(|| tolerate_conflict(result))
+        let mut chunks = tasks.chunks(STEP_CONCURRENCY);
+        // The POSTs run as tasks of their own: they progress (and commit) while the next chunk
+        // is being marked.
+        let mut in_flight = tokio::task::JoinSet::new();
+        loop {
+            while in_flight.len() < STEP_CONCURRENCY && !self.client.is_stopping() {
+                let Some(chunk) = chunks.next() else { break };
+                for task in self.mark_chunk(chunk).await? {
+                    let engine = self.clone();
+                    in_flight.spawn(async move {
+                        let span = task_span(&task);
+                        let result = engine.post(&task).instrument(span.clone()).await;
+                        span.in_scope(|| tolerate_conflict(result))
+                    });
                 }
-            });
-            join_all(posts)
-                .await
-                .into_iter()
-                .collect::<Result<(), _>>()?;
+            }
+            match in_flight.join_next().await {
+                Some(Ok(result)) => result?,
+                Some(Err(e)) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                Some(Err(_)) => {} // cancelled: the step is being abandoned
+                None => return Ok(()),
+            }
         }
-        Ok(())
+    }
+
+    /// Marks a chunk's rows `creating` (one durable commit); returns the rows marked, as marked.
+    async fn mark_chunk(&self, chunk: &[TaskRow]) -> Result<Vec<TaskRow>, EngineError> {
+        let ids: Vec<i64> = chunk.iter().map(|t| t.id).collect();
+        let now = self.now();
+        let settle = ms(self.config.api.create_settle);
+        let marked = self.store.begin_creates(&ids, settle, now).await?;
+        crashpoint::hit("create.marked");
+        Ok(chunk
+            .iter()
+            .filter(|t| marked.contains(&t.id))
+            .map(|task| TaskRow {
+                state: State::Creating,
+                intent_at: Some(now),
+                ..task.clone()
+            })
+            .collect())
     }
 
     /// One create for a task just marked `creating`.
@@ -58,7 +93,7 @@ impl Engine {
         match self.client.create(&body).await {
             Ok(created) => {
                 crashpoint::hit("create.after_post");
-                self.adopt(task, &created, "created").await
+                self.adopt(task, &created, Adoption::Created).await
             }
             Err(err) => self.create_failed(task, err).await,
         }
@@ -69,19 +104,20 @@ impl Engine {
         &self,
         task: &TaskRow,
         remote: &FileTask,
-        how: &str,
+        how: Adoption,
     ) -> Result<(), EngineError> {
         let now = self.now();
         let next = after(now, backoff::poll_delay(&self.config.polling, 0));
-        let message = format!("{how}: remote task {} ({})", remote.uuid, remote.status);
+        let what = how.as_str();
+        let message = format!("{what}: remote task {} ({})", remote.uuid, remote.status);
         tracing::Span::current().record("task_uuid", remote.uuid.as_str());
-        tracing::info!(status = %remote.status, "{how}");
+        tracing::info!(status = %remote.status, "{what}");
         let created_at = remote.created_at.as_millisecond();
         // The server stamped a task it has just answered for with about now, and one found
         // after an unknown outcome with about the time its create was sent.
         let sent_at = match how {
-            "created" => now,
-            _ => task.intent_at.unwrap_or(now),
+            Adoption::Created => now,
+            Adoption::Found => task.intent_at.unwrap_or(now),
         };
         warn_on_skew(created_at, sent_at);
         let record = RemoteTask {

@@ -16,8 +16,8 @@ impl Engine {
         let Ok(_slot) = self.download_slots.acquire().await else {
             return Ok(());
         };
-        // A long download must not look like a hung loop to the systemd watchdog.
-        match crate::service::keep_alive_during(self.fetch(task)).await {
+        // Each chunk vouches for the process to the watchdog (see `api::Download`).
+        match self.fetch(task).await {
             Ok(file) => {
                 let path = file.path.to_string_lossy().into_owned();
                 let bytes = i64::try_from(file.bytes).unwrap_or(i64::MAX);

@@ -6,6 +6,7 @@
 mod bulk;
 mod daemon;
 mod events;
+mod hook_runs;
 mod identity;
 mod lookup;
 mod operator;
@@ -23,7 +24,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 
 pub use bulk::PollUpdate;
-pub use daemon::{Condition, AUTH_BLOCKED};
+pub use daemon::{Condition, API_PAUSED, AUTH_BLOCKED};
 pub use identity::Rerendered;
 pub use lookup::FileOwner;
 pub use reads::HOT_QUERIES;

@@ -18,7 +18,7 @@ impl Store {
         deadline_at: i64,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let changed = sqlx::query(
             "UPDATE tasks SET
                 state = CASE
@@ -68,7 +68,7 @@ impl Store {
         message: &str,
         now: i64,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let affected = sqlx::query(
             "UPDATE tasks SET hook_state = ?, updated_at = ?
              WHERE id = ? AND state = ? AND hook_state = 'pending'",
@@ -87,7 +87,7 @@ impl Store {
 
     /// An operator asked to run a task's hook again (`retry-hook`).
     pub async fn rearm_hook(&self, id: i64, now: i64) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let changed = sqlx::query(
             "UPDATE tasks SET hook_state = 'pending', updated_at = ?
              WHERE id = ? AND state IN ('done', 'failed', 'expired', 'lost')",
