@@ -222,7 +222,11 @@ async fn the_daemon_never_replaces_a_file_recorded_for_another_task() {
     h.write_config(&format!(
         "{FAST_POLLING}\n[[reports]]\nname = \"b\"\ntemplate = \"ResellerPlans\"\nfile_name = \"shared_{{date_from}}.csv\"\n"
     ));
-    let mut daemon = h.command(&["run"]).spawn().expect("spawn");
+    let mut daemon = h
+        .command(&["run"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
     wait_for(
         "b's download to be refused",
         Duration::from_secs(30),
@@ -815,7 +819,11 @@ async fn last_success_metrics_cover_configured_reports_with_their_download_time_
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert!(h.run(&["retry-hook", "1"]).await.status.success());
     h.write_config(&config("costs"));
-    let mut daemon = h.command(&["run"]).spawn().expect("daemon");
+    let mut daemon = h
+        .command(&["run"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("daemon");
     let url = format!("http://127.0.0.1:{port}/metrics");
     let fetch = || async {
         match reqwest::get(&url).await {

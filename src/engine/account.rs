@@ -9,6 +9,7 @@ use std::sync::atomic::Ordering;
 
 use super::{Engine, EngineError};
 use crate::api::{ApiError, ErrorClass, FileTask, ListQuery};
+use crate::store::{API_PAUSED, AUTH_BLOCKED};
 
 /// The condition recorded while the key is another account's.
 pub const WRONG_ACCOUNT: &str = "wrong_account";
@@ -24,6 +25,18 @@ enum Seen {
 impl Engine {
     /// At start: refuses a key that is another account's than the database's.
     pub(super) async fn check_account(&self) -> Result<(), EngineError> {
+        // A refused key or a pause the API asked for holds back every request, this one too;
+        // the check before a 404 is believed still applies.
+        let now = self.now();
+        for key in [AUTH_BLOCKED, API_PAUSED] {
+            let condition = self.store.condition(key).await?;
+            if condition
+                .and_then(|c| c.until_at)
+                .is_some_and(|until| until > now)
+            {
+                return Ok(());
+            }
+        }
         match self.seen_account(true).await? {
             Some(Seen::Ours) => Ok(self.store.clear_condition(WRONG_ACCOUNT).await?),
             Some(Seen::Other(found)) => self.refuse_account(found).await,
