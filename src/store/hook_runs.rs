@@ -29,7 +29,7 @@ impl Store {
         message: &str,
         now: i64,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         sqlx::query(
             "UPDATE tasks SET
                 hook_state = CASE WHEN hook_state = 'running' THEN ? ELSE hook_state END,
