@@ -21,6 +21,7 @@ fn reports() -> String {
 name = "expenses"
 template = "ResellerExpenses"
 catch_up_from = "{three_back}"
+day = 1
 
 [[reports]]
 name = "stats-7"

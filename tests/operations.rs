@@ -59,11 +59,14 @@ async fn terminate(mut child: Child) -> ExitStatus {
 }
 
 /// When the two reports (`monthly`: day 1 at 00:00 UTC) are next due, as a STATUS line says it.
+/// The next 00:00 UTC on the 2nd of a month: the default monthly due day.
 fn next_monthly_run() -> String {
     let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
     let this_month = now
         .date()
         .first_of_month()
+        .tomorrow()
+        .expect("the 2nd")
         .at(0, 0, 0, 0)
         .to_zoned(jiff::tz::TimeZone::UTC)
         .expect("midnight UTC exists");

@@ -430,7 +430,7 @@ async fn sigterm_stops_new_requests_at_once_even_with_many_queued_behind_the_req
         .checked_sub(jiff::Span::new().months(30))
         .expect("date arithmetic");
     let reports = format!(
-        "[[reports]]\nname = \"expenses\"\ntemplate = \"ResellerExpenses\"\ncatch_up_from = \"{back}\"\n"
+        "[[reports]]\nname = \"expenses\"\ntemplate = \"ResellerExpenses\"\ncatch_up_from = \"{back}\"\nday = 1\n"
     );
     let h = Harness::with_options(options(20, 5), &reports).await;
     // Four requests a second: thirty creates queue up behind the budget.
