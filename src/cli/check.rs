@@ -1,5 +1,5 @@
 //! `check-config [--online]`: the offline checks (the config loads and validates; the effective
-//! settings are printed by `operator::check_config`), and with `--online` every report checked
+//! settings printed as TOML by `effective`), and with `--online` every report checked
 //! against the live templates operation: the template code exists, every required parameter is
 //! set (`date_from`/`date_to` are the daemon's), no parameter is unknown to the template, and
 //! each value has the template's type or one of its allowed values. A mismatch exits 78 (a
@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use serde_json::{Map, Value};
 
-use super::{load_config, operator, EXIT_CONFIG};
+use super::{load_config, EXIT_CONFIG};
 use crate::api::{Template, TemplateParameter};
 use crate::config::Overrides;
 use crate::engine;
@@ -20,11 +20,15 @@ use crate::engine;
 const PERIOD_PARAMETERS: [&str; 2] = ["date_from", "date_to"];
 
 pub async fn check_config(config_path: &Path, online: bool) -> anyhow::Result<ExitCode> {
-    let offline = operator::check_config(config_path)?;
     let config = load_config(config_path, &Overrides::default())?;
+    println!(
+        "# config {} is valid; effective settings:",
+        config_path.display()
+    );
+    print!("{}", super::effective::render(&config));
     print_changes(&config).await?;
     if !online {
-        return Ok(offline);
+        return Ok(ExitCode::SUCCESS);
     }
     let client = engine::build_client(&config)?;
     let templates = client

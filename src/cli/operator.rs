@@ -217,16 +217,6 @@ pub async fn show(config_path: &Path, key: &str) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn check_config(config_path: &Path) -> anyhow::Result<ExitCode> {
-    let config = load_config(config_path, &Overrides::default())?;
-    println!(
-        "# config {} is valid; effective settings:",
-        config_path.display()
-    );
-    print!("{}", super::effective::render(&config));
-    Ok(ExitCode::SUCCESS)
-}
-
 pub async fn templates(config_path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let config = load_config(config_path, &Overrides::default())?;
     let client = engine::build_client(&config)?;
