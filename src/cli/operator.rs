@@ -91,6 +91,9 @@ pub fn task_json(task: &TaskRow) -> serde_json::Value {
         "last_error": task.last_error,
         "next_attempt_at": table::rfc3339(task.next_attempt_at),
         "updated_at": table::rfc3339(task.updated_at),
+        "rows": task.data_rows,
+        "columns": task.data_columns,
+        "empty": task.is_empty(),
     })
 }
 

@@ -97,6 +97,33 @@ pub struct ReportConfig {
     /// Command run when the task ends failed, expired or lost.
     pub on_failure: Vec<String>,
     pub hook_timeout: Duration,
+    /// How the downloaded bytes are checked before they are delivered.
+    pub verify: crate::verify::Strictness,
+    /// What an empty report (a header, no data rows) leads to.
+    pub on_empty: OnEmpty,
+    /// Offsets after the period's first delivery at which it is requested again, ascending.
+    pub refresh: Vec<Duration>,
+    /// Command run when a refresh brought a file that differs from the current one.
+    pub on_restated: Vec<String>,
+}
+
+/// A report's `on_empty` policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnEmpty {
+    /// Deliver it, marked empty.
+    #[default]
+    Deliver,
+    /// Do not deliver it; the period is asked again at its next refresh.
+    Refetch,
+}
+
+impl OnEmpty {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnEmpty::Deliver => "deliver",
+            OnEmpty::Refetch => "refetch",
+        }
+    }
 }
 
 impl Config {

@@ -106,6 +106,10 @@ pub struct RawReport {
     pub on_success: Option<Vec<String>>,
     pub on_failure: Option<Vec<String>>,
     pub hook_timeout: Option<String>,
+    pub verify: Option<String>,
+    pub on_empty: Option<String>,
+    pub refresh: Option<Vec<String>>,
+    pub on_restated: Option<Vec<String>>,
 }
 
 fn default_base_url() -> String {

@@ -3,13 +3,16 @@
 //! size and sha256 recorded and the task's `on_success` hook armed. A download the API keeps
 //! failing is retried until the task's `polling.deadline`, then the task is `expired`; a local
 //! fault (the output directory unusable, the disk full) is retried for as long as it lasts,
-//! since the report is ready and only waits for somewhere to go.
+//! since the report is ready and only waits for somewhere to go. A file that arrives whole but
+//! fails the report's `verify` check is never delivered: it is fetched again like after a
+//! transient fault, and after `max_attempts` such files the task ends `failed` saying why.
 
-use super::files::{self, FetchError, Saved, Target};
+use super::files::{self, Check, FetchError, Saved, Target};
 use super::{backoff, now_ms, Engine, EngineError};
 use crate::api::ApiError;
 use crate::format::ReportFormat;
 use crate::store::{FileRecord, State, TaskRow};
+use crate::verify::{Rejection, Strictness};
 
 impl Engine {
     /// One download step for a task in `downloading`.
@@ -22,11 +25,19 @@ impl Engine {
             Ok(file) => {
                 let path = file.path.to_string_lossy().into_owned();
                 let bytes = i64::try_from(file.bytes).unwrap_or(i64::MAX);
+                let shape = file.shape.map(|s| {
+                    let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+                    (count(s.rows), count(s.columns))
+                });
                 let record = FileRecord {
                     path: &path,
                     bytes,
                     sha256: &file.sha256,
+                    shape,
                 };
+                if shape.is_some_and(|(rows, _)| rows == 0) {
+                    crate::metrics::global().add_empty();
+                }
                 let hook = self
                     .report_config(task)
                     .is_some_and(|r| !r.on_success.is_empty());
@@ -48,12 +59,43 @@ impl Engine {
                 self.end_task(task, State::Expired, &reason).await
             }
             Err(FetchError::Api(err)) => self.retry_later(task, &err).await,
+            Err(FetchError::Rejected(rejection)) => self.rejected(task, &rejection).await,
             Err(local @ FetchError::Local { .. }) => {
                 let delay = backoff::retry_delay(&self.config.polling, task.tries + 1, None);
                 let message = format!("{local}; will retry when the output directory is usable");
                 self.reschedule(task, delay, &message).await
             }
         }
+    }
+
+    /// A whole file that failed verification: fetched again after a backoff, until the
+    /// report's `max_attempts` files were rejected; then the task fails with the reason.
+    async fn rejected(&self, task: &TaskRow, rejection: &Rejection) -> Result<(), EngineError> {
+        crate::metrics::global().add_rejected();
+        let level = self.verify_level(task);
+        let hint = if rejection.width_only {
+            "; verify = \"well-formed\" accepts rows of any width"
+        } else {
+            ""
+        };
+        let reason = format!(
+            "the downloaded {} was not delivered: {} (verify = \"{level}\"{hint})",
+            task.format, rejection.problem
+        );
+        let tries = task.tries.saturating_add(1);
+        if tries >= self.max_attempts(task) {
+            let reason = format!("failed: {tries} downloaded files rejected; the last: {reason}");
+            tracing::error!(%reason, "task failed");
+            return self.end_task(task, State::Failed, &reason).await;
+        }
+        let delay = backoff::retry_delay(&self.config.polling, tries, None);
+        self.reschedule(task, delay, &reason).await
+    }
+
+    fn verify_level(&self, task: &TaskRow) -> Strictness {
+        self.report_config(task)
+            .map(|r| r.verify)
+            .unwrap_or_default()
     }
 
     async fn fetch(&self, task: &TaskRow) -> Result<Saved, FetchError> {
@@ -69,6 +111,10 @@ impl Engine {
                 })?;
         }
         let download = self.client.download(uuid, format).await?;
-        files::save(download, Target::new(dir, task.id, &task.file_name)).await
+        let check = Check {
+            format,
+            level: self.verify_level(task),
+        };
+        files::save(download, Target::new(dir, task.id, &task.file_name), check).await
     }
 }

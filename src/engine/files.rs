@@ -3,6 +3,10 @@
 //! its length is checked against Content-Length, it is fsynced, renamed into place and the
 //! directory fsynced. A crash leaves at most a `.gcore-reportd-*.part` file, removed at start.
 //!
+//! Before the rename, the bytes are checked to be the format asked for ([`crate::verify`]): a
+//! streamed CSV or JSON body is parsed on its own thread as it arrives, an XLSX is opened from
+//! the temporary file; a rejected file is removed, never renamed into place.
+//!
 //! A body that Content-Length says is small is gathered in memory and written, fsynced and
 //! renamed by one blocking call (one hop to the blocking pool per file instead of one per
 //! operation: what matters with 10,000 small reports). A larger or unsized body streams
@@ -16,6 +20,8 @@ use sha2::{Digest, Sha256};
 
 use crate::api::{ApiError, Download, Operation};
 use crate::crashpoint;
+use crate::format::ReportFormat;
+use crate::verify::{self, Rejection, Shape, Strictness};
 
 const PART_PREFIX: &str = ".gcore-reportd-";
 const PART_SUFFIX: &str = ".part";
@@ -38,13 +44,31 @@ pub(super) enum FetchError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The body arrived whole but is not the format asked for.
+    #[error("{0}")]
+    Rejected(Rejection),
 }
 
-/// A report file in place: its path, size and sha256.
+/// How a download's bytes are to be checked.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Check {
+    pub format: ReportFormat,
+    pub level: Strictness,
+}
+
+impl Check {
+    /// Whether the body is parsed as it streams (CSV and JSON), rather than from the file.
+    fn streams(self) -> bool {
+        self.level != Strictness::Off && self.format != ReportFormat::Xlsx
+    }
+}
+
+/// A report file in place: its path, size, sha256 and (when verified) shape.
 pub(super) struct Saved {
     pub path: PathBuf,
     pub bytes: u64,
     pub sha256: String,
+    pub shape: Option<Shape>,
 }
 
 /// Where a download goes: its temporary file and its final name in `dir`.
@@ -74,14 +98,18 @@ impl Target {
 }
 
 /// Writes the body of `download` to `target`'s final path.
-pub(super) async fn save(download: Download, target: Target) -> Result<Saved, FetchError> {
+pub(super) async fn save(
+    download: Download,
+    target: Target,
+    check: Check,
+) -> Result<Saved, FetchError> {
     match download.expected_len {
         Some(len) if len <= SMALL_BODY => {
             let body = gather(download, len).await?;
             let part = target.part.clone();
-            blocking(part, move || write_whole(&target, &body)).await
+            blocking(part, move || write_whole(&target, &body, check)).await
         }
-        _ => stream(download, target).await,
+        _ => stream(download, target, check).await,
     }
 }
 
@@ -113,8 +141,11 @@ async fn gather(mut download: Download, len: u64) -> Result<Vec<u8>, ApiError> {
     Ok(body)
 }
 
-/// The blocking half of a small download: temporary file, fsync, rename, directory fsync.
-fn write_whole(target: &Target, body: &[u8]) -> Result<Saved, FetchError> {
+/// The blocking half of a small download: check, temporary file, fsync, rename, directory
+/// fsync.
+fn write_whole(target: &Target, body: &[u8], check: Check) -> Result<Saved, FetchError> {
+    let shape = verify::check_seekable(check.format, check.level, std::io::Cursor::new(body))
+        .map_err(FetchError::Rejected)?;
     let result = (|| {
         let mut file = create_part(&target.part)?;
         file.write_all(body)?;
@@ -130,15 +161,18 @@ fn write_whole(target: &Target, body: &[u8]) -> Result<Saved, FetchError> {
         path: target.path.clone(),
         bytes: body.len() as u64,
         sha256: hex::encode(Sha256::digest(body)),
+        shape,
     })
 }
 
 /// Streams the body into the temporary file: the network is read and hashed here while a
-/// blocking thread writes the chunks already received, so both proceed at once.
-async fn stream(mut download: Download, target: Target) -> Result<Saved, FetchError> {
+/// blocking thread writes the chunks already received and another parses them, so all three
+/// proceed at once.
+async fn stream(mut download: Download, target: Target, check: Check) -> Result<Saved, FetchError> {
     let file = create_part(&target.part).map_err(|e| target.local(e))?;
     let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(PIPELINE_DEPTH);
     let writer = tokio::task::spawn_blocking(move || write_chunks(file, rx));
+    let (mut to_verifier, verifier) = spawn_verifier(check);
     let mut received = 0u64;
     let mut hasher = Sha256::new();
     let network = async {
@@ -147,6 +181,11 @@ async fn stream(mut download: Download, target: Target) -> Result<Saved, FetchEr
             hasher.update(&chunk);
             crate::metrics::global().add_downloaded(chunk.len() as u64);
             crashpoint::hit("download.chunk");
+            if let Some(v) = &to_verifier {
+                if v.send(chunk.clone()).await.is_err() {
+                    to_verifier = None; // it has rejected the body already
+                }
+            }
             if tx.send(chunk).await.is_err() {
                 break; // the writer failed; its error is reported below
             }
@@ -155,6 +194,7 @@ async fn stream(mut download: Download, target: Target) -> Result<Saved, FetchEr
     }
     .await;
     drop(tx);
+    drop(to_verifier);
     let written = match writer.await {
         Ok(Ok(written)) => Ok(written),
         Ok(Err(e)) => Err(target.local(e)),
@@ -165,6 +205,7 @@ async fn stream(mut download: Download, target: Target) -> Result<Saved, FetchEr
         check_length(received, download.expected_len)?;
         Ok((w, hex::encode(hasher.finalize())))
     });
+    let verdict = verifier.await;
     let (bytes, sha256) = match checked {
         Ok(done) => done,
         Err(e) => {
@@ -173,14 +214,63 @@ async fn stream(mut download: Download, target: Target) -> Result<Saved, FetchEr
         }
     };
     blocking(target.path.clone(), move || {
+        let shape = match verdict {
+            Ok(_) if !check.streams() => check_file(&target, check),
+            verdict => verdict.map_err(FetchError::Rejected),
+        };
+        let shape = shape.inspect_err(|_| {
+            let _ = std::fs::remove_file(&target.part);
+        })?;
         publish(&target)?;
         Ok(Saved {
             path: target.path,
             bytes,
             sha256,
+            shape,
         })
     })
     .await
+}
+
+/// The parser a streamed body is fed to (none when the body is checked from the file, or not
+/// at all): its channel and its verdict.
+fn spawn_verifier(
+    check: Check,
+) -> (
+    Option<tokio::sync::mpsc::Sender<bytes::Bytes>>,
+    impl std::future::Future<Output = Result<Option<Shape>, Rejection>>,
+) {
+    let (tx, handle) = if check.streams() {
+        let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(PIPELINE_DEPTH);
+        let reader = verify::ChunkReader::new(rx);
+        let handle = tokio::task::spawn_blocking(move || {
+            verify::check_stream(check.format, check.level, reader)
+        });
+        (Some(tx), Some(handle))
+    } else {
+        (None, None)
+    };
+    let verdict = async move {
+        match handle {
+            None => Ok(None),
+            Some(handle) => handle.await.unwrap_or_else(|e| {
+                Err(Rejection {
+                    problem: format!("the check stopped: {e}"),
+                    width_only: false,
+                })
+            }),
+        }
+    };
+    (tx, verdict)
+}
+
+/// Checks the finished temporary file (an XLSX is read back from disk; blocking).
+fn check_file(target: &Target, check: Check) -> Result<Option<Shape>, FetchError> {
+    if check.level == Strictness::Off {
+        return Ok(None);
+    }
+    let file = std::fs::File::open(&target.part).map_err(|e| target.local(e))?;
+    verify::check_seekable(check.format, check.level, file).map_err(FetchError::Rejected)
 }
 
 fn create_part(part: &Path) -> std::io::Result<std::fs::File> {

@@ -1,6 +1,7 @@
 //! Hooks: a report's `on_success` / `on_failure` command (an argv array, no shell) runs after
 //! the task ends, with REPORT_NAME, REPORT_PATH, REPORT_UUID, PERIOD_FROM, PERIOD_TO,
-//! REPORT_SHA256 and REPORT_STATUS in its environment and `hook_timeout` to finish. The task's
+//! REPORT_SHA256, REPORT_STATUS, REPORT_ROWS and REPORT_COLUMNS (empty when the file was not
+//! verified) in its environment and `hook_timeout` to finish. The task's
 //! `hook_state` is `pending` from the moment it ends, so a crash cannot skip a hook; the exit
 //! status and the end of stderr go into the task's history.
 //!
@@ -183,5 +184,13 @@ fn hook_env(task: &TaskRow) -> Vec<(&'static str, String)> {
         ("PERIOD_TO", task.period_to.clone()),
         ("REPORT_SHA256", task.sha256.clone().unwrap_or_default()),
         ("REPORT_STATUS", task.state.clone()),
+        (
+            "REPORT_ROWS",
+            task.data_rows.map(|n| n.to_string()).unwrap_or_default(),
+        ),
+        (
+            "REPORT_COLUMNS",
+            task.data_columns.map(|n| n.to_string()).unwrap_or_default(),
+        ),
     ]
 }

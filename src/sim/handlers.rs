@@ -99,9 +99,14 @@ pub(crate) async fn download(
         return reply::json(StatusCode::BAD_REQUEST, json!({ "error": error }));
     }
     let params = Value::Object(task.params.clone());
-    let rows = shared.options.report_rows;
-    let len = content::report_len(&task.template, &params, format.extension(), rows);
-    let stream = content::report_stream(&task.template, &params, format.extension(), rows);
+    let (rows, revision, ext) = (task.rows, task.revision, format.extension());
+    if shared.lock().content.take_malformed() {
+        let body = content::malformed_body(&task.template, &params, ext, rows, revision);
+        let len = body.len() as u64;
+        return (StatusCode::OK, file_headers(&task, format, len), body).into_response();
+    }
+    let len = content::len_at(&task.template, &params, ext, rows, revision);
+    let stream = content::stream_at(&task.template, &params, ext, rows, revision);
     let truncate = len > 1 && shared.roll_current(|faults| faults.truncate_downloads_rate);
     let body = if truncate {
         let keep = len / 10 + shared.draw(len * 8 / 10 + 1);

@@ -32,6 +32,8 @@ pub(crate) struct Inner {
     exchanges: Vec<Exchange>,
     /// Tasks created so far per (template, canonical parameters), for `fail_first`.
     created_per_kind: HashMap<String, u32>,
+    /// How a report's content is decided at run time (see [`super::content_control`]).
+    pub content: super::content_control::ContentControl,
 }
 
 /// What a create did: the task as shown, and whether to answer 500 anyway.
@@ -51,6 +53,7 @@ impl Shared {
             by_status: BTreeMap::new(),
             exchanges: Vec::new(),
             created_per_kind: HashMap::new(),
+            content: super::content_control::ContentControl::new(&options),
         };
         Shared {
             options,
@@ -58,7 +61,7 @@ impl Shared {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -140,7 +143,9 @@ impl Shared {
         let fail_first = inner.faults.fail_first;
         let doomed = (nth <= fail_first)
             .then(|| format!("Report generation failed: simulated failure {nth} of {fail_first} for these parameters"));
-        let record = TaskRecord::new(template, params, doomed);
+        let mut record = TaskRecord::new(template, params, doomed);
+        let kind = format!("{template}\n{}", canonical(&Value::Object(record.params.clone())));
+        (record.rows, record.revision) = inner.content.for_new_task(&kind, nth);
         let task = inner.show(&record, self.options.report_rows);
         let rate = inner.faults.error_after_create_rate;
         let fail_after = inner.roll(rate);
@@ -160,6 +165,8 @@ impl Shared {
                     parameters: t.shown_params(),
                     status: t.status.as_str().to_string(),
                     created_at: t.created_at,
+                    rows: t.rows,
+                    revision: t.revision,
                 })
                 .collect()
         })

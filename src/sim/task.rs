@@ -53,6 +53,11 @@ pub(crate) struct TaskRecord {
     pub error: Option<String>,
     /// Whether `never_finish_when` kept the task running past its nominal end.
     pub held: bool,
+    /// The data rows of its report, fixed when it was created.
+    pub rows: usize,
+    /// Which revision of its period's content it serves (0 = the first; see
+    /// [`super::SimOptions::restatements`]).
+    pub revision: u32,
 }
 
 impl TaskRecord {
@@ -73,6 +78,8 @@ impl TaskRecord {
             doomed,
             error: None,
             held: false,
+            rows: 0,
+            revision: 0,
         }
     }
 

@@ -12,7 +12,8 @@ macro_rules! task_columns {
         "id, report, period_from, period_to, template, format, parameters, file_name, state,
          uuid, remote_status, attempts, tries, next_attempt_at, intent_at, deadline_at,
          last_error, file_path, bytes, sha256, created_at, updated_at, hook_state,
-         remote_created_at"
+         remote_created_at, data_rows, data_columns, version, delivered_at, next_refresh_at,
+         next_refresh"
     };
 }
 

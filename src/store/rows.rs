@@ -32,9 +32,20 @@ pub struct TaskRow {
     pub updated_at: i64,
     pub hook_state: Option<String>,
     pub remote_created_at: Option<i64>,
+    pub data_rows: Option<i64>,
+    pub data_columns: Option<i64>,
+    pub version: Option<i64>,
+    pub delivered_at: Option<i64>,
+    pub next_refresh_at: Option<i64>,
+    pub next_refresh: Option<i64>,
 }
 
 impl TaskRow {
+    /// A verified report with a header and no data rows.
+    pub fn is_empty(&self) -> bool {
+        self.data_rows == Some(0)
+    }
+
     /// The local state; a value this version does not know reads as `Failed`.
     pub fn state(&self) -> State {
         self.state.parse().unwrap_or(State::Failed)
@@ -68,6 +79,8 @@ pub struct FileRecord<'a> {
     pub path: &'a str,
     pub bytes: i64,
     pub sha256: &'a str,
+    /// Data rows and columns, when the file was verified.
+    pub shape: Option<(i64, i64)>,
 }
 
 /// What the scheduler records when a period falls due.

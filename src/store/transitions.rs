@@ -166,16 +166,20 @@ impl Store {
         now: i64,
     ) -> Result<(), StoreError> {
         let (path, bytes, sha256) = (file.path, file.bytes, file.sha256);
+        let (rows, columns) = file.shape.unzip();
         sqlx::query(
             "UPDATE tasks SET state = 'done', file_path = ?, bytes = ?, sha256 = ?, tries = 0,
-                last_error = NULL, hook_state = ?, updated_at = ?, event_message = ? WHERE id = ?",
+                last_error = NULL, hook_state = ?, updated_at = ?, event_message = ?,
+                data_rows = ?, data_columns = ?, version = 1, delivered_at = ?5 WHERE id = ?",
         )
         .bind(path)
         .bind(bytes)
         .bind(sha256)
         .bind(hook.then_some("pending"))
         .bind(now)
-        .bind(format!("downloaded {bytes} bytes, sha256 {sha256}"))
+        .bind(downloaded_message(file))
+        .bind(rows)
+        .bind(columns)
         .bind(id)
         .execute(&self.pool)
         .await?;
@@ -341,4 +345,18 @@ async fn insert_intent_in(
     .bind(new.deadline_at)
     .fetch_optional(&mut **tx)
     .await?)
+}
+
+/// The event of a delivery: size, digest and, when verified, the table's shape.
+fn downloaded_message(file: &FileRecord<'_>) -> String {
+    let (bytes, sha256) = (file.bytes, file.sha256);
+    match file.shape {
+        Some((0, columns)) => {
+            format!("downloaded {bytes} bytes, sha256 {sha256}: an empty report ({columns} columns, no rows)")
+        }
+        Some((rows, columns)) => {
+            format!("downloaded {bytes} bytes, sha256 {sha256}: {rows} rows, {columns} columns")
+        }
+        None => format!("downloaded {bytes} bytes, sha256 {sha256}"),
+    }
 }

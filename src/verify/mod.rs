@@ -78,7 +78,7 @@ pub struct Rejection {
 }
 
 impl Rejection {
-    fn malformed(problem: impl Into<String>) -> Rejection {
+    pub(crate) fn malformed(problem: impl Into<String>) -> Rejection {
         Rejection {
             problem: problem.into(),
             width_only: false,
