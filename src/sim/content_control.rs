@@ -1,7 +1,7 @@
 //! What a new task's report will hold, decided at run time: its row count (settable, so a
 //! test can make reports empty), its content revision (a period's content changes with each new
 //! task for it until `restatements` revisions were served or the periods are closed), and how
-//! many of the next downloads are served malformed.
+//! many of each task's first downloads are served malformed.
 
 use std::collections::HashMap;
 
@@ -12,8 +12,8 @@ pub(crate) struct ContentControl {
     pub rows: usize,
     /// Revisions a period's content goes through before it is final.
     pub restatements: u32,
-    /// Downloads still to be served malformed.
-    pub malformed_left: u32,
+    /// Each task's first this many downloads are served malformed.
+    pub malformed_first: u32,
     /// The latest revision served per kind (template and canonical parameters).
     latest: HashMap<String, u32>,
     /// Closed: every kind stays at its latest revision.
@@ -25,7 +25,7 @@ impl ContentControl {
         ContentControl {
             rows: options.report_rows,
             restatements: options.restatements,
-            malformed_left: 0,
+            malformed_first: 0,
             latest: HashMap::new(),
             closed: false,
         }
@@ -42,11 +42,9 @@ impl ContentControl {
         (self.rows, revision)
     }
 
-    /// Whether this download is to be served malformed (counts it down).
-    pub(crate) fn take_malformed(&mut self) -> bool {
-        let malformed = self.malformed_left > 0;
-        self.malformed_left = self.malformed_left.saturating_sub(1);
-        malformed
+    /// Whether a task's `nth` (1-based) download is to be served malformed.
+    pub(crate) fn is_malformed(&self, nth: u32) -> bool {
+        nth <= self.malformed_first
     }
 
     pub(crate) fn close(&mut self) {

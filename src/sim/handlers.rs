@@ -89,9 +89,17 @@ pub(crate) async fn download(
         Ok(format) => format,
         Err(response) => return response,
     };
-    let found = shared.with_tasks(|inner| inner.position(&id).map(|at| inner.tasks[at].clone()));
-    let task = match found {
-        Some(task) if is_uuid(&id) => task,
+    let found = shared.with_tasks(|inner| {
+        let at = inner.position(&id)?;
+        let task = &mut inner.tasks[at];
+        if task.status == Status::Completed {
+            task.downloads = task.downloads.saturating_add(1);
+        }
+        let malformed = inner.content.is_malformed(task.downloads);
+        Some((task.clone(), malformed))
+    });
+    let (task, malformed) = match found {
+        Some(found) if is_uuid(&id) => found,
         _ => return reply::not_found(),
     };
     if task.status != Status::Completed {
@@ -100,7 +108,7 @@ pub(crate) async fn download(
     }
     let params = Value::Object(task.params.clone());
     let (rows, revision, ext) = (task.rows, task.revision, format.extension());
-    if shared.lock().content.take_malformed() {
+    if malformed {
         let body = content::malformed_body(&task.template, &params, ext, rows, revision);
         let len = body.len() as u64;
         return (StatusCode::OK, file_headers(&task, format, len), body).into_response();

@@ -140,11 +140,11 @@ impl SimHandle {
         self.shared.lock().content.rows = rows;
     }
 
-    /// The next `count` downloads are served malformed, whole and with the right
+    /// Each task's first `count` downloads are served malformed, whole and with the right
     /// Content-Type: a CSV with a ragged record, a JSON row one value short, an XLSX that is
     /// not a workbook.
     pub fn serve_malformed(&self, count: u32) {
-        self.shared.lock().content.malformed_left = count;
+        self.shared.lock().content.malformed_first = count;
     }
 
     /// Closes every period seen so far (the admin call): tasks created from now on serve the

@@ -58,6 +58,8 @@ pub(crate) struct TaskRecord {
     /// Which revision of its period's content it serves (0 = the first; see
     /// [`super::SimOptions::restatements`]).
     pub revision: u32,
+    /// Downloads of its file so far.
+    pub downloads: u32,
 }
 
 impl TaskRecord {
@@ -80,6 +82,7 @@ impl TaskRecord {
             held: false,
             rows: 0,
             revision: 0,
+            downloads: 0,
         }
     }
 

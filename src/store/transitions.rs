@@ -168,9 +168,9 @@ impl Store {
         let (path, bytes, sha256) = (file.path, file.bytes, file.sha256);
         let (rows, columns) = file.shape.unzip();
         sqlx::query(
-            "UPDATE tasks SET state = 'done', file_path = ?, bytes = ?, sha256 = ?, tries = 0,
-                last_error = NULL, hook_state = ?, updated_at = ?, event_message = ?,
-                data_rows = ?, data_columns = ?, version = 1, delivered_at = ?5 WHERE id = ?",
+            "UPDATE tasks SET state = 'done', file_path = ?1, bytes = ?2, sha256 = ?3, tries = 0,
+                last_error = NULL, hook_state = ?4, updated_at = ?5, event_message = ?6,
+                data_rows = ?7, data_columns = ?8, version = 1, delivered_at = ?5 WHERE id = ?9",
         )
         .bind(path)
         .bind(bytes)
