@@ -88,7 +88,7 @@ async fn backfilling_a_year_creates_twelve_tasks_and_a_second_backfill_creates_n
     let want: Vec<String> = (1..=12).map(|m| format!("2025-{m:02}-01")).collect();
     assert_eq!(expenses_tasks(&h), want);
     assert_eq!(h.output_files().len(), 12);
-    assert!(h.status().await.iter().all(|t| t["status"] == "done"));
+    assert!(h.status().await.iter().all(|t| t["state"] == "done"));
 
     let second = h.run(&args).await;
     assert!(second.status.success(), "{}", stderr(&second));
@@ -126,7 +126,7 @@ async fn a_submitted_one_off_task_is_tracked_to_its_file() {
         "integers are sent as integers"
     );
     let status = h.status().await;
-    assert_eq!(status[0]["status"], "done");
+    assert_eq!(status[0]["state"], "done");
     assert!(status[0]["path"]
         .as_str()
         .unwrap_or("")
@@ -184,7 +184,7 @@ async fn retrying_a_task_that_ended_while_its_create_was_unanswered_adopts_the_c
         1,
         "the retry adopted the task already on the server"
     );
-    assert_eq!(h.status().await[0]["status"], "done");
+    assert_eq!(h.status().await[0]["state"], "done");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

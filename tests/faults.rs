@@ -121,7 +121,7 @@ fn assert_no_temporary_files(h: &Harness, case: &str) {
 fn assert_done_rows_have_the_served_bytes(h: &Harness, rows: &[Value], case: &str, extra: &[&str]) {
     let tasks = h.sim.tasks();
     let mut expected_files: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-    for row in rows.iter().filter(|r| r["status"] == "done") {
+    for row in rows.iter().filter(|r| r["state"] == "done") {
         let uuid = row["uuid"].as_str().expect("a done row has a uuid");
         let task = tasks
             .iter()
@@ -306,7 +306,7 @@ async fn run_transient_case(case: Case, seed: u64) -> (&'static str, Duration, u
     let rows = h.status().await;
     assert_eq!(rows.len(), periods, "{name}: {periods} periods: {rows:?}");
     for row in &rows {
-        assert_eq!(row["status"], "done", "{name}: {row}");
+        assert_eq!(row["state"], "done", "{name}: {row}");
         assert_eq!(
             row["attempts"].as_u64(),
             Some(case.attempts),
@@ -564,7 +564,7 @@ async fn after_a_429_with_retry_after_no_request_arrives_before_it_has_passed() 
         "a request arrived {shortest:?} after a 429 with Retry-After: 1 ({gaps:?})"
     );
     let rows = h.status().await;
-    assert!(rows.iter().all(|r| r["status"] == "done"), "{rows:?}");
+    assert!(rows.iter().all(|r| r["state"] == "done"), "{rows:?}");
     assert_done_rows_have_the_served_bytes(&h, &rows, "429", &[]);
     assert_no_duplicate_remote_tasks(&h, "429");
 }
@@ -589,7 +589,7 @@ template = "ResellerExpenses"
     let out = run_with_env(&h, &["run", "--once"], &[]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let rows = h.status().await;
-    assert_eq!(rows[0]["status"], "done", "{rows:?}");
+    assert_eq!(rows[0]["state"], "done", "{rows:?}");
     assert_done_rows_have_the_served_bytes(&h, &rows, "last look", &[]);
     assert_eq!(h.sim.request_counts().get("retrieve"), Some(&1));
 }
@@ -616,7 +616,7 @@ async fn late_creates(settle: &str) -> usize {
     let out = run_with_env(&h, &["run", "--once"], &[]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let rows = h.status().await;
-    assert_eq!(rows[0]["status"], "done", "{rows:?}");
+    assert_eq!(rows[0]["state"], "done", "{rows:?}");
     h.sim.tasks().len()
 }
 
@@ -667,14 +667,14 @@ parameters = { client_id = 7 }
     );
     let rows = h.status().await;
     let stuck = rows.iter().find(|r| r["report"] == "stuck").expect("stuck");
-    assert_eq!(stuck["status"], "expired", "{stuck}");
+    assert_eq!(stuck["state"], "expired", "{stuck}");
     let reason = stuck["last_error"].as_str().unwrap_or("");
     assert!(
         reason.contains("polling.deadline") && reason.contains("3s"),
         "the reason names the deadline: {reason}"
     );
     let fine = rows.iter().find(|r| r["report"] == "fine").expect("fine");
-    assert_eq!(fine["status"], "done", "{fine}");
+    assert_eq!(fine["state"], "done", "{fine}");
     assert_done_rows_have_the_served_bytes(&h, &rows, "never finishes", &[]);
     assert_no_duplicate_remote_tasks(&h, "never finishes");
     assert_eq!(h.sim.tasks().len(), 2, "no task was created twice");
@@ -708,7 +708,7 @@ async fn an_output_directory_that_is_unusable_for_a_while_delays_the_files_but_l
             let rows = h.try_status().await.unwrap_or_default();
             rows.len() == 4
                 && rows.iter().all(|r| {
-                    r["status"] == "downloading"
+                    r["state"] == "downloading"
                         && r["last_error"]
                             .as_str()
                             .is_some_and(|e| e.contains(&*dir.to_string_lossy()))
@@ -731,7 +731,7 @@ async fn an_output_directory_that_is_unusable_for_a_while_delays_the_files_but_l
         .expect("wait");
     assert!(out.status.success(), "{}", stderr(&out));
     let rows = h.status().await;
-    assert!(rows.iter().all(|r| r["status"] == "done"), "{rows:?}");
+    assert!(rows.iter().all(|r| r["state"] == "done"), "{rows:?}");
     assert_done_rows_have_the_served_bytes(&h, &rows, "unusable dir", &["earlier.csv"]);
     assert_eq!(
         std::fs::read(dir.join("earlier.csv")).expect("earlier file"),
@@ -763,7 +763,7 @@ template = "ResellerExpenses"
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let rows = h.status().await;
     let typo = rows.iter().find(|r| r["report"] == "typo").expect("typo");
-    assert_eq!(typo["status"], "failed", "{typo}");
+    assert_eq!(typo["state"], "failed", "{typo}");
     let error = typo["last_error"].as_str().unwrap_or("");
     assert!(
         error.contains("400")
@@ -778,7 +778,7 @@ template = "ResellerExpenses"
     let creates = h.sim.request_counts().get("create").copied().unwrap_or(0);
     assert_eq!(creates, 2, "the rejected create was not retried");
     let expenses = rows.iter().find(|r| r["report"] == "expenses").expect("ok");
-    assert_eq!(expenses["status"], "done");
+    assert_eq!(expenses["state"], "done");
     assert_done_rows_have_the_served_bytes(&h, &rows, "400", &[]);
     assert_no_temporary_files(&h, "400");
 }
@@ -805,10 +805,14 @@ resubmit_lost = true
 "#,
     )
     .await;
-    let child = h.command(&["run", "--once"]).spawn().expect("spawn");
+    let child = h
+        .command(&["run", "--once"])
+        .env("GCORE_REPORTD__POLLING__LOST_AFTER", "300ms")
+        .spawn()
+        .expect("spawn");
     wait_for("both tasks polling", Duration::from_secs(10), || async {
         let rows = h.try_status().await.unwrap_or_default();
-        rows.len() == 2 && rows.iter().all(|r| r["status"] == "polling")
+        rows.len() == 2 && rows.iter().all(|r| r["state"] == "polling")
     })
     .await;
     let http = reqwest::Client::new();
@@ -830,11 +834,11 @@ resubmit_lost = true
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let rows = h.status().await;
     let gone = rows.iter().find(|r| r["report"] == "gone").expect("gone");
-    assert_eq!(gone["status"], "lost", "{gone}");
+    assert_eq!(gone["state"], "lost", "{gone}");
     let reason = gone["last_error"].as_str().unwrap_or("");
     assert!(reason.contains("404"), "{reason}");
     let back = rows.iter().find(|r| r["report"] == "back").expect("back");
-    assert_eq!(back["status"], "done", "{back}");
+    assert_eq!(back["state"], "done", "{back}");
     assert_eq!(back["attempts"], 2, "{back}");
     assert_done_rows_have_the_served_bytes(&h, &rows, "404", &[]);
     assert_eq!(h.sim.tasks().len(), 1, "only `back` was created again");
@@ -909,7 +913,7 @@ async fn a_refused_key_pauses_all_api_calls_for_the_interval_and_status_shows_wh
         Duration::from_secs(15),
         || async {
             let rows = h.status().await;
-            rows.len() == 1 && rows[0]["status"] == "done"
+            rows.len() == 1 && rows[0]["state"] == "done"
         },
     )
     .await;
@@ -977,7 +981,7 @@ template = "ResellerExpenses"
     let elapsed = started.elapsed();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let rows = h.status().await;
-    assert_eq!(rows[0]["status"], "expired", "{rows:?}");
+    assert_eq!(rows[0]["state"], "expired", "{rows:?}");
     let reason = rows[0]["last_error"].as_str().unwrap_or("");
     assert!(
         reason.contains("polling.deadline") && reason.contains("download"),
@@ -1003,9 +1007,9 @@ async fn a_database_locked_by_another_process_for_a_while_only_delays_the_work()
         "the tasks to be created",
         Duration::from_secs(10),
         || async {
-            h.try_status().await.is_some_and(|rows| {
-                rows.len() == 4 && rows.iter().all(|r| r["status"] == "polling")
-            })
+            h.try_status()
+                .await
+                .is_some_and(|rows| rows.len() == 4 && rows.iter().all(|r| r["state"] == "polling"))
         },
     )
     .await;
@@ -1032,7 +1036,7 @@ async fn a_database_locked_by_another_process_for_a_while_only_delays_the_work()
         .expect("wait");
     assert!(out.status.success(), "{}", stderr(&out));
     let rows = h.status().await;
-    assert!(rows.iter().all(|r| r["status"] == "done"), "{rows:?}");
+    assert!(rows.iter().all(|r| r["state"] == "done"), "{rows:?}");
     assert_done_rows_have_the_served_bytes(&h, &rows, "locked db", &[]);
     assert_no_duplicate_remote_tasks(&h, "locked db");
     assert_eq!(h.sim.tasks().len(), 4);
@@ -1088,7 +1092,7 @@ async fn the_daemon_outlives_a_database_locked_past_its_busy_timeout_and_resumes
         || async {
             h.try_status()
                 .await
-                .is_some_and(|rows| rows.iter().all(|r| r["status"] == "done"))
+                .is_some_and(|rows| rows.iter().all(|r| r["state"] == "done"))
         },
     )
     .await;
@@ -1131,7 +1135,7 @@ async fn a_refused_key_ends_run_once_with_exit_1_and_a_replaced_key_is_tried_at_
     );
     let rows = h.status().await;
     assert!(
-        ["intent", "creating"].contains(&rows[0]["status"].as_str().unwrap_or("")),
+        ["intent", "creating"].contains(&rows[0]["state"].as_str().unwrap_or("")),
         "the task keeps its state: {rows:?}"
     );
     let after_first = total();
@@ -1148,7 +1152,7 @@ async fn a_refused_key_ends_run_once_with_exit_1_and_a_replaced_key_is_tried_at_
     assert!(third.status.success(), "{}", stderr(&third));
     assert!(started.elapsed() < Duration::from_secs(10));
     let rows = h.status().await;
-    assert_eq!(rows[0]["status"], "done", "{rows:?}");
+    assert_eq!(rows[0]["state"], "done", "{rows:?}");
     assert_done_rows_have_the_served_bytes(&h, &rows, "replaced key", &[]);
     let table = String::from_utf8_lossy(&h.run(&["status"]).await.stdout).into_owned();
     assert!(!table.contains("auth_blocked"), "{table}");
@@ -1238,7 +1242,7 @@ async fn with_several_tasks_in_flight_no_request_is_sent_after_a_429_until_retry
         "requests arrived this long after a 429 with Retry-After: 1: {violations:?}"
     );
     let rows = h.status().await;
-    assert!(rows.iter().all(|r| r["status"] == "done"), "{rows:?}");
+    assert!(rows.iter().all(|r| r["state"] == "done"), "{rows:?}");
     assert_done_rows_have_the_served_bytes(&h, &rows, "429 with queued requests", &[]);
     assert_no_duplicate_remote_tasks(&h, "429 with queued requests");
     eprintln!("concurrent 429s: {throttled}, none undercut");
@@ -1288,7 +1292,7 @@ async fn however_many_tasks_are_due_the_request_budget_caps_the_rate() {
         arrivals.len()
     );
     let rows = h.status().await;
-    assert!(rows.iter().all(|r| r["status"] == "done"), "{rows:?}");
+    assert!(rows.iter().all(|r| r["state"] == "done"), "{rows:?}");
     assert_done_rows_have_the_served_bytes(&h, &rows, "budget", &[]);
     eprintln!(
         "request budget: {} requests in {elapsed:.2?}, at most {busiest} in any second (budget {per_second}/s)",
@@ -1400,7 +1404,7 @@ async fn connections_refused_then_answers_lost_to_timeouts_are_ridden_out_withou
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(refused_phase, 0, "nothing reached the API while refused");
     let rows = h.status().await;
-    assert!(rows.iter().all(|r| r["status"] == "done"), "{rows:?}");
+    assert!(rows.iter().all(|r| r["state"] == "done"), "{rows:?}");
     assert_done_rows_have_the_served_bytes(&h, &rows, "refused then timeouts", &[]);
     assert_no_duplicate_remote_tasks(&h, "refused then timeouts");
     assert_eq!(h.sim.tasks().len(), 4, "one remote task per period");

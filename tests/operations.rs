@@ -45,7 +45,7 @@ async fn wait_for_downloads(h: &Harness, n: usize) {
         &format!("{n} reports are downloaded"),
         Duration::from_secs(60),
         || async {
-            h.output_files().len() == n && h.status().await.iter().all(|t| t["status"] == "done")
+            h.output_files().len() == n && h.status().await.iter().all(|t| t["state"] == "done")
         },
     )
     .await;
@@ -599,7 +599,7 @@ parameters = {{ client_id = 13 }}
     let out = h.run(&["run", "--once"]).await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let task = h.status().await.remove(0);
-    assert_eq!(task["status"], "failed");
+    assert_eq!(task["state"], "failed");
     let env = read_env(&env_file);
     assert_eq!(env.get("REPORT_NAME").map(String::as_str), Some("doomed"));
     assert_eq!(env.get("REPORT_STATUS").map(String::as_str), Some("failed"));
@@ -807,14 +807,14 @@ async fn status_and_show_work_while_the_daemon_holds_the_database() {
             .collect();
         for row in &rows {
             *seen
-                .entry(row["status"].as_str().unwrap_or("?").into())
+                .entry(row["state"].as_str().unwrap_or("?").into())
                 .or_default() += 1;
         }
         if !rows.is_empty() {
             assert!(shown.status.success(), "show 1: {}", stderr(&shown));
             assert!(String::from_utf8_lossy(&shown.stdout).contains("history:"));
         }
-        if rows.len() == 2 && rows.iter().all(|r| r["status"] == "done") {
+        if rows.len() == 2 && rows.iter().all(|r| r["state"] == "done") {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -12,14 +12,15 @@ async fn fill(store: &Store, n: i64) {
         let state = if i % 1000 == 0 { "polling" } else { "done" };
         sqlx::query(
             "INSERT INTO tasks (report, period_from, period_to, template, format, parameters, file_name,
-                state, uuid, next_attempt_at, deadline_at, created_at, updated_at)
-             VALUES (?, '2025-01-01', '2025-02-01', 'ResellerExpenses', 'csv', '{}', 'f.csv', ?, ?, ?, 0, 0, ?)",
+                state, uuid, next_attempt_at, deadline_at, created_at, updated_at, request)
+             VALUES (?, '2025-01-01', '2025-02-01', 'ResellerExpenses', 'csv', '{}', 'f.csv', ?, ?, ?, 0, 0, ?, ?)",
         )
         .bind(format!("r{i}"))
         .bind(state)
         .bind(format!("{:08x}-0000-4000-8000-000000000000", i))
         .bind(i)
         .bind(i)
+        .bind(format!("{{\"parameters\":{{\"client_id\":{i}}},\"template\":\"ResellerExpenses\"}}"))
         .execute(&mut *tx)
         .await
         .expect("insert");

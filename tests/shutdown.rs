@@ -182,7 +182,7 @@ async fn assert_each_period_delivered_once(h: &Harness, rows_per_report: usize, 
     assert_eq!(rows.len(), per_period.len(), "{case}: {rows:?}");
     let tasks = h.sim.tasks();
     for row in &rows {
-        assert_eq!(row["status"], "done", "{case}: {row}");
+        assert_eq!(row["state"], "done", "{case}: {row}");
         let task = tasks
             .iter()
             .find(|t| Some(t.uuid.as_str()) == row["uuid"].as_str())
@@ -251,7 +251,7 @@ async fn sigterm_mid_download_past_the_shutdown_timeout_exits_0_in_time_and_leav
     assert_database_consistent(&h, "after SIGTERM").await;
     let midway = h.status().await;
     assert!(
-        midway.iter().any(|r| r["status"] != "done"),
+        midway.iter().any(|r| r["state"] != "done"),
         "some work was interrupted: {midway:?}"
     );
 
@@ -280,7 +280,7 @@ async fn sigint_mid_download_lets_the_download_finish_within_the_shutdown_timeou
     assert_no_temporary_files(&h, "after SIGINT");
     assert_database_consistent(&h, "after SIGINT").await;
     let rows = h.status().await;
-    let downloaded = rows.iter().filter(|r| r["status"] == "done").count();
+    let downloaded = rows.iter().filter(|r| r["state"] == "done").count();
     assert!(
         downloaded >= 1,
         "the in-flight download completed: {rows:?}"
@@ -319,7 +319,7 @@ async fn sigterm_while_create_answers_hang_exits_0_and_the_next_run_adopts_each_
     assert_database_consistent(&h, "creates abandoned").await;
     let midway = h.status().await;
     assert!(
-        midway.iter().all(|r| r["status"] == "creating"),
+        midway.iter().all(|r| r["state"] == "creating"),
         "the outcome of every create is unknown: {midway:?}"
     );
 
@@ -352,7 +352,7 @@ async fn sighup_adds_a_report_without_a_restart_and_a_broken_config_is_refused_w
     wait_for("two tasks polling", Duration::from_secs(10), || async {
         h.try_status()
             .await
-            .is_some_and(|rows| rows.len() == 2 && rows.iter().all(|r| r["status"] == "polling"))
+            .is_some_and(|rows| rows.len() == 2 && rows.iter().all(|r| r["state"] == "polling"))
     })
     .await;
 
@@ -378,7 +378,7 @@ async fn sighup_adds_a_report_without_a_restart_and_a_broken_config_is_refused_w
         Duration::from_secs(10),
         || async {
             let rows = h.status().await;
-            rows.len() == 2 && rows.iter().all(|r| r["status"] == "done")
+            rows.len() == 2 && rows.iter().all(|r| r["state"] == "done")
         },
     )
     .await;
@@ -400,7 +400,7 @@ async fn sighup_adds_a_report_without_a_restart_and_a_broken_config_is_refused_w
     let created_after = reloaded.elapsed();
     wait_for("the new report's file", Duration::from_secs(10), || async {
         let rows = h.status().await;
-        rows.len() == 3 && rows.iter().all(|r| r["status"] == "done")
+        rows.len() == 3 && rows.iter().all(|r| r["state"] == "done")
     })
     .await;
 

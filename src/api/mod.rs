@@ -79,6 +79,11 @@ impl Client {
         self
     }
 
+    /// Whether the client has been told to stop sending.
+    pub fn is_stopping(&self) -> bool {
+        self.stop.as_ref().is_some_and(|s| s.is_cancelled())
+    }
+
     /// Waits for the rate budget; fails if the client is told to stop first.
     async fn admit(&self, op: Operation) -> Result<(), ApiError> {
         match &self.stop {
@@ -171,31 +176,6 @@ impl Client {
             .get(self.url(REPORTS_PATH))
             .query(&list_params(query));
         Self::json(op, self.send(op, request).await?).await
-    }
-
-    /// The tasks matching `query` that `keep` accepts, following pages of [`MAX_PAGE`]. The
-    /// others are dropped page by page: memory holds one page and what is kept, however many
-    /// tasks the server lists.
-    pub async fn list_kept(
-        &self,
-        query: &ListQuery,
-        mut keep: impl FnMut(&FileTask) -> bool,
-    ) -> Result<Vec<FileTask>, ApiError> {
-        let mut query = ListQuery {
-            limit: MAX_PAGE,
-            offset: 0,
-            ..query.clone()
-        };
-        let mut kept = Vec::new();
-        loop {
-            let page = self.list(&query).await?;
-            let got = page.results.len() as u64;
-            kept.extend(page.results.into_iter().filter(|task| keep(task)));
-            if page.next.is_none() || got == 0 {
-                return Ok(kept);
-            }
-            query.offset += got;
-        }
     }
 
     /// `GET /billing/org/v1/reports/templates`: every template, all pages.

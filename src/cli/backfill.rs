@@ -8,8 +8,9 @@ use jiff::civil::Date;
 use tokio_util::sync::CancellationToken;
 
 use super::{load_config, spawn_signal_handler, Cli, UsageError};
+use crate::clock::Clock;
 use crate::config::{Config, Overrides};
-use crate::engine::{self, now_ms, EngineError, RunMode};
+use crate::engine::{self, EngineError, RunMode};
 use crate::format::ReportFormat;
 use crate::store::Store;
 
@@ -98,7 +99,7 @@ pub async fn backfill(cli: &Cli, args: &BackfillArgs) -> anyhow::Result<ExitCode
     let store = Store::open(&config.storage.database).await?;
     let mut recorded = 0;
     for period in &periods {
-        let now = now_ms();
+        let now = clock()?.now_ms();
         if engine::record_period(&store, &report, period, config.polling.deadline, now).await? {
             recorded += 1;
         }
@@ -121,7 +122,7 @@ pub async fn submit(cli: &Cli, args: &SubmitArgs) -> anyhow::Result<ExitCode> {
         args.format,
         parameters,
         config.polling.deadline,
-        now_ms(),
+        clock()?.now_ms(),
     )
     .await?;
     store.close().await;
@@ -134,7 +135,7 @@ pub async fn submit(cli: &Cli, args: &SubmitArgs) -> anyhow::Result<ExitCode> {
 async fn drain(config: Config) -> anyhow::Result<ExitCode> {
     let shutdown = CancellationToken::new();
     spawn_signal_handler(shutdown.clone());
-    let summary = match engine::run(config, shutdown, RunMode::Drain).await {
+    let summary = match engine::run(config, clock()?, shutdown, RunMode::Drain).await {
         Err(EngineError::Busy { .. }) => {
             println!("another gcore-reportd is working on this database: it will process them");
             return Ok(ExitCode::SUCCESS);
@@ -147,4 +148,9 @@ async fn drain(config: Config) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The process's clock (the system's, unless a test fixed it with `GCORE_REPORTD_NOW`).
+fn clock() -> Result<Clock, super::UsageError> {
+    Clock::from_env().map_err(super::UsageError)
 }

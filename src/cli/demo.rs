@@ -98,7 +98,13 @@ pub async fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let shutdown = CancellationToken::new();
     spawn_signal_handler(shutdown.clone());
     let database = config.storage.database.clone();
-    let summary = engine::run(config, shutdown, RunMode::Once).await?;
+    let summary = engine::run(
+        config,
+        crate::clock::Clock::system(),
+        shutdown,
+        RunMode::Once,
+    )
+    .await?;
     sim.shutdown();
     let store = Store::open_existing(&database).await?;
     let tasks = store.list_tasks(&TaskFilter::default()).await?;

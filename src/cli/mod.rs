@@ -182,7 +182,8 @@ async fn run(cli: &Cli, once: bool) -> anyhow::Result<ExitCode> {
         ?mode,
         "gcore-reportd starting"
     );
-    let summary = engine::run_with_reloads(config, shutdown, mode, reloads).await?;
+    let clock = crate::clock::Clock::from_env().map_err(UsageError)?;
+    let summary = engine::run_with_reloads(config, clock, shutdown, mode, reloads).await?;
     tracing::info!(
         done = summary.done,
         failed = summary.failed,

@@ -82,7 +82,7 @@ pub fn task_json(task: &TaskRow) -> serde_json::Value {
         "template": task.template,
         "format": task.format,
         "uuid": task.uuid,
-        "status": task.state,
+        "state": task.state,
         "remote_status": task.remote_status,
         "path": task.file_path,
         "bytes": task.bytes,
@@ -110,7 +110,7 @@ pub fn status_table(tasks: &[TaskRow]) -> String {
                 t.id.to_string(),
                 t.report.clone(),
                 format!("{}..{}", t.period_from, t.period_to),
-                t.state.clone(),
+                t.state.to_string(),
                 t.attempts.to_string(),
                 t.uuid
                     .as_deref()
@@ -163,7 +163,11 @@ pub async fn show(config_path: &Path, key: &str) -> anyhow::Result<ExitCode> {
             println!("{k:>16}: {value}");
         }
     }
-    println!("{:>16}: {}", "parameters", task.parameters);
+    println!(
+        "{:>16}: {}",
+        "parameters",
+        serde_json::Value::Object(task.parameters.0.clone())
+    );
     println!("\nhistory:");
     let rows: Vec<Vec<String>> = events
         .iter()

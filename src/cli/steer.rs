@@ -8,8 +8,8 @@ use std::process::ExitCode;
 
 use super::operator::open_store;
 use super::UsageError;
+use crate::clock::{after, Clock};
 use crate::config::{self, Overrides};
-use crate::engine::now_ms;
 
 pub async fn retry(config_path: &Path, key: &str) -> anyhow::Result<ExitCode> {
     let store = open_store(config_path).await?;
@@ -17,8 +17,8 @@ pub async fn retry(config_path: &Path, key: &str) -> anyhow::Result<ExitCode> {
     let deadline = config::load(config_path, &Overrides::default())
         .map(|c| c.polling.deadline)
         .unwrap_or(std::time::Duration::from_secs(48 * 3600));
-    let now = now_ms();
-    let deadline_at = now + i64::try_from(deadline.as_millis()).unwrap_or(i64::MAX / 2);
+    let now = Clock::from_env().map_err(UsageError)?.now_ms();
+    let deadline_at = after(now, deadline);
     if !store.retry_task(task.id, deadline_at, now).await? {
         let msg = format!(
             "task {} is {}: only failed, expired or lost tasks can be retried",
@@ -36,7 +36,8 @@ pub async fn retry(config_path: &Path, key: &str) -> anyhow::Result<ExitCode> {
 pub async fn retry_hook(config_path: &Path, key: &str) -> anyhow::Result<ExitCode> {
     let store = open_store(config_path).await?;
     let task = store.find_task(key).await?;
-    if !store.rearm_hook(task.id, now_ms()).await? {
+    let now = Clock::from_env().map_err(UsageError)?.now_ms();
+    if !store.rearm_hook(task.id, now).await? {
         let msg = format!(
             "task {} is {}: its hook runs when it ends",
             task.id, task.state

@@ -49,6 +49,9 @@ pub struct ApiConfig {
     /// After a create whose outcome is unknown, how long to wait before looking for its task
     /// on the server (a backend may commit it after the gateway in front of it gave up).
     pub create_settle: Duration,
+    /// How far this host's clock and Gcore's may disagree: the margin of every search of the
+    /// server by creation time.
+    pub clock_skew: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -65,6 +68,8 @@ pub struct PollingConfig {
     pub max_interval: Duration,
     pub multiplier: f64,
     pub deadline: Duration,
+    /// How long a tracked task may answer 404 (read-after-write lag) before it is `lost`.
+    pub lost_after: Duration,
 }
 
 #[derive(Debug, Clone)]

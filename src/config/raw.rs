@@ -42,6 +42,8 @@ pub struct RawApi {
     pub auth_retry_interval: Duration,
     #[serde(default = "default_create_settle", with = "humantime_serde")]
     pub create_settle: Duration,
+    #[serde(default = "default_clock_skew", with = "humantime_serde")]
+    pub clock_skew: Duration,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -63,6 +65,9 @@ pub struct RawPolling {
     pub multiplier: f64,
     #[serde(with = "humantime_serde")]
     pub deadline: Duration,
+    /// How long a tracked task may answer 404 before it is `lost`.
+    #[serde(with = "humantime_serde")]
+    pub lost_after: Duration,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -124,6 +129,10 @@ fn default_create_settle() -> Duration {
     Duration::from_secs(30)
 }
 
+fn default_clock_skew() -> Duration {
+    Duration::from_secs(600)
+}
+
 fn default_auth_retry() -> Duration {
     Duration::from_secs(600)
 }
@@ -141,6 +150,7 @@ impl Default for RawApi {
             max_requests_per_second: default_rate(),
             auth_retry_interval: default_auth_retry(),
             create_settle: default_create_settle(),
+            clock_skew: default_clock_skew(),
         }
     }
 }
@@ -162,6 +172,7 @@ impl Default for RawPolling {
             max_interval: Duration::from_secs(600),
             multiplier: 2.0,
             deadline: Duration::from_secs(48 * 3600),
+            lost_after: Duration::from_secs(600),
         }
     }
 }

@@ -122,6 +122,7 @@ fn validate_api(raw: &RawApi, key: ApiKey) -> Result<ApiConfig, ConfigError> {
         max_requests_per_second: raw.max_requests_per_second,
         auth_retry_interval: raw.auth_retry_interval,
         create_settle: raw.create_settle,
+        clock_skew: raw.clock_skew,
     })
 }
 
@@ -164,6 +165,7 @@ fn validate_polling(raw: &RawPolling) -> Result<PollingConfig, ConfigError> {
         max_interval: raw.max_interval,
         multiplier: raw.multiplier,
         deadline: raw.deadline,
+        lost_after: raw.lost_after,
     })
 }
 

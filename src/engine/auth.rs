@@ -5,8 +5,9 @@
 //! API is called again at once. `run --once` cannot wait out the interval, so it stops (exit 1)
 //! and its tasks resume at the next run.
 
-use super::{ms, now_ms, Engine, EngineError};
+use super::{Engine, EngineError};
 use crate::api::ApiError;
+use crate::clock::after;
 use crate::store::{Condition, AUTH_BLOCKED};
 
 /// A refusal in force: until when, and what the API said.
@@ -42,12 +43,12 @@ impl Engine {
 
     /// Records a credentials refusal; logs it once per interval.
     pub(super) async fn credentials_refused(&self, err: &ApiError) -> Result<(), EngineError> {
-        let now = now_ms();
+        let now = self.now();
         if self.auth_refusal(now).await?.is_some() {
             return Ok(());
         }
         let interval = self.config.api.auth_retry_interval;
-        let until = now + ms(interval);
+        let until = after(now, interval);
         let value = format!("key {}: {err}", self.config.api.key.fingerprint());
         self.store
             .set_condition(AUTH_BLOCKED, &value, Some(until), now)

@@ -48,6 +48,7 @@ mod tests {
             max_interval: Duration::from_secs(600),
             multiplier: 2.0,
             deadline: Duration::from_secs(3600),
+            lost_after: Duration::from_secs(600),
         }
     }
 

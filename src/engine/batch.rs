@@ -7,8 +7,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{now_ms, Engine, EngineError};
+use super::{Engine, EngineError};
 use crate::api::{FileTask, ListQuery, TaskStatus};
+use crate::clock::ms;
 use crate::crashpoint;
 use crate::store::{State, TaskRow};
 
@@ -16,8 +17,6 @@ use crate::store::{State, TaskRow};
 const BATCH_THRESHOLD: usize = 8;
 /// Slack around the server's creation times (its timestamps may be rounded).
 const SLACK_MS: i64 = 2_000;
-/// Slack before our own intent time when the server's creation time is unknown (clock skew).
-const SKEW_MS: i64 = 10 * 60 * 1000;
 
 impl Engine {
     /// Remote states of the due polling tasks, by uuid, when batching pays; empty otherwise
@@ -25,16 +24,15 @@ impl Engine {
     pub(super) async fn batch_statuses(&self, tasks: &[TaskRow]) -> HashMap<String, FileTask> {
         let polling: Vec<&TaskRow> = tasks
             .iter()
-            .filter(|t| t.state() == State::Polling && t.uuid.is_some())
+            .filter(|t| t.state == State::Polling && t.uuid.is_some())
             .collect();
         if polling.len() <= BATCH_THRESHOLD {
             return HashMap::new();
         }
-        let query = window(&polling);
+        let query = window(&polling, ms(self.config.api.clock_skew));
         let wanted: HashSet<&str> = polling.iter().filter_map(|t| t.uuid.as_deref()).collect();
         let listed = self
-            .client
-            .list_kept(&query, |r| wanted.contains(r.uuid.as_str()))
+            .scan(&query, |r| wanted.contains(r.uuid.as_str()))
             .await;
         match listed {
             Ok(remote) => {
@@ -65,7 +63,7 @@ impl Engine {
         tasks: Vec<TaskRow>,
         mut statuses: HashMap<String, FileTask>,
     ) -> Result<Vec<(TaskRow, Option<FileTask>)>, EngineError> {
-        let now = now_ms();
+        let now = self.now();
         let (mut running, mut completed, mut work) = (Vec::new(), Vec::new(), Vec::new());
         for mut task in tasks {
             let remote = task.uuid.as_deref().and_then(|u| statuses.remove(u));
@@ -82,29 +80,39 @@ impl Engine {
                 TaskStatus::Completed => {
                     tracing::info!("remote task completed");
                     completed.push(task.id);
-                    task.state = State::Downloading.as_str().to_string();
-                    task.tries = 0;
+                    task.state = State::Downloading;
+                    task.backoff_step = 0;
                     work.push((task, None));
                 }
                 TaskStatus::Failed | TaskStatus::Cancelled => work.push((task, Some(remote))),
                 status => running.push(self.still_running(&task, status, now)),
             }
         }
-        self.store.record_polls(&running, now).await?;
+        let skipped = self.store.record_polls(&running, now).await?;
         let done = TaskStatus::Completed;
-        self.store
+        let moved = self
+            .store
             .begin_downloads(&completed, done.as_str(), now)
             .await?;
-        completed
-            .iter()
-            .for_each(|_| crashpoint::hit("poll.completed"));
+        moved.iter().for_each(|_| crashpoint::hit("poll.completed"));
+        let conflicts = skipped + completed.len() - moved.len();
+        if conflicts > 0 {
+            tracing::warn!(
+                conflicts,
+                "tasks changed by another process during a batched poll: left as they are"
+            );
+        }
+        // A completed task another process changed meanwhile is not downloaded.
+        work.retain(|(t, _)| {
+            t.state != State::Downloading || moved.contains(&t.id) || !completed.contains(&t.id)
+        });
         Ok(work)
     }
 }
 
 /// The creation-time window that holds every task in `polling`: the server's own creation
 /// times when known (tight), else our intent times widened for clock skew.
-fn window(polling: &[&TaskRow]) -> ListQuery {
+fn window(polling: &[&TaskRow], skew: i64) -> ListQuery {
     let server = polling.iter().map(|t| t.remote_created_at);
     let (after, before) = match server.collect::<Option<Vec<i64>>>() {
         Some(times) => (
@@ -114,7 +122,7 @@ fn window(polling: &[&TaskRow]) -> ListQuery {
         None => (
             polling
                 .iter()
-                .map(|t| t.intent_at.unwrap_or(t.created_at) - SKEW_MS)
+                .map(|t| t.intent_at.unwrap_or(t.created_at).saturating_sub(skew))
                 .min(),
             None,
         ),

@@ -1,42 +1,59 @@
-//! Creating a remote task exactly once per attempt. The intent row is committed first and the
-//! state set to `creating` before the `POST`; a `creating` task found later (after a timeout, a
-//! 5xx, or a crash) is first looked for on the server and adopted, and only created again when
-//! the server certainly does not have it.
+//! Creating remote tasks exactly once per attempt. The intent row is committed when the period
+//! falls due; just before a chunk of POSTs goes out its rows are marked `creating` (durably,
+//! with the time that starts their settle window); a `creating` task found later (after a
+//! timeout, a 5xx, or a crash) is reconciled (`reconcile`) before anything is sent again. A
+//! create that certainly never reached the server (a 429, a refused connection, a shutdown)
+//! goes back to `intent`, so it costs no search.
 
-use serde_json::{Map, Value};
+use futures_util::future::join_all;
+use tracing::Instrument;
 
-use super::{backoff, ms, now_ms, Engine, EngineError};
-use crate::api::{ApiError, CreateReport, ErrorClass, FileTask, ListQuery};
+use super::{backoff, task_span, tolerate_conflict, Engine, EngineError, STEP_CONCURRENCY};
+use crate::api::{ApiError, CreateReport, ErrorClass, FileTask};
+use crate::clock::{after, ms};
 use crate::crashpoint;
 use crate::store::{RemoteTask, State, TaskRow};
 
-/// How far before the intent time a matching task may have been created (clock skew).
-const SKEW_MS: i64 = 10 * 60 * 1000;
+/// Past this, a task's server-side creation time and the local clock disagree enough to say so.
+const SKEW_WARNING_MS: i64 = 60_000;
 
 impl Engine {
-    /// One create step for a task in `intent` or `creating`.
-    pub(super) async fn create(&self, task: &TaskRow) -> Result<(), EngineError> {
-        let parameters: Map<String, Value> =
-            serde_json::from_str(&task.parameters).unwrap_or_default();
-        if task.state() == State::Creating {
-            let candidates = match self.candidates(task, &parameters).await {
-                Ok(candidates) => candidates,
-                Err(err) => return self.retry_later(task, &err).await,
-            };
-            for remote in candidates {
-                if !self.store.uuid_known(&remote.uuid).await? {
-                    let how = "found after an unknown create outcome: adopted";
-                    return self.adopt(task, &remote, how).await;
-                }
+    /// Sends the creates of `tasks` (intents, and `creating` tasks the server certainly does not
+    /// have), a chunk at a time: each chunk is marked "maybe sent" just before its POSTs, so a
+    /// crash leaves only the creates really in flight uncertain.
+    pub(super) async fn create_all(&self, tasks: Vec<TaskRow>) -> Result<(), EngineError> {
+        let settle = ms(self.config.api.create_settle);
+        for chunk in tasks.chunks(STEP_CONCURRENCY) {
+            if self.client.is_stopping() {
+                return Ok(());
             }
-            tracing::info!("the server has no task from the earlier create: creating");
-        } else {
-            // `work_due` marked this task `creating`, durably, before the step began.
-            crashpoint::hit("create.before_post");
+            let ids: Vec<i64> = chunk.iter().map(|t| t.id).collect();
+            let now = self.now();
+            let marked = self.store.begin_creates(&ids, settle, now).await?;
+            let posts = chunk.iter().filter(|t| marked.contains(&t.id)).map(|task| {
+                let mut task = task.clone();
+                task.state = State::Creating;
+                task.intent_at = Some(now);
+                let span = task_span(&task);
+                async move {
+                    let result = self.post(&task).instrument(span.clone()).await;
+                    span.in_scope(|| tolerate_conflict(result))
+                }
+            });
+            join_all(posts)
+                .await
+                .into_iter()
+                .collect::<Result<(), _>>()?;
         }
+        Ok(())
+    }
+
+    /// One create for a task just marked `creating`.
+    async fn post(&self, task: &TaskRow) -> Result<(), EngineError> {
+        crashpoint::hit("create.before_post");
         let body = CreateReport {
             template_code: &task.template,
-            parameters: &parameters,
+            parameters: &task.parameters,
         };
         match self.client.create(&body).await {
             Ok(created) => {
@@ -48,16 +65,29 @@ impl Engine {
     }
 
     /// Records a remote task as this period's current attempt.
-    async fn adopt(&self, task: &TaskRow, remote: &FileTask, how: &str) -> Result<(), EngineError> {
-        let now = now_ms();
-        let next = now + ms(backoff::poll_delay(&self.config.polling, 0));
+    pub(super) async fn adopt(
+        &self,
+        task: &TaskRow,
+        remote: &FileTask,
+        how: &str,
+    ) -> Result<(), EngineError> {
+        let now = self.now();
+        let next = after(now, backoff::poll_delay(&self.config.polling, 0));
         let message = format!("{how}: remote task {} ({})", remote.uuid, remote.status);
         tracing::Span::current().record("task_uuid", remote.uuid.as_str());
         tracing::info!(status = %remote.status, "{how}");
+        let created_at = remote.created_at.as_millisecond();
+        // The server stamped a task it has just answered for with about now, and one found
+        // after an unknown outcome with about the time its create was sent.
+        let sent_at = match how {
+            "created" => now,
+            _ => task.intent_at.unwrap_or(now),
+        };
+        warn_on_skew(created_at, sent_at);
         let record = RemoteTask {
             uuid: &remote.uuid,
             status: remote.status.as_str(),
-            created_at: remote.created_at.as_millisecond(),
+            created_at,
         };
         self.store
             .record_created(task.id, &record, next, now, &message)
@@ -67,60 +97,63 @@ impl Engine {
     }
 
     async fn create_failed(&self, task: &TaskRow, err: ApiError) -> Result<(), EngineError> {
+        let now = self.now();
         match err.class() {
             ErrorClass::Permanent | ErrorClass::NotFound => {
                 let reason = format!("the API refused to create the report: {err}");
                 tracing::error!(error = %err, "create rejected; fix the report's template or parameters");
                 self.end_task(task, State::Failed, &reason).await
             }
-            // The task stays `creating`: the next try looks for it on the server first, after
-            // `api.create_settle` when the create may have reached the server.
+            // The task stays `creating`: it is reconciled (searched for on the server) once its
+            // settle window, which counts from the mark, has passed.
             ErrorClass::Transient if err.outcome_unknown() => {
-                let polling = &self.config.polling;
                 let settle = self.config.api.create_settle;
-                let delay = backoff::retry_delay(polling, task.tries + 1, err.retry_after());
+                let step = task.backoff_step + 1;
+                let delay = backoff::retry_delay(&self.config.polling, step, err.retry_after());
+                let delay = delay.max(settle);
                 let message = format!(
                     "{err}; the create may have reached the server: looking for its task in {}",
-                    humantime::format_duration(delay.max(settle))
+                    humantime::format_duration(delay)
                 );
-                self.reschedule(task, delay.max(settle), &message).await
+                tracing::warn!(error = %message, "create outcome unknown");
+                let next = after(now, delay);
+                let store = &self.store;
+                Ok(store
+                    .schedule_retry(task.id, State::Creating, next, &message, now)
+                    .await?)
             }
-            ErrorClass::Credentials | ErrorClass::Transient => self.retry_later(task, &err).await,
+            // Certainly not created (a 429, a refused connection or key, a shutdown): back to
+            // `intent`, nothing to search for.
+            class => {
+                if class == ErrorClass::Credentials {
+                    self.credentials_refused(&err).await?;
+                }
+                let step = task.backoff_step + 1;
+                let delay = match err {
+                    ApiError::Stopped { .. } => std::time::Duration::ZERO,
+                    _ => backoff::retry_delay(&self.config.polling, step, err.retry_after()),
+                };
+                tracing::debug!(error = %err, "create not sent; will send it again");
+                let next = after(now, delay);
+                Ok(self
+                    .store
+                    .create_not_sent(task.id, next, &err.to_string(), now)
+                    .await?)
+            }
         }
-    }
-
-    /// Tasks on the server that a create for `task` may have made: same template and
-    /// parameters, created since shortly before the intent. The caller skips known uuids.
-    async fn candidates(
-        &self,
-        task: &TaskRow,
-        parameters: &Map<String, Value>,
-    ) -> Result<Vec<FileTask>, ApiError> {
-        let since = task.intent_at.unwrap_or(task.created_at) - SKEW_MS;
-        let query = ListQuery {
-            created_after: jiff::Timestamp::from_millisecond(since).ok(),
-            template: Some(task.template.clone()),
-            ordering: Some("created_at"),
-            ..ListQuery::default()
-        };
-        self.client
-            .list_kept(&query, |remote| {
-                matches_request(remote, &task.template, parameters)
-            })
-            .await
     }
 }
 
-/// Whether a remote task is the one a create with these template and parameters made: every
-/// parameter we sent is echoed with the same value, and `type`, when present, is the template.
-fn matches_request(remote: &FileTask, template: &str, sent: &Map<String, Value>) -> bool {
-    let Some(echoed) = &remote.parameters else {
-        return false;
-    };
-    if let Some(kind) = echoed.get("type").and_then(Value::as_str) {
-        if kind != template {
-            return false;
-        }
+/// Warns when the server's creation time of a task just created and the local clock disagree
+/// by more than a minute: searches by creation time allow `api.clock_skew`, and beyond it a
+/// create whose answer was lost could be missed.
+fn warn_on_skew(server_ms: i64, local_ms: i64) {
+    let off = server_ms.saturating_sub(local_ms);
+    if off.saturating_abs() > SKEW_WARNING_MS {
+        tracing::warn!(
+            skew_seconds = off / 1000,
+            "this host's clock and Gcore's disagree by {}s (server minus local): check time synchronisation; searches for unanswered creates allow api.clock_skew",
+            off / 1000
+        );
     }
-    sent.iter().all(|(k, v)| echoed.get(k) == Some(v))
 }

@@ -8,9 +8,8 @@
 //! transient fault, and after `max_attempts` such files the task ends `failed` saying why.
 
 use super::files::{self, Check, FetchError, Saved, Target};
-use super::{backoff, now_ms, Engine, EngineError};
+use super::{backoff, Engine, EngineError};
 use crate::api::ApiError;
-use crate::format::ReportFormat;
 use crate::store::{FileRecord, State, TaskRow};
 use crate::verify::{Rejection, Strictness};
 
@@ -42,7 +41,7 @@ impl Engine {
                     .report_config(task)
                     .is_some_and(|r| !r.on_success.is_empty());
                 self.store
-                    .record_downloaded(task.id, &record, hook, now_ms())
+                    .record_downloaded(task.id, &record, hook, self.now())
                     .await?;
                 tracing::info!(path = %path, bytes, sha256 = %file.sha256, "report downloaded");
                 Ok(())
@@ -50,7 +49,7 @@ impl Engine {
             Err(FetchError::Api(err @ ApiError::Stopped { .. })) => {
                 self.retry_later(task, &err).await
             }
-            Err(FetchError::Api(err)) if now_ms() > task.deadline_at => {
+            Err(FetchError::Api(err)) if self.now() > task.deadline_at => {
                 let reason = format!(
                     "expired: the download kept failing past polling.deadline ({}): {err}",
                     humantime::format_duration(self.config.polling.deadline)
@@ -61,7 +60,8 @@ impl Engine {
             Err(FetchError::Api(err)) => self.retry_later(task, &err).await,
             Err(FetchError::Rejected(rejection)) => self.rejected(task, &rejection).await,
             Err(local @ FetchError::Local { .. }) => {
-                let delay = backoff::retry_delay(&self.config.polling, task.tries + 1, None);
+                let step = task.backoff_step + 1;
+                let delay = backoff::retry_delay(&self.config.polling, step, None);
                 let message = format!("{local}; will retry when the output directory is usable");
                 self.reschedule(task, delay, &message).await
             }
@@ -82,7 +82,7 @@ impl Engine {
             "the downloaded {} was not delivered: {} (verify = \"{level}\"{hint})",
             task.format, rejection.problem
         );
-        let tries = task.tries.saturating_add(1);
+        let tries = task.backoff_step.saturating_add(1);
         if tries >= self.max_attempts(task) {
             let reason = format!("failed: {tries} downloaded files rejected; the last: {reason}");
             tracing::error!(%reason, "task failed");
@@ -100,7 +100,7 @@ impl Engine {
 
     async fn fetch(&self, task: &TaskRow) -> Result<Saved, FetchError> {
         let uuid = task.uuid.as_deref().unwrap_or_default();
-        let format: ReportFormat = task.format.parse().unwrap_or(ReportFormat::Csv);
+        let format = task.format;
         let dir = &self.config.storage.output_dir;
         if !dir.is_dir() {
             tokio::fs::create_dir_all(dir)

@@ -18,7 +18,7 @@ use tokio::io::AsyncReadExt;
 use tokio::process::Child;
 use tracing::Instrument;
 
-use super::{now_ms, Engine, EngineError};
+use super::{Engine, EngineError};
 use crate::service;
 use crate::store::{State, TaskRow};
 
@@ -39,7 +39,8 @@ impl Engine {
         for task in self.store.pending_hooks(64).await? {
             let span = tracing::info_span!("task", id = task.id, report = %task.report,
                 period = %task.period_from, task_uuid = task.uuid.as_deref().unwrap_or(""));
-            self.run_and_record(&task).instrument(span).await?;
+            let result = self.run_and_record(&task).instrument(span.clone()).await;
+            span.in_scope(|| super::tolerate_conflict(result))?;
         }
         Ok(())
     }
@@ -56,7 +57,7 @@ impl Engine {
         }
         Ok(self
             .store
-            .record_hook(task.id, ok, &message, now_ms())
+            .record_hook(task.id, task.state, ok, &message, self.now())
             .await?)
     }
 
@@ -67,7 +68,7 @@ impl Engine {
                 "hook skipped: the report is no longer configured".into(),
             );
         };
-        let (kind, argv) = match task.state() {
+        let (kind, argv) = match task.state {
             State::Done => ("on_success", &report.on_success),
             _ => ("on_failure", &report.on_failure),
         };
@@ -183,7 +184,7 @@ fn hook_env(task: &TaskRow) -> Vec<(&'static str, String)> {
         ("PERIOD_FROM", task.period_from.clone()),
         ("PERIOD_TO", task.period_to.clone()),
         ("REPORT_SHA256", task.sha256.clone().unwrap_or_default()),
-        ("REPORT_STATUS", task.state.clone()),
+        ("REPORT_STATUS", task.state.to_string()),
         (
             "REPORT_ROWS",
             task.data_rows.map(|n| n.to_string()).unwrap_or_default(),

@@ -10,9 +10,12 @@ mod create;
 mod download;
 mod files;
 mod hooks;
+mod matching;
 mod metrics_server;
 mod poll;
+mod reconcile;
 mod runner;
+mod scan;
 mod scheduler;
 
 use std::path::PathBuf;
@@ -24,6 +27,7 @@ use tokio::sync::Semaphore;
 use tracing::Instrument;
 
 use crate::api::{ApiError, Client, ErrorClass, FileTask, TaskStatus};
+use crate::clock::{after, Clock};
 use crate::config::{Config, ReportConfig};
 use crate::store::{State, Store, StoreError, TaskRow};
 
@@ -33,7 +37,9 @@ pub use scheduler::{record_adhoc, record_period, schedule_periods};
 
 /// How many due tasks one step takes on at most.
 const STEP_BATCH: i64 = 512;
-/// How many non-download task steps run at once (the rate budget bounds the API anyway).
+/// How many non-download task steps run at once (the rate budget bounds the API anyway). Also
+/// how many creates are marked "maybe sent" together, just before their POSTs: a crash leaves
+/// at most this many to reconcile.
 const STEP_CONCURRENCY: usize = 32;
 
 #[derive(Debug, thiserror::Error)]
@@ -65,12 +71,13 @@ pub struct StepOutcome {
     pub auth_refused: Option<String>,
 }
 
-/// The daemon's working parts: config, database, API client and download slots.
+/// The daemon's working parts: config, database, API client, clock and download slots.
 #[derive(Clone)]
 pub struct Engine {
     config: Arc<Config>,
     store: Store,
     client: Client,
+    clock: Clock,
     download_slots: Arc<Semaphore>,
     /// The exclusive lock on the database (see `runner::lock_database`), held while any clone
     /// of the engine lives.
@@ -87,20 +94,12 @@ fn task_span(task: &TaskRow) -> tracing::Span {
     span
 }
 
-/// Milliseconds since the Unix epoch, the unit of every time in the database.
-pub fn now_ms() -> i64 {
-    jiff::Timestamp::now().as_millisecond()
-}
-
-fn ms(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
-
 impl Engine {
     pub fn new(
         config: Arc<Config>,
         store: Store,
         client: Client,
+        clock: Clock,
         lock: Arc<std::fs::File>,
     ) -> Engine {
         let slots = config.downloads.max_concurrent;
@@ -108,6 +107,7 @@ impl Engine {
             config,
             store,
             client,
+            clock,
             download_slots: Arc::new(Semaphore::new(slots)),
             lock,
         }
@@ -117,12 +117,14 @@ impl Engine {
         &self.store
     }
 
-    pub fn config(&self) -> &Config {
-        &self.config
+    /// Now, from the engine's clock (Unix ms).
+    fn now(&self) -> i64 {
+        self.clock.now_ms()
     }
 
-    /// Records every period due at `now` (see [`schedule_periods`]), then works on due tasks.
-    pub async fn step(&self, now: i64, schedule: bool) -> Result<StepOutcome, EngineError> {
+    /// Records every period due now (see [`schedule_periods`]), then works on due tasks.
+    pub async fn step(&self, schedule: bool) -> Result<StepOutcome, EngineError> {
+        let now = self.now();
         let scheduled = if schedule {
             schedule_periods(&self.store, &self.config, now).await?
         } else {
@@ -138,12 +140,12 @@ impl Engine {
                 auth_refused: Some(refusal.message),
             });
         }
-        let processed = self.work_due(now).await?;
+        let processed = self.work_due().await?;
         self.run_pending_hooks().await?;
         if processed > 0 {
             self.clear_expired_auth_block(now).await?;
         }
-        let refusal = self.auth_refusal(now_ms()).await?;
+        let refusal = self.auth_refusal(self.now()).await?;
         let next_due_at = match &refusal {
             Some(refusal) => Some(refusal.until),
             None => self.store.next_due_at().await?,
@@ -157,27 +159,33 @@ impl Engine {
         })
     }
 
-    /// Runs one step for every task due at `now`, concurrently. When many are polling, their
-    /// statuses come from one paginated list instead of one retrieve each.
-    pub async fn work_due(&self, now: i64) -> Result<usize, EngineError> {
+    /// Runs one step for every due task. Creates whose outcome is unknown are reconciled
+    /// together (one list pass); polling tasks' statuses come from one paginated list when many
+    /// are due; the creates to send go out in chunks, each chunk marked "maybe sent" just before
+    /// its POSTs.
+    pub async fn work_due(&self) -> Result<usize, EngineError> {
+        let now = self.now();
         let tasks = self.store.due_tasks(now, STEP_BATCH).await?;
         let count = tasks.len();
-        let fresh: Vec<i64> = tasks
-            .iter()
-            .filter(|t| t.state() == State::Intent)
-            .map(|t| t.id)
-            .collect();
-        self.store.begin_creates(&fresh, now_ms()).await?;
-        let statuses = self.batch_statuses(&tasks).await;
-        let work = self.apply_listed(tasks, statuses).await?;
-        let results: Vec<Result<(), EngineError>> = futures_util::stream::iter(work)
+        let (mut fresh, mut uncertain, mut others) = (Vec::new(), Vec::new(), Vec::new());
+        for task in tasks {
+            match task.state {
+                _ if task.state.is_creating() && now > task.deadline_at => others.push(task),
+                State::Intent => fresh.push(task),
+                State::Creating => uncertain.push(task),
+                _ => others.push(task),
+            }
+        }
+        fresh.extend(self.reconcile(uncertain).await?);
+        let statuses = self.batch_statuses(&others).await;
+        let work = self.apply_listed(others, statuses).await?;
+        let advanced = futures_util::stream::iter(work)
             .map(|(task, known)| async move { self.advance(task, known).await })
             .buffer_unordered(STEP_CONCURRENCY)
-            .collect()
-            .await;
-        for result in results {
-            result?;
-        }
+            .collect::<Vec<_>>();
+        let (results, created) = tokio::join!(advanced, self.create_all(fresh));
+        created?;
+        results.into_iter().collect::<Result<(), _>>()?;
         Ok(count)
     }
 
@@ -185,7 +193,11 @@ impl Engine {
     /// state when a batched list already fetched it.
     async fn advance(&self, task: TaskRow, known: Option<FileTask>) -> Result<(), EngineError> {
         let span = task_span(&task);
-        self.advance_in_span(task, known).instrument(span).await
+        let result = self
+            .advance_in_span(task, known)
+            .instrument(span.clone())
+            .await;
+        span.in_scope(|| tolerate_conflict(result))
     }
 
     async fn advance_in_span(
@@ -193,15 +205,15 @@ impl Engine {
         task: TaskRow,
         known: Option<FileTask>,
     ) -> Result<(), EngineError> {
-        let now = now_ms();
-        let state = task.state();
+        let state = task.state;
         if matches!(state, State::Intent | State::Creating | State::Polling)
-            && now > task.deadline_at
+            && self.now() > task.deadline_at
         {
             return self.at_deadline(&task, known).await;
         }
         match state {
-            State::Intent | State::Creating => self.create(&task).await,
+            // `work_due` hands these to `reconcile` and `create_all`.
+            State::Intent | State::Creating => Ok(()),
             State::Polling => match known {
                 Some(remote) => self.apply_status(&task, &remote).await,
                 None => self.poll(&task).await,
@@ -220,7 +232,7 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let last_look = match (&known, task.uuid.as_deref()) {
             (Some(_), _) => known,
-            (None, Some(uuid)) if task.state() == State::Polling => {
+            (None, Some(uuid)) if task.state == State::Polling => {
                 self.client.retrieve(uuid).await.ok()
             }
             _ => None,
@@ -253,7 +265,7 @@ impl Engine {
             .is_some_and(|r| !r.on_failure.is_empty());
         Ok(self
             .store
-            .give_up(task.id, state, reason, hook, now_ms())
+            .give_up(task.id, task.state, state, reason, hook, self.now())
             .await?)
     }
 
@@ -276,7 +288,11 @@ impl Engine {
         if err.class() == ErrorClass::Credentials {
             self.credentials_refused(err).await?;
         }
-        let delay = backoff::retry_delay(&self.config.polling, task.tries + 1, err.retry_after());
+        let delay = backoff::retry_delay(
+            &self.config.polling,
+            task.backoff_step + 1,
+            err.retry_after(),
+        );
         self.reschedule(task, delay, &err.to_string()).await
     }
 
@@ -288,10 +304,22 @@ impl Engine {
         message: &str,
     ) -> Result<(), EngineError> {
         tracing::warn!(error = %message, retry_in = %humantime::format_duration(delay), "will retry");
-        let now = now_ms();
+        let now = self.now();
         Ok(self
             .store
-            .schedule_retry(task.id, now + ms(delay), message, now)
+            .schedule_retry(task.id, task.state, after(now, delay), message, now)
             .await?)
+    }
+}
+
+/// A change another process made first (an operator's `retry` or `forget`) is not an error of
+/// the step: the task is left as that process made it, logged, and read again next time.
+fn tolerate_conflict(result: Result<(), EngineError>) -> Result<(), EngineError> {
+    match result {
+        Err(EngineError::Store(e @ StoreError::Conflict { .. })) => {
+            tracing::warn!(error = %e, "compare-and-set conflict: left as the other process made it");
+            Ok(())
+        }
+        other => other,
     }
 }

@@ -2,8 +2,9 @@
 //! row); Completed → download; Failed or Cancelled → a new attempt or, when `max_attempts` are
 //! used up, `failed` with the reason; vanished (404) → `lost`.
 
-use super::{backoff, ms, now_ms, Engine, EngineError};
+use super::{backoff, Engine, EngineError};
 use crate::api::{ApiError, ErrorClass, FileTask, TaskStatus};
+use crate::clock::after;
 use crate::crashpoint;
 use crate::store::{PollUpdate, State, TaskRow};
 
@@ -28,7 +29,7 @@ impl Engine {
         task: &TaskRow,
         remote: &FileTask,
     ) -> Result<(), EngineError> {
-        let now = now_ms();
+        let now = self.now();
         match &remote.status {
             TaskStatus::Completed => {
                 tracing::info!("remote task completed");
@@ -37,8 +38,8 @@ impl Engine {
                     .await?;
                 crashpoint::hit("poll.completed");
                 let mut task = task.clone();
-                task.state = State::Downloading.as_str().to_string();
-                task.tries = 0;
+                task.state = State::Downloading;
+                task.backoff_step = 0;
                 self.download(&task).await
             }
             TaskStatus::Failed | TaskStatus::Cancelled => self.remote_failed(task, remote).await,
@@ -69,14 +70,17 @@ impl Engine {
         PollUpdate {
             id: task.id,
             status: status.as_str().to_string(),
-            next_at: now + ms(backoff::poll_delay(&self.config.polling, task.tries + 1)),
+            next_at: after(
+                now,
+                backoff::poll_delay(&self.config.polling, task.backoff_step + 1),
+            ),
             changed,
         }
     }
 
     /// Failed or Cancelled remotely: resubmit while attempts remain, else give up.
     async fn remote_failed(&self, task: &TaskRow, remote: &FileTask) -> Result<(), EngineError> {
-        let now = now_ms();
+        let now = self.now();
         let attempt = task.attempts.max(1);
         let reason = format!(
             "attempt {attempt}: remote task {} ended {}: {}",
@@ -89,8 +93,11 @@ impl Engine {
             return self.end_task(task, State::Failed, &reason).await;
         }
         tracing::warn!(%reason, "report failed remotely; resubmitting");
-        let next = now + ms(backoff::resubmit_delay(&self.config.polling, attempt - 1));
-        let deadline = now + ms(self.config.polling.deadline);
+        let next = after(
+            now,
+            backoff::resubmit_delay(&self.config.polling, attempt - 1),
+        );
+        let deadline = after(now, self.config.polling.deadline);
         Ok(self
             .store
             .schedule_resubmit(task.id, &reason, next, deadline, now)
@@ -101,15 +108,37 @@ impl Engine {
         if err.class() != ErrorClass::NotFound {
             return self.retry_later(task, &err).await;
         }
-        let now = now_ms();
+        // One 404 may be read-after-write lag behind a load balancer: the task is `lost` only
+        // once the 404 has lasted `polling.lost_after`, over several polls.
+        let now = self.now();
+        let grace = self.config.polling.lost_after;
+        let next = after(
+            now,
+            backoff::poll_delay(&self.config.polling, task.backoff_step + 1),
+        );
+        let message = format!(
+            "the remote task answered 404 ({err}); it is lost if that lasts {}",
+            humantime::format_duration(grace)
+        );
+        let since = self
+            .store
+            .record_missing(task.id, next, &message, now)
+            .await?;
+        if now.saturating_sub(since) < crate::clock::ms(grace) {
+            tracing::warn!(%message, "remote task not found; polling again");
+            return Ok(());
+        }
         let resubmit = self
             .report_config(task)
             .map(|r| r.resubmit_lost)
             .unwrap_or(false);
-        let reason = format!("the remote task vanished (404): {err}");
+        let reason = format!(
+            "the remote task vanished: 404 for {} ({err})",
+            humantime::format_duration(crate::clock::until(since, now))
+        );
         if resubmit && task.attempts < self.max_attempts(task) {
             tracing::warn!(%reason, "resubmitting (resubmit_lost = true)");
-            let deadline = now + ms(self.config.polling.deadline);
+            let deadline = after(now, self.config.polling.deadline);
             return Ok(self
                 .store
                 .schedule_resubmit(task.id, &reason, now, deadline, now)

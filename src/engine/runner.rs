@@ -9,8 +9,9 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::scheduler::next_fire;
-use super::{files::remove_partial_files, now_ms, Engine, EngineError, StepOutcome};
+use super::{files::remove_partial_files, Engine, EngineError, StepOutcome};
 use crate::api::{Client, ClientOptions};
+use crate::clock::{until, Clock};
 use crate::config::Config;
 use crate::service::Notifier;
 use crate::store::{State, Store};
@@ -40,20 +41,22 @@ pub struct RunSummary {
 /// task is in flight).
 pub async fn run(
     config: Config,
+    clock: Clock,
     shutdown: CancellationToken,
     mode: RunMode,
 ) -> Result<RunSummary, EngineError> {
-    run_with_reloads(config, shutdown, mode, None).await
+    run_with_reloads(config, clock, shutdown, mode, None).await
 }
 
 /// [`run`], also taking new configurations (SIGHUP) from `reloads` between steps.
 pub async fn run_with_reloads(
     config: Config,
+    clock: Clock,
     shutdown: CancellationToken,
     mode: RunMode,
     reloads: Option<watch::Receiver<Arc<Config>>>,
 ) -> Result<RunSummary, EngineError> {
-    let mut engine = open_engine(config).await?;
+    let mut engine = open_engine(config, clock).await?;
     // From the shutdown signal on, nothing new is sent; requests in flight may finish.
     engine.client = engine.client.clone().stopping_on(shutdown.clone());
     if let Some(listen) = engine.config.metrics_listen {
@@ -66,7 +69,7 @@ pub async fn run_with_reloads(
     }
     let notifier = Notifier::from_env();
     notifier.ready("database ready, starting work");
-    let started = now_ms();
+    let started = engine.now();
     let result = drive(engine.clone(), &shutdown, mode, &notifier, reloads).await;
     notifier.stopping();
     let removed = remove_partial_files(&engine.config.storage.output_dir);
@@ -80,7 +83,7 @@ pub async fn run_with_reloads(
 }
 
 /// Opens the database (migrating it), removes stale temporary files, builds the client.
-pub async fn open_engine(config: Config) -> Result<Engine, EngineError> {
+pub async fn open_engine(config: Config, clock: Clock) -> Result<Engine, EngineError> {
     let lock = Arc::new(lock_database(&config.storage.database)?);
     let store = Store::open_waiting(&config.storage.database, config.storage.busy_timeout).await?;
     let removed = remove_partial_files(&config.storage.output_dir);
@@ -91,7 +94,7 @@ pub async fn open_engine(config: Config) -> Result<Engine, EngineError> {
         );
     }
     let client = build_client(&config).map_err(EngineError::Client)?;
-    Ok(Engine::new(Arc::new(config), store, client, lock))
+    Ok(Engine::new(Arc::new(config), store, client, clock, lock))
 }
 
 /// Takes `<database>.lock` exclusively (flock): one process at a time works on a database, so
@@ -143,7 +146,7 @@ async fn drive(
             }
         }
         let engine = &engine;
-        let now = now_ms();
+        let now = engine.now();
         let schedule = match mode {
             RunMode::Daemon => clock.is_due(now),
             RunMode::Once => clock.is_first(),
@@ -177,12 +180,12 @@ async fn drive(
         if let (RunMode::Once | RunMode::Drain, Some(refusal)) = (mode, &outcome.auth_refused) {
             return Err(EngineError::CredentialsRefused(refusal.clone()));
         }
-        let mut wait = sleep_for(&outcome, mode);
+        let mut wait = sleep_for(&outcome, mode, engine.now());
         if let Some(ping) = notifier.ping_interval() {
             wait = wait.min(ping);
         }
         if mode == RunMode::Daemon {
-            wait = wait.min(clock.until_due(now_ms()));
+            wait = wait.min(clock.until_due(engine.now()));
         }
         // A reload wakes the loop at once: a new report must not wait for the next due task.
         tokio::select! {
@@ -243,6 +246,7 @@ fn reconfigure(
         Arc::new(config),
         engine.store.clone(),
         client,
+        engine.clock.clone(),
         engine.lock.clone(),
     ))
 }
@@ -264,7 +268,7 @@ async fn step_or_stop(
     schedule: bool,
     notifier: &Notifier,
 ) -> Result<Option<StepOutcome>, EngineError> {
-    let step = engine.step(now_ms(), schedule);
+    let step = engine.step(schedule);
     tokio::pin!(step);
     tokio::select! {
         outcome = &mut step => outcome.map(Some),
@@ -283,13 +287,13 @@ async fn step_or_stop(
     }
 }
 
-fn sleep_for(outcome: &StepOutcome, mode: RunMode) -> Duration {
+fn sleep_for(outcome: &StepOutcome, mode: RunMode, now: i64) -> Duration {
     let cap = match mode {
         RunMode::Daemon => MAX_SLEEP,
         RunMode::Once | RunMode::Drain => Duration::from_secs(5),
     };
     match outcome.next_due_at {
-        Some(at) => Duration::from_millis(u64::try_from(at - now_ms()).unwrap_or(0)).min(cap),
+        Some(at) => until(now, at).min(cap),
         None => cap,
     }
 }
@@ -328,7 +332,7 @@ impl ScheduleClock {
     /// How long until the schedules need looking at again.
     fn until_due(&self, now: i64) -> Duration {
         match &self.next {
-            Some((at, _, _)) => Duration::from_millis(u64::try_from(at - now).unwrap_or(0)),
+            Some((at, _, _)) => until(now, *at),
             None => MAX_SLEEP,
         }
     }

@@ -9,7 +9,7 @@ use crate::format::ReportFormat;
 use crate::naming::{self, NameParts};
 use crate::period::Period;
 use crate::schedule::due_periods;
-use crate::store::{NewTask, Store, StoreError};
+use crate::store::{NewTask, Parameters, Store, StoreError};
 
 /// Intents recorded per transaction when many periods fall due at once.
 const INTENTS_PER_TRANSACTION: usize = 500;
@@ -81,11 +81,7 @@ fn new_task(report: &ReportConfig, period: &Period, deadline: Duration, now: i64
 }
 
 /// The `parameters` sent on create: the report's own, plus `date_from` and `date_to`.
-fn period_parameters(
-    report: &ReportConfig,
-    from: &str,
-    to: &str,
-) -> serde_json::Map<String, serde_json::Value> {
+fn period_parameters(report: &ReportConfig, from: &str, to: &str) -> Parameters {
     let mut parameters = report.parameters.to_map();
     parameters.insert("date_from".into(), from.into());
     parameters.insert("date_to".into(), to.into());
@@ -152,10 +148,11 @@ fn intent(
         period_from: from,
         period_to: to,
         template: template.to_string(),
-        format: format.as_str().to_string(),
-        parameters: serde_json::Value::Object(parameters).to_string(),
+        format,
+        parameters,
         file_name,
-        deadline_at: now + i64::try_from(deadline.as_millis()).unwrap_or(i64::MAX / 2),
+        deadline_at: crate::clock::after(now, deadline),
+        refresh: 0,
     }
 }
 

@@ -23,6 +23,17 @@ pub struct Faults {
     /// Every create is answered 504 at once and its task appears this long afterwards: a
     /// backend that commits after the gateway in front of it gave up.
     pub late_create: Option<Duration>,
+    /// With `late_create`: how long the create is held open before its 504 (the gateway's
+    /// timeout), so a client can be killed while it waits.
+    pub hold_create: Duration,
+    /// Task objects echo parameters loosely: numbers as strings, dates as midnight date-times.
+    pub echo_loosely: bool,
+    /// Retrieve answers 404 for a task younger than this (read-after-write lag).
+    pub not_found_for: Duration,
+    /// List requests at this offset answer 503 this many times before succeeding.
+    pub fail_list_at_offset: Option<(usize, u32)>,
+    /// How far the server's clock is ahead of the host's (its tasks' `created_at`).
+    pub server_clock_ahead: Duration,
     /// Every Nth request is answered 429 with Retry-After (0 = off).
     pub too_many_every: u32,
     /// Value of Retry-After on 429s.

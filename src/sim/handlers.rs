@@ -30,12 +30,14 @@ pub(crate) async fn create(
         Ok(new) => new,
         Err(response) => return response,
     };
-    if let Some(after) = shared.faults().late_create {
+    let faults = shared.faults();
+    if let Some(after) = faults.late_create {
         let (shared, code) = (shared.clone(), new.template.code.to_string());
         tokio::spawn(async move {
             tokio::time::sleep(after).await;
             shared.create(&code, new.params);
         });
+        tokio::time::sleep(faults.hold_create).await;
         return faults::server_error(StatusCode::GATEWAY_TIMEOUT);
     }
     let created = shared.create(new.template.code, new.params);
@@ -54,6 +56,9 @@ pub(crate) async fn retrieve(
     let shown = shared.with_tasks(|inner| {
         let at = inner.position(&id)?;
         let task = inner.tasks[at].clone();
+        if task.created.elapsed() < inner.faults.not_found_for {
+            return None;
+        }
         Some(inner.show(&task, rows))
     });
     match shown {

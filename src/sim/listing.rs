@@ -33,6 +33,9 @@ pub(crate) async fn list(
         return response;
     }
     let page = Page::from_query(&query);
+    if shared.with_tasks(|inner| fail_this_page(inner, page.offset)) {
+        return super::faults::server_error(StatusCode::SERVICE_UNAVAILABLE);
+    }
     let rows = shared.options.report_rows;
     let (count, results) = shared.with_tasks(|inner| {
         let mut matching: Vec<TaskRecord> = inner
@@ -162,4 +165,15 @@ fn compare(a: &TaskRecord, b: &TaskRecord, keys: &[(Key, bool)]) -> Ordering {
     a.created_at
         .cmp(&b.created_at)
         .then_with(|| a.uuid.cmp(&b.uuid))
+}
+
+/// Whether `fail_list_at_offset` fails this list request (counting it).
+fn fail_this_page(inner: &mut super::state::Inner, offset: usize) -> bool {
+    match inner.faults.fail_list_at_offset {
+        Some((at, times)) if at == offset && inner.list_failures < times => {
+            inner.list_failures += 1;
+            true
+        }
+        _ => false,
+    }
 }

@@ -32,6 +32,8 @@ pub(crate) struct Inner {
     exchanges: Vec<Exchange>,
     /// Tasks created so far per (template, canonical parameters), for `fail_first`.
     created_per_kind: HashMap<String, u32>,
+    /// List requests failed so far by `fail_list_at_offset`.
+    pub list_failures: u32,
     /// How a report's content is decided at run time (see [`super::content_control`]).
     pub content: super::content_control::ContentControl,
 }
@@ -53,6 +55,7 @@ impl Shared {
             by_status: BTreeMap::new(),
             exchanges: Vec::new(),
             created_per_kind: HashMap::new(),
+            list_failures: 0,
             content: super::content_control::ContentControl::new(&options),
         };
         Shared {
@@ -143,7 +146,8 @@ impl Shared {
         let fail_first = inner.faults.fail_first;
         let doomed = (nth <= fail_first)
             .then(|| format!("Report generation failed: simulated failure {nth} of {fail_first} for these parameters"));
-        let mut record = TaskRecord::new(template, params, doomed);
+        let ahead = inner.faults.server_clock_ahead;
+        let mut record = TaskRecord::new(template, params, doomed, ahead);
         let kind = format!("{template}\n{}", canonical(&Value::Object(record.params.clone())));
         (record.rows, record.revision) = inner.content.for_new_task(&kind, nth);
         let task = inner.show(&record, self.options.report_rows);
@@ -182,7 +186,11 @@ impl Inner {
     pub(crate) fn show(&mut self, task: &TaskRecord, rows: usize) -> Value {
         let rate = self.faults.unknown_status_rate;
         let exploded = self.roll(rate);
-        task.to_json(rows, exploded.then_some("Exploded"))
+        let mut shown = task.to_json(rows, exploded.then_some("Exploded"));
+        if self.faults.echo_loosely {
+            super::task::loosen(&mut shown["parameters"]);
+        }
+        shown
     }
 
     /// The position of the task with this uuid (case-insensitive).

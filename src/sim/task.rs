@@ -67,8 +67,9 @@ impl TaskRecord {
         template: &str,
         params: Map<String, Value>,
         doomed: Option<String>,
+        clock_ahead: Duration,
     ) -> TaskRecord {
-        let created_at = micros(Timestamp::now());
+        let created_at = add(micros(Timestamp::now()), clock_ahead);
         TaskRecord {
             uuid: uuid::Uuid::new_v4().to_string(),
             template: template.to_string(),
@@ -164,6 +165,23 @@ impl TaskRecord {
             "processing_notes": notes,
             "parameters": self.shown_params(),
         })
+    }
+}
+
+/// Parameters as a lax server echoes them: numbers as strings, dates as midnight date-times.
+pub(crate) fn loosen(params: &mut Value) {
+    let Some(map) = params.as_object_mut() else {
+        return;
+    };
+    for value in map.values_mut() {
+        let loose = match &*value {
+            Value::Number(n) => Value::String(n.to_string()),
+            Value::String(s) if super::query::strict_date(s).is_some() => {
+                Value::String(format!("{s}T00:00:00Z"))
+            }
+            _ => continue,
+        };
+        *value = loose;
     }
 }
 

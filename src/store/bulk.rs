@@ -1,9 +1,10 @@
 //! Changes applied to many tasks in one transaction, for the statuses a batched list brought
 //! back: tasks still running get their next poll time, completed ones move to `downloading`.
 //! Each statement takes its rows as one JSON array (`json_each`), so a page of 500 tasks costs
-//! a handful of statements and one commit instead of one commit each; the event trigger
-//! (migration 0007) still appends each task's event.
+//! a handful of statements and one commit instead of one commit each. Compare-and-set as
+//! everywhere (only rows still `polling` change); the ids that did change get their events.
 
+use super::events::{append_many, id_list};
 use super::{Store, StoreError};
 
 /// A polled task still running remotely: its status and when to look at it next.
@@ -18,61 +19,61 @@ pub struct PollUpdate {
 }
 
 impl Store {
-    /// Records many polls in one transaction (see [`Store::record_poll`] for one).
-    pub async fn record_polls(&self, polls: &[PollUpdate], now: i64) -> Result<(), StoreError> {
+    /// Records many polls in one transaction (see [`Store::record_poll`] for one). Returns how
+    /// many rows another process had changed meanwhile (left as they are).
+    pub async fn record_polls(&self, polls: &[PollUpdate], now: i64) -> Result<usize, StoreError> {
         if polls.is_empty() {
-            return Ok(());
+            return Ok(0);
         }
-        let (changed, same): (Vec<&PollUpdate>, Vec<&PollUpdate>) =
-            polls.iter().partition(|p| p.changed);
+        let json = serde_json::to_string(polls).map_err(|e| StoreError::Encode(e.to_string()))?;
         let mut tx = self.pool.begin().await?;
-        for (rows, event) in [(changed, true), (same, false)] {
-            if rows.is_empty() {
-                continue;
-            }
-            let json = serde_json::to_string(&rows).unwrap_or_else(|_| "[]".to_string());
-            let sql = if event {
-                "UPDATE tasks SET remote_status = p.value ->> 'status', tries = tries + 1,
-                    next_attempt_at = p.value ->> 'next_at', last_error = NULL, updated_at = ?1,
-                    event_message = NULL
-                 FROM json_each(?2) AS p WHERE tasks.id = p.value ->> 'id'"
-            } else {
-                "UPDATE tasks SET remote_status = p.value ->> 'status', tries = tries + 1,
-                    next_attempt_at = p.value ->> 'next_at', last_error = NULL, updated_at = ?1
-                 FROM json_each(?2) AS p WHERE tasks.id = p.value ->> 'id'"
-            };
-            sqlx::query(sql)
-                .bind(now)
-                .bind(json)
-                .execute(&mut *tx)
-                .await?;
-        }
-        Ok(tx.commit().await?)
+        let updated: Vec<i64> = sqlx::query_scalar(
+            "UPDATE tasks SET remote_status = p.value ->> 'status',
+                backoff_step = backoff_step + 1, next_attempt_at = p.value ->> 'next_at',
+                last_error = NULL, missing_since = NULL, updated_at = ?1
+             FROM json_each(?2) AS p
+             WHERE tasks.id = p.value ->> 'id' AND tasks.state = 'polling'
+             RETURNING tasks.id",
+        )
+        .bind(now)
+        .bind(json)
+        .fetch_all(&mut *tx)
+        .await?;
+        let changed: Vec<i64> = polls
+            .iter()
+            .filter(|p| p.changed && updated.contains(&p.id))
+            .map(|p| p.id)
+            .collect();
+        append_many(&mut tx, &changed, now, None).await?;
+        tx.commit().await?;
+        Ok(polls.len() - updated.len())
     }
 
-    /// Moves many completed tasks to `downloading` in one statement (see
-    /// [`Store::begin_download`] for one).
+    /// Moves many completed tasks to `downloading` in one transaction (see
+    /// [`Store::begin_download`] for one). Returns the ids moved (others were changed meanwhile).
     pub async fn begin_downloads(
         &self,
         ids: &[i64],
         status: &str,
         now: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<i64>, StoreError> {
         if ids.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
-        let ids = serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_string());
-        sqlx::query(
-            "UPDATE tasks SET state = 'downloading', remote_status = ?1, tries = 0,
-                next_attempt_at = ?2, last_error = NULL, updated_at = ?2,
-                event_message = 'report ready: downloading'
-             WHERE id IN (SELECT value FROM json_each(?3))",
+        let mut tx = self.pool.begin().await?;
+        let moved: Vec<i64> = sqlx::query_scalar(
+            "UPDATE tasks SET state = 'downloading', remote_status = ?1, backoff_step = 0,
+                next_attempt_at = ?2, last_error = NULL, missing_since = NULL, updated_at = ?2
+             WHERE id IN (SELECT value FROM json_each(?3)) AND state = 'polling'
+             RETURNING id",
         )
         .bind(status)
         .bind(now)
-        .bind(ids)
-        .execute(&self.pool)
+        .bind(id_list(ids))
+        .fetch_all(&mut *tx)
         .await?;
-        Ok(())
+        append_many(&mut tx, &moved, now, Some("report ready: downloading")).await?;
+        tx.commit().await?;
+        Ok(moved)
     }
 }

@@ -1,9 +1,13 @@
 //! The SQLite state: opening the database (WAL, busy timeout, mode 0600, migrations applied),
-//! the row types, and the local task states. Reads live in `reads`, changes in
-//! `transitions` (one transaction per change, with its event), row shapes in `rows`.
+//! the row types, and the local task states. Reads live in `reads`, the engine's changes in
+//! `transitions` and `bulk`, the operators' in `operator` (one transaction per change,
+//! compare-and-set, with its event: the rule is in `events`), row shapes in `rows`.
 
 mod bulk;
 mod daemon;
+mod events;
+mod operator;
+mod progress;
 mod reads;
 mod rows;
 mod transitions;
@@ -49,10 +53,22 @@ pub enum StoreError {
     Sql(#[from] sqlx::Error),
     #[error("task {0} not found in the database (see gcore-reportd status)")]
     NoSuchTask(String),
+    #[error("task {id} in the database has {column} = {value:?}, which this version cannot read ({why}); was the database written by a newer gcore-reportd? Run that version, or restore a backup")]
+    BadRow {
+        id: i64,
+        column: &'static str,
+        value: String,
+        why: String,
+    },
+    #[error("task {id} was changed by another process while this one worked on it (it expected the task {expected}); nothing was overwritten, it is read again")]
+    Conflict { id: i64, expected: State },
+    #[error("cannot encode a statement's arguments: {0}")]
+    Encode(String),
 }
 
 /// A task's local state: where it is in create → poll → download.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum State {
     /// Recorded as due; nothing sent yet.
     Intent,
@@ -95,6 +111,11 @@ impl State {
             State::Expired => "expired",
             State::Lost => "lost",
         }
+    }
+
+    /// Whether no remote task is known yet (`intent` or `creating`).
+    pub fn is_creating(self) -> bool {
+        matches!(self, State::Intent | State::Creating)
     }
 
     /// Whether the engine still has work to do for a task in this state.

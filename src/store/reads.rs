@@ -2,6 +2,7 @@
 //! before acting. The hot statements are constants, listed in [`HOT_QUERIES`] so a test can
 //! check their query plans.
 
+use super::rows::{typed, RawTaskRow};
 use super::{EventRow, State, Store, StoreError, TaskFilter, TaskRow};
 
 /// The columns of a [`TaskRow`], named: a `SELECT *` prepared before a migration adds a
@@ -10,10 +11,10 @@ use super::{EventRow, State, Store, StoreError, TaskFilter, TaskRow};
 macro_rules! task_columns {
     () => {
         "id, report, period_from, period_to, template, format, parameters, file_name, state,
-         uuid, remote_status, attempts, tries, next_attempt_at, intent_at, deadline_at,
+         uuid, remote_status, attempts, backoff_step, next_attempt_at, intent_at, deadline_at,
          last_error, file_path, bytes, sha256, created_at, updated_at, hook_state,
-         remote_created_at, data_rows, data_columns, version, delivered_at, next_refresh_at,
-         next_refresh"
+         remote_created_at, request, refresh, missing_since, data_rows, data_columns, version,
+         delivered_at, next_refresh_at, next_refresh"
     };
 }
 
@@ -61,31 +62,15 @@ pub const HOT_QUERIES: [(&str, &str); 5] = [
 ];
 
 impl Store {
-    /// Whether (report, period) already has a task.
-    pub async fn period_has_task(
-        &self,
-        report: &str,
-        from: &str,
-        to: &str,
-    ) -> Result<bool, StoreError> {
-        let found: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM tasks WHERE report = ? AND period_from = ? AND period_to = ?",
-        )
-        .bind(report)
-        .bind(from)
-        .bind(to)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(found.is_some())
-    }
-
     /// Unfinished tasks whose next attempt is due, most overdue first.
     pub async fn due_tasks(&self, now: i64, limit: i64) -> Result<Vec<TaskRow>, StoreError> {
-        Ok(sqlx::query_as(DUE_TASKS)
-            .bind(now)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?)
+        typed(
+            sqlx::query_as::<_, RawTaskRow>(DUE_TASKS)
+                .bind(now)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 
     /// When the earliest unfinished task is next due.
@@ -124,17 +109,19 @@ impl Store {
 
     /// Tasks for `status`, newest first.
     pub async fn list_tasks(&self, filter: &TaskFilter) -> Result<Vec<TaskRow>, StoreError> {
-        Ok(sqlx::query_as(LIST_TASKS)
-            .bind(filter.report.as_deref())
-            .bind(filter.state.map(State::as_str))
-            .bind(filter.limit.unwrap_or(-1))
-            .fetch_all(&self.pool)
-            .await?)
+        typed(
+            sqlx::query_as::<_, RawTaskRow>(LIST_TASKS)
+                .bind(filter.report.as_deref())
+                .bind(filter.state.map(State::as_str))
+                .bind(filter.limit.unwrap_or(-1))
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 
     /// One task by its id or (a prefix of at least 8 characters of) its remote uuid.
     pub async fn find_task(&self, key: &str) -> Result<TaskRow, StoreError> {
-        let row: Option<TaskRow> = match key.parse::<i64>() {
+        let row: Option<RawTaskRow> = match key.parse::<i64>() {
             Ok(id) => {
                 sqlx::query_as(FIND_BY_ID)
                     .bind(id)
@@ -149,7 +136,8 @@ impl Store {
             }
             Err(_) => None,
         };
-        row.ok_or_else(|| StoreError::NoSuchTask(key.to_string()))
+        row.ok_or_else(|| StoreError::NoSuchTask(key.to_string()))?
+            .try_into()
     }
 
     /// How many tasks in each state were last changed at or after `since` (a run's summary).
@@ -183,10 +171,12 @@ impl Store {
 
     /// Tasks whose hook has yet to run.
     pub async fn pending_hooks(&self, limit: i64) -> Result<Vec<TaskRow>, StoreError> {
-        Ok(sqlx::query_as(PENDING_HOOKS)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?)
+        typed(
+            sqlx::query_as::<_, RawTaskRow>(PENDING_HOOKS)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 
     /// SQLite's plan for `sql` (`EXPLAIN QUERY PLAN`), one line per step, parameters unbound.

@@ -217,6 +217,44 @@ pub fn send_signal(child: &tokio::process::Child, signal: libc::c_int) {
     assert_eq!(rc, 0, "kill({pid}, {signal})");
 }
 
+/// How many remote tasks the simulator holds per request (template + parameters, `type` left
+/// out), keyed by the request's canonical JSON.
+pub fn remote_tasks_per_request(h: &Harness) -> std::collections::BTreeMap<String, usize> {
+    let mut per = std::collections::BTreeMap::new();
+    for task in h.sim.tasks() {
+        let mut params = task.parameters.clone();
+        if let Some(map) = params.as_object_mut() {
+            map.remove("type");
+        }
+        *per.entry(format!("{} {params}", task.template))
+            .or_default() += 1;
+    }
+    per
+}
+
+/// Exactly one remote task per (report, period): `expected` distinct requests, none twice.
+pub fn assert_one_remote_task_per_request(h: &Harness, expected: usize, case: &str) {
+    let per = remote_tasks_per_request(h);
+    assert_eq!(
+        per.len(),
+        expected,
+        "{case}: requests on the server: {per:?}"
+    );
+    assert!(
+        per.values().all(|n| *n == 1),
+        "{case}: duplicate remote tasks: {per:?}"
+    );
+}
+
+/// No `.gcore-reportd-*.part` (nor any hidden) file in the output directory.
+pub fn assert_no_temporary_files(h: &Harness, case: &str) {
+    let files = h.output_files();
+    assert!(
+        files.iter().all(|f| !f.starts_with('.')),
+        "{case}: temporary files left in the output directory: {files:?}"
+    );
+}
+
 /// The bytes the simulator serves for `task` in `format`, at the task's own row count and
 /// content revision.
 pub fn served_as_created(task: &SimTask, format: &str) -> Vec<u8> {

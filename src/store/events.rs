@@ -1,0 +1,66 @@
+//! The rule every change of a task follows: one transaction that updates the row
+//! compare-and-set on the state it expects (`… WHERE id = ? AND state = ?`), checks that the
+//! row was there in that state (else [`StoreError::Conflict`]: another process, e.g. an
+//! operator's `retry` or `forget`, changed it first, and nothing is overwritten), and appends
+//! the task's event, with the row's new state, uuid and status, in the same transaction.
+
+use sqlx::SqliteConnection;
+
+use super::{State, StoreError};
+
+/// Fails with [`StoreError::Conflict`] unless the compare-and-set update changed exactly the
+/// one row it was meant for.
+pub(super) fn expect_changed(affected: u64, id: i64, expected: State) -> Result<(), StoreError> {
+    match affected {
+        1 => Ok(()),
+        _ => Err(StoreError::Conflict { id, expected }),
+    }
+}
+
+/// Appends an event for task `id` as it is now (inside the caller's transaction).
+pub(super) async fn append(
+    conn: &mut SqliteConnection,
+    id: i64,
+    at: i64,
+    message: Option<&str>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO events (task_id, at, state, uuid, remote_status, message)
+         SELECT id, ?2, state, uuid, remote_status, ?3 FROM tasks WHERE id = ?1",
+    )
+    .bind(id)
+    .bind(at)
+    .bind(message)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Appends one event per task of `ids`, as each is now (inside the caller's transaction).
+pub(super) async fn append_many(
+    conn: &mut SqliteConnection,
+    ids: &[i64],
+    at: i64,
+    message: Option<&str>,
+) -> Result<(), StoreError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO events (task_id, at, state, uuid, remote_status, message)
+         SELECT t.id, ?2, t.state, t.uuid, t.remote_status, ?3
+         FROM json_each(?1) AS j JOIN tasks t ON t.id = j.value",
+    )
+    .bind(id_list(ids))
+    .bind(at)
+    .bind(message)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Ids as the JSON array that `json_each` takes.
+pub(super) fn id_list(ids: &[i64]) -> String {
+    let items: Vec<String> = ids.iter().map(i64::to_string).collect();
+    format!("[{}]", items.join(","))
+}

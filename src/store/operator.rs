@@ -1,0 +1,107 @@
+//! The changes operators make (`retry`, `forget`, `retry-hook`) and the hook bookkeeping that
+//! races them. Operator changes act only on finished tasks, so they never take a task from
+//! under the engine; the engine's hook record is compare-and-set on the task still waiting for
+//! that hook, so a `retry` or `forget` issued while the hook runs is never overwritten.
+
+use super::events::append;
+use super::{State, Store, StoreError};
+
+impl Store {
+    /// An operator asked for a new attempt of a finished-badly task: it becomes due now. A task
+    /// that expired while its remote task was still running goes back to polling that task; one
+    /// that ended while a create's outcome was unknown goes back to `creating`, so the server
+    /// is searched for that task before anything is created again (its settle window still
+    /// counts from its intent); others are created anew.
+    pub async fn retry_task(
+        &self,
+        id: i64,
+        deadline_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let changed = sqlx::query(
+            "UPDATE tasks SET
+                state = CASE
+                    WHEN state = 'expired' AND uuid IS NOT NULL THEN 'polling'
+                    WHEN uuid IS NULL AND intent_at IS NOT NULL THEN 'creating'
+                    ELSE 'intent' END,
+                uuid = CASE WHEN state = 'expired' THEN uuid END,
+                remote_status = CASE WHEN state = 'expired' THEN remote_status END,
+                backoff_step = 0, hook_state = NULL, missing_since = NULL,
+                next_attempt_at = ?1, deadline_at = ?2, updated_at = ?1
+             WHERE id = ?3 AND state IN ('failed', 'expired', 'lost')",
+        )
+        .bind(now)
+        .bind(deadline_at)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            return Ok(false);
+        }
+        append(&mut tx, id, now, Some("operator: retry")).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Drops a finished task and its history, so its period can be recorded again. A task still
+    /// in flight is never dropped (its remote task would be orphaned): false then.
+    pub async fn forget_task(&self, id: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM tasks WHERE id = ? AND state IN ('done', 'failed', 'expired', 'lost')",
+        )
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Records a hook's outcome (`ok` or `failed`) and what it said, in the task's history.
+    /// Compare-and-set on the task still being in `expected` with its hook pending: when an
+    /// operator retried or forgot the task meanwhile, [`StoreError::Conflict`].
+    pub async fn record_hook(
+        &self,
+        id: i64,
+        expected: State,
+        ok: bool,
+        message: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let affected = sqlx::query(
+            "UPDATE tasks SET hook_state = ?, updated_at = ?
+             WHERE id = ? AND state = ? AND hook_state = 'pending'",
+        )
+        .bind(if ok { "ok" } else { "failed" })
+        .bind(now)
+        .bind(id)
+        .bind(expected.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        super::events::expect_changed(affected, id, expected)?;
+        append(&mut tx, id, now, Some(message)).await?;
+        Ok(tx.commit().await?)
+    }
+
+    /// An operator asked to run a task's hook again (`retry-hook`).
+    pub async fn rearm_hook(&self, id: i64, now: i64) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let changed = sqlx::query(
+            "UPDATE tasks SET hook_state = 'pending', updated_at = ?
+             WHERE id = ? AND state IN ('done', 'failed', 'expired', 'lost')",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            return Ok(false);
+        }
+        append(&mut tx, id, now, Some("operator: run the hook again")).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}

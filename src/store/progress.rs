@@ -1,0 +1,176 @@
+//! The changes of a task after its create: polls, a 404 that may be read-after-write lag, the
+//! download, a resubmission, the end. One function each; each follows the rule of `events`.
+
+use super::events::{append, expect_changed};
+use super::{FileRecord, State, Store, StoreError};
+
+impl Store {
+    /// A poll saw the task still running; an event is kept only when the status changed.
+    pub async fn record_poll(
+        &self,
+        id: i64,
+        status: &str,
+        next_at: i64,
+        now: i64,
+        changed: bool,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let affected = sqlx::query(
+            "UPDATE tasks SET remote_status = ?, backoff_step = backoff_step + 1,
+                next_attempt_at = ?, last_error = NULL, missing_since = NULL, updated_at = ?
+             WHERE id = ? AND state = 'polling'",
+        )
+        .bind(status)
+        .bind(next_at)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        expect_changed(affected, id, State::Polling)?;
+        if changed {
+            append(&mut tx, id, now, None).await?;
+        }
+        Ok(tx.commit().await?)
+    }
+
+    /// The remote task answered 404: noted (the first time) and looked at again at `next_at`;
+    /// it is `lost` only once the 404 has lasted the grace period.
+    pub async fn record_missing(
+        &self,
+        id: i64,
+        next_at: i64,
+        error: &str,
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let since: Option<i64> = sqlx::query_scalar(
+            "UPDATE tasks SET missing_since = COALESCE(missing_since, ?1),
+                backoff_step = backoff_step + 1, next_attempt_at = ?2, last_error = ?3,
+                updated_at = ?1 WHERE id = ?4 AND state = 'polling' RETURNING missing_since",
+        )
+        .bind(now)
+        .bind(next_at)
+        .bind(error)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(since) = since else {
+            return Err(StoreError::Conflict {
+                id,
+                expected: State::Polling,
+            });
+        };
+        append(&mut tx, id, now, Some(error)).await?;
+        tx.commit().await?;
+        Ok(since)
+    }
+
+    /// The remote task is Completed: the file is to be fetched now.
+    pub async fn begin_download(&self, id: i64, status: &str, now: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let affected = sqlx::query(
+            "UPDATE tasks SET state = 'downloading', remote_status = ?1, backoff_step = 0,
+                next_attempt_at = ?2, last_error = NULL, missing_since = NULL, updated_at = ?2
+             WHERE id = ?3 AND state = 'polling'",
+        )
+        .bind(status)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        expect_changed(affected, id, State::Polling)?;
+        append(&mut tx, id, now, Some("report ready: downloading")).await?;
+        Ok(tx.commit().await?)
+    }
+
+    /// The file is in place: record where, how big and its sha256.
+    pub async fn record_downloaded(
+        &self,
+        id: i64,
+        file: &FileRecord<'_>,
+        hook: bool,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let (path, bytes, sha256) = (file.path, file.bytes, file.sha256);
+        let mut tx = self.pool.begin().await?;
+        let affected = sqlx::query(
+            "UPDATE tasks SET state = 'done', file_path = ?, bytes = ?, sha256 = ?,
+                backoff_step = 0, last_error = NULL, hook_state = ?, updated_at = ?
+             WHERE id = ? AND state = 'downloading'",
+        )
+        .bind(path)
+        .bind(bytes)
+        .bind(sha256)
+        .bind(hook.then_some("pending"))
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        expect_changed(affected, id, State::Downloading)?;
+        let message = format!("downloaded {bytes} bytes, sha256 {sha256}");
+        append(&mut tx, id, now, Some(&message)).await?;
+        Ok(tx.commit().await?)
+    }
+
+    /// The remote task ended Failed or Cancelled, or vanished: a new attempt is due at
+    /// `next_at`. Two events: the ended attempt's uuid with the reason, then the resubmission.
+    pub async fn schedule_resubmit(
+        &self,
+        id: i64,
+        reason: &str,
+        next_at: i64,
+        deadline_at: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        append(&mut tx, id, now, Some(reason)).await?;
+        let affected = sqlx::query(
+            "UPDATE tasks SET state = 'intent', uuid = NULL, remote_status = NULL,
+                backoff_step = 0, intent_at = NULL, missing_since = NULL, next_attempt_at = ?,
+                deadline_at = ?, last_error = ?, updated_at = ? WHERE id = ? AND state = 'polling'",
+        )
+        .bind(next_at)
+        .bind(deadline_at)
+        .bind(reason)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        expect_changed(affected, id, State::Polling)?;
+        append(&mut tx, id, now, Some("resubmitting as a new remote task")).await?;
+        Ok(tx.commit().await?)
+    }
+
+    /// The task ends here (`failed`, `expired` or `lost`), with the reason.
+    pub async fn give_up(
+        &self,
+        id: i64,
+        expected: State,
+        state: State,
+        reason: &str,
+        hook: bool,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let affected = sqlx::query(
+            "UPDATE tasks SET state = ?1, last_error = ?2, hook_state = ?3, updated_at = ?4
+             WHERE id = ?5 AND state = ?6",
+        )
+        .bind(state.as_str())
+        .bind(reason)
+        .bind(hook.then_some("pending"))
+        .bind(now)
+        .bind(id)
+        .bind(expected.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        expect_changed(affected, id, expected)?;
+        append(&mut tx, id, now, Some(reason)).await?;
+        Ok(tx.commit().await?)
+    }
+}
