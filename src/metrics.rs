@@ -26,6 +26,7 @@ pub struct Metrics {
     bytes_downloaded: AtomicU64,
     rejected_files: AtomicU64,
     empty_reports: AtomicU64,
+    restatements: AtomicU64,
 }
 
 pub fn global() -> &'static Metrics {
@@ -63,6 +64,11 @@ impl Metrics {
     /// A verified report with a header and no data rows was downloaded.
     pub fn add_empty(&self) {
         self.empty_reports.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A refresh brought a new version of a period's file.
+    pub fn add_restated(&self) {
+        self.restatements.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Requests so far, by operation (all statuses).
@@ -128,6 +134,12 @@ impl Metrics {
             out,
             "gcore_reportd_empty_reports_total {}",
             self.empty_reports.load(Ordering::Relaxed)
+        );
+        out.push_str("# HELP gcore_reportd_restatements_total Refreshes that brought a new version of a period's file.\n# TYPE gcore_reportd_restatements_total counter\n");
+        let _ = writeln!(
+            out,
+            "gcore_reportd_restatements_total {}",
+            self.restatements.load(Ordering::Relaxed)
         );
     }
 }

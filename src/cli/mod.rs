@@ -10,6 +10,7 @@ mod effective;
 mod operator;
 mod steer;
 mod table;
+mod versions;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,6 +1,7 @@
 //! The operator commands: `status`, `show`, `check-config` and `templates`. They read the same
 //! database as a running daemon (WAL lets them), and never create one.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
@@ -50,10 +51,13 @@ pub async fn status(config_path: &Path, args: &StatusArgs) -> anyhow::Result<Exi
     } else {
         tasks.len()
     });
+    let versions = super::versions::counts(&store, &tasks).await?;
     if args.json {
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         for task in &tasks {
-            writeln!(out, "{}", task_json(task))?;
+            let mut json = task_json(task);
+            json["versions"] = versions.get(&task.request).copied().unwrap_or(0).into();
+            writeln!(out, "{json}")?;
         }
         out.flush()?;
     } else {
@@ -64,7 +68,7 @@ pub async fn status(config_path: &Path, args: &StatusArgs) -> anyhow::Result<Exi
                 condition.key, condition.value
             );
         }
-        print!("{}", status_table(&tasks));
+        print!("{}", status_table(&tasks, &versions));
         if more {
             println!("(newest {} shown; --all or --limit N for more)", args.limit);
         }
@@ -94,6 +98,8 @@ pub fn task_json(task: &TaskRow) -> serde_json::Value {
         "rows": task.data_rows,
         "columns": task.data_columns,
         "empty": task.is_empty(),
+        "refresh": task.refresh,
+        "version": task.version,
     })
 }
 
@@ -102,7 +108,8 @@ const ERROR_SHOWN: usize = 60;
 
 /// The `status` table, narrow enough for a terminal: the uuid's first 8 characters (which
 /// `show` accepts), the file's name (it is in `storage.output_dir`), the start of the error.
-pub fn status_table(tasks: &[TaskRow]) -> String {
+/// `versions`: how many versions each period's file has (by request).
+pub fn status_table(tasks: &[TaskRow], versions: &HashMap<String, i64>) -> String {
     let rows: Vec<Vec<String>> = tasks
         .iter()
         .map(|t| {
@@ -116,6 +123,7 @@ pub fn status_table(tasks: &[TaskRow]) -> String {
                     .as_deref()
                     .map_or_else(|| "-".into(), |u| u.chars().take(8).collect()),
                 table::time(t.updated_at),
+                versions.get(&t.request).map_or_else(|| "-".into(), |n| n.to_string()),
                 file_or_error(t),
             ]
         })
@@ -128,6 +136,7 @@ pub fn status_table(tasks: &[TaskRow]) -> String {
         "ATT",
         "UUID",
         "UPDATED (UTC)",
+        "VERS",
         "FILE / LAST ERROR",
     ];
     table::render(&header, &rows)
@@ -168,6 +177,10 @@ pub async fn show(config_path: &Path, key: &str) -> anyhow::Result<ExitCode> {
         "parameters",
         serde_json::Value::Object(task.parameters.0.clone())
     );
+    if let Some(versions) = super::versions::period_table(&store, &task).await? {
+        println!("\nversions of the period's file:");
+        print!("{versions}");
+    }
     println!("\nhistory:");
     let rows: Vec<Vec<String>> = events
         .iter()

@@ -10,7 +10,7 @@
 use super::files::{self, Check, FetchError, Saved, Target};
 use super::{backoff, Engine, EngineError};
 use crate::api::ApiError;
-use crate::store::{FileRecord, State, TaskRow};
+use crate::store::{State, TaskRow};
 use crate::verify::{Rejection, Strictness};
 
 impl Engine {
@@ -21,31 +21,7 @@ impl Engine {
         };
         // A long download must not look like a hung loop to the systemd watchdog.
         match crate::service::keep_alive_during(self.fetch(task)).await {
-            Ok(file) => {
-                let path = file.path.to_string_lossy().into_owned();
-                let bytes = i64::try_from(file.bytes).unwrap_or(i64::MAX);
-                let shape = file.shape.map(|s| {
-                    let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-                    (count(s.rows), count(s.columns))
-                });
-                let record = FileRecord {
-                    path: &path,
-                    bytes,
-                    sha256: &file.sha256,
-                    shape,
-                };
-                if shape.is_some_and(|(rows, _)| rows == 0) {
-                    crate::metrics::global().add_empty();
-                }
-                let hook = self
-                    .report_config(task)
-                    .is_some_and(|r| !r.on_success.is_empty());
-                self.store
-                    .record_downloaded(task.id, &record, hook, self.now())
-                    .await?;
-                tracing::info!(path = %path, bytes, sha256 = %file.sha256, "report downloaded");
-                Ok(())
-            }
+            Ok(file) => self.deliver(task, file).await,
             Err(FetchError::Api(err @ ApiError::Stopped { .. })) => {
                 self.retry_later(task, &err).await
             }
@@ -115,6 +91,11 @@ impl Engine {
             format,
             level: self.verify_level(task),
         };
-        files::save(download, Target::new(dir, task.id, &task.file_name), check).await
+        let target = if self.versioned(task) {
+            Target::staged(dir, task.id)
+        } else {
+            Target::new(dir, task.id, &task.file_name)
+        };
+        files::save(download, target, check).await
     }
 }

@@ -89,6 +89,17 @@ impl Target {
         }
     }
 
+    /// A hidden name in `dir` that the caller moves into place itself (a refreshed period's
+    /// file is compared with the current one first); removed at start like any `.part`.
+    pub fn staged(dir: &Path, id: i64) -> Target {
+        let unique = uuid::Uuid::new_v4().simple();
+        Target {
+            dir: dir.to_path_buf(),
+            part: dir.join(format!("{PART_PREFIX}{id}-{unique}{PART_SUFFIX}")),
+            path: dir.join(format!("{PART_PREFIX}{id}-{unique}-staged{PART_SUFFIX}")),
+        }
+    }
+
     fn local(&self, source: std::io::Error) -> FetchError {
         FetchError::Local {
             path: self.part.clone(),

@@ -1,7 +1,8 @@
 //! Hooks: a report's `on_success` / `on_failure` command (an argv array, no shell) runs after
 //! the task ends, with REPORT_NAME, REPORT_PATH, REPORT_UUID, PERIOD_FROM, PERIOD_TO,
 //! REPORT_SHA256, REPORT_STATUS, REPORT_ROWS and REPORT_COLUMNS (empty when the file was not
-//! verified) in its environment and `hook_timeout` to finish. The task's
+//! verified) in its environment; `on_restated` runs instead of `on_success` when a refresh
+//! brought a new version, with REPORT_VERSION and REPORT_PREVIOUS_SHA256 besides and `hook_timeout` to finish. The task's
 //! `hook_state` is `pending` from the moment it ends, so a crash cannot skip a hook; the exit
 //! status and the end of stderr go into the task's history.
 //!
@@ -68,15 +69,26 @@ impl Engine {
                 "hook skipped: the report is no longer configured".into(),
             );
         };
+        let restated = task.version.is_some_and(|v| v > 1);
         let (kind, argv) = match task.state {
+            State::Done if restated => ("on_restated", &report.on_restated),
             State::Done => ("on_success", &report.on_success),
             _ => ("on_failure", &report.on_failure),
+        };
+        let previous = match task.version {
+            Some(v) if restated => self
+                .store
+                .version_sha256(&task.request, v - 1)
+                .await
+                .ok()
+                .flatten(),
+            _ => None,
         };
         let Some((program, args)) = argv.split_first() else {
             return (true, format!("hook skipped: no {kind} configured any more"));
         };
         let what = format!("{kind} hook {program:?}");
-        let child = match hook_command(program, args, task).spawn() {
+        let child = match hook_command(program, args, task, previous).spawn() {
             Ok(child) => child,
             Err(e) => return (false, format!("{what} could not start: {e}")),
         };
@@ -98,11 +110,17 @@ impl Engine {
 }
 
 /// The hook's command: its own process group, the task's variables, no stdin or stdout.
-fn hook_command(program: &str, args: &[String], task: &TaskRow) -> tokio::process::Command {
+fn hook_command(
+    program: &str,
+    args: &[String],
+    task: &TaskRow,
+    previous_sha256: Option<String>,
+) -> tokio::process::Command {
     let mut command = tokio::process::Command::new(program);
     command
         .args(args)
         .envs(hook_env(task))
+        .env("REPORT_PREVIOUS_SHA256", previous_sha256.unwrap_or_default())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -192,6 +210,10 @@ fn hook_env(task: &TaskRow) -> Vec<(&'static str, String)> {
         (
             "REPORT_COLUMNS",
             task.data_columns.map(|n| n.to_string()).unwrap_or_default(),
+        ),
+        (
+            "REPORT_VERSION",
+            task.version.map(|n| n.to_string()).unwrap_or_default(),
         ),
     ]
 }

@@ -7,6 +7,7 @@ mod auth;
 mod backoff;
 mod batch;
 mod create;
+mod deliver;
 mod download;
 mod files;
 mod hooks;
@@ -14,9 +15,11 @@ mod matching;
 mod metrics_server;
 mod poll;
 mod reconcile;
+mod refresh;
 mod runner;
 mod scan;
 mod scheduler;
+mod versions;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -130,6 +133,7 @@ impl Engine {
         } else {
             0
         };
+        let scheduled = scheduled + self.schedule_refreshes(now).await?;
         let active = self.store.count_active().await?;
         if let Some(refusal) = self.auth_refusal(now).await? {
             return Ok(StepOutcome {
@@ -148,7 +152,7 @@ impl Engine {
         let refusal = self.auth_refusal(self.now()).await?;
         let next_due_at = match &refusal {
             Some(refusal) => Some(refusal.until),
-            None => self.store.next_due_at().await?,
+            None => self.next_due_or_refresh().await?,
         };
         Ok(StepOutcome {
             scheduled,

@@ -10,6 +10,10 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use serde_json::{json, Value};
+
+use crate::store::{State, TaskRow};
+
 /// `{stem}.v{n}.{ext}` beside `current` (`name.v2` when the name has no extension).
 pub(super) fn version_path(current: &Path, n: i64) -> PathBuf {
     let (stem, ext) = split_name(current);
@@ -35,6 +39,57 @@ fn split_name(path: &Path) -> (String, Option<String>) {
         Some((stem, ext)) if !stem.is_empty() => (stem.to_string(), Some(ext.to_string())),
         _ => (name, None),
     }
+}
+
+/// The manifest of a period from its tasks (first delivery and refreshes): every version with
+/// its file, sha256, bytes, rows, columns, remote uuid, when it was downloaded, whether it is
+/// current, and when later refreshes confirmed it unchanged.
+pub(super) fn manifest(tasks: &[TaskRow], current: &Path) -> Value {
+    let latest = tasks.iter().filter_map(|t| t.version).max();
+    let name = |p: PathBuf| p.file_name().map(|n| n.to_string_lossy().into_owned());
+    let versions: Vec<Value> = tasks
+        .iter()
+        .filter_map(|t| t.version.map(|v| (t, v)))
+        .map(|(t, v)| {
+            let is_current = Some(v) == latest;
+            let file = if is_current {
+                name(current.to_path_buf())
+            } else {
+                name(version_path(current, v))
+            };
+            let confirmed: Vec<String> = tasks
+                .iter()
+                .filter(|c| c.state == State::Done && c.version.is_none() && c.sha256 == t.sha256)
+                .filter_map(|c| c.delivered_at.map(rfc3339))
+                .collect();
+            json!({
+                "version": v,
+                "file": file,
+                "current": is_current,
+                "sha256": t.sha256,
+                "bytes": t.bytes,
+                "rows": t.data_rows,
+                "columns": t.data_columns,
+                "uuid": t.uuid,
+                "refresh": t.refresh,
+                "downloaded_at": t.delivered_at.map(rfc3339),
+                "confirmed_unchanged_at": confirmed,
+            })
+        })
+        .collect();
+    let first = tasks.first();
+    json!({
+        "report": first.map(|t| t.report.as_str()),
+        "period_from": first.map(|t| t.period_from.as_str()),
+        "period_to": first.map(|t| t.period_to.as_str()),
+        "versions": versions,
+    })
+}
+
+fn rfc3339(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
 }
 
 /// Makes `staged` the period's file at `current`, keeping the file now there (version

@@ -5,6 +5,7 @@
 
 mod bulk;
 mod daemon;
+mod deliveries;
 mod events;
 mod operator;
 mod progress;
@@ -21,6 +22,7 @@ use sqlx::SqlitePool;
 
 pub use bulk::PollUpdate;
 pub use daemon::{Condition, AUTH_BLOCKED};
+pub use deliveries::Delivery;
 pub use reads::HOT_QUERIES;
 pub use rows::*;
 

@@ -17,6 +17,7 @@ macro_rules! task_columns {
          delivered_at, next_refresh_at, next_refresh"
     };
 }
+pub(super) use task_columns;
 
 /// Unfinished tasks due by ?1, most overdue first, at most ?2.
 const DUE_TASKS: &str = concat!(
