@@ -36,7 +36,10 @@ fn row<'a>(status: &'a [serde_json::Value], report: &str) -> &'a serde_json::Val
 
 fn task_of(h: &Harness, template: &str) -> gcore_reportd::sim::SimTask {
     let tasks = h.sim.tasks();
-    let mut of: Vec<_> = tasks.into_iter().filter(|t| t.template == template).collect();
+    let mut of: Vec<_> = tasks
+        .into_iter()
+        .filter(|t| t.template == template)
+        .collect();
     assert_eq!(of.len(), 1, "one remote task for {template}");
     of.remove(0)
 }
@@ -50,20 +53,45 @@ async fn a_ragged_csv_a_short_json_row_and_a_broken_workbook_are_fetched_again_a
     assert!(out.status.success(), "run --once: {}", stderr(&out));
     let status = h.status().await;
     for (report, template, format, problem) in [
-        ("expenses", "ResellerExpenses", "csv", "record 11 has 7 fields, the header has 6"),
-        ("plans", "ResellerPlans", "json", "row 11 has 5 values, the headers have 6"),
-        ("credits", "ResellerCredits", "xlsx", "the workbook does not open"),
+        (
+            "expenses",
+            "ResellerExpenses",
+            "csv",
+            "record 11 has 7 fields, the header has 6",
+        ),
+        (
+            "plans",
+            "ResellerPlans",
+            "json",
+            "row 11 has 5 values, the headers have 6",
+        ),
+        (
+            "credits",
+            "ResellerCredits",
+            "xlsx",
+            "the workbook does not open",
+        ),
     ] {
         let task = row(&status, report);
-        assert_eq!(task["status"], "done", "{task}");
-        assert_eq!((task["rows"].as_u64(), task["columns"].as_u64()), (Some(20), Some(6)), "{task}");
+        assert_eq!(task["state"], "done", "{task}");
+        assert_eq!(
+            (task["rows"].as_u64(), task["columns"].as_u64()),
+            (Some(20), Some(6)),
+            "{task}"
+        );
         assert_eq!(task["empty"], false);
         let want = served_as_created(&task_of(&h, template), format);
         let path = task["path"].as_str().expect("a path");
-        assert_eq!(std::fs::read(path).expect("the file"), want, "{report}: the good bytes");
+        assert_eq!(
+            std::fs::read(path).expect("the file"),
+            want,
+            "{report}: the good bytes"
+        );
         let history = show(&h, &task["id"].to_string()).await;
         assert!(
-            history.contains(&format!("the downloaded {format} was not delivered: {problem}")),
+            history.contains(&format!(
+                "the downloaded {format} was not delivered: {problem}"
+            )),
             "{report}: the rejection is in the history:\n{history}"
         );
     }
@@ -79,17 +107,23 @@ async fn a_report_malformed_at_every_download_fails_with_the_reason_after_max_at
     assert!(!out.status.success(), "failed tasks make the run fail");
     let status = h.status().await;
     let csv = row(&status, "expenses");
-    assert_eq!(csv["status"], "failed", "{csv}");
+    assert_eq!(csv["state"], "failed", "{csv}");
     let reason = csv["last_error"].as_str().unwrap_or_default();
     assert!(
         reason.contains("2 downloaded files rejected")
             && reason.contains("record 11 has 7 fields, the header has 6")
-            && reason.contains("verify = \"strict\"; verify = \"well-formed\" accepts rows of any width"),
+            && reason.contains(
+                "verify = \"strict\"; verify = \"well-formed\" accepts rows of any width"
+            ),
         "{reason}"
     );
-    assert_eq!(row(&status, "plans")["status"], "failed");
-    assert_eq!(row(&status, "credits")["status"], "failed");
-    assert!(h.output_files().is_empty(), "nothing delivered: {:?}", h.output_files());
+    assert_eq!(row(&status, "plans")["state"], "failed");
+    assert_eq!(row(&status, "credits")["state"], "failed");
+    assert!(
+        h.output_files().is_empty(),
+        "nothing delivered: {:?}",
+        h.output_files()
+    );
     assert_eq!(h.sim.request_counts().get("download").copied(), Some(6));
 }
 
@@ -114,11 +148,18 @@ verify = "off"
     assert!(out.status.success(), "{}", stderr(&out));
     let status = h.status().await;
     let portal = row(&status, "portal");
-    assert_eq!(portal["status"], "done");
-    assert_eq!(portal["rows"].as_u64(), Some(20), "the ragged file was counted");
+    assert_eq!(portal["state"], "done");
+    assert_eq!(
+        portal["rows"].as_u64(),
+        Some(20),
+        "the ragged file was counted"
+    );
     let unchecked = row(&status, "unchecked");
-    assert_eq!(unchecked["status"], "done");
-    assert!(unchecked["rows"].is_null(), "an unchecked file has no shape: {unchecked}");
+    assert_eq!(unchecked["state"], "done");
+    assert!(
+        unchecked["rows"].is_null(),
+        "an unchecked file has no shape: {unchecked}"
+    );
     assert_eq!(h.sim.request_counts().get("download").copied(), Some(2));
 }
 
@@ -139,13 +180,24 @@ async fn an_empty_report_is_delivered_marked_empty_with_report_rows_0_for_its_ho
     let status = h.status().await;
     for report in ["expenses", "plans", "credits"] {
         let task = row(&status, report);
-        assert_eq!(task["status"], "done", "{task}");
-        assert_eq!((task["empty"].as_bool(), task["rows"].as_u64()), (Some(true), Some(0)), "{task}");
+        assert_eq!(task["state"], "done", "{task}");
+        assert_eq!(
+            (task["empty"].as_bool(), task["rows"].as_u64()),
+            (Some(true), Some(0)),
+            "{task}"
+        );
     }
     let said = std::fs::read_to_string(seen.path()).expect("the hook ran");
-    assert_eq!(said.trim(), "0/6", "REPORT_ROWS and REPORT_COLUMNS of the last report's hook");
+    assert_eq!(
+        said.trim(),
+        "0/6",
+        "REPORT_ROWS and REPORT_COLUMNS of the last report's hook"
+    );
     let history = show(&h, &row(&status, "expenses")["id"].to_string()).await;
-    assert!(history.contains("an empty report (6 columns, no rows)"), "{history}");
+    assert!(
+        history.contains("an empty report (6 columns, no rows)"),
+        "{history}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -167,11 +219,25 @@ async fn the_demo_writes_a_real_workbook_that_calamine_opens_and_file_calls_exce
         .map(|e| e.path())
         .find(|p| p.extension().is_some_and(|e| e == "xlsx"))
         .expect("the demo wrote an .xlsx");
-    let mut book: calamine::Xlsx<_> = calamine::open_workbook(&workbook).expect("calamine opens it");
-    let sheet = book.worksheet_range_at(0).expect("a sheet").expect("it reads");
-    assert_eq!(sheet.get_size(), (21, 6), "a header and 20 rows of 6 columns");
-    assert_eq!(sheet.get_value((0, 0)).map(|c| c.to_string()).as_deref(), Some("client_id"));
-    let file = std::process::Command::new("file").arg(&workbook).output().expect("run file");
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook(&workbook).expect("calamine opens it");
+    let sheet = book
+        .worksheet_range_at(0)
+        .expect("a sheet")
+        .expect("it reads");
+    assert_eq!(
+        sheet.get_size(),
+        (21, 6),
+        "a header and 20 rows of 6 columns"
+    );
+    assert_eq!(
+        sheet.get_value((0, 0)).map(|c| c.to_string()).as_deref(),
+        Some("client_id")
+    );
+    let file = std::process::Command::new("file")
+        .arg(&workbook)
+        .output()
+        .expect("run file");
     let said = String::from_utf8_lossy(&file.stdout);
     assert!(said.contains("Microsoft Excel 2007+"), "file says: {said}");
 }

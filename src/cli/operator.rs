@@ -123,7 +123,9 @@ pub fn status_table(tasks: &[TaskRow], versions: &HashMap<String, i64>) -> Strin
                     .as_deref()
                     .map_or_else(|| "-".into(), |u| u.chars().take(8).collect()),
                 table::time(t.updated_at),
-                versions.get(&t.request).map_or_else(|| "-".into(), |n| n.to_string()),
+                versions
+                    .get(&t.request)
+                    .map_or_else(|| "-".into(), |n| n.to_string()),
                 file_or_error(t),
             ]
         })

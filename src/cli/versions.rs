@@ -40,13 +40,28 @@ pub async fn period_table(store: &Store, task: &TaskRow) -> Result<Option<String
                 t.refresh.to_string(),
                 t.id.to_string(),
                 t.state.to_string(),
-                t.delivered_at.map(table::time).unwrap_or_else(|| "-".into()),
+                t.delivered_at
+                    .map(table::time)
+                    .unwrap_or_else(|| "-".into()),
                 outcome,
-                t.data_rows.map(|n| n.to_string()).unwrap_or_else(|| "-".into()),
-                t.sha256.as_deref().map(|s| s[..s.len().min(12)].to_string()).unwrap_or_else(|| "-".into()),
+                t.data_rows
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                t.sha256
+                    .as_deref()
+                    .map(|s| s[..s.len().min(12)].to_string())
+                    .unwrap_or_else(|| "-".into()),
             ]
         })
         .collect();
-    let header = ["REFRESH", "TASK", "STATE", "DELIVERED (UTC)", "OUTCOME", "ROWS", "SHA256"];
+    let header = [
+        "REFRESH",
+        "TASK",
+        "STATE",
+        "DELIVERED (UTC)",
+        "OUTCOME",
+        "ROWS",
+        "SHA256",
+    ];
     Ok(Some(table::render(&header, &rows)))
 }

@@ -303,7 +303,9 @@ fn parse_refresh(
         let offset = humantime::parse_duration(&text).map_err(|e| {
             ConfigError::invalid(
                 key,
-                format!("{text:?} is not a duration ({e}): expected e.g. [\"2d\", \"7d\", \"30d\"]"),
+                format!(
+                    "{text:?} is not a duration ({e}): expected e.g. [\"2d\", \"7d\", \"30d\"]"
+                ),
             )
         })?;
         if offset.is_zero() || offsets.last().is_some_and(|last| *last >= offset) {

@@ -29,7 +29,10 @@ enum Outcome {
 impl Engine {
     /// Whether `task`'s file is staged and compared before it is placed.
     pub(super) fn versioned(&self, task: &TaskRow) -> bool {
-        task.refresh > 0 || self.report_config(task).is_some_and(|r| !r.refresh.is_empty())
+        task.refresh > 0
+            || self
+                .report_config(task)
+                .is_some_and(|r| !r.refresh.is_empty())
     }
 
     /// Records (and for a versioned report first places) a downloaded, verified file.
@@ -53,11 +56,15 @@ impl Engine {
             file: record,
             path: Some(&path),
             version: Some(1),
-            hook: self.report_config(task).is_some_and(|r| !r.on_success.is_empty()),
+            hook: self
+                .report_config(task)
+                .is_some_and(|r| !r.on_success.is_empty()),
             next_refresh: None,
             message: &message,
         };
-        self.store.record_delivery(task.id, &delivery, self.now()).await?;
+        self.store
+            .record_delivery(task.id, &delivery, self.now())
+            .await?;
         tracing::info!(path = %path, bytes = record.bytes, sha256 = %file.sha256, "report downloaded");
         Ok(())
     }
@@ -76,21 +83,29 @@ impl Engine {
         let outcome = match current.as_ref().and_then(|c| c.version.map(|v| (c, v))) {
             _ if refetch => Outcome::EmptyRefetched,
             None => Outcome::First,
-            Some((c, v)) if c.sha256.as_deref() == Some(file.sha256.as_str()) => Outcome::Unchanged(v),
+            Some((c, v)) if c.sha256.as_deref() == Some(file.sha256.as_str()) => {
+                Outcome::Unchanged(v)
+            }
             Some((_, v)) => Outcome::Restated(v),
         };
         if let Err(source) = place(&outcome, &file.path, &period_file).await {
-            let local = FetchError::Local { path: period_file, source };
-            let message = format!("{local}; will download again when the output directory is usable");
-            let delay = super::backoff::retry_delay(&self.config.polling, task.backoff_step + 1, None);
+            let local = FetchError::Local {
+                path: period_file,
+                source,
+            };
+            let message =
+                format!("{local}; will download again when the output directory is usable");
+            let delay =
+                super::backoff::retry_delay(&self.config.polling, task.backoff_step + 1, None);
             return self.reschedule(task, delay, &message).await;
         }
         let now = self.now();
         let (version, hook, message) = describe(&outcome, &record, &period_file, now);
-        let hook = hook && report.is_some_and(|r| match outcome {
-            Outcome::Restated(_) => !r.on_restated.is_empty(),
-            _ => !r.on_success.is_empty(),
-        });
+        let hook = hook
+            && report.is_some_and(|r| match outcome {
+                Outcome::Restated(_) => !r.on_restated.is_empty(),
+                _ => !r.on_success.is_empty(),
+            });
         let period_path = period_file.to_string_lossy().into_owned();
         let delivery = Delivery {
             file: record,
@@ -100,7 +115,8 @@ impl Engine {
             next_refresh: self.first_refresh(task, now),
             message: &message,
         };
-        self.write_manifest(task, &delivery, now, &period_file).await;
+        self.write_manifest(task, &delivery, now, &period_file)
+            .await;
         self.store.record_delivery(task.id, &delivery, now).await?;
         if matches!(outcome, Outcome::Restated(_)) {
             crate::metrics::global().add_restated();
@@ -118,7 +134,13 @@ impl Engine {
 
     /// Rewrites the period's manifest with `delivery` as task `task`'s outcome. A failure is
     /// logged: the files and the record are what count, and the next version rewrites it.
-    async fn write_manifest(&self, task: &TaskRow, delivery: &Delivery<'_>, now: i64, period_file: &Path) {
+    async fn write_manifest(
+        &self,
+        task: &TaskRow,
+        delivery: &Delivery<'_>,
+        now: i64,
+        period_file: &Path,
+    ) {
         let mut tasks = match self.store.period_tasks(&task.request).await {
             Ok(tasks) => tasks,
             Err(e) => return tracing::warn!(error = %e, "the period's manifest was not rewritten"),
@@ -131,9 +153,13 @@ impl Engine {
             (t.data_rows, t.data_columns) = delivery.file.shape.unzip();
             t.delivered_at = Some(now);
         }
+        if tasks.iter().all(|t| t.version.is_none()) {
+            return; // nothing delivered yet: no manifest
+        }
         let manifest = versions::manifest(&tasks, period_file);
         let path = period_file.to_path_buf();
-        let written = tokio::task::spawn_blocking(move || versions::write_manifest(&path, &manifest)).await;
+        let written =
+            tokio::task::spawn_blocking(move || versions::write_manifest(&path, &manifest)).await;
         if !matches!(written, Ok(Ok(()))) {
             tracing::warn!("the period's manifest could not be written");
         }
@@ -164,7 +190,9 @@ fn describe(
     period_file: &Path,
     now: i64,
 ) -> (Option<i64>, bool, String) {
-    let at = jiff::Timestamp::from_millisecond(now).map(|t| t.to_string()).unwrap_or_default();
+    let at = jiff::Timestamp::from_millisecond(now)
+        .map(|t| t.to_string())
+        .unwrap_or_default();
     match outcome {
         Outcome::First => (Some(1), true, format!("{} (version 1)", downloaded_message(record))),
         Outcome::Unchanged(v) => (

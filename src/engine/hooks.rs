@@ -120,7 +120,10 @@ fn hook_command(
     command
         .args(args)
         .envs(hook_env(task))
-        .env("REPORT_PREVIOUS_SHA256", previous_sha256.unwrap_or_default())
+        .env(
+            "REPORT_PREVIOUS_SHA256",
+            previous_sha256.unwrap_or_default(),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -30,7 +30,10 @@ impl Engine {
             let ended = index > offsets.len();
             let result = if ended {
                 // The report's refresh list was shortened (or the report removed): no more.
-                self.store.schedule_refresh_end(anchor.id, n).await.map(|()| None)
+                self.store
+                    .schedule_refresh_end(anchor.id, n)
+                    .await
+                    .map(|()| None)
             } else {
                 self.store
                     .schedule_refresh(anchor.id, n, &new, next, now)

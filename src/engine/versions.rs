@@ -100,7 +100,11 @@ pub(super) fn restate(staged: &Path, current: &Path, previous: i64) -> std::io::
         Ok(()) => {}
         // Kept already (a restatement interrupted after this step), or the current file was
         // removed by hand: there is nothing to keep.
-        Err(e) if matches!(e.kind(), std::io::ErrorKind::AlreadyExists | std::io::ErrorKind::NotFound) => {}
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::AlreadyExists | std::io::ErrorKind::NotFound
+            ) => {}
         Err(e) => return Err(e),
     }
     place(staged, current)
@@ -157,7 +161,10 @@ mod tests {
             manifest_path(current),
             Path::new("/r/expenses_2026-01-01_2026-02-01.manifest.json")
         );
-        assert_eq!(version_path(Path::new("/r/plain"), 3), Path::new("/r/plain.v3"));
+        assert_eq!(
+            version_path(Path::new("/r/plain"), 3),
+            Path::new("/r/plain.v3")
+        );
     }
 
     #[test]

@@ -148,7 +148,10 @@ impl Shared {
             .then(|| format!("Report generation failed: simulated failure {nth} of {fail_first} for these parameters"));
         let ahead = inner.faults.server_clock_ahead;
         let mut record = TaskRecord::new(template, params, doomed, ahead);
-        let kind = format!("{template}\n{}", canonical(&Value::Object(record.params.clone())));
+        let kind = format!(
+            "{template}\n{}",
+            canonical(&Value::Object(record.params.clone()))
+        );
         (record.rows, record.revision) = inner.content.for_new_task(&kind, nth);
         let task = inner.show(&record, self.options.report_rows);
         let rate = inner.faults.error_after_create_rate;
