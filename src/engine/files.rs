@@ -20,8 +20,10 @@ use sha2::{Digest, Sha256};
 
 use crate::api::{ApiError, Download, Operation};
 use crate::crashpoint;
-use crate::format::ReportFormat;
-use crate::verify::{self, Rejection, Shape, Strictness};
+use crate::verify::{self, Rejection, Shape};
+
+pub(super) use super::checking::Check;
+use super::checking::{check_file, spawn_verifier};
 
 const PART_PREFIX: &str = ".gcore-reportd-";
 const PART_SUFFIX: &str = ".part";
@@ -47,20 +49,6 @@ pub(super) enum FetchError {
     /// The body arrived whole but is not the format asked for.
     #[error("{0}")]
     Rejected(Rejection),
-}
-
-/// How a download's bytes are to be checked.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Check {
-    pub format: ReportFormat,
-    pub level: Strictness,
-}
-
-impl Check {
-    /// Whether the body is parsed as it streams (CSV and JSON), rather than from the file.
-    fn streams(self) -> bool {
-        self.level != Strictness::Off && self.format != ReportFormat::Xlsx
-    }
 }
 
 /// A report file in place: its path, size, sha256 and (when verified) shape.
@@ -100,7 +88,7 @@ impl Target {
         }
     }
 
-    fn local(&self, source: std::io::Error) -> FetchError {
+    pub(super) fn local(&self, source: std::io::Error) -> FetchError {
         FetchError::Local {
             path: self.part.clone(),
             source,
@@ -241,47 +229,6 @@ async fn stream(mut download: Download, target: Target, check: Check) -> Result<
         })
     })
     .await
-}
-
-/// The parser a streamed body is fed to (none when the body is checked from the file, or not
-/// at all): its channel and its verdict.
-fn spawn_verifier(
-    check: Check,
-) -> (
-    Option<tokio::sync::mpsc::Sender<bytes::Bytes>>,
-    impl std::future::Future<Output = Result<Option<Shape>, Rejection>>,
-) {
-    let (tx, handle) = if check.streams() {
-        let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(PIPELINE_DEPTH);
-        let reader = verify::ChunkReader::new(rx);
-        let handle = tokio::task::spawn_blocking(move || {
-            verify::check_stream(check.format, check.level, reader)
-        });
-        (Some(tx), Some(handle))
-    } else {
-        (None, None)
-    };
-    let verdict = async move {
-        match handle {
-            None => Ok(None),
-            Some(handle) => handle.await.unwrap_or_else(|e| {
-                Err(Rejection {
-                    problem: format!("the check stopped: {e}"),
-                    width_only: false,
-                })
-            }),
-        }
-    };
-    (tx, verdict)
-}
-
-/// Checks the finished temporary file (an XLSX is read back from disk; blocking).
-fn check_file(target: &Target, check: Check) -> Result<Option<Shape>, FetchError> {
-    if check.level == Strictness::Off {
-        return Ok(None);
-    }
-    let file = std::fs::File::open(&target.part).map_err(|e| target.local(e))?;
-    verify::check_seekable(check.format, check.level, file).map_err(FetchError::Rejected)
 }
 
 fn create_part(part: &Path) -> std::io::Result<std::fs::File> {

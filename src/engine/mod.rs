@@ -6,6 +6,7 @@
 mod auth;
 mod backoff;
 mod batch;
+mod checking;
 mod create;
 mod deliver;
 mod download;
