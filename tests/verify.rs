@@ -110,7 +110,7 @@ async fn a_report_malformed_at_every_download_fails_with_the_reason_after_max_at
     assert_eq!(csv["state"], "failed", "{csv}");
     let reason = csv["last_error"].as_str().unwrap_or_default();
     assert!(
-        reason.contains("2 downloaded files rejected")
+        reason.contains("failed after 2 downloads (max_attempts = 2)")
             && reason.contains("record 11 has 7 fields, the header has 6")
             && reason.contains(
                 "verify = \"strict\"; verify = \"well-formed\" accepts rows of any width"
@@ -240,4 +240,28 @@ async fn the_demo_writes_a_real_workbook_that_calamine_opens_and_file_calls_exce
         .expect("run file");
     let said = String::from_utf8_lossy(&file.stdout);
     assert!(said.contains("Microsoft Excel 2007+"), "file says: {said}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_verify_on_empty_or_refresh_value_exits_78_naming_the_key() {
+    let h = Harness::start("").await;
+    for (line, key) in [
+        ("verify = \"lenient\"", "reports[0].verify"),
+        ("on_empty = \"refetch\"", "reports[0].on_empty"),
+        ("on_empty = \"skip\"", "reports[0].on_empty"),
+        ("refresh = [\"7d\", \"2d\"]", "reports[0].refresh"),
+        ("refresh = [\"soon\"]", "reports[0].refresh"),
+        ("on_restated = [\" \"]", "reports[0].on_restated"),
+    ] {
+        h.write_config(&format!(
+            "[[reports]]\nname = \"r\"\ntemplate = \"ResellerExpenses\"\n{line}\n"
+        ));
+        let out = h.run(&["check-config"]).await;
+        assert_eq!(out.status.code(), Some(78), "{line}: {}", stderr(&out));
+        let said = stderr(&out);
+        assert!(
+            said.contains(key) && said.lines().count() == 1,
+            "{line}: {said}"
+        );
+    }
 }

@@ -42,6 +42,20 @@ fn start_daemon(h: &Harness) -> tokio::process::Child {
         .expect("start the daemon")
 }
 
+/// A free loopback port for the daemon's metrics endpoint.
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+/// The value of the unlabelled metric `name` at `port`'s `/metrics`.
+async fn metric(port: u16, name: &str) -> Option<f64> {
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let text = reqwest::get(url).await.ok()?.text().await.ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
 /// Stops a daemon with SIGTERM and waits for it.
 async fn stop(mut daemon: tokio::process::Child) {
     common::send_signal(&daemon, libc::SIGTERM);
@@ -60,8 +74,12 @@ async fn a_period_refreshed_twice_that_changed_once_has_two_versions_a_manifest_
         ..common::quick_sim()
     };
     let hook_log = tempfile::NamedTempFile::new().expect("temp file");
+    let port = free_port();
     let reports = format!(
         r#"
+[metrics]
+listen = "127.0.0.1:{port}"
+
 [[reports]]
 name = "expenses"
 template = "ResellerExpenses"
@@ -69,7 +87,7 @@ format = "csv"
 refresh = ["1s", "2s"]
 on_restated = ['/bin/sh', '-c', 'echo "$REPORT_VERSION $REPORT_PREVIOUS_SHA256 $REPORT_SHA256 $REPORT_ROWS" >> "$0"', '{}']
 "#,
-        hook_log.path().display()
+        hook_log.path().display(),
     );
     let h = Harness::with_options(options, &reports).await;
     let daemon = start_daemon(&h);
@@ -187,15 +205,21 @@ async fn an_empty_report_under_on_empty_refetch_is_not_delivered_and_asked_again
         report_rows: 0,
         ..common::quick_sim()
     };
-    let reports = r#"
+    let port = free_port();
+    let reports = format!(
+        r#"
+[metrics]
+listen = "127.0.0.1:{port}"
+
 [[reports]]
 name = "expenses"
 template = "ResellerExpenses"
 format = "json"
 refresh = ["4s"]
 on_empty = "refetch"
-"#;
-    let h = Harness::with_options(options, reports).await;
+"#
+    );
+    let h = Harness::with_options(options, &reports).await;
     let daemon = start_daemon(&h);
     let rows = status_when(&h, "the empty first report", |r| all_done(r, 1)).await;
     h.sim.set_report_rows(20);
@@ -211,6 +235,11 @@ on_empty = "refetch"
     );
     assert!(h.output_files().is_empty(), "{:?}", h.output_files());
     let rows = status_when(&h, "the refresh", |r| all_done(r, 2)).await;
+    assert_eq!(
+        metric(port, "gcore_reportd_empty_reports_total").await,
+        Some(1.0)
+    );
+    assert_eq!(metric(port, "gcore_reportd_empty_reports").await, Some(1.0));
     stop(daemon).await;
     let refresh = by_refresh(&rows, 1);
     assert_eq!(

@@ -59,8 +59,9 @@ impl Engine {
             task.format, rejection.problem
         );
         let tries = task.backoff_step.saturating_add(1);
-        if tries >= self.max_attempts(task) {
-            let reason = format!("failed: {tries} downloaded files rejected; the last: {reason}");
+        let max = self.max_attempts(task);
+        if tries >= max {
+            let reason = format!("failed after {tries} downloads (max_attempts = {max}): {reason}");
             tracing::error!(%reason, "task failed");
             return self.end_task(task, State::Failed, &reason).await;
         }
