@@ -8,14 +8,20 @@
 //! - The 1 GiB CSV with `verify = "off"` and `verify = "strict"`: what verification costs in
 //!   download throughput (issue 13: at most 10 %) and peak RSS (at most 30 MB).
 //!
-//! Arguments select scenarios: `many`, `big`, `rows`, `verified` (default: all); `--n N` overrides the
-//! report counts of `many`.
+//! - A create burst of N per-client reports killed three times (`crash`), beside the same
+//!   burst uncrashed: duplicates, API requests per report over all runs, wall times.
+//!
+//! Arguments select scenarios: `many`, `crash`, `big`, `rows`, `verified` (default: all);
+//! `--n N` overrides the report counts of `many` and `crash`.
 
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use gcore_reportd::sim::{self, SimHandle, SimOptions};
+
+#[path = "scale/crash.rs"]
+mod crash;
 
 const BIN: &str = env!("CARGO_BIN_EXE_gcore-reportd");
 
@@ -32,12 +38,25 @@ struct Usage {
 /// the child, hence the allowed lint).
 #[allow(clippy::zombie_processes)]
 fn run_measured(args: &[&str], dir: &Path) -> Usage {
+    run_measured_with(args, dir, &[])
+}
+
+/// [`run_measured`] with extra environment variables.
+#[allow(clippy::zombie_processes)]
+fn run_measured_with(args: &[&str], dir: &Path, envs: &[(&str, String)]) -> Usage {
     let started = Instant::now();
     let child = Command::new(BIN)
         .args(args)
         .env("RUST_LOG", "warn")
+        .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
         .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(dir.join("daemon.log")).expect("log file"))
+        .stderr(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(dir.join("daemon.log"))
+                .expect("log file"),
+        )
         .spawn()
         .expect("spawn gcore-reportd");
     let pid = child.id() as libc::pid_t;
@@ -287,13 +306,14 @@ async fn rows(n: i64) {
     for i in 0..n {
         sqlx::query(
             "INSERT INTO tasks (report, period_from, period_to, template, format, parameters, file_name,
-                state, uuid, next_attempt_at, deadline_at, created_at, updated_at)
-             VALUES (?, '2025-01-01', '2025-02-01', 'ResellerExpenses', 'csv', '{}', 'f.csv', 'done', ?, ?, 0, 0, ?)",
+                state, uuid, next_attempt_at, deadline_at, created_at, updated_at, request)
+             VALUES (?, '2025-01-01', '2025-02-01', 'ResellerExpenses', 'csv', '{}', 'f.csv', 'done', ?, ?, 0, 0, ?, ?)",
         )
         .bind(format!("client-{i}"))
         .bind(uuid::Uuid::new_v4().to_string())
         .bind(i)
         .bind(i)
+        .bind(format!("{{\"parameters\":{{\"client_id\":{i}}},\"template\":\"ResellerExpenses\"}}"))
         .execute(&mut *tx)
         .await
         .expect("insert");
@@ -353,6 +373,14 @@ async fn main() {
             .unwrap_or_else(|| vec![1_000, 10_000])
         {
             finished_runs.push(many(n).await);
+        }
+    }
+    if wants("crash") {
+        for n in custom_n
+            .map(|n| vec![n])
+            .unwrap_or_else(|| vec![2_000, 10_000])
+        {
+            finished_runs.extend(crash::crash(n).await);
         }
     }
     if wants("big") {

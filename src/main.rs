@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    limit_malloc_arenas();
     let cli = gcore_reportd::cli::Cli::parse();
     gcore_reportd::logging::init(cli.log_format, cli.log_level.as_deref());
     // One thread runs every task: the work is waiting on the network, SQLite (its own worker
@@ -24,14 +23,4 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(gcore_reportd::cli::dispatch(cli))
-}
-
-/// glibc gives each thread that allocates its own arena; for a long-running daemon whose
-/// threads pass buffers around, two arenas keep the resident size flat at no measurable cost.
-fn limit_malloc_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only tunes the allocator; called before any other thread exists.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-    }
 }

@@ -1,31 +1,43 @@
-//! The API key as a type that cannot leak: its `Debug` and `Display` print `[redacted]`, and the
-//! only way to the bytes is [`ApiKey::expose`], called in one place (the `Authorization` header).
+//! The API key as a type that cannot leak: held in a [`secrecy::SecretString`] (zeroed when
+//! dropped), its `Debug` and `Display` print `[redacted]`, and the only way to the bytes is
+//! [`ApiKey::expose`], called where the `Authorization` header is built and where a server's
+//! message is scrubbed of it.
 
 use std::fmt;
 
+use secrecy::{ExposeSecret, SecretString};
+
 /// A Gcore API token (`<id>$<secret>` or `<id>_<secret>`).
-#[derive(Clone, PartialEq, Eq)]
-pub struct ApiKey(String);
+#[derive(Clone)]
+pub struct ApiKey(SecretString);
 
 impl ApiKey {
     /// Wraps a token, trimming surrounding whitespace (a key file's trailing newline).
     pub fn new(raw: &str) -> Option<ApiKey> {
         let key = raw.trim();
-        (!key.is_empty()).then(|| ApiKey(key.to_string()))
+        (!key.is_empty()).then(|| ApiKey(SecretString::from(key)))
     }
 
     /// The token itself. Only the HTTP client calls this, to build the header.
     pub fn expose(&self) -> &str {
-        &self.0
+        self.0.expose_secret()
     }
 
     /// A short tag of the token that does not reveal it (the first 8 hex digits of its
     /// SHA-256), so a stored refusal can tell whether the key has been replaced since.
     pub fn fingerprint(&self) -> String {
         use sha2::{Digest, Sha256};
-        hex::encode(&Sha256::digest(self.0.as_bytes())[..4])
+        hex::encode(&Sha256::digest(self.expose().as_bytes())[..4])
     }
 }
+
+impl PartialEq for ApiKey {
+    fn eq(&self, other: &ApiKey) -> bool {
+        self.expose() == other.expose()
+    }
+}
+
+impl Eq for ApiKey {}
 
 impl fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -267,9 +267,6 @@ fn list_params(query: &ListQuery) -> Vec<(&'static str, String)> {
     if let Some(template) = &query.template {
         params.push(("template", template.clone()));
     }
-    for status in &query.statuses {
-        params.push(("status", status.as_str().to_string()));
-    }
     if let Some(ordering) = query.ordering {
         params.push(("ordering", ordering.to_string()));
     }

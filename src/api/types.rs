@@ -155,7 +155,6 @@ pub struct ListQuery {
     pub created_after: Option<jiff::Timestamp>,
     pub created_before: Option<jiff::Timestamp>,
     pub template: Option<String>,
-    pub statuses: Vec<TaskStatus>,
     pub ordering: Option<&'static str>,
     pub limit: u32,
     pub offset: u64,

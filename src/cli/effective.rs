@@ -118,7 +118,7 @@ fn render_report(out: &mut String, r: &ReportConfig) {
     let _ = writeln!(
         out,
         "parameters = {}",
-        serde_json::Value::Object(r.parameters.to_map())
+        serde_json::Value::Object(r.parameters.clone())
     );
     if !r.on_success.is_empty() {
         let _ = writeln!(out, "on_success = {}", argv(&r.on_success));

@@ -32,9 +32,9 @@ pub struct Config {
     /// Where the Prometheus endpoint listens, if anywhere.
     pub metrics_listen: Option<std::net::SocketAddr>,
     pub reports: Vec<ReportConfig>,
-    /// Positions in `reports`, ordered by report name: [`Config::report`] is a binary search
-    /// (the engine looks a report up for every task it touches; there may be 10,000).
-    by_name: Vec<u32>,
+    /// Positions in `reports` by report name (the engine looks a report up for every task it
+    /// touches; there may be 10,000).
+    by_name: std::collections::HashMap<String, usize>,
     /// Problems worth a warning but not a refusal (e.g. a key file readable by others).
     pub warnings: Vec<String>,
 }
@@ -133,41 +133,19 @@ impl OnEmpty {
 
 impl Config {
     pub fn report(&self, name: &str) -> Option<&ReportConfig> {
-        let at = self
-            .by_name
-            .binary_search_by(|&i| self.reports[i as usize].name.as_str().cmp(name))
-            .ok()?;
-        self.reports.get(self.by_name[at] as usize)
+        self.reports.get(*self.by_name.get(name)?)
     }
 
     /// Builds the name index of `reports`; validation has made the names unique.
     fn index_reports(&mut self) {
-        let count = u32::try_from(self.reports.len()).unwrap_or(u32::MAX);
-        let mut by_name: Vec<u32> = (0..count).collect();
-        by_name.sort_unstable_by(|&a, &b| {
-            self.reports[a as usize]
-                .name
-                .cmp(&self.reports[b as usize].name)
-        });
-        self.by_name = by_name;
+        self.by_name = (self.reports.iter().enumerate())
+            .map(|(i, r)| (r.name.clone(), i))
+            .collect();
     }
 }
 
-/// A report's own `parameters`, sorted by name and kept compact: a config of 10,000 reports,
-/// each with a one-entry map, would otherwise hold a 600-byte tree node per report.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Parameters(Box<[(String, serde_json::Value)]>);
-
-impl Parameters {
-    pub fn from_map(map: serde_json::Map<String, serde_json::Value>) -> Parameters {
-        Parameters(map.into_iter().collect())
-    }
-
-    /// The parameters as a JSON object, to extend or send.
-    pub fn to_map(&self) -> serde_json::Map<String, serde_json::Value> {
-        self.0.iter().cloned().collect()
-    }
-}
+/// A report's own `parameters`, as the config gives them.
+pub type Parameters = serde_json::Map<String, serde_json::Value>;
 
 /// Why a configuration was refused. Every message names the file or key and what is expected.
 #[derive(Debug, thiserror::Error)]

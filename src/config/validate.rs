@@ -75,7 +75,7 @@ pub fn validate(raw: RawConfig, key: ApiKey) -> Result<Config, ConfigError> {
         },
         metrics_listen,
         reports,
-        by_name: Vec::new(),
+        by_name: Default::default(),
         warnings: Vec::new(),
     };
     config.index_reports();
@@ -282,7 +282,7 @@ fn validate_report(i: usize, r: &RawReport, d: &RawReport) -> Result<ReportConfi
         file_name,
         max_attempts,
         resubmit_lost: pick!(r, d, resubmit_lost).unwrap_or(false),
-        parameters: Parameters::from_map(parameters),
+        parameters,
         on_success,
         on_failure,
         hook_timeout,

@@ -14,6 +14,24 @@ use crate::clock::{after, ms};
 use crate::crashpoint;
 use crate::store::{RemoteTask, State, TaskRow};
 
+/// How a remote task became a period's current attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Adoption {
+    /// The create's own answer.
+    Created,
+    /// Found on the server after an unknown create outcome.
+    Found,
+}
+
+impl Adoption {
+    fn as_str(self) -> &'static str {
+        match self {
+            Adoption::Created => "created",
+            Adoption::Found => "found after an unknown create outcome: adopted",
+        }
+    }
+}
+
 /// Past this, a task's server-side creation time and the local clock disagree enough to say so.
 const SKEW_WARNING_MS: i64 = 60_000;
 
@@ -30,6 +48,7 @@ impl Engine {
             let ids: Vec<i64> = chunk.iter().map(|t| t.id).collect();
             let now = self.now();
             let marked = self.store.begin_creates(&ids, settle, now).await?;
+            crashpoint::hit("create.marked");
             let posts = chunk.iter().filter(|t| marked.contains(&t.id)).map(|task| {
                 let mut task = task.clone();
                 task.state = State::Creating;
@@ -58,7 +77,7 @@ impl Engine {
         match self.client.create(&body).await {
             Ok(created) => {
                 crashpoint::hit("create.after_post");
-                self.adopt(task, &created, "created").await
+                self.adopt(task, &created, Adoption::Created).await
             }
             Err(err) => self.create_failed(task, err).await,
         }
@@ -69,19 +88,20 @@ impl Engine {
         &self,
         task: &TaskRow,
         remote: &FileTask,
-        how: &str,
+        how: Adoption,
     ) -> Result<(), EngineError> {
         let now = self.now();
         let next = after(now, backoff::poll_delay(&self.config.polling, 0));
-        let message = format!("{how}: remote task {} ({})", remote.uuid, remote.status);
+        let what = how.as_str();
+        let message = format!("{what}: remote task {} ({})", remote.uuid, remote.status);
         tracing::Span::current().record("task_uuid", remote.uuid.as_str());
-        tracing::info!(status = %remote.status, "{how}");
+        tracing::info!(status = %remote.status, "{what}");
         let created_at = remote.created_at.as_millisecond();
         // The server stamped a task it has just answered for with about now, and one found
         // after an unknown outcome with about the time its create was sent.
         let sent_at = match how {
-            "created" => now,
-            _ => task.intent_at.unwrap_or(now),
+            Adoption::Created => now,
+            Adoption::Found => task.intent_at.unwrap_or(now),
         };
         warn_on_skew(created_at, sent_at);
         let record = RemoteTask {

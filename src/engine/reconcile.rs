@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde_json::Value;
 use tracing::Instrument;
 
+use super::create::Adoption;
 use super::matching::{matches_request, normalised};
 use super::{task_span, tolerate_conflict, Engine, EngineError};
 use crate::api::{FileTask, ListQuery};
@@ -127,7 +128,7 @@ impl Engine {
             match found {
                 Some(remote) => {
                     taken.insert(remote.uuid.as_str());
-                    let how = "found after an unknown create outcome: adopted";
+                    let how = Adoption::Found;
                     let result = self
                         .adopt(&task, remote, how)
                         .instrument(span.clone())

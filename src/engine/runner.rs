@@ -97,12 +97,11 @@ pub async fn open_engine(config: Config, clock: Clock) -> Result<Engine, EngineE
     Ok(Engine::new(Arc::new(config), store, client, clock, lock))
 }
 
-/// Takes `<database>.lock` exclusively (flock): one process at a time works on a database, so
-/// two engines never race for the same task or clean up each other's downloads. The kernel
-/// releases it when the process ends, however it ends.
+/// Takes `<database>.lock` exclusively (`File::try_lock`, an flock on Linux): one process at a
+/// time works on a database, so two engines never race for the same task or clean up each
+/// other's downloads. The kernel releases it when the process ends, however it ends.
 fn lock_database(database: &std::path::Path) -> Result<std::fs::File, EngineError> {
     use std::os::unix::fs::OpenOptionsExt;
-    use std::os::unix::io::AsRawFd;
     let mut name = database.as_os_str().to_owned();
     name.push(".lock");
     let path = std::path::PathBuf::from(name);
@@ -116,15 +115,11 @@ fn lock_database(database: &std::path::Path) -> Result<std::fs::File, EngineErro
             path: path.clone(),
             source,
         })?;
-    // SAFETY: flock on a descriptor we own; no memory is involved.
-    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        let source = std::io::Error::last_os_error();
-        return Err(match source.kind() {
-            std::io::ErrorKind::WouldBlock => EngineError::Busy { path },
-            _ => EngineError::Lock { path, source },
-        });
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(EngineError::Busy { path }),
+        Err(std::fs::TryLockError::Error(source)) => Err(EngineError::Lock { path, source }),
     }
-    Ok(file)
 }
 
 async fn drive(

@@ -82,7 +82,7 @@ fn new_task(report: &ReportConfig, period: &Period, deadline: Duration, now: i64
 
 /// The `parameters` sent on create: the report's own, plus `date_from` and `date_to`.
 fn period_parameters(report: &ReportConfig, from: &str, to: &str) -> Parameters {
-    let mut parameters = report.parameters.to_map();
+    let mut parameters = report.parameters.clone();
     parameters.insert("date_from".into(), from.into());
     parameters.insert("date_to".into(), to.into());
     parameters
