@@ -108,7 +108,8 @@ const ERROR_SHOWN: usize = 60;
 
 /// The `status` table, narrow enough for a terminal: the uuid's first 8 characters (which
 /// `show` accepts), the file's name (it is in `storage.output_dir`), the start of the error.
-/// `versions`: how many versions each period's file has (by request).
+/// `versions`: how many versions each period's file has (by request), shown after the file's
+/// name when there are several.
 pub fn status_table(tasks: &[TaskRow], versions: &HashMap<String, i64>) -> String {
     let rows: Vec<Vec<String>> = tasks
         .iter()
@@ -138,7 +139,6 @@ pub fn status_table(tasks: &[TaskRow], versions: &HashMap<String, i64>) -> Strin
         "ATT",
         "UUID",
         "UPDATED (UTC)",
-        "VERS",
         "FILE / LAST ERROR",
     ];
     table::render(&header, &rows)
