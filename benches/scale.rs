@@ -438,10 +438,11 @@ async fn verified() {
         bytes as f64 / (1u64 << 30) as f64
     );
     println!(
-        "  verify = \"off\":    {off_secs:.2} s = {:.0} MB/s, peak RSS {:.1} MB (ok: {})",
+        "  verify = \"off\":    {off_secs:.2} s = {:.0} MB/s, peak RSS {:.1} MB (ok: {}), CPU {:.2} s",
         rate(off_secs),
         off.max_rss_mb,
-        off.success
+        off.success,
+        off.cpu.as_secs_f64()
     );
     println!(
         "  verify = \"strict\": {strict_secs:.2} s = {:.0} MB/s, peak RSS {:.1} MB (ok: {}), CPU {:.2} s",
