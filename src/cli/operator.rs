@@ -124,10 +124,10 @@ pub fn status_table(tasks: &[TaskRow], versions: &HashMap<String, i64>) -> Strin
                     .as_deref()
                     .map_or_else(|| "-".into(), |u| u.chars().take(8).collect()),
                 table::time(t.updated_at),
-                versions
-                    .get(&t.request)
-                    .map_or_else(|| "-".into(), |n| n.to_string()),
-                file_or_error(t),
+                match versions.get(&t.request) {
+                    Some(n) if *n > 1 => format!("{} ({n} versions)", file_or_error(t)),
+                    _ => file_or_error(t),
+                },
             ]
         })
         .collect();
