@@ -102,7 +102,7 @@ fn early_answer(
         return Some(faults::server_error(status));
     }
     let every = u64::from(faults.too_many_every);
-    if every > 0 && number % every == 0 {
+    if every > 0 && number.is_multiple_of(every) {
         return Some(faults::throttled(faults.retry_after_secs));
     }
     authenticate(headers, &shared.options.api_key).err()

@@ -63,7 +63,7 @@ impl Layout {
             "date_from",
             "date_to",
         ];
-        let currency = if seed % 2 == 0 { "USD" } else { "EUR" };
+        let currency = if seed.is_multiple_of(2) { "USD" } else { "EUR" };
         let head = match format {
             Format::Json => {
                 format!("{{\"headers\":{},\"rows\":[", Value::from(columns.to_vec())).into_bytes()
