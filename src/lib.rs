@@ -12,6 +12,7 @@ pub mod config;
 pub mod crashpoint;
 pub mod engine;
 pub mod format;
+pub mod liveness;
 pub mod logging;
 pub mod metrics;
 pub mod naming;

@@ -3,12 +3,12 @@
 //! `STOPPING=1` on shutdown. Without `NOTIFY_SOCKET` (not under systemd) every call is a no-op.
 //!
 //! The watchdog follows `sd_watchdog_enabled(3)`: it is on when `WATCHDOG_USEC` is set and
-//! `WATCHDOG_PID` is either unset or this process's pid. Work that may legitimately outlast
-//! `WatchdogSec` but has its own time limit (a hook and its `hook_timeout`) runs inside
-//! [`keep_alive_during`], which pings for it; nothing else does, so a hung loop is still
-//! restarted.
+//! `WATCHDOG_PID` is either unset or this process's pid. `WATCHDOG=1` comes from a
+//! [`Heartbeat`] task that pings four times per period while the process vouches for itself
+//! (see `liveness`): while it progresses, or waits for a reason with an end (a `Retry-After`,
+//! the rate budget, a backoff, a request's timeout, a hook's `hook_timeout`). A loop that hangs
+//! outside every such wait stops the pings, and systemd restarts it.
 
-use std::future::Future;
 use std::time::Duration;
 
 use sd_notify::NotifyState;
@@ -74,19 +74,39 @@ fn watchdog_period(usec: Option<&str>, pid: Option<&str>, me: u32) -> Option<Dur
     }
 }
 
-/// Runs `work`, pinging the watchdog (if any) at its interval until `work` ends. Only for work
-/// bounded by its own timeout: the watchdog must still catch a loop that hangs.
-pub async fn keep_alive_during<F: Future>(work: F) -> F::Output {
-    let notifier = Notifier::from_env();
-    let Some(every) = notifier.ping_interval() else {
-        return work.await;
-    };
-    tokio::pin!(work);
-    let mut ticks = tokio::time::interval(every);
-    loop {
-        tokio::select! {
-            out = &mut work => return out,
-            _ = ticks.tick() => notifier.alive(),
+/// The task that feeds the watchdog; it stops when dropped.
+pub struct Heartbeat(Option<tokio::task::JoinHandle<()>>);
+
+impl Heartbeat {
+    /// Starts pinging for `notifier`'s watchdog, if it has one: every quarter period, while
+    /// the process vouches for itself (allowing half a period after the last vouch ended).
+    pub fn start(notifier: &Notifier) -> Heartbeat {
+        let Some(period) = notifier.watchdog else {
+            return Heartbeat(None);
+        };
+        let notifier = notifier.clone();
+        Heartbeat(Some(tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(period / 4);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut withheld = false;
+            loop {
+                ticks.tick().await;
+                let alive = crate::liveness::is_vouched(period / 2);
+                if alive {
+                    notifier.alive();
+                } else if !withheld {
+                    tracing::error!("the daemon is neither progressing nor waiting for a reason: withholding the watchdog's pings");
+                }
+                withheld = !alive;
+            }
+        })))
+    }
+}
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        if let Some(task) = self.0.take() {
+            task.abort();
         }
     }
 }

@@ -7,13 +7,11 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::notify::{notify_lines, Datagrams};
 use common::{send_signal, sha256_file, stderr, wait_for, Harness, BIN, TWO_REPORTS};
 use gcore_reportd::sim::{Faults, SimOptions};
 use tokio::process::Child;
@@ -58,60 +56,6 @@ async fn terminate(mut child: Child) -> ExitStatus {
         .await
         .expect("the daemon stopped within 30 s of SIGTERM")
         .expect("wait for the daemon")
-}
-
-/// A datagram and when it arrived.
-type Received = (Instant, Vec<u8>);
-
-/// Datagrams received on a Unix socket, with when each arrived, collected by a thread.
-struct Datagrams {
-    received: Arc<Mutex<Vec<Received>>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Datagrams {
-    fn bind(path: &Path) -> Datagrams {
-        let socket = UnixDatagram::bind(path).expect("bind the test socket");
-        socket
-            .set_read_timeout(Some(Duration::from_millis(50)))
-            .expect("read timeout");
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (sink, stopped) = (received.clone(), stop.clone());
-        let thread = std::thread::spawn(move || {
-            let mut buf = vec![0u8; 1 << 20];
-            while !stopped.load(Ordering::Relaxed) {
-                if let Ok(n) = socket.recv(&mut buf) {
-                    let mut all = sink.lock().expect("datagram list");
-                    all.push((Instant::now(), buf[..n].to_vec()));
-                }
-            }
-        });
-        Datagrams {
-            received,
-            stop,
-            thread: Some(thread),
-        }
-    }
-
-    /// Stops listening (after what is queued has been read) and returns every datagram.
-    fn finish(mut self) -> Vec<Received> {
-        std::thread::sleep(Duration::from_millis(200));
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            thread.join().expect("listener thread");
-        }
-        std::mem::take(&mut *self.received.lock().expect("datagram list"))
-    }
-}
-
-/// The `KEY=VALUE` lines of one sd_notify datagram.
-fn notify_lines(datagram: &[u8]) -> Vec<String> {
-    String::from_utf8_lossy(datagram)
-        .lines()
-        .map(str::to_string)
-        .collect()
 }
 
 /// When the two reports (`monthly`: day 1 at 00:00 UTC) are next due, as a STATUS line says it.

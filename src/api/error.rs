@@ -66,6 +66,9 @@ pub enum ApiError {
     /// The daemon is stopping: the request was never sent.
     #[error("{op}: not sent: the daemon is stopping")]
     Stopped { op: Operation },
+    /// The API refused the key earlier (`earlier` says how): the request was never sent.
+    #[error("{op}: not sent, the key was refused: {earlier}")]
+    NotSentRefused { op: Operation, earlier: String },
 }
 
 fn retry_hint(retry_after: &Option<Duration>) -> String {
@@ -104,7 +107,9 @@ impl ApiError {
     pub fn class(&self) -> ErrorClass {
         match self {
             ApiError::Rejected { .. } => ErrorClass::Permanent,
-            ApiError::Credentials { .. } => ErrorClass::Credentials,
+            ApiError::Credentials { .. } | ApiError::NotSentRefused { .. } => {
+                ErrorClass::Credentials
+            }
             ApiError::NotFound { .. } => ErrorClass::NotFound,
             ApiError::Unavailable { .. }
             | ApiError::Transport { .. }

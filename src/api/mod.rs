@@ -1,20 +1,31 @@
 //! The Gcore Billing Reseller *reports* API client: the five operations (create, list,
 //! retrieve, download, templates) as typed async calls, with the `Authorization: apikey …`
-//! header, a request timeout, the daemon-wide rate budget and classified errors.
-//! It knows nothing of the config file or the database.
+//! header, the daemon-wide rate budget and classified errors. A JSON request has a total
+//! deadline (`request_timeout`, however slowly the bytes come) and a bounded body; a download
+//! an idle timeout and a size cap; a server's `Retry-After` holds back every request (capped at
+//! `max_retry_after`) and is published for the engine to persist; a refused key stops every
+//! request at once. It knows nothing of the config file or the database.
 
+mod body;
+mod credentials;
+mod download;
 mod error;
 mod ratelimit;
 mod response;
+mod send;
 mod types;
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
-use futures_util::StreamExt;
 use reqwest::{header, Url};
+use tokio::sync::watch;
 
+pub use body::{parse_json, MAX_JSON_BODY};
+pub use download::Download;
 pub use error::{ApiError, ErrorClass, Operation};
 pub use ratelimit::RateLimiter;
+pub use response::{check, classify, parse_retry_after, StatusClass};
 pub use types::*;
 
 use crate::format::ReportFormat;
@@ -31,6 +42,10 @@ pub struct ClientOptions {
     pub key: ApiKey,
     pub timeout: Duration,
     pub max_requests_per_second: f64,
+    /// The longest a server's `Retry-After` is obeyed.
+    pub max_retry_after: Duration,
+    /// A download longer than this is aborted.
+    pub max_download_bytes: u64,
 }
 
 /// A client for one API account. Cheap to clone; clones share the connection pool and budget.
@@ -39,7 +54,14 @@ pub struct Client {
     http: reqwest::Client,
     base: Url,
     key: ApiKey,
-    limiter: std::sync::Arc<RateLimiter>,
+    limiter: Arc<RateLimiter>,
+    /// Whether the key is accepted; shared, so one refusal stops every clone's requests.
+    credentials: Arc<credentials::CredentialGate>,
+    /// The latest end of an API-wide pause a server asked for (wall clock).
+    pauses: Arc<watch::Sender<Option<SystemTime>>>,
+    timeout: Duration,
+    max_retry_after: Duration,
+    max_download_bytes: u64,
     /// Once cancelled, nothing more is sent (see [`Client::stopping_on`]).
     stop: Option<tokio_util::sync::CancellationToken>,
 }
@@ -66,7 +88,12 @@ impl Client {
             http,
             base,
             key: options.key,
-            limiter: std::sync::Arc::new(RateLimiter::new(options.max_requests_per_second)),
+            limiter: Arc::new(RateLimiter::new(options.max_requests_per_second)),
+            credentials: Arc::default(),
+            pauses: Arc::new(watch::channel(None).0),
+            timeout: options.timeout,
+            max_retry_after: options.max_retry_after,
+            max_download_bytes: options.max_download_bytes,
             stop: None,
         })
     }
@@ -84,88 +111,23 @@ impl Client {
         self.stop.as_ref().is_some_and(|s| s.is_cancelled())
     }
 
-    /// Waits for the rate budget; fails if the client is told to stop first.
-    async fn admit(&self, op: Operation) -> Result<(), ApiError> {
-        match &self.stop {
-            Some(stop) => tokio::select! {
-                biased;
-                _ = stop.cancelled() => Err(ApiError::Stopped { op }),
-                _ = self.limiter.acquire() => Ok(()),
-            },
-            None => {
-                self.limiter.acquire().await;
-                Ok(())
-            }
-        }
-    }
-
     fn url(&self, path: &str) -> Url {
         // Joining a relative path onto a base ending in '/' cannot fail.
         self.base.join(path).unwrap_or_else(|_| self.base.clone())
-    }
-
-    /// Sends a request through the rate budget, with auth, and classifies the answer.
-    async fn send(
-        &self,
-        op: Operation,
-        request: reqwest::RequestBuilder,
-    ) -> Result<reqwest::Response, ApiError> {
-        let auth = self.authorization(op)?;
-        self.admit(op).await?;
-        let started = std::time::Instant::now();
-        let result = request.header(header::AUTHORIZATION, auth).send().await;
-        let status = result.as_ref().map(|r| r.status().as_u16()).unwrap_or(0);
-        crate::metrics::global().record_request(op.as_str(), status, started.elapsed());
-        let response = result.map_err(|e| transport(op, &e))?;
-        let checked = response::check(op, response)
-            .await
-            .map_err(|e| redact(e, &self.key));
-        if let Err(ApiError::Unavailable {
-            retry_after: Some(wait),
-            ..
-        }) = &checked
-        {
-            self.limiter
-                .pause_until(tokio::time::Instant::now() + *wait);
-        }
-        checked
-    }
-
-    /// The `Authorization` header, marked sensitive so no debug output of a request shows it.
-    fn authorization(&self, op: Operation) -> Result<header::HeaderValue, ApiError> {
-        let mut value = header::HeaderValue::from_str(&format!("apikey {}", self.key.expose()))
-            .map_err(|_| ApiError::Credentials {
-                op,
-                status: 0,
-                detail: "the API key holds characters an HTTP header cannot carry".to_string(),
-            })?;
-        value.set_sensitive(true);
-        Ok(value)
-    }
-
-    async fn json<T: serde::de::DeserializeOwned>(
-        op: Operation,
-        response: reqwest::Response,
-    ) -> Result<T, ApiError> {
-        let bytes = response.bytes().await.map_err(|e| transport(op, &e))?;
-        serde_json::from_slice(&bytes).map_err(|e| ApiError::BadResponse {
-            op,
-            reason: format!("invalid JSON ({e}) in a body of {} bytes", bytes.len()),
-        })
     }
 
     /// `POST /billing/org/v1/reports`: creates a report task.
     pub async fn create(&self, body: &CreateReport<'_>) -> Result<FileTask, ApiError> {
         let op = Operation::Create;
         let request = self.http.post(self.url(REPORTS_PATH)).json(body);
-        Self::json(op, self.send(op, request).await?).await
+        self.json(op, request).await
     }
 
     /// `GET /billing/org/v1/reports/{id}`: one task.
     pub async fn retrieve(&self, uuid: &str) -> Result<FileTask, ApiError> {
         let op = Operation::Retrieve;
         let request = self.http.get(self.url(&format!("{REPORTS_PATH}/{uuid}")));
-        Self::json(op, self.send(op, request).await?).await
+        self.json(op, request).await
     }
 
     /// `GET /billing/org/v1/reports`: one page of tasks.
@@ -175,7 +137,7 @@ impl Client {
             .http
             .get(self.url(REPORTS_PATH))
             .query(&list_params(query));
-        Self::json(op, self.send(op, request).await?).await
+        self.json(op, request).await
     }
 
     /// `GET /billing/org/v1/reports/templates`: every template, all pages.
@@ -183,7 +145,7 @@ impl Client {
         let op = Operation::Templates;
         let mut offset = 0u64;
         let mut all = Vec::new();
-        loop {
+        for _ in 0..MAX_PAGES {
             let request = self
                 .http
                 .get(self.url(&format!("{REPORTS_PATH}/templates")))
@@ -191,14 +153,15 @@ impl Client {
                     ("limit", MAX_PAGE.to_string()),
                     ("offset", offset.to_string()),
                 ]);
-            let page: Page<Template> = Self::json(op, self.send(op, request).await?).await?;
-            offset += page.results.len() as u64;
+            let page: Page<Template> = self.json(op, request).await?;
+            offset = offset.saturating_add(page.results.len() as u64);
             let done = page.next.is_none() || page.results.is_empty();
             all.extend(page.results);
             if done {
                 return Ok(all);
             }
         }
+        Err(too_many_pages(op))
     }
 
     /// `GET /billing/org/v1/reports/{uuid}/download`: the file, as a stream to be consumed.
@@ -211,28 +174,17 @@ impl Client {
             .header(header::ACCEPT, format.media_type());
         let response = self.send(op, request).await?;
         check_content_type(&response, format)?;
-        let expected_len = response.content_length();
-        Ok(Download {
-            expected_len,
-            body: Box::pin(response.bytes_stream()),
-        })
+        Download::new(response, self.timeout, self.max_download_bytes)
     }
 }
 
-/// A download in progress: the declared length, and the body to read chunk by chunk.
-pub struct Download {
-    pub expected_len: Option<u64>,
-    body: std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
-}
+/// More pages than any real listing has: a server whose `next` never ends.
+const MAX_PAGES: usize = 100_000;
 
-impl Download {
-    /// The next chunk, `None` at the end of the body.
-    pub async fn chunk(&mut self) -> Result<Option<bytes::Bytes>, ApiError> {
-        match self.body.next().await {
-            None => Ok(None),
-            Some(Ok(bytes)) => Ok(Some(bytes)),
-            Some(Err(e)) => Err(transport(Operation::Download, &e)),
-        }
+fn too_many_pages(op: Operation) -> ApiError {
+    ApiError::BadResponse {
+        op,
+        reason: format!("more than {MAX_PAGES} pages: the listing does not end"),
     }
 }
 
@@ -275,38 +227,6 @@ fn list_params(query: &ListQuery) -> Vec<(&'static str, String)> {
     params
 }
 
-/// Removes the key from a message the server wrote (a 401 may quote the token it got), so
-/// it cannot reach a log line or the database through an error; then shortens it.
-fn redact(err: ApiError, key: &ApiKey) -> ApiError {
-    match err {
-        ApiError::Rejected { op, status, detail } => ApiError::Rejected {
-            op,
-            status,
-            detail: response::cap(scrub(&detail, key)),
-        },
-        ApiError::Credentials { op, status, detail } => ApiError::Credentials {
-            op,
-            status,
-            detail: response::cap(scrub(&detail, key)),
-        },
-        other => other,
-    }
-}
-
-/// `text` without the key, nor its secret part (after `$` or `_`) when that is long enough
-/// not to be an ordinary word.
-fn scrub(text: &str, key: &ApiKey) -> String {
-    const REDACTED: &str = "[redacted]";
-    let full = key.expose();
-    let mut out = text.replace(full, REDACTED);
-    if let Some((_, secret)) = full.split_once(['$', '_']) {
-        if secret.len() >= 8 {
-            out = out.replace(secret, REDACTED);
-        }
-    }
-    out
-}
-
 /// Describes a transport failure with its causes; no header (and so no key) is ever included.
 fn transport(op: Operation, err: &reqwest::Error) -> ApiError {
     let mut message = err.to_string();
@@ -331,25 +251,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_server_message_quoting_the_key_is_scrubbed_before_anyone_sees_it() {
-        let key = ApiKey::new("4217$averysecretpart").expect("key");
-        let err = ApiError::Credentials {
-            op: Operation::Create,
-            status: 401,
-            detail: "Bad permanent token: 4217$averysecretpart (or averysecretpart)".into(),
-        };
-        let shown = redact(err, &key).to_string();
-        assert!(!shown.contains("averysecretpart"), "{shown}");
-        assert!(shown.contains("Bad permanent token: [redacted]"), "{shown}");
-    }
-
-    #[test]
     fn the_authorization_header_is_marked_sensitive() {
         let client = Client::new(ClientOptions {
             base_url: Url::parse("http://127.0.0.1:9/").expect("url"),
             key: ApiKey::new("4217$averysecretpart").expect("key"),
             timeout: Duration::from_secs(1),
             max_requests_per_second: 10.0,
+            max_retry_after: Duration::from_secs(3600),
+            max_download_bytes: 1 << 30,
         })
         .expect("client");
         let value = client.authorization(Operation::List).expect("header");

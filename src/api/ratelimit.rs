@@ -2,11 +2,18 @@
 //! free slot, so however many tasks are due the API sees an even, capped rate. A `Retry-After`
 //! pauses the whole budget, including requests already waiting for their slot: when a slot
 //! comes up during a pause, its request waits for the pause to end and takes a new slot.
+//! Waiting here is legitimate: it vouches for the process to the watchdog (see `liveness`).
 
 use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::time::Instant;
+
+use crate::liveness;
+
+/// The widest spacing the budget uses, whatever rate it is given (validation refuses rates
+/// below one request per 1000 s; this only keeps arithmetic finite).
+const MAX_SPACING: Duration = Duration::from_secs(1000);
 
 /// Hands out evenly spaced send times; at most one request per `spacing`, none while paused.
 #[derive(Debug)]
@@ -27,7 +34,9 @@ impl RateLimiter {
     pub fn new(per_second: f64) -> RateLimiter {
         let now = Instant::now();
         RateLimiter {
-            spacing: Duration::from_secs_f64(1.0 / per_second),
+            spacing: Duration::try_from_secs_f64(1.0 / per_second)
+                .unwrap_or(MAX_SPACING)
+                .min(MAX_SPACING),
             slots: Mutex::new(Slots {
                 next: now,
                 paused_until: now,
@@ -45,15 +54,17 @@ impl RateLimiter {
             let slot = {
                 let mut slots = self.lock();
                 let slot = slots.next.max(slots.paused_until).max(Instant::now());
-                slots.next = slot + self.spacing;
+                slots.next = slot.checked_add(self.spacing).unwrap_or(slot);
                 slot
             };
+            liveness::vouch_until(slot);
             tokio::time::sleep_until(slot).await;
             let paused_until = self.lock().paused_until;
             if paused_until <= Instant::now() {
                 return;
             }
             // A pause began while this request waited for its slot.
+            liveness::vouch_until(paused_until);
             tokio::time::sleep_until(paused_until).await;
         }
     }
@@ -63,11 +74,23 @@ impl RateLimiter {
         let mut slots = self.lock();
         slots.paused_until = slots.paused_until.max(until);
     }
+
+    /// Until when requests are held back (in the past when they are not).
+    pub fn paused_until(&self) -> Instant {
+        self.lock().paused_until
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rate_too_small_or_not_a_number_gives_a_finite_spacing() {
+        for rate in [1e-20, 0.0, -1.0, f64::NAN, f64::INFINITY] {
+            assert!(RateLimiter::new(rate).spacing <= MAX_SPACING, "{rate}");
+        }
+    }
 
     // Tokio's paused clock: time only moves when every task waits, so these are exact.
     #[tokio::test(start_paused = true)]

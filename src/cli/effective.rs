@@ -40,6 +40,7 @@ pub fn render(config: &Config) -> String {
         dur(config.api.auth_retry_interval),
         dur(config.api.create_settle)
     );
+    let _ = writeln!(out, "max_retry_after = {}", dur(config.api.max_retry_after));
     let storage = &config.storage;
     let _ = writeln!(
         out,
@@ -70,6 +71,7 @@ pub fn render(config: &Config) -> String {
         "\n[downloads]\nmax_concurrent = {}",
         config.downloads.max_concurrent
     );
+    let _ = writeln!(out, "max_bytes = {}", config.downloads.max_bytes);
     let _ = writeln!(
         out,
         "\n[daemon]\nshutdown_timeout = {}",

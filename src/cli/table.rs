@@ -33,12 +33,18 @@ pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
         let cells: Vec<String> = row
             .iter()
             .enumerate()
-            .map(|(i, c)| format!("{c:<width$}", width = widths.get(i).copied().unwrap_or(0)))
+            .map(|(i, c)| pad(c, widths.get(i).copied().unwrap_or(0)))
             .collect();
         out.push_str(cells.join("  ").trim_end());
         out.push('\n');
     }
     out
+}
+
+/// `cell` padded with spaces to `width` characters (by hand: `format!` widths stop at 65535).
+fn pad(cell: &str, width: usize) -> String {
+    let fill = width.saturating_sub(cell.chars().count());
+    format!("{cell}{}", " ".repeat(fill))
 }
 
 #[cfg(test)]
@@ -49,6 +55,13 @@ mod tests {
     fn columns_are_padded_to_the_widest_cell() {
         let out = render(&["A", "BB"], &[vec!["xxx".into(), "y".into()]]);
         assert_eq!(out, "A    BB\nxxx  y\n");
+    }
+
+    #[test]
+    fn a_cell_wider_than_65535_characters_is_rendered() {
+        let wide = "x".repeat(70_000);
+        let out = render(&["A", "B"], &[vec![wide.clone(), "y".into()]]);
+        assert!(out.ends_with(&format!("{wide}  y\n")));
     }
 
     #[test]

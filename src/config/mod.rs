@@ -3,6 +3,7 @@
 //! credential), what it means (checked types in [`Config`]), and the errors that stop the
 //! program before it touches anything (exit code 78).
 
+mod bounds;
 mod load;
 mod parse;
 mod raw;
@@ -49,6 +50,8 @@ pub struct ApiConfig {
     /// After a create whose outcome is unknown, how long to wait before looking for its task
     /// on the server (a backend may commit it after the gateway in front of it gave up).
     pub create_settle: Duration,
+    /// The longest a server's `Retry-After` is obeyed (longer ones are capped, with a warning).
+    pub max_retry_after: Duration,
     /// How far this host's clock and Gcore's may disagree: the margin of every search of the
     /// server by creation time.
     pub clock_skew: Duration,
@@ -75,6 +78,8 @@ pub struct PollingConfig {
 #[derive(Debug, Clone)]
 pub struct DownloadsConfig {
     pub max_concurrent: usize,
+    /// A download larger than this is aborted and its partial file removed.
+    pub max_bytes: u64,
 }
 
 #[derive(Debug, Clone)]

@@ -42,6 +42,8 @@ pub struct RawApi {
     pub auth_retry_interval: Duration,
     #[serde(default = "default_create_settle", with = "humantime_serde")]
     pub create_settle: Duration,
+    #[serde(default = "default_max_retry_after", with = "humantime_serde")]
+    pub max_retry_after: Duration,
     #[serde(default = "default_clock_skew", with = "humantime_serde")]
     pub clock_skew: Duration,
 }
@@ -74,6 +76,7 @@ pub struct RawPolling {
 #[serde(deny_unknown_fields, default)]
 pub struct RawDownloads {
     pub max_concurrent: usize,
+    pub max_bytes: u64,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -150,6 +153,7 @@ impl Default for RawApi {
             max_requests_per_second: default_rate(),
             auth_retry_interval: default_auth_retry(),
             create_settle: default_create_settle(),
+            max_retry_after: default_max_retry_after(),
             clock_skew: default_clock_skew(),
         }
     }
@@ -179,7 +183,10 @@ impl Default for RawPolling {
 
 impl Default for RawDownloads {
     fn default() -> Self {
-        RawDownloads { max_concurrent: 4 }
+        RawDownloads {
+            max_concurrent: 4,
+            max_bytes: DEFAULT_MAX_DOWNLOAD,
+        }
     }
 }
 
@@ -190,3 +197,10 @@ impl Default for RawDaemon {
         }
     }
 }
+
+fn default_max_retry_after() -> Duration {
+    Duration::from_secs(3600)
+}
+
+/// The default `downloads.max_bytes`: 20 GiB, far above any billing report.
+const DEFAULT_MAX_DOWNLOAD: u64 = 20 << 30;

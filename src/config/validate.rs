@@ -7,6 +7,7 @@ use std::str::FromStr;
 use jiff::civil::{Date, Time};
 use jiff::tz::TimeZone;
 
+use super::bounds;
 use super::raw::{RawApi, RawConfig, RawPolling, RawReport};
 use super::*;
 use crate::naming;
@@ -15,12 +16,14 @@ use crate::naming;
 pub fn validate(raw: RawConfig, key: ApiKey) -> Result<Config, ConfigError> {
     let api = validate_api(&raw.api, key)?;
     let polling = validate_polling(&raw.polling)?;
-    if raw.downloads.max_concurrent == 0 {
-        return Err(ConfigError::invalid(
-            "downloads.max_concurrent",
-            "must be at least 1",
-        ));
-    }
+    let slots = ("downloads.max_concurrent", raw.downloads.max_concurrent);
+    bounds::count(slots.0, slots.1, bounds::DOWNLOAD_SLOTS)?;
+    let max_bytes = ("downloads.max_bytes", raw.downloads.max_bytes);
+    bounds::count(max_bytes.0, max_bytes.1, bounds::DOWNLOAD_BYTES)?;
+    let busy = ("storage.busy_timeout", raw.storage.busy_timeout);
+    bounds::duration(busy.0, busy.0, busy.1)?;
+    let grace = ("daemon.shutdown_timeout", raw.daemon.shutdown_timeout);
+    bounds::duration(grace.0, grace.0, grace.1)?;
     let metrics_listen = match &raw.metrics.listen {
         None => None,
         Some(addr) => Some(addr.parse().map_err(|_| {
@@ -69,6 +72,7 @@ pub fn validate(raw: RawConfig, key: ApiKey) -> Result<Config, ConfigError> {
         polling,
         downloads: DownloadsConfig {
             max_concurrent: raw.downloads.max_concurrent,
+            max_bytes: raw.downloads.max_bytes,
         },
         daemon: DaemonConfig {
             shutdown_timeout: raw.daemon.shutdown_timeout,
@@ -103,18 +107,16 @@ fn validate_api(raw: &RawApi, key: ApiKey) -> Result<ApiConfig, ConfigError> {
             ))
         }
     }
-    if raw.request_timeout.is_zero() {
-        return Err(ConfigError::invalid(
-            "api.request_timeout",
-            "must be longer than 0s",
-        ));
+    for (key, value) in [
+        ("api.request_timeout", raw.request_timeout),
+        ("api.auth_retry_interval", raw.auth_retry_interval),
+        ("api.create_settle", raw.create_settle),
+        ("api.max_retry_after", raw.max_retry_after),
+        ("api.clock_skew", raw.clock_skew),
+    ] {
+        bounds::duration(key, key, value)?;
     }
-    if !(raw.max_requests_per_second > 0.0 && raw.max_requests_per_second.is_finite()) {
-        return Err(ConfigError::invalid(
-            "api.max_requests_per_second",
-            "must be a positive number",
-        ));
-    }
+    bounds::rate("api.max_requests_per_second", raw.max_requests_per_second)?;
     Ok(ApiConfig {
         base_url: url,
         key,
@@ -122,6 +124,7 @@ fn validate_api(raw: &RawApi, key: ApiKey) -> Result<ApiConfig, ConfigError> {
         max_requests_per_second: raw.max_requests_per_second,
         auth_retry_interval: raw.auth_retry_interval,
         create_settle: raw.create_settle,
+        max_retry_after: raw.max_retry_after,
         clock_skew: raw.clock_skew,
     })
 }
@@ -136,6 +139,14 @@ fn is_loopback(url: &reqwest::Url) -> bool {
 }
 
 fn validate_polling(raw: &RawPolling) -> Result<PollingConfig, ConfigError> {
+    for (key, value) in [
+        ("polling.initial_interval", raw.initial_interval),
+        ("polling.max_interval", raw.max_interval),
+        ("polling.deadline", raw.deadline),
+        ("polling.lost_after", raw.lost_after),
+    ] {
+        bounds::duration(key, key, value)?;
+    }
     if raw.initial_interval.is_zero() {
         return Err(ConfigError::invalid(
             "polling.initial_interval",
@@ -222,12 +233,7 @@ fn validate_report(i: usize, r: &RawReport, d: &RawReport) -> Result<ReportConfi
         ));
     }
     let max_attempts = pick!(r, d, max_attempts).unwrap_or(3);
-    if max_attempts == 0 {
-        return Err(ConfigError::invalid(
-            key("max_attempts"),
-            "must be at least 1",
-        ));
-    }
+    bounds::count(&key("max_attempts"), max_attempts, bounds::ATTEMPTS)?;
     let mut parameters = d.parameters.clone().unwrap_or_default();
     parameters.extend(r.parameters.clone().unwrap_or_default());
     for reserved in ["date_from", "date_to"] {
@@ -260,6 +266,7 @@ fn validate_report(i: usize, r: &RawReport, d: &RawReport) -> Result<ReportConfi
             )
         })?,
     };
+    bounds::duration(&key("hook_timeout"), "hook_timeout", hook_timeout)?;
     let verify = parse_with(&key("verify"), pick!(r, d, verify), Default::default())?;
     let refresh = parse_refresh(&key("refresh"), pick!(r, d, refresh))?;
     let on_empty = parse_on_empty(&key("on_empty"), pick!(r, d, on_empty), &refresh)?;

@@ -32,13 +32,15 @@ impl Engine {
             );
             return Ok(None);
         }
-        Ok(condition
-            .until_at
-            .filter(|until| *until > now)
-            .map(|until| AuthRefusal {
-                until,
-                message: condition.value,
-            }))
+        let in_force = condition.until_at.filter(|until| *until > now);
+        if in_force.is_none() {
+            // The interval has passed: the key is tried again, one request at a time.
+            self.client.suspect_credentials();
+        }
+        Ok(in_force.map(|until| AuthRefusal {
+            until,
+            message: condition.value,
+        }))
     }
 
     /// Records a credentials refusal; logs it once per interval.

@@ -12,7 +12,9 @@ use crate::config::PollingConfig;
 fn curve(polling: &PollingConfig, n: i64) -> Duration {
     let exp = polling.multiplier.powi(n.clamp(0, 64) as i32);
     let secs = polling.initial_interval.as_secs_f64() * exp;
-    Duration::from_secs_f64(secs.min(polling.max_interval.as_secs_f64()))
+    // Finite and bounded by the validated config; whatever it is, no panic.
+    Duration::try_from_secs_f64(secs.min(polling.max_interval.as_secs_f64()))
+        .unwrap_or(polling.max_interval)
 }
 
 /// Delay before the next status poll, after `polls` polls so far: between 75 % and 100 % of
@@ -71,6 +73,20 @@ mod tests {
         assert_eq!(curve(&p, 0), Duration::from_secs(10));
         assert_eq!(curve(&p, 3), Duration::from_secs(80));
         assert_eq!(curve(&p, 10), Duration::from_secs(600));
+    }
+
+    #[test]
+    fn extreme_settings_and_counts_give_bounded_delays_without_panicking() {
+        let mut p = polling();
+        p.multiplier = 100.0;
+        p.max_interval = Duration::from_secs(30 * 24 * 3600);
+        for n in [i64::MIN, -1, 0, 1, 64, i64::MAX] {
+            assert!(curve(&p, n) <= p.max_interval);
+            assert!(poll_delay(&p, n) <= p.max_interval);
+            let huge = Some(Duration::from_secs(u64::MAX));
+            assert_eq!(retry_delay(&p, n, huge), Duration::from_secs(u64::MAX));
+        }
+        assert_eq!(crate::clock::after(i64::MAX - 1, Duration::MAX), i64::MAX);
     }
 
     #[test]

@@ -5,7 +5,6 @@
 //! create that certainly never reached the server (a 429, a refused connection, a shutdown)
 //! goes back to `intent`, so it costs no search.
 
-use futures_util::future::join_all;
 use tracing::Instrument;
 
 use super::{backoff, task_span, tolerate_conflict, Engine, EngineError, STEP_CONCURRENCY};
@@ -37,34 +36,51 @@ const SKEW_WARNING_MS: i64 = 60_000;
 
 impl Engine {
     /// Sends the creates of `tasks` (intents, and `creating` tasks the server certainly does not
-    /// have), a chunk at a time: each chunk is marked "maybe sent" just before its POSTs, so a
-    /// crash leaves only the creates really in flight uncertain.
+    /// have), a chunk at a time: each chunk is marked "maybe sent" just before its POSTs, and the
+    /// next chunk is marked as soon as fewer than a chunk's worth are in flight. A crash leaves
+    /// at most two chunks uncertain, however many creates the step has.
     pub(super) async fn create_all(&self, tasks: Vec<TaskRow>) -> Result<(), EngineError> {
-        let settle = ms(self.config.api.create_settle);
-        for chunk in tasks.chunks(STEP_CONCURRENCY) {
-            if self.client.is_stopping() {
-                return Ok(());
-            }
-            let ids: Vec<i64> = chunk.iter().map(|t| t.id).collect();
-            let now = self.now();
-            let marked = self.store.begin_creates(&ids, settle, now).await?;
-            crashpoint::hit("create.marked");
-            let posts = chunk.iter().filter(|t| marked.contains(&t.id)).map(|task| {
-                let mut task = task.clone();
-                task.state = State::Creating;
-                task.intent_at = Some(now);
-                let span = task_span(&task);
-                async move {
-                    let result = self.post(&task).instrument(span.clone()).await;
-                    span.in_scope(|| tolerate_conflict(result))
+        let mut chunks = tasks.chunks(STEP_CONCURRENCY);
+        // The POSTs run as tasks of their own: they progress (and commit) while the next chunk
+        // is being marked.
+        let mut in_flight = tokio::task::JoinSet::new();
+        loop {
+            while in_flight.len() < STEP_CONCURRENCY && !self.client.is_stopping() {
+                let Some(chunk) = chunks.next() else { break };
+                for task in self.mark_chunk(chunk).await? {
+                    let engine = self.clone();
+                    in_flight.spawn(async move {
+                        let span = task_span(&task);
+                        let result = engine.post(&task).instrument(span.clone()).await;
+                        span.in_scope(|| tolerate_conflict(result))
+                    });
                 }
-            });
-            join_all(posts)
-                .await
-                .into_iter()
-                .collect::<Result<(), _>>()?;
+            }
+            match in_flight.join_next().await {
+                Some(Ok(result)) => result?,
+                Some(Err(e)) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                Some(Err(_)) => {} // cancelled: the step is being abandoned
+                None => return Ok(()),
+            }
         }
-        Ok(())
+    }
+
+    /// Marks a chunk's rows `creating` (one durable commit); returns the rows marked, as marked.
+    async fn mark_chunk(&self, chunk: &[TaskRow]) -> Result<Vec<TaskRow>, EngineError> {
+        let ids: Vec<i64> = chunk.iter().map(|t| t.id).collect();
+        let now = self.now();
+        let settle = ms(self.config.api.create_settle);
+        let marked = self.store.begin_creates(&ids, settle, now).await?;
+        crashpoint::hit("create.marked");
+        Ok(chunk
+            .iter()
+            .filter(|t| marked.contains(&t.id))
+            .map(|task| TaskRow {
+                state: State::Creating,
+                intent_at: Some(now),
+                ..task.clone()
+            })
+            .collect())
     }
 
     /// One create for a task just marked `creating`.

@@ -19,8 +19,8 @@ impl Engine {
         let Ok(_slot) = self.download_slots.acquire().await else {
             return Ok(());
         };
-        // A long download must not look like a hung loop to the systemd watchdog.
-        match crate::service::keep_alive_during(self.fetch(task)).await {
+        // Each chunk vouches for the process to the watchdog (see `api::Download`).
+        match self.fetch(task).await {
             Ok(file) => self.deliver(task, file).await,
             Err(FetchError::Api(err @ ApiError::Stopped { .. })) => {
                 self.retry_later(task, &err).await

@@ -4,27 +4,38 @@
 //! verified) in its environment; `on_restated` runs instead of `on_success` when a refresh
 //! brought a new version, with REPORT_VERSION and REPORT_PREVIOUS_SHA256 besides and `hook_timeout` to finish. The task's
 //! `hook_state` is `pending` from the moment it ends, so a crash cannot skip a hook; the exit
-//! status and the end of stderr go into the task's history.
+//! status and the end of stderr go into the task's history (see `store::hook_runs` for a
+//! `retry-hook` or `retry` issued while it runs).
 //!
-//! A hook runs in its own process group; when it overstays `hook_timeout`, or the daemon stops
-//! while it runs, the whole group is killed, so nothing it started outlives it. It does not
-//! inherit the notify socket, the watchdog variables or `GCORE_API_KEY`. While it runs the
-//! systemd watchdog is pinged for it (its timeout bounds it), and its log lines carry the
-//! task's span like every other line about the task.
+//! Hooks never hold up the engine: each runs in its own task, at most [`HOOK_SLOTS`] at once,
+//! while steps go on polling and downloading. A hook runs in its own process group (see
+//! `hook_process`); it does not inherit the notify socket, the watchdog variables or
+//! `GCORE_API_KEY`. It vouches for the process to the watchdog for its `hook_timeout`, and its
+//! log lines carry the task's span like every other line about the task.
 
-use std::process::{ExitStatus, Stdio};
+use std::collections::BTreeSet;
+use std::process::Stdio;
+use std::sync::Mutex;
 use std::time::Duration;
 
-use tokio::io::AsyncReadExt;
-use tokio::process::Child;
+use tokio::sync::{Notify, Semaphore};
 use tracing::Instrument;
 
+use super::hook_process::{supervise, Ended};
 use super::{Engine, EngineError};
 use crate::service;
 use crate::store::{State, TaskRow};
 
-/// How much of a hook's stderr is kept in the history.
-const STDERR_KEPT: usize = 2000;
+/// How many hooks run at once, in the whole process.
+pub const HOOK_SLOTS: usize = 4;
+/// How much of a hook's stderr a log line quotes (the history keeps more).
+const STDERR_LOGGED: usize = 2000;
+
+static SLOTS: Semaphore = Semaphore::const_new(HOOK_SLOTS);
+/// The tasks whose hook is running in this process.
+static RUNNING: Mutex<BTreeSet<i64>> = Mutex::new(BTreeSet::new());
+/// Told each time a hook ends.
+static ENDED: Notify = Notify::const_new();
 
 /// What a hook must not inherit from the daemon: the service-manager protocol and the key.
 const NOT_INHERITED: [&str; 4] = [
@@ -34,37 +45,121 @@ const NOT_INHERITED: [&str; 4] = [
     "GCORE_API_KEY",
 ];
 
+fn running() -> std::sync::MutexGuard<'static, BTreeSet<i64>> {
+    RUNNING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Resolves when a hook ends: a slot is free, or a one-shot run may be over.
+pub async fn hook_ended() {
+    ENDED.notified().await
+}
+
+/// Waits until no hook runs in this process.
+pub async fn hooks_idle() {
+    while !running().is_empty() {
+        let ended = ENDED.notified();
+        if running().is_empty() {
+            return;
+        }
+        let _ = tokio::time::timeout(Duration::from_millis(200), ended).await;
+    }
+}
+
+/// When work still running at a shutdown must be abandoned: `grace` after the signal.
+pub(super) fn stop_deadline(
+    shutdown: &tokio_util::sync::CancellationToken,
+    grace: Duration,
+) -> tokio::task::JoinHandle<tokio::time::Instant> {
+    let shutdown = shutdown.clone();
+    tokio::spawn(async move {
+        shutdown.cancelled().await;
+        tokio::time::Instant::now() + grace
+    })
+}
+
+/// Lets running hooks end: at a shutdown within its grace (past it they are killed, and run
+/// again at the next start), otherwise within `grace`.
+pub(super) async fn wait_for_hooks(
+    shutdown: &tokio_util::sync::CancellationToken,
+    stop_deadline: tokio::task::JoinHandle<tokio::time::Instant>,
+    grace: Duration,
+) {
+    let deadline = if shutdown.is_cancelled() {
+        stop_deadline
+            .await
+            .unwrap_or_else(|_| tokio::time::Instant::now())
+    } else {
+        stop_deadline.abort();
+        tokio::time::Instant::now() + grace
+    };
+    if tokio::time::timeout_at(deadline, hooks_idle())
+        .await
+        .is_err()
+    {
+        tracing::warn!("a hook did not end within daemon.shutdown_timeout: killed (it runs again at the next start)");
+    }
+}
+
 impl Engine {
-    /// Runs every pending hook, one after the other.
-    pub(super) async fn run_pending_hooks(&self) -> Result<(), EngineError> {
-        for task in self.store.pending_hooks(64).await? {
+    /// Starts armed hooks in their own tasks, as many as there are free slots. Returns whether
+    /// any hook is running or still armed (a one-shot run waits for them).
+    pub(super) async fn start_pending_hooks(&self) -> Result<bool, EngineError> {
+        let busy = running().len();
+        let want = SLOTS.available_permits() + busy + 1;
+        let mut outstanding = busy > 0;
+        for task in self.store.pending_hooks(want as i64).await? {
+            outstanding = true;
+            if running().contains(&task.id) {
+                continue; // re-armed while it runs: started again once it ends
+            }
+            let Ok(slot) = SLOTS.try_acquire() else {
+                break;
+            };
+            if !self.store.claim_hook(task.id).await? {
+                continue;
+            }
+            running().insert(task.id);
+            let engine = self.clone();
             let span = tracing::info_span!("task", id = task.id, report = %task.report,
                 period = %task.period_from, task_uuid = task.uuid.as_deref().unwrap_or(""));
-            let result = self.run_and_record(&task).instrument(span.clone()).await;
-            span.in_scope(|| super::tolerate_conflict(result))?;
+            tokio::spawn(
+                async move {
+                    if let Err(e) = engine.run_and_record(&task).await {
+                        tracing::error!(error = %e, "the hook's outcome could not be recorded; it runs again at the next start");
+                    }
+                    running().remove(&task.id);
+                    drop(slot);
+                    ENDED.notify_one();
+                }
+                .instrument(span),
+            );
         }
-        Ok(())
+        Ok(outstanding)
     }
 
     async fn run_and_record(&self, task: &TaskRow) -> Result<(), EngineError> {
-        let (ok, message) = service::keep_alive_during(self.run_hook(task)).await;
+        let (ok, outcome, stderr) = self.run_hook(task).await;
+        let logged = format!("{outcome}{}", said(&stderr, STDERR_LOGGED));
+        let message = format!("{outcome}{}", said(&stderr, usize::MAX));
         if ok {
-            tracing::info!("{message}");
+            tracing::info!("{logged}");
         } else {
             tracing::error!(
-                "{message}; rerun with `gcore-reportd retry-hook {}`",
+                "{logged}; rerun with `gcore-reportd retry-hook {}`",
                 task.id
             );
         }
         Ok(self
             .store
-            .record_hook(task.id, task.state, ok, &message, self.now())
+            .finish_hook(task.id, ok, &message, self.now())
             .await?)
     }
 
-    async fn run_hook(&self, task: &TaskRow) -> (bool, String) {
+    /// Runs the task's hook: whether it succeeded, how it ended, the end of its stderr.
+    async fn run_hook(&self, task: &TaskRow) -> (bool, String, Vec<u8>) {
+        let quiet = |ok: bool, outcome: String| (ok, outcome, Vec::new());
         let Some(report) = self.report_config(task) else {
-            return (
+            return quiet(
                 true,
                 "hook skipped: the report is no longer configured".into(),
             );
@@ -85,25 +180,27 @@ impl Engine {
             _ => None,
         };
         let Some((program, args)) = argv.split_first() else {
-            return (true, format!("hook skipped: no {kind} configured any more"));
+            return quiet(true, format!("hook skipped: no {kind} configured any more"));
         };
         let what = format!("{kind} hook {program:?}");
         let child = match hook_command(program, args, task, previous).spawn() {
             Ok(child) => child,
-            Err(e) => return (false, format!("{what} could not start: {e}")),
+            Err(e) => return quiet(false, format!("{what} could not start: {e}")),
         };
-        match supervise(child, report.hook_timeout).await {
-            Ended::TimedOut => (
+        let timeout = report.hook_timeout;
+        match crate::liveness::bounded(timeout, supervise(child, timeout)).await {
+            Ended::TimedOut => quiet(
                 false,
                 format!(
                     "{what} timed out after {} and was killed",
-                    humantime::format_duration(report.hook_timeout)
+                    humantime::format_duration(timeout)
                 ),
             ),
-            Ended::WaitFailed(e) => (false, format!("{what} failed: {e}")),
+            Ended::WaitFailed(e) => quiet(false, format!("{what} failed: {e}")),
             Ended::Exited(status, stderr) => (
                 status.success(),
-                format!("{what} exited with {status}{}", said(&stderr)),
+                format!("{what} exited with {status}"),
+                stderr,
             ),
         }
     }
@@ -135,60 +232,11 @@ fn hook_command(
     command
 }
 
-/// How a hook ended.
-enum Ended {
-    Exited(ExitStatus, Vec<u8>),
-    WaitFailed(std::io::Error),
-    TimedOut,
-}
-
-/// Waits for the hook (reading its stderr) for at most `timeout`; past it, or if this future is
-/// dropped first, the hook's process group is killed.
-async fn supervise(mut child: Child, timeout: Duration) -> Ended {
-    let mut group = GroupKiller(child.id().and_then(|pid| i32::try_from(pid).ok()));
-    let mut stderr = child.stderr.take();
-    let wait = async {
-        let mut err = Vec::new();
-        if let Some(pipe) = stderr.as_mut() {
-            let _ = pipe.read_to_end(&mut err).await;
-        }
-        (child.wait().await, err)
-    };
-    let ended = match tokio::time::timeout(timeout, wait).await {
-        Err(_) => return Ended::TimedOut,
-        Ok((Err(e), _)) => Ended::WaitFailed(e),
-        Ok((Ok(status), err)) => Ended::Exited(status, err),
-    };
-    group.disarm();
-    ended
-}
-
-/// Kills a process group with SIGKILL when dropped, unless disarmed once its leader has ended.
-struct GroupKiller(Option<i32>);
-
-impl GroupKiller {
-    fn disarm(&mut self) {
-        self.0 = None;
-    }
-}
-
-impl Drop for GroupKiller {
-    fn drop(&mut self) {
-        if let Some(pgid) = self.0.take() {
-            // SAFETY: kill(2) only sends a signal. The leader has not been reaped yet (we would
-            // have disarmed), so the group id cannot have been reused.
-            unsafe {
-                libc::kill(-pgid, libc::SIGKILL);
-            }
-        }
-    }
-}
-
-/// The end of a hook's stderr, for the history ("" when it said nothing).
-fn said(stderr: &[u8]) -> String {
-    let tail = String::from_utf8_lossy(&stderr[stderr.len().saturating_sub(STDERR_KEPT)..])
-        .trim()
-        .to_string();
+/// The end of what the hook wrote to stderr, at most `max` bytes of it ("" when it said
+/// nothing).
+fn said(stderr: &[u8], max: usize) -> String {
+    let end = &stderr[stderr.len().saturating_sub(max)..];
+    let tail = String::from_utf8_lossy(end).trim().to_string();
     if tail.is_empty() {
         String::new()
     } else {

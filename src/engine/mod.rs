@@ -11,9 +11,11 @@ mod create;
 mod deliver;
 mod download;
 mod files;
+mod hook_process;
 mod hooks;
 mod matching;
 mod metrics_server;
+mod pause;
 mod poll;
 mod reconcile;
 mod refresh;
@@ -73,6 +75,8 @@ pub struct StepOutcome {
     /// The API refused the credentials and is not being called until `next_due_at`: what it
     /// said.
     pub auth_refused: Option<String>,
+    /// A hook is running or armed: a one-shot run waits for it.
+    pub hooks_busy: bool,
 }
 
 /// The daemon's working parts: config, database, API client, clock and download slots.
@@ -107,6 +111,7 @@ impl Engine {
         lock: Arc<std::fs::File>,
     ) -> Engine {
         let slots = config.downloads.max_concurrent;
+        pause::record_pauses(&store, &client, &clock);
         Engine {
             config,
             store,
@@ -136,6 +141,7 @@ impl Engine {
         };
         let scheduled = scheduled + self.schedule_refreshes(now).await?;
         let active = self.store.count_active().await?;
+        let hooks_busy = self.start_pending_hooks().await?;
         if let Some(refusal) = self.auth_refusal(now).await? {
             return Ok(StepOutcome {
                 scheduled,
@@ -143,10 +149,13 @@ impl Engine {
                 active,
                 next_due_at: Some(refusal.until),
                 auth_refused: Some(refusal.message),
+                hooks_busy,
             });
         }
+        self.client.recheck_credentials();
+        self.honour_api_pause(now).await?;
         let processed = self.work_due().await?;
-        self.run_pending_hooks().await?;
+        let hooks_busy = self.start_pending_hooks().await?;
         if processed > 0 {
             self.clear_expired_auth_block(now).await?;
         }
@@ -161,6 +170,7 @@ impl Engine {
             active: self.store.count_active().await?,
             next_due_at,
             auth_refused: refusal.map(|r| r.message),
+            hooks_busy,
         })
     }
 

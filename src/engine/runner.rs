@@ -13,11 +13,15 @@ use super::{files::remove_partial_files, Engine, EngineError, StepOutcome};
 use crate::api::{Client, ClientOptions};
 use crate::clock::{until, Clock};
 use crate::config::Config;
-use crate::service::Notifier;
+use crate::liveness;
+use crate::service::{Heartbeat, Notifier};
 use crate::store::{State, Store};
 
 /// The longest the daemon sleeps without looking at its schedules again.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
+/// The longest one step runs: past it no new request of the step is sent, in-flight ones get
+/// `request_timeout`, and the loop goes on (the tasks keep their state).
+const STEP_LIMIT: Duration = Duration::from_secs(15 * 60);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunMode {
@@ -68,9 +72,18 @@ pub async fn run_with_reloads(
         });
     }
     let notifier = Notifier::from_env();
+    let rearmed = engine.store.rearm_interrupted_hooks().await?;
+    if rearmed > 0 {
+        tracing::info!(rearmed, "hooks interrupted by a crash run again");
+    }
     notifier.ready("database ready, starting work");
+    let heartbeat = Heartbeat::start(&notifier);
+    let grace = engine.config.daemon.shutdown_timeout;
+    let stop_deadline = super::hooks::stop_deadline(&shutdown, grace);
     let started = engine.now();
     let result = drive(engine.clone(), &shutdown, mode, &notifier, reloads).await;
+    super::hooks::wait_for_hooks(&shutdown, stop_deadline, grace).await;
+    drop(heartbeat);
     notifier.stopping();
     let removed = remove_partial_files(&engine.config.storage.output_dir);
     if removed > 0 {
@@ -167,7 +180,7 @@ async fn drive(
         failures = 0;
         notifier.alive();
         notifier.status(&status_line(&clock, &outcome));
-        if mode != RunMode::Daemon && outcome.active == 0 {
+        if mode != RunMode::Daemon && outcome.active == 0 && !outcome.hooks_busy {
             return Ok(());
         }
         // A one-shot run cannot wait out `auth_retry_interval`: it stops, and the next run
@@ -182,11 +195,15 @@ async fn drive(
         if mode == RunMode::Daemon {
             wait = wait.min(clock.until_due(engine.now()));
         }
-        // A reload wakes the loop at once: a new report must not wait for the next due task.
+        // Sleeping until the next due work is the loop's legitimate wait.
+        liveness::vouch(wait);
+        // A reload wakes the loop at once: a new report must not wait for the next due task;
+        // so does a hook's end (a slot for the next, or the end of a one-shot run).
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = shutdown.cancelled() => {}
             changed = reload_signalled(reloads.as_mut()) => reload_seen = changed,
+            _ = super::hooks::hook_ended() => {}
         }
     }
     Ok(())
@@ -204,6 +221,7 @@ async fn wait_after_store_error(
     let retry_in = humantime::format_duration(wait);
     tracing::error!(error = %err, %retry_in, failures, "the database failed; tasks keep their state, retrying");
     notifier.alive();
+    liveness::vouch(wait);
     notifier.status(&format!("database error, retrying in {retry_in}: {err}"));
     tokio::select! {
         _ = tokio::time::sleep(wait) => {}
@@ -253,20 +271,37 @@ pub fn build_client(config: &Config) -> Result<Client, crate::api::ApiError> {
         key: config.api.key.clone(),
         timeout: config.api.request_timeout,
         max_requests_per_second: config.api.max_requests_per_second,
+        max_retry_after: config.api.max_retry_after,
+        max_download_bytes: config.downloads.max_bytes,
     })
 }
 
-/// Runs a step; on shutdown, lets it finish within `shutdown_timeout`, else abandons it.
+/// Runs a step; on shutdown, lets it finish within `shutdown_timeout`, else abandons it. A
+/// step past [`STEP_LIMIT`] sends nothing more and is given `request_timeout` to end.
 async fn step_or_stop(
     engine: &Engine,
     shutdown: &CancellationToken,
     schedule: bool,
     notifier: &Notifier,
 ) -> Result<Option<StepOutcome>, EngineError> {
-    let step = engine.step(schedule);
+    let step_stop = shutdown.child_token();
+    let mut bounded = engine.clone();
+    bounded.client = engine.client.clone().stopping_on(step_stop.clone());
+    let step = bounded.step(schedule);
     tokio::pin!(step);
     tokio::select! {
         outcome = &mut step => outcome.map(Some),
+        _ = tokio::time::sleep(STEP_LIMIT) => {
+            step_stop.cancel();
+            tracing::warn!(limit = %humantime::format_duration(STEP_LIMIT), "the step ran past its limit: nothing more is sent in it");
+            match tokio::time::timeout(engine.config.api.request_timeout, step).await {
+                Ok(outcome) => outcome.map(Some),
+                Err(_) => {
+                    tracing::warn!("the step did not end within api.request_timeout: abandoned (its tasks resume at the next step)");
+                    Ok(Some(StepOutcome { active: 1, ..StepOutcome::default() }))
+                }
+            }
+        }
         _ = shutdown.cancelled() => {
             notifier.stopping();
             let grace = engine.config.daemon.shutdown_timeout;

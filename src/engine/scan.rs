@@ -9,6 +9,8 @@ use std::time::Duration;
 use super::Engine;
 use crate::api::{ApiError, ErrorClass, FileTask, ListQuery, MAX_PAGE};
 
+/// More pages than any real listing has (10 million tasks): a server whose `next` never ends.
+const MAX_PAGES: u32 = 100_000;
 /// How many times one page is asked for before the scan fails.
 const PAGE_TRIES: u32 = 5;
 /// The first wait before a page is asked again; it doubles.
@@ -27,7 +29,7 @@ impl Engine {
             ..query.clone()
         };
         let mut kept = Vec::new();
-        loop {
+        for _ in 0..MAX_PAGES {
             let page = self.page(&query).await?;
             let got = u64::try_from(page.results.len()).unwrap_or(u64::MAX);
             kept.extend(page.results.into_iter().filter(|task| keep(task)));
@@ -36,6 +38,10 @@ impl Engine {
             }
             query.offset = query.offset.saturating_add(got);
         }
+        Err(ApiError::BadResponse {
+            op: crate::api::Operation::List,
+            reason: format!("more than {MAX_PAGES} pages: the listing does not end"),
+        })
     }
 
     /// One page, asked for again after a transient failure.
@@ -48,6 +54,7 @@ impl Engine {
                 Err(e) if retryable(&e) && tries < PAGE_TRIES => {
                     tracing::debug!(offset = query.offset, error = %e, "list page failed; asking for it again");
                     // A Retry-After pauses the client's budget itself; this only spaces tries.
+                    crate::liveness::vouch(wait);
                     tokio::time::sleep(wait).await;
                     wait = wait.saturating_mul(2);
                     tries += 1;

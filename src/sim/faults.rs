@@ -1,7 +1,9 @@
 //! The faults a test can switch on at run time ([`Faults`]) and the ways the simulator breaks a
 //! response: server errors with the bodies real proxies send, a body cut off after the headers,
-//! a download cut short of its Content-Length, JSON that does not parse. Which request gets a
-//! fault is decided by the simulator's seeded RNG, so a sequential test run is repeatable.
+//! a download cut short of its Content-Length, JSON that does not parse, and a hostile
+//! server's: absurd `Retry-After` values, a body trickled a byte at a time, a JSON body that
+//! never ends. Which request gets a fault is decided by the simulator's seeded RNG, so a
+//! sequential test run is repeatable.
 
 use std::time::Duration;
 
@@ -58,6 +60,18 @@ pub struct Faults {
     pub never_finish_when: Option<(String, serde_json::Value)>,
     /// Latency added to every response.
     pub delay: Duration,
+    /// Every request for these operations ("create", "list", "retrieve", "download",
+    /// "templates") is answered 429 with Retry-After.
+    pub throttle_ops: Vec<String>,
+    /// Sent verbatim as the Retry-After of every 429 instead of `retry_after_secs` (an absurd
+    /// number, an HTTP date in year 9999).
+    pub retry_after_header: Option<String>,
+    /// Answers for these operations send their headers, then one byte per `trickle_every`.
+    pub trickle_ops: Vec<String>,
+    pub trickle_every: Duration,
+    /// Successful answers for these operations get a chunked JSON body that never ends (the
+    /// operation itself is carried out: a create creates its task).
+    pub endless_ops: Vec<String>,
 }
 
 /// How long a sabotaged body waits before failing, so the bytes before it are flushed first.
@@ -96,6 +110,52 @@ pub(crate) fn throttled(retry_after_secs: u64) -> Response {
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
     response
+}
+
+/// A 429 whose Retry-After is `value`, verbatim (what no well-behaved server would send).
+pub(crate) fn throttled_with(value: &str) -> Response {
+    let mut response = throttled(1);
+    match HeaderValue::from_str(value) {
+        Ok(v) => response.headers_mut().insert(header::RETRY_AFTER, v),
+        Err(_) => response.headers_mut().remove(header::RETRY_AFTER),
+    };
+    response
+}
+
+/// The same answer, its body sent one byte per `every` after the headers (a server or proxy
+/// that trickles).
+pub(crate) async fn trickle(response: Response, every: Duration) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+    let drip = futures_util::stream::unfold(0usize, move |at| {
+        let bytes = bytes.clone();
+        async move {
+            if at >= bytes.len() {
+                return None;
+            }
+            tokio::time::sleep(every).await;
+            Some((Ok::<_, std::io::Error>(bytes.slice(at..at + 1)), at + 1))
+        }
+    });
+    Response::from_parts(parts, Body::from_stream(drip))
+}
+
+/// The same status and content type, with a chunked JSON body that never ends: an opening
+/// brace, then padding objects for ever.
+pub(crate) fn endless(response: Response) -> Response {
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let pad = Bytes::from(format!("{{\"pad\":\"{}\"}},", "x".repeat(64 * 1024)));
+    let head = futures_util::stream::once(async {
+        Ok::<_, std::io::Error>(Bytes::from_static(b"{\"count\":1,\"results\":["))
+    });
+    let tail = futures_util::stream::repeat_with(move || Ok(pad.clone()));
+    Response::from_parts(parts, Body::from_stream(head.chain(tail)))
 }
 
 /// Keeps the status and headers (with the Content-Length they promised) but fails the body

@@ -1,8 +1,9 @@
 //! The layer every request passes through before and after its handler: it counts the request
 //! by operation and its answer by status code, logs it at debug, adds the configured delay,
-//! injects the request-level faults (server errors, 429, invalid JSON, empty bodies, HTML pages,
-//! dropped bodies), records the exchange when asked to, and checks the
-//! `Authorization: apikey <key>` header the way Django REST framework would.
+//! injects the request-level faults (server errors, 429 with any Retry-After, invalid JSON,
+//! empty bodies, HTML pages, dropped, trickled and endless bodies), records the exchange when
+//! asked to, and checks the `Authorization: apikey <key>` header the way Django REST framework
+//! would.
 
 use std::sync::Arc;
 
@@ -42,12 +43,13 @@ pub(crate) async fn front(
             Err(response) => return response,
         },
     };
-    let response = match early_answer(&shared, &faults, number, request.headers()) {
+    let response = match early_answer(&shared, &faults, op, number, request.headers()) {
         Some(answer) => answer,
         None => next.run(request).await,
     };
     let status = response.status();
     let response = garble(&shared, &faults, op, response).await;
+    let response = hamper(&faults, op, response).await;
     let dropped = shared.roll(faults.drop_rate);
     let response = match exchange {
         Some(exchange) => keep_record(&shared, exchange, response, dropped).await,
@@ -94,6 +96,7 @@ fn operation(method: &Method, path: &str) -> &'static str {
 fn early_answer(
     shared: &Shared,
     faults: &Faults,
+    op: &str,
     number: u64,
     headers: &HeaderMap,
 ) -> Option<Response> {
@@ -102,8 +105,12 @@ fn early_answer(
         return Some(faults::server_error(status));
     }
     let every = u64::from(faults.too_many_every);
-    if every > 0 && number.is_multiple_of(every) {
-        return Some(faults::throttled(faults.retry_after_secs));
+    let throttled = faults.throttle_ops.iter().any(|o| o == op);
+    if throttled || (every > 0 && number.is_multiple_of(every)) {
+        return Some(match &faults.retry_after_header {
+            Some(value) => faults::throttled_with(value),
+            None => faults::throttled(faults.retry_after_secs),
+        });
     }
     authenticate(headers, &shared.options.api_key).err()
 }
@@ -128,6 +135,19 @@ async fn garble(shared: &Shared, faults: &Faults, op: &str, response: Response) 
     } else {
         response
     }
+}
+
+/// The faults of a hostile server or proxy: a successful answer's body that never ends, or any
+/// answer's body trickled a byte at a time.
+async fn hamper(faults: &Faults, op: &str, response: Response) -> Response {
+    let listed = |ops: &[String]| ops.iter().any(|o| o == op);
+    if response.status().is_success() && listed(&faults.endless_ops) {
+        return faults::endless(response);
+    }
+    if listed(&faults.trickle_ops) {
+        return faults::trickle(response, faults.trickle_every).await;
+    }
+    response
 }
 
 /// DRF-style token authentication with the `apikey` keyword (any case), one space, the key.

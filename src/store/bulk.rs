@@ -26,7 +26,7 @@ impl Store {
             return Ok(0);
         }
         let json = serde_json::to_string(polls).map_err(|e| StoreError::Encode(e.to_string()))?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let updated: Vec<i64> = sqlx::query_scalar(
             "UPDATE tasks SET remote_status = p.value ->> 'status',
                 backoff_step = backoff_step + 1, next_attempt_at = p.value ->> 'next_at',
@@ -60,7 +60,7 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let moved: Vec<i64> = sqlx::query_scalar(
             "UPDATE tasks SET state = 'downloading', remote_status = ?1, backoff_step = 0,
                 next_attempt_at = ?2, last_error = NULL, missing_since = NULL, updated_at = ?2

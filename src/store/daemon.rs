@@ -16,6 +16,9 @@ pub struct Condition {
 /// The key under which a credentials refusal is recorded.
 pub const AUTH_BLOCKED: &str = "auth_blocked";
 
+/// The key under which an API-wide pause (a server's `Retry-After`) is recorded.
+pub const API_PAUSED: &str = "api_paused";
+
 impl Store {
     /// Records (or replaces) a condition.
     pub async fn set_condition(

@@ -8,6 +8,17 @@ use sqlx::SqliteConnection;
 
 use super::{State, StoreError};
 
+impl super::Store {
+    /// A write transaction, holding the write lock from its start (`BEGIN IMMEDIATE`): a
+    /// deferred one that is overtaken by another connection's write between its snapshot and
+    /// its first write fails at once with SQLITE_BUSY, without waiting `busy_timeout`.
+    pub(super) async fn write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
 /// Fails with [`StoreError::Conflict`] unless the compare-and-set update changed exactly the
 /// one row it was meant for.
 pub(super) fn expect_changed(affected: u64, id: i64, expected: State) -> Result<(), StoreError> {

@@ -7,6 +7,7 @@ mod bulk;
 mod daemon;
 mod deliveries;
 mod events;
+mod hook_runs;
 mod operator;
 mod progress;
 mod reads;
@@ -21,7 +22,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 
 pub use bulk::PollUpdate;
-pub use daemon::{Condition, AUTH_BLOCKED};
+pub use daemon::{Condition, API_PAUSED, AUTH_BLOCKED};
 pub use deliveries::Delivery;
 pub use reads::HOT_QUERIES;
 pub use rows::*;

@@ -1,10 +1,10 @@
-//! The changes operators make (`retry`, `forget`, `retry-hook`) and the hook bookkeeping that
-//! races them. Operator changes act only on finished tasks, so they never take a task from
-//! under the engine; the engine's hook record is compare-and-set on the task still waiting for
-//! that hook, so a `retry` or `forget` issued while the hook runs is never overwritten.
+//! The changes operators make (`retry`, `forget`, `retry-hook`). They act only on finished
+//! tasks, so they never take a task from under the engine; the hook bookkeeping that races them
+//! (`hook_runs`) writes a hook's outcome only over `running`, so a `retry` or `retry-hook`
+//! issued while the hook runs is kept.
 
 use super::events::append;
-use super::{State, Store, StoreError};
+use super::{Store, StoreError};
 
 impl Store {
     /// An operator asked for a new attempt of a finished-badly task: it becomes due now. A task
@@ -18,7 +18,7 @@ impl Store {
         deadline_at: i64,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let changed = sqlx::query(
             "UPDATE tasks SET
                 state = CASE
@@ -57,37 +57,9 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
-    /// Records a hook's outcome (`ok` or `failed`) and what it said, in the task's history.
-    /// Compare-and-set on the task still being in `expected` with its hook pending: when an
-    /// operator retried or forgot the task meanwhile, [`StoreError::Conflict`].
-    pub async fn record_hook(
-        &self,
-        id: i64,
-        expected: State,
-        ok: bool,
-        message: &str,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let affected = sqlx::query(
-            "UPDATE tasks SET hook_state = ?, updated_at = ?
-             WHERE id = ? AND state = ? AND hook_state = 'pending'",
-        )
-        .bind(if ok { "ok" } else { "failed" })
-        .bind(now)
-        .bind(id)
-        .bind(expected.as_str())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        super::events::expect_changed(affected, id, expected)?;
-        append(&mut tx, id, now, Some(message)).await?;
-        Ok(tx.commit().await?)
-    }
-
     /// An operator asked to run a task's hook again (`retry-hook`).
     pub async fn rearm_hook(&self, id: i64, now: i64) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let changed = sqlx::query(
             "UPDATE tasks SET hook_state = 'pending', updated_at = ?
              WHERE id = ? AND state IN ('done', 'failed', 'expired', 'lost')",

@@ -14,7 +14,7 @@ impl Store {
         now: i64,
         changed: bool,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let affected = sqlx::query(
             "UPDATE tasks SET remote_status = ?, backoff_step = backoff_step + 1,
                 next_attempt_at = ?, last_error = NULL, missing_since = NULL, updated_at = ?
@@ -43,7 +43,7 @@ impl Store {
         error: &str,
         now: i64,
     ) -> Result<i64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let since: Option<i64> = sqlx::query_scalar(
             "UPDATE tasks SET missing_since = COALESCE(missing_since, ?1),
                 backoff_step = backoff_step + 1, next_attempt_at = ?2, last_error = ?3,
@@ -68,7 +68,7 @@ impl Store {
 
     /// The remote task is Completed: the file is to be fetched now.
     pub async fn begin_download(&self, id: i64, status: &str, now: i64) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let affected = sqlx::query(
             "UPDATE tasks SET state = 'downloading', remote_status = ?1, backoff_step = 0,
                 next_attempt_at = ?2, last_error = NULL, missing_since = NULL, updated_at = ?2
@@ -94,7 +94,7 @@ impl Store {
         now: i64,
     ) -> Result<(), StoreError> {
         let (path, bytes, sha256) = (file.path, file.bytes, file.sha256);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let affected = sqlx::query(
             "UPDATE tasks SET state = 'done', file_path = ?, bytes = ?, sha256 = ?,
                 backoff_step = 0, last_error = NULL, hook_state = ?, updated_at = ?
@@ -125,7 +125,7 @@ impl Store {
         deadline_at: i64,
         now: i64,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         append(&mut tx, id, now, Some(reason)).await?;
         let affected = sqlx::query(
             "UPDATE tasks SET state = 'intent', uuid = NULL, remote_status = NULL,
@@ -155,7 +155,7 @@ impl Store {
         hook: bool,
         now: i64,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let affected = sqlx::query(
             "UPDATE tasks SET state = ?1, last_error = ?2, hook_state = ?3, updated_at = ?4
              WHERE id = ?5 AND state = ?6",

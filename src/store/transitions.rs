@@ -19,7 +19,7 @@ impl Store {
         news: &[NewTask],
         now: i64,
     ) -> Result<Vec<Option<i64>>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let mut ids = Vec::with_capacity(news.len());
         for new in news {
             let id = insert_intent_in(&mut tx, new, now).await?;
@@ -68,7 +68,7 @@ impl Store {
         now: i64,
         message: &str,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let affected = sqlx::query(
             "UPDATE tasks SET state = 'polling', uuid = ?, remote_status = ?, remote_created_at = ?,
                 attempts = attempts + 1, backoff_step = 0, next_attempt_at = ?, last_error = NULL,
@@ -97,7 +97,7 @@ impl Store {
         error: &str,
         now: i64,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let affected = sqlx::query(
             "UPDATE tasks SET backoff_step = backoff_step + 1, next_attempt_at = ?1,
                 last_error = ?2, updated_at = ?3 WHERE id = ?4 AND state = ?5",
@@ -124,7 +124,7 @@ impl Store {
         error: &str,
         now: i64,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let affected = sqlx::query(
             "UPDATE tasks SET state = 'intent', intent_at = NULL, backoff_step = backoff_step + 1,
                 next_attempt_at = ?1, last_error = ?2, updated_at = ?3
@@ -150,7 +150,7 @@ async fn begin_creates_on(
     settle_ms: i64,
     now: i64,
 ) -> Result<Vec<i64>, StoreError> {
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
     let marked: Vec<i64> = sqlx::query_scalar(
         "UPDATE tasks SET state = 'creating', intent_at = ?1, next_attempt_at = ?2,
             updated_at = ?1

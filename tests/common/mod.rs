@@ -3,6 +3,7 @@
 //! `gcore-reportd` binary run against them.
 #![allow(dead_code)]
 
+pub mod notify;
 pub mod openapi;
 
 use std::path::{Path, PathBuf};
@@ -217,6 +218,66 @@ pub fn send_signal(child: &tokio::process::Child, signal: libc::c_int) {
     assert_eq!(rc, 0, "kill({pid}, {signal})");
 }
 
+/// The peak resident memory of a running process (`VmHWM`), in KiB.
+pub fn peak_rss_kib(child: &tokio::process::Child) -> u64 {
+    let pid = child.id().expect("the child is running");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/PID/status")
+}
+
+/// The daemon-wide conditions `status` prints above its table (`! key: value (until …)`).
+pub async fn status_conditions(h: &Harness) -> Vec<String> {
+    let out = h.run(&["status"]).await;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with("! "))
+        .map(str::to_string)
+        .collect()
+}
+
+impl Harness {
+    /// `run` (the daemon) with JSON log lines into `log` (in the harness directory) and none of
+    /// systemd's variables.
+    pub fn daemon(&self, log: &str) -> tokio::process::Command {
+        let mut cmd = self.command(&["--log-format", "json", "run"]);
+        let file = std::fs::File::create(self.path(log)).expect("create the daemon's log");
+        cmd.stdout(std::process::Stdio::null())
+            .stderr(file)
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("WATCHDOG_USEC")
+            .env_remove("WATCHDOG_PID");
+        cmd
+    }
+
+    /// What a file in the harness directory holds ("" if nothing).
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path(name)).unwrap_or_default()
+    }
+
+    /// Waits until there are `n` tasks, every one done.
+    pub async fn wait_for_done(&self, n: usize, limit: Duration) {
+        wait_for("every report delivered", limit, || async {
+            self.try_status()
+                .await
+                .is_some_and(|rows| rows.len() == n && rows.iter().all(|r| r["state"] == "done"))
+        })
+        .await;
+    }
+
+    /// SIGTERMs the daemon, which must exit 0 within 30 s (else its log `log` is shown).
+    pub async fn stop(&self, mut child: tokio::process::Child, log: &str) {
+        send_signal(&child, libc::SIGTERM);
+        let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+            .await
+            .expect("the daemon stopped within 30 s")
+            .expect("wait");
+        assert!(status.success(), "exit {status}: {}", self.read(log));
+    }
+}
 /// How many remote tasks the simulator holds per request (template + parameters, `type` left
 /// out), keyed by the request's canonical JSON.
 pub fn remote_tasks_per_request(h: &Harness) -> std::collections::BTreeMap<String, usize> {

@@ -1,0 +1,67 @@
+//! A report file being received: the body as a stream of chunks, under an idle timeout (the
+//! client's read timeout: no byte for `request_timeout` fails it, a slow but steady file does
+//! not) and a size cap (`downloads.max_bytes`), past which it fails before more is read.
+
+use futures_util::StreamExt;
+
+use super::error::{ApiError, Operation};
+use super::transport;
+
+type Body =
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>;
+
+/// A download in progress: the declared length, and the body to read chunk by chunk.
+pub struct Download {
+    pub expected_len: Option<u64>,
+    body: Body,
+    idle: std::time::Duration,
+    limit: u64,
+    received: u64,
+}
+
+impl Download {
+    /// Starts reading `response`; fails at once when its declared length passes `limit`.
+    pub(super) fn new(
+        response: reqwest::Response,
+        idle: std::time::Duration,
+        limit: u64,
+    ) -> Result<Download, ApiError> {
+        let expected_len = response.content_length();
+        if expected_len.is_some_and(|len| len > limit) {
+            return Err(too_large(limit));
+        }
+        Ok(Download {
+            expected_len,
+            body: Box::pin(response.bytes_stream()),
+            idle,
+            limit,
+            received: 0,
+        })
+    }
+
+    /// The next chunk, `None` at the end of the body.
+    pub async fn chunk(&mut self) -> Result<Option<bytes::Bytes>, ApiError> {
+        // Waiting for the next chunk is bounded by the idle timeout.
+        crate::liveness::vouch(self.idle);
+        match self.body.next().await {
+            None => Ok(None),
+            Some(Ok(bytes)) => {
+                self.received = self.received.saturating_add(bytes.len() as u64);
+                if self.received > self.limit {
+                    return Err(too_large(self.limit));
+                }
+                Ok(Some(bytes))
+            }
+            Some(Err(e)) => Err(transport(Operation::Download, &e)),
+        }
+    }
+}
+
+fn too_large(limit: u64) -> ApiError {
+    ApiError::BadResponse {
+        op: Operation::Download,
+        reason: format!(
+            "the file is larger than downloads.max_bytes ({limit} bytes): download aborted"
+        ),
+    }
+}

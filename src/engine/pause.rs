@@ -1,0 +1,66 @@
+//! An API-wide pause (a server's `Retry-After` on a 429 or 503) is state: each one the client
+//! meets is recorded in `daemon_state`, so that a daemon restarted by systemd, `run --once`,
+//! `backfill` and `submit` honour it too (no request reaches the API before it has passed),
+//! and `status` shows it ("the API asked to wait until 14:05:30 UTC").
+
+use std::time::SystemTime;
+
+use super::{Engine, EngineError};
+use crate::api::Client;
+use crate::clock::Clock;
+use crate::store::{Store, API_PAUSED};
+
+impl Engine {
+    /// Holds the client's requests back until a recorded pause ends; clears one that has.
+    pub(super) async fn honour_api_pause(&self, now: i64) -> Result<(), EngineError> {
+        let Some(condition) = self.store.condition(API_PAUSED).await? else {
+            return Ok(());
+        };
+        match condition.until_at {
+            Some(until) if until > now => {
+                let wait = crate::clock::until(now, until);
+                if let Some(at) = SystemTime::now().checked_add(wait) {
+                    self.client.honour_pause(at);
+                }
+            }
+            _ => self.store.clear_condition(API_PAUSED).await?,
+        }
+        Ok(())
+    }
+}
+
+/// Records each pause `client` (or a clone of it) meets, for as long as one of them lives,
+/// in `clock`'s time (the engine's, which may be shifted from the system's).
+pub(super) fn record_pauses(store: &Store, client: &Client, clock: &Clock) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let mut pauses = client.pauses();
+    let (store, clock) = (store.clone(), clock.clone());
+    runtime.spawn(async move {
+        while pauses.changed().await.is_ok() {
+            let Some(until) = *pauses.borrow_and_update() else {
+                continue;
+            };
+            let now = clock.now_ms();
+            let wait = until.duration_since(SystemTime::now()).unwrap_or_default();
+            let until_ms = crate::clock::after(now, wait);
+            let said = describe(until_ms);
+            tracing::warn!("{said}: holding every request back");
+            let recorded = store
+                .set_condition(API_PAUSED, &said, Some(until_ms), now)
+                .await;
+            if let Err(e) = recorded {
+                tracing::warn!(error = %e, "cannot record the API's pause; a restart would not honour it");
+            }
+        }
+    });
+}
+
+/// "the API asked to wait until 14:05:30 UTC".
+fn describe(until_ms: i64) -> String {
+    let at = jiff::Timestamp::from_millisecond(until_ms)
+        .map(|t| t.strftime("%H:%M:%S").to_string())
+        .unwrap_or_else(|_| "a time past the calendar".to_string());
+    format!("the API asked to wait until {at} UTC")
+}

@@ -1,0 +1,57 @@
+//! A hook's run, as the database sees it: `pending` (armed: a task ended, or `retry-hook`) →
+//! `running` (claimed by the daemon that runs it) → `ok` or `failed`. The outcome is written
+//! only over `running`: a `retry-hook` (back to `pending`) or a `retry` (no hook) issued while
+//! the hook ran is kept, and only the history gets the outcome. A `running` hook found at
+//! start was interrupted by a crash: it is armed again.
+
+use super::events::append;
+use super::{Store, StoreError};
+
+impl Store {
+    /// Claims an armed hook for running; false if it is no longer armed.
+    pub async fn claim_hook(&self, id: i64) -> Result<bool, StoreError> {
+        let claimed = sqlx::query(
+            "UPDATE tasks SET hook_state = 'running' WHERE id = ? AND hook_state = 'pending'",
+        )
+        .bind(id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(claimed > 0)
+    }
+
+    /// Records a hook's outcome in the history, and as the hook's state unless the hook was
+    /// re-armed or the task retried meanwhile.
+    pub async fn finish_hook(
+        &self,
+        id: i64,
+        ok: bool,
+        message: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "UPDATE tasks SET
+                hook_state = CASE WHEN hook_state = 'running' THEN ? ELSE hook_state END,
+                updated_at = ?
+             WHERE id = ?",
+        )
+        .bind(if ok { "ok" } else { "failed" })
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        append(&mut tx, id, now, Some(message)).await?;
+        Ok(tx.commit().await?)
+    }
+
+    /// Arms again every hook a crashed run left `running`; how many.
+    pub async fn rearm_interrupted_hooks(&self) -> Result<u64, StoreError> {
+        Ok(
+            sqlx::query("UPDATE tasks SET hook_state = 'pending' WHERE hook_state = 'running'")
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
+    }
+}
