@@ -1,8 +1,9 @@
 //! Hooks: a report's `on_success` / `on_failure` command (an argv array, no shell) runs after
 //! the task ends, with REPORT_NAME, REPORT_PATH, REPORT_UUID, PERIOD_FROM, PERIOD_TO,
 //! REPORT_SHA256, REPORT_STATUS, REPORT_ROWS and REPORT_COLUMNS (empty when the file was not
-//! verified) in its environment; `on_restated` runs instead of `on_success` when a refresh
-//! brought a new version, with REPORT_VERSION and REPORT_PREVIOUS_SHA256 besides and `hook_timeout` to finish. The task's
+//! verified) in its environment and `hook_timeout` to finish; `on_restated` runs instead of
+//! `on_success` when a refresh brought a new version, with REPORT_VERSION and
+//! REPORT_PREVIOUS_SHA256 besides. The task's
 //! `hook_state` is `pending` from the moment it ends, so a crash cannot skip a hook; the exit
 //! status and the end of stderr go into the task's history (see `store::hook_runs` for a
 //! `retry-hook` or `retry` issued while it runs).
