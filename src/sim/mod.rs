@@ -9,6 +9,7 @@
 #![allow(clippy::result_large_err)]
 
 mod content;
+mod content_control;
 mod faults;
 mod gate;
 mod handlers;
@@ -21,6 +22,7 @@ mod state;
 mod task;
 mod templates;
 mod validate;
+mod workbook;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -31,7 +33,7 @@ use axum::routing::get;
 use axum::Router;
 use tokio_util::sync::CancellationToken;
 
-pub use content::{report_body, report_len, report_stream};
+pub use content::{malformed_body, report_body, report_body_at, report_len, report_stream};
 pub use faults::Faults;
 pub use record::{Exchange, RECORD_LIMIT};
 
@@ -53,6 +55,10 @@ pub struct SimOptions {
     /// Keep every request and answer, for [`SimHandle::exchanges`] (tests only: it holds
     /// bodies in memory).
     pub record: bool,
+    /// How many times a period's content changes before it closes: the n-th task created for
+    /// the same template and parameters serves revision `min(n - 1, restatements)` of the
+    /// content (0: a period's content never changes). See also [`SimHandle::close_periods`].
+    pub restatements: u32,
 }
 
 impl Default for SimOptions {
@@ -64,6 +70,7 @@ impl Default for SimOptions {
             report_rows: 20,
             seed: 1,
             record: false,
+            restatements: 0,
         }
     }
 }
@@ -77,6 +84,10 @@ pub struct SimTask {
     pub parameters: serde_json::Value,
     pub status: String,
     pub created_at: jiff::Timestamp,
+    /// The data rows of its report.
+    pub rows: usize,
+    /// The revision of its period's content it serves (see [`SimOptions::restatements`]).
+    pub revision: u32,
 }
 
 /// A running simulator. Dropping it (or [`SimHandle::shutdown`]) stops serving.
@@ -128,6 +139,25 @@ impl SimHandle {
     /// [`SimOptions::record`] is on).
     pub fn exchanges(&self) -> Vec<Exchange> {
         self.shared.exchanges()
+    }
+
+    /// Rows in the reports of tasks created from now on (0: empty reports, a header only).
+    pub fn set_report_rows(&self, rows: usize) {
+        self.shared.lock().content.rows = rows;
+    }
+
+    /// Each task's first `count` downloads are served malformed, whole and with the right
+    /// Content-Type: a CSV with a ragged record, a JSON row one value short, an XLSX that is
+    /// not a workbook.
+    pub fn serve_malformed(&self, count: u32) {
+        self.shared.lock().content.malformed_first = count;
+    }
+
+    /// Closes every period seen so far (the admin call): tasks created from now on serve the
+    /// content of the latest revision already served for their period, whatever
+    /// [`SimOptions::restatements`] says.
+    pub fn close_periods(&self) {
+        self.shared.lock().content.close();
     }
 
     /// Stops accepting connections; requests in flight are allowed to finish.
