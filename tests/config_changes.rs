@@ -139,24 +139,26 @@ async fn a_monthly_report_without_a_day_is_due_on_the_2nd_and_one_asking_for_the
     let out = h.run(&["check-config"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let effective = String::from_utf8_lossy(&out.stdout);
+    // The effective settings are TOML: read them back.
+    let toml_text: String = effective
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let settings: toml::Table = toml_text.parse().expect("check-config prints TOML");
+    let reports = settings["reports"].as_array().expect("reports");
     let schedule_of = |name: &str| {
-        let block = effective
-            .split("[[reports]]")
-            .find(|b| b.contains(&format!("name = \"{name}\"")))
+        let report = reports
+            .iter()
+            .find(|r| r["name"].as_str() == Some(name))
             .unwrap_or_else(|| panic!("{name} in {effective}"));
-        block
-            .lines()
-            .find_map(|l| l.strip_prefix("schedule = "))
-            .map(str::to_string)
+        (
+            report["schedule"].as_str().map(str::to_string),
+            report["day"].as_integer(),
+        )
     };
-    assert_eq!(
-        schedule_of("second").as_deref(),
-        Some("\"monthly on day 2 at 00:00:00\"")
-    );
-    assert_eq!(
-        schedule_of("first").as_deref(),
-        Some("\"monthly on day 1 at 00:00:00\"")
-    );
+    assert_eq!(schedule_of("second"), (Some("monthly".into()), Some(2)));
+    assert_eq!(schedule_of("first"), (Some("monthly".into()), Some(1)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
