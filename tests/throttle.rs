@@ -80,10 +80,10 @@ async fn a_retry_after_keeps_the_watchdog_fed_and_a_restarted_daemon_waits_it_ou
         cmd.env("NOTIFY_SOCKET", &socket)
             .env("WATCHDOG_USEC", "2000000");
     };
-    let mut first = h.daemon("first.log");
+    let mut first = h.daemon();
     watched(&mut first);
     let started = Instant::now();
-    let mut first = first.spawn().expect("spawn the daemon");
+    let mut first = h.spawn(first, "first.log");
     wait_for("a create answered 429", Duration::from_secs(20), || async {
         answered(&h, 429) > 0
     })
@@ -98,19 +98,31 @@ async fn a_retry_after_keeps_the_watchdog_fed_and_a_restarted_daemon_waits_it_ou
         (27..=31).contains(&left),
         "the pause ends in {left} s ({until})"
     );
-    // The daemon waits on the Retry-After; the watchdog must not starve meanwhile.
-    tokio::time::sleep(Duration::from_secs(6)).await;
+    // The daemon waits on the Retry-After; the watchdog must not starve meanwhile: six pings
+    // (WatchdogSec 2 s, so at least three seconds) into the pause.
+    wait_for(
+        "six watchdog pings during the pause",
+        Duration::from_secs(20),
+        || async {
+            datagrams
+                .pings()
+                .iter()
+                .filter(|p| **p > throttled_at)
+                .count()
+                >= 6
+        },
+    )
+    .await;
     let killed_at = Instant::now();
     let first_gap = longest_gap(&datagrams.pings(), started, killed_at);
     assert_eq!(requests(&h), sent, "nothing more was sent during the pause");
-    first.start_kill().expect("SIGKILL");
-    first.wait().await.expect("reap");
+    first.kill().await;
     let before = requests(&h);
 
-    let mut second = h.daemon("second.log");
+    let mut second = h.daemon();
     watched(&mut second);
     let restarted = Instant::now();
-    let second = second.spawn().expect("restart the daemon");
+    let second = h.spawn(second, "second.log");
     h.sim.set_faults(Faults::default());
     let mut first_request = None;
     while first_request.is_none() {
@@ -131,7 +143,7 @@ async fn a_retry_after_keeps_the_watchdog_fed_and_a_restarted_daemon_waits_it_ou
     h.wait_for_done(2, Duration::from_secs(30)).await;
     let delivered = Instant::now();
     let second_gap = longest_gap(&datagrams.pings(), restarted, delivered);
-    h.stop(second, "second.log").await;
+    second.stop().await;
     assert_eq!(h.sim.tasks().len(), 2, "one remote task per report");
     for gap in [first_gap, second_gap] {
         assert!(
@@ -160,11 +172,9 @@ async fn capped_wait(value: &str) -> Duration {
         retry_after_header: Some(value.into()),
         ..Faults::default()
     });
-    let mut child = h
-        .daemon("daemon.log")
-        .env("GCORE_REPORTD__API__MAX_RETRY_AFTER", "3s")
-        .spawn()
-        .expect("spawn");
+    let mut cmd = h.daemon();
+    cmd.env("GCORE_REPORTD__API__MAX_RETRY_AFTER", "3s");
+    let mut child = h.spawn(cmd, "daemon.log");
     wait_for("a first 429", Duration::from_secs(20), || async {
         answered(&h, 429) >= 1
     })
@@ -181,13 +191,10 @@ async fn capped_wait(value: &str) -> Duration {
     })
     .await;
     let waited = first.elapsed();
-    assert!(
-        child.try_wait().expect("try_wait").is_none(),
-        "{value}: still running"
-    );
+    assert!(child.is_running(), "{value}: still running");
     h.sim.set_faults(Faults::default());
     h.wait_for_done(1, Duration::from_secs(30)).await;
-    h.stop(child, "daemon.log").await;
+    child.stop().await;
     let logged = h.read("daemon.log");
     assert!(
         logged.contains("longer than api.max_retry_after"),
@@ -222,11 +229,9 @@ async fn a_server_trickling_a_byte_a_second_fails_json_requests_at_request_timeo
         ..Faults::default()
     });
     let started = Instant::now();
-    let child = h
-        .daemon("daemon.log")
-        .env("GCORE_REPORTD__API__REQUEST_TIMEOUT", "1s")
-        .spawn()
-        .expect("spawn");
+    let mut cmd = h.daemon();
+    cmd.env("GCORE_REPORTD__API__REQUEST_TIMEOUT", "1s");
+    let child = h.spawn(cmd, "daemon.log");
     // The create times out (its task may exist: it is looked for), the look-ups time out too.
     wait_for(
         "three trickled requests",
@@ -237,7 +242,7 @@ async fn a_server_trickling_a_byte_a_second_fails_json_requests_at_request_timeo
     let three = started.elapsed();
     h.sim.set_faults(Faults::default());
     h.wait_for_done(1, Duration::from_secs(30)).await;
-    h.stop(child, "daemon.log").await;
+    child.stop().await;
     let logged = h.read("daemon.log");
     let timeouts = logged.matches("timed out").count();
     assert!(timeouts >= 2, "the trickled requests timed out: {logged}");
@@ -262,11 +267,9 @@ async fn a_download_stalled_for_request_timeout_is_retried_without_leaving_a_par
         trickle_every: Duration::from_secs(3),
         ..Faults::default()
     });
-    let child = h
-        .daemon("daemon.log")
-        .env("GCORE_REPORTD__API__REQUEST_TIMEOUT", "1s")
-        .spawn()
-        .expect("spawn");
+    let mut cmd = h.daemon();
+    cmd.env("GCORE_REPORTD__API__REQUEST_TIMEOUT", "1s");
+    let child = h.spawn(cmd, "daemon.log");
     wait_for(
         "a stalled download retried",
         Duration::from_secs(30),
@@ -280,7 +283,7 @@ async fn a_download_stalled_for_request_timeout_is_retried_without_leaving_a_par
     );
     h.sim.set_faults(Faults::default());
     h.wait_for_done(1, Duration::from_secs(30)).await;
-    h.stop(child, "daemon.log").await;
+    child.stop().await;
     let rows = h.status().await;
     let path = rows[0]["path"].as_str().expect("path");
     let task = &h.sim.tasks()[0];
@@ -327,18 +330,18 @@ async fn a_refused_key_costs_one_request_per_auth_interval_however_many_tasks_ar
     // The default budget (20/s): the first 401 is back before the next create's slot, so even
     // the first step sends one request; after it, one probe per interval whatever the budget.
     let daemon = |log: &str| {
-        let mut cmd = h.daemon(log);
+        let mut cmd = h.daemon();
         cmd.env("GCORE_REPORTD__API__AUTH_RETRY_INTERVAL", "1s")
             .env("GCORE_REPORTD__API__MAX_REQUESTS_PER_SECOND", "20");
-        cmd.spawn().expect("spawn")
+        h.spawn(cmd, log)
     };
     let child = daemon("first.log");
     let first = request_times(&h, interval * 4 + interval / 2).await;
-    h.stop(child, "first.log").await;
+    child.stop().await;
     // Restarted: the recorded refusal holds, then one probe per interval again.
     let child = daemon("second.log");
     let second = request_times(&h, interval * 2 + interval / 2).await;
-    h.stop(child, "second.log").await;
+    child.stop().await;
     let gaps =
         |seen: &[Instant]| -> Vec<Duration> { seen.windows(2).map(|w| w[1] - w[0]).collect() };
     let total = (first.len() + second.len()) as u64;
@@ -374,7 +377,7 @@ async fn endless_json_bodies_on_create_and_list_leave_the_daemon_small_and_are_r
         endless_ops: vec!["create".into(), "list".into()],
         ..Faults::default()
     });
-    let child = h.daemon("daemon.log").spawn().expect("spawn");
+    let child = h.spawn(h.daemon(), "daemon.log");
     wait_for(
         "creates and look-ups cut off, then retried",
         Duration::from_secs(30),
@@ -396,7 +399,7 @@ async fn endless_json_bodies_on_create_and_list_leave_the_daemon_small_and_are_r
     h.sim.set_faults(Faults::default());
     h.wait_for_done(2, Duration::from_secs(30)).await;
     let peak = peak_rss_kib(&child);
-    h.stop(child, "daemon.log").await;
+    child.stop().await;
     assert_eq!(
         h.sim.tasks().len(),
         2,
@@ -437,15 +440,14 @@ async fn pause_then_kill(h: &Harness, log: &str) -> Instant {
         ..Faults::default()
     });
     let seen = answered(h, 429);
-    let mut child = h.daemon(log).spawn().expect("spawn");
+    let mut child = h.spawn(h.daemon(), log);
     wait_for("a create answered 429", Duration::from_secs(20), || async {
         answered(h, 429) > seen
     })
     .await;
     let throttled_at = Instant::now();
     shown_pause(h).await;
-    child.start_kill().expect("SIGKILL");
-    child.wait().await.expect("reap");
+    child.kill().await;
     h.sim.set_faults(Faults::default());
     throttled_at
 }
@@ -516,7 +518,7 @@ async fn a_download_larger_than_max_bytes_is_aborted_and_goes_through_once_the_l
         common::FAST_POLLING
     );
     h.write_config(&small);
-    let child = h.daemon("daemon.log").spawn().expect("spawn");
+    let child = h.spawn(h.daemon(), "daemon.log");
     wait_for(
         "a download refused twice",
         Duration::from_secs(30),
@@ -535,9 +537,9 @@ async fn a_download_larger_than_max_bytes_is_aborted_and_goes_through_once_the_l
         h.output_files()
     );
     h.write_config(&format!("{}\n{ONE_REPORT}", common::FAST_POLLING));
-    common::send_signal(&child, libc::SIGHUP);
+    child.signal(libc::SIGHUP);
     h.wait_for_done(1, Duration::from_secs(30)).await;
-    h.stop(child, "daemon.log").await;
+    child.stop().await;
     let rows = h.status().await;
     assert!(
         rows[0]["bytes"].as_i64().is_some_and(|b| b > 1024),

@@ -219,8 +219,8 @@ pub fn send_signal(child: &tokio::process::Child, signal: libc::c_int) {
 }
 
 /// The peak resident memory of a running process (`VmHWM`), in KiB.
-pub fn peak_rss_kib(child: &tokio::process::Child) -> u64 {
-    let pid = child.id().expect("the child is running");
+pub fn peak_rss_kib(child: &Spawned) -> u64 {
+    let pid = child.id();
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
     status
         .lines()
@@ -240,16 +240,19 @@ pub async fn status_conditions(h: &Harness) -> Vec<String> {
 }
 
 impl Harness {
-    /// `run` (the daemon) with JSON log lines into `log` (in the harness directory) and none of
-    /// systemd's variables.
-    pub fn daemon(&self, log: &str) -> tokio::process::Command {
-        let mut cmd = self.command(&["--log-format", "json", "run"]);
-        let file = std::fs::File::create(self.path(log)).expect("create the daemon's log");
-        cmd.stdout(std::process::Stdio::null())
-            .stderr(file)
-            .env_remove("NOTIFY_SOCKET")
+    /// `run` (the daemon) with JSON log lines and none of systemd's variables, for
+    /// [`Harness::spawn`].
+    pub fn daemon(&self) -> tokio::process::Command {
+        self.child(&["--log-format", "json", "run"])
+    }
+
+    /// The binary with `args`, none of systemd's variables and no journal: for [`Harness::spawn`].
+    pub fn child(&self, args: &[&str]) -> tokio::process::Command {
+        let mut cmd = self.command(args);
+        cmd.env_remove("NOTIFY_SOCKET")
             .env_remove("WATCHDOG_USEC")
-            .env_remove("WATCHDOG_PID");
+            .env_remove("WATCHDOG_PID")
+            .env_remove("JOURNAL_STREAM");
         cmd
     }
 
@@ -267,30 +270,24 @@ impl Harness {
         })
         .await;
     }
-
-    /// SIGTERMs the daemon, which must exit 0 within 30 s (else its log `log` is shown).
-    pub async fn stop(&self, mut child: tokio::process::Child, log: &str) {
-        send_signal(&child, libc::SIGTERM);
-        let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
-            .await
-            .expect("the daemon stopped within 30 s")
-            .expect("wait");
-        assert!(status.success(), "exit {status}: {}", self.read(log));
-    }
 }
 /// How many remote tasks the simulator holds per request (template + parameters, `type` left
 /// out), keyed by the request's canonical JSON.
 pub fn remote_tasks_per_request(h: &Harness) -> std::collections::BTreeMap<String, usize> {
     let mut per = std::collections::BTreeMap::new();
     for task in h.sim.tasks() {
-        let mut params = task.parameters.clone();
-        if let Some(map) = params.as_object_mut() {
-            map.remove("type");
-        }
-        *per.entry(format!("{} {params}", task.template))
-            .or_default() += 1;
+        *per.entry(request_key(&task)).or_default() += 1;
     }
     per
+}
+
+/// A remote task's request: its template and parameters (`type` left out), as JSON.
+fn request_key(task: &SimTask) -> String {
+    let mut params = task.parameters.clone();
+    if let Some(map) = params.as_object_mut() {
+        map.remove("type");
+    }
+    format!("{} {params}", task.template)
 }
 
 /// Exactly one remote task per (report, period): `expected` distinct requests, none twice.
@@ -313,5 +310,114 @@ pub fn assert_no_temporary_files(h: &Harness, case: &str) {
     assert!(
         files.iter().all(|f| !f.starts_with('.')),
         "{case}: temporary files left in the output directory: {files:?}"
+    );
+}
+
+impl Harness {
+    /// Spawns `cmd` with its stderr into `log` and its stdout into `log.out` (both in the
+    /// harness directory): a green test prints nothing, a failing one shows them.
+    pub fn spawn(&self, mut cmd: tokio::process::Command, log: &str) -> Spawned {
+        let create = |name: &str| std::fs::File::create(self.path(name)).expect("create a log");
+        let out = format!("{log}.out");
+        cmd.stdout(create(&out)).stderr(create(log));
+        let child = cmd.spawn().expect("spawn gcore-reportd");
+        Spawned {
+            child,
+            log: self.path(log),
+            out: self.path(&out),
+        }
+    }
+}
+
+/// A child process of a test (see [`Harness::spawn`]). Killed when dropped; if the test is
+/// failing then, what it wrote is printed, so the failure report shows the daemon's log.
+pub struct Spawned {
+    child: tokio::process::Child,
+    log: PathBuf,
+    out: PathBuf,
+}
+
+impl Spawned {
+    /// What it has written to stderr so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The first stderr line containing `needle`.
+    pub fn logged(&self, needle: &str) -> Option<String> {
+        self.log()
+            .lines()
+            .find(|l| l.contains(needle))
+            .map(str::to_string)
+    }
+
+    pub fn id(&self) -> u32 {
+        self.child.id().expect("the child is running")
+    }
+
+    pub fn signal(&self, signal: libc::c_int) {
+        send_signal(&self.child, signal);
+    }
+
+    /// Whether it has not exited yet.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().expect("try_wait").is_none()
+    }
+
+    /// Waits (at most `limit`) for it to exit.
+    pub async fn wait(&mut self, limit: Duration) -> std::process::ExitStatus {
+        tokio::time::timeout(limit, self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("the child did not exit within {limit:?}"))
+            .expect("wait for the child")
+    }
+
+    /// Waits (at most `limit`) for it to exit; its status and everything it wrote.
+    pub async fn finish(mut self, limit: Duration) -> Output {
+        let status = self.wait(limit).await;
+        Output {
+            status,
+            stdout: std::fs::read(&self.out).unwrap_or_default(),
+            stderr: std::fs::read(&self.log).unwrap_or_default(),
+        }
+    }
+
+    /// SIGTERM; it must exit 0 within 30 s.
+    pub async fn stop(mut self) {
+        self.signal(libc::SIGTERM);
+        let status = self.wait(Duration::from_secs(30)).await;
+        assert!(status.success(), "exit {status}: {}", self.log());
+    }
+
+    /// SIGKILL, and reaps it.
+    pub async fn kill(&mut self) {
+        self.child.kill().await.expect("kill the child");
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+        if std::thread::panicking() {
+            eprintln!(
+                "--- stderr of {} ---\n{}\n--- stdout ---\n{}",
+                BIN,
+                self.log(),
+                std::fs::read_to_string(&self.out).unwrap_or_default()
+            );
+        }
+    }
+}
+
+/// No request has two remote tasks that did not fail (one that failed remotely may have been
+/// followed by another: `max_attempts`).
+pub fn assert_no_request_has_two_live_remote_tasks(h: &Harness, case: &str) {
+    let mut live = std::collections::BTreeMap::<String, usize>::new();
+    for task in h.sim.tasks().iter().filter(|t| t.status != "Failed") {
+        *live.entry(request_key(task)).or_default() += 1;
+    }
+    assert!(
+        live.values().all(|n| *n <= 1),
+        "{case}: a request has two live remote tasks: {live:?}"
     );
 }
