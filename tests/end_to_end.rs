@@ -237,7 +237,7 @@ async fn tasks_polled_through_the_list_keep_each_change_in_their_history() {
         gcore_reportd::config::load(&h.config_path(), &Default::default()).expect("config");
     // The engine's clock is the test's: each step is an hour later, so every task is due,
     // and the steps wait for the simulator's tasks to change, not for fixed times.
-    let clock = Clock::manual(jiff::Timestamp::now().as_millisecond());
+    let clock = Clock::manual(common::now().as_millisecond());
     let engine = gcore_reportd::engine::open_engine(config, clock.clone())
         .await
         .expect("engine");

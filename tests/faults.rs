@@ -813,7 +813,7 @@ async fn a_refused_key_pauses_all_api_calls_for_the_interval_and_status_shows_wh
     let config =
         gcore_reportd::config::load(&h.config_path(), &Default::default()).expect("config");
     // The engine runs on the test's clock: the interval passes when the test says so.
-    let clock = Clock::manual(jiff::Timestamp::now().as_millisecond());
+    let clock = Clock::manual(common::now().as_millisecond());
     let engine = gcore_reportd::engine::open_engine(config, clock.clone())
         .await
         .expect("engine");

@@ -32,7 +32,7 @@ async fn wait_for_downloads(h: &Harness, n: usize) {
 
 /// When the two reports (`monthly`: day 1 at 00:00 UTC) are next due, as a STATUS line says it.
 fn next_monthly_run() -> String {
-    let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
+    let now = common::now().to_zoned(jiff::tz::TimeZone::UTC);
     let this_month = now
         .date()
         .first_of_month()
@@ -580,7 +580,7 @@ async fn the_metrics_endpoint_serves_values_that_match_the_run() {
         "{}\n[metrics]\nlisten = \"127.0.0.1:{port}\"\n{TWO_REPORTS}",
         common::FAST_POLLING
     ));
-    let started = jiff::Timestamp::now().as_second();
+    let started = common::now().as_second();
     let daemon = h.spawn(h.child(&["run"]), "daemon.log");
     wait_for_downloads(&h, 2).await;
     let url = format!("http://127.0.0.1:{port}/metrics");
@@ -595,7 +595,7 @@ async fn the_metrics_endpoint_serves_values_that_match_the_run() {
         "{content_type}"
     );
     let page = response.text().await.expect("metrics body");
-    let finished = jiff::Timestamp::now().as_second();
+    let finished = common::now().as_second();
     let all = samples(&page);
 
     for (state, n) in [

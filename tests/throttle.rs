@@ -59,9 +59,7 @@ async fn shown_pause(h: &Harness) -> String {
 /// Seconds from now (UTC, time of day) until `hh_mm_ss`, in -43200..43200.
 fn seconds_until(hh_mm_ss: &str) -> i64 {
     let at: jiff::civil::Time = hh_mm_ss.parse().expect("HH:MM:SS");
-    let now = jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .time();
+    let now = common::now().to_zoned(jiff::tz::TimeZone::UTC).time();
     let diff = at.duration_since(now).as_secs();
     (diff + 43_200).rem_euclid(86_400) - 43_200
 }
@@ -305,69 +303,63 @@ fn many_reports() -> String {
     )
 }
 
-/// The moment of each request the daemon sends in `watch` after its first one.
-async fn request_times(h: &Harness, watch: Duration) -> Vec<Instant> {
-    let mut seen: Vec<Instant> = Vec::new();
-    let watching = Instant::now();
-    let mut last = requests(h);
-    while seen.first().is_none_or(|t| t.elapsed() < watch) {
-        assert!(watching.elapsed() < Duration::from_secs(30), "no request");
-        let now = requests(h);
-        for _ in last..now {
-            seen.push(Instant::now());
-        }
-        last = now;
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    seen
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_key_costs_one_request_per_auth_interval_however_many_tasks_are_due() {
     let h = Harness::start(&many_reports()).await;
     std::fs::write(h.path("api-key"), "7$wrong-secret-0000\n").expect("wrong key");
-    let interval = Duration::from_secs(1);
-    // The default budget (20/s): the first 401 is back before the next create's slot, so even
-    // the first step sends one request; after it, one probe per interval whatever the budget.
-    let daemon = |log: &str| {
-        let mut cmd = h.daemon();
-        cmd.env("GCORE_REPORTD__API__AUTH_RETRY_INTERVAL", "1s")
-            .env("GCORE_REPORTD__API__MAX_REQUESTS_PER_SECOND", "20");
-        h.spawn(cmd, log)
+    let text = std::fs::read_to_string(h.config_path()).expect("config");
+    let interval = Duration::from_secs(60);
+    std::fs::write(
+        h.config_path(),
+        text.replace(
+            "create_settle = \"100ms\"",
+            "create_settle = \"100ms\"\nauth_retry_interval = \"60s\"",
+        ),
+    )
+    .expect("config");
+    // The engine runs on the test's clock: each interval passes when the test says so.
+    let clock = gcore_reportd::clock::Clock::manual(common::now().as_millisecond());
+    let open = || async {
+        let config =
+            gcore_reportd::config::load(&h.config_path(), &Default::default()).expect("config");
+        gcore_reportd::engine::open_engine(config, clock.clone())
+            .await
+            .expect("engine")
     };
-    let child = daemon("first.log");
-    let first = request_times(&h, interval * 4 + interval / 2).await;
-    child.stop().await;
-    // Restarted: the recorded refusal holds, then one probe per interval again.
-    let child = daemon("second.log");
-    let second = request_times(&h, interval * 2 + interval / 2).await;
-    child.stop().await;
-    let gaps =
-        |seen: &[Instant]| -> Vec<Duration> { seen.windows(2).map(|w| w[1] - w[0]).collect() };
-    let total = (first.len() + second.len()) as u64;
-    assert_eq!(answered(&h, 401), total, "every request was refused");
-    for (run, seen, intervals) in [("first", &first, 4..=5), ("restarted", &second, 2..=3)] {
-        let gaps = gaps(seen);
-        assert!(
-            intervals.contains(&seen.len()),
-            "{run}: {} requests: {gaps:?}",
-            seen.len()
-        );
-        assert!(
-            gaps.iter()
-                .all(|g| *g >= interval - Duration::from_millis(50)),
-            "{run}: two requests within one auth interval: {gaps:?}"
-        );
+    let engine = open().await;
+    let first = engine.step(true).await.expect("first step");
+    assert_eq!(first.scheduled, 20, "twenty tasks are due");
+    assert_eq!(requests(&h), 1, "the first refusal stops the step");
+    // Each interval: nothing a millisecond before it has passed, one probe once it has.
+    let probe = |engine: gcore_reportd::engine::Engine, sent: u64| {
+        let clock = clock.clone();
+        let h = &h;
+        async move {
+            clock.advance(interval - Duration::from_millis(1));
+            engine.step(true).await.expect("step in the pause");
+            assert_eq!(requests(h), sent, "no request within the interval");
+            clock.advance(Duration::from_millis(1));
+            engine.step(true).await.expect("step after the pause");
+            assert_eq!(requests(h), sent + 1, "one probe per interval");
+            engine
+        }
+    };
+    let mut engine = engine;
+    for sent in 1..=3 {
+        engine = probe(engine, sent).await;
     }
-    let rows = h.status().await;
-    assert_eq!(rows.len(), 20, "twenty tasks were due");
-    eprintln!(
-        "refused key, 20 tasks due: {} requests in 4.5 s, gaps {:?}; after a restart {} in 2.5 s, gaps {:?}",
-        first.len(),
-        gaps(&first),
-        second.len(),
-        gaps(&second)
+    // Restarted: the recorded refusal holds, then one probe per interval again.
+    drop(engine);
+    let engine = open().await;
+    engine.step(true).await.expect("step after the restart");
+    assert_eq!(
+        requests(&h),
+        4,
+        "the recorded refusal holds after a restart"
     );
+    probe(engine, 4).await;
+    assert_eq!(answered(&h, 401), 5, "every request was refused");
+    assert_eq!(h.status().await.len(), 20);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

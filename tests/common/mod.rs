@@ -108,6 +108,9 @@ impl Harness {
             .env_remove("CREDENTIALS_DIRECTORY")
             .env_remove("RUST_LOG")
             .kill_on_drop(true);
+        if clock_offset_ms() != 0 {
+            cmd.env(gcore_reportd::clock::NOW_VARIABLE, now().to_string());
+        }
         cmd
     }
 
@@ -172,11 +175,9 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// The first day of the month `n` months before the current one (UTC).
+/// The first day of the month `n` months before the current one (UTC, by [`now`]).
 pub fn months_back(n: i64) -> jiff::civil::Date {
-    let today = jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .date();
+    let today = now().to_zoned(jiff::tz::TimeZone::UTC).date();
     today
         .first_of_month()
         .checked_sub(jiff::Span::new().months(n))
@@ -420,4 +421,53 @@ pub fn assert_no_request_has_two_live_remote_tasks(h: &Harness, case: &str) {
         live.values().all(|n| *n <= 1),
         "{case}: a request has two live remote tasks: {live:?}"
     );
+}
+
+/// Set in the test process to run the tests (and every binary they start) as if it were this
+/// RFC 3339 instant, e.g. to check them near a month boundary.
+pub const TEST_NOW_VARIABLE: &str = "GCORE_REPORTD_TEST_NOW";
+
+/// How far the tests' clock is from the system's (ms), fixed for the test process: zero,
+/// unless [`TEST_NOW_VARIABLE`] says otherwise or the system clock is within two hours of a
+/// UTC month boundary; then the tests run three hours before that boundary, so a test that
+/// counts the months up to "now" and the daemon it starts agree, however long it runs.
+pub fn clock_offset_ms() -> i64 {
+    static OFFSET: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    *OFFSET.get_or_init(|| {
+        let real = jiff::Timestamp::now();
+        let wanted = match std::env::var(TEST_NOW_VARIABLE) {
+            Ok(at) => at
+                .parse()
+                .expect("GCORE_REPORTD_TEST_NOW is an RFC 3339 instant"),
+            Err(_) => away_from_month_boundaries(real),
+        };
+        wanted.as_millisecond() - real.as_millisecond()
+    })
+}
+
+/// `at`, or three hours before the month boundary it is within two hours of.
+fn away_from_month_boundaries(at: jiff::Timestamp) -> jiff::Timestamp {
+    let utc = at.to_zoned(jiff::tz::TimeZone::UTC);
+    let start = utc
+        .start_of_day()
+        .expect("midnight")
+        .first_of_month()
+        .expect("first");
+    let next = start
+        .checked_add(jiff::Span::new().months(1))
+        .expect("next month");
+    let hours = |h: i64| jiff::SignedDuration::from_hours(h);
+    for boundary in [start.timestamp(), next.timestamp()] {
+        if at.duration_until(boundary).abs() < hours(2) {
+            return boundary.checked_sub(hours(3)).expect("in range");
+        }
+    }
+    at
+}
+
+/// Now, by the tests' clock (see [`clock_offset_ms`]): what the binaries the harness starts
+/// take as now.
+pub fn now() -> jiff::Timestamp {
+    let real = jiff::Timestamp::now().as_millisecond();
+    jiff::Timestamp::from_millisecond(real + clock_offset_ms()).expect("in range")
 }
