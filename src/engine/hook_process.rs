@@ -99,12 +99,11 @@ impl GroupKiller {
 
 impl Drop for GroupKiller {
     fn drop(&mut self) {
+        // The leader has not been reaped yet (it is disarmed as soon as it is), so the group
+        // id cannot have been reused. A group already gone (ESRCH) is what was wanted.
         if let Some(pgid) = self.0.take() {
-            // SAFETY: kill(2) only sends a signal. The leader has not been reaped yet (it is
-            // disarmed as soon as it is), so the group id cannot have been reused.
-            unsafe {
-                libc::kill(-pgid, libc::SIGKILL);
-            }
+            let group = nix::unistd::Pid::from_raw(pgid);
+            let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
         }
     }
 }
