@@ -53,6 +53,9 @@ pub struct SimOptions {
     /// Keep every request and answer, for [`SimHandle::exchanges`] (tests only: it holds
     /// bodies in memory).
     pub record: bool,
+    /// The simulator's clock (its tasks' `created_at`) is the system's plus this many ms: a
+    /// test running its binaries on a shifted clock (`GCORE_REPORTD_NOW`) shifts it alike.
+    pub clock_offset_ms: i64,
 }
 
 impl Default for SimOptions {
@@ -64,6 +67,7 @@ impl Default for SimOptions {
             report_rows: 20,
             seed: 1,
             record: false,
+            clock_offset_ms: 0,
         }
     }
 }

@@ -144,7 +144,8 @@ impl Shared {
         let doomed = (nth <= fail_first)
             .then(|| format!("Report generation failed: simulated failure {nth} of {fail_first} for these parameters"));
         let ahead = inner.faults.server_clock_ahead;
-        let record = TaskRecord::new(template, params, doomed, ahead);
+        let mut record = TaskRecord::new(template, params, doomed, ahead);
+        record.shift_clock(self.options.clock_offset_ms);
         let task = inner.show(&record, self.options.report_rows);
         let rate = inner.faults.error_after_create_rate;
         let fail_after = inner.roll(rate);

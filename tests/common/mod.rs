@@ -59,6 +59,10 @@ impl Harness {
     }
 
     pub async fn with_options(options: SimOptions, reports: &str) -> Harness {
+        let options = SimOptions {
+            clock_offset_ms: clock_offset_ms(),
+            ..options
+        };
         let key = options.api_key.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
