@@ -427,8 +427,8 @@ pub fn assert_no_request_has_two_live_remote_tasks(h: &Harness, case: &str) {
     );
 }
 
-/// Set in the test process to run the tests (and every binary they start) as if it were this
-/// RFC 3339 instant, e.g. to check them near a month boundary.
+/// Set in the test process to run the tests (and every binary they start) as if the system
+/// clock said this RFC 3339 instant, e.g. to check them near a month boundary.
 pub const TEST_NOW_VARIABLE: &str = "GCORE_REPORTD_TEST_NOW";
 
 /// How far the tests' clock is from the system's (ms), fixed for the test process: zero,
@@ -439,13 +439,13 @@ pub fn clock_offset_ms() -> i64 {
     static OFFSET: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
     *OFFSET.get_or_init(|| {
         let real = jiff::Timestamp::now();
-        let wanted = match std::env::var(TEST_NOW_VARIABLE) {
+        let system = match std::env::var(TEST_NOW_VARIABLE) {
             Ok(at) => at
                 .parse()
                 .expect("GCORE_REPORTD_TEST_NOW is an RFC 3339 instant"),
-            Err(_) => away_from_month_boundaries(real),
+            Err(_) => real,
         };
-        wanted.as_millisecond() - real.as_millisecond()
+        away_from_month_boundaries(system).as_millisecond() - real.as_millisecond()
     })
 }
 
