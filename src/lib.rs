@@ -16,6 +16,7 @@ pub mod liveness;
 pub mod logging;
 pub mod metrics;
 pub mod naming;
+pub mod ownership;
 pub mod period;
 pub mod schedule;
 pub mod secret;

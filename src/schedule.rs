@@ -27,6 +27,10 @@ use crate::period::{Period, PeriodKind};
 /// How far back [`Schedule::last_fire_at_or_before`] looks for a fire time, in days.
 pub const LOOKBACK_DAYS: i64 = 400;
 
+/// The day of the month a `monthly` schedule fires on unless it names one: Gcore collects the
+/// previous month's consumption on the 2nd and advises generating monthly reports from then.
+pub const DEFAULT_MONTHLY_DAY: u8 = 2;
+
 /// When a report is created: its schedule, in local wall-clock time.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Schedule {
@@ -164,13 +168,13 @@ fn from_chrono(dt: chrono::DateTime<chrono::Utc>) -> Option<DateTime> {
 impl FromStr for Schedule {
     type Err = ScheduleError;
 
-    /// Accepts `monthly` (day 1 at 00:00; apply a configured day and time with
+    /// Accepts `monthly` ([`DEFAULT_MONTHLY_DAY`] at 00:00; apply a configured day and time with
     /// [`Schedule::monthly`]) and `cron: <5 fields>`, e.g. `cron: 0 6 1 * *`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let text = s.trim();
         if text == "monthly" {
             return Ok(Schedule::Monthly {
-                day: 1,
+                day: DEFAULT_MONTHLY_DAY,
                 at: Time::midnight(),
             });
         }

@@ -21,7 +21,7 @@ fn expenses_tasks(h: &Harness) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_three_month_outage_catch_up_creates_exactly_three_monthly_tasks() {
     let h = Harness::start(&format!(
-        "[[reports]]\nname = \"expenses\"\ntemplate = \"ResellerExpenses\"\ncatch_up_from = \"{}\"\n",
+        "[[reports]]\nname = \"expenses\"\ntemplate = \"ResellerExpenses\"\nday = 1\ncatch_up_from = \"{}\"\n",
         months_back(3)
     ))
     .await;
@@ -46,8 +46,10 @@ async fn after_a_three_month_outage_catch_up_creates_exactly_three_monthly_tasks
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_catch_up_only_the_most_recent_period_is_created() {
-    let h =
-        Harness::start("[[reports]]\nname = \"expenses\"\ntemplate = \"ResellerExpenses\"\n").await;
+    let h = Harness::start(
+        "[[reports]]\nname = \"expenses\"\ntemplate = \"ResellerExpenses\"\nday = 1\n",
+    )
+    .await;
     let out = h.run(&["run", "--once"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(expenses_tasks(&h), vec![months_back(1).to_string()]);

@@ -22,6 +22,7 @@ fn reports() -> String {
 name = "expenses"
 template = "ResellerExpenses"
 catch_up_from = "{three_back}"
+day = 1
 
 [[reports]]
 name = "stats-7"

@@ -28,7 +28,7 @@ fn per_client_reports(n: usize, months: i64) -> String {
     let from = months_back(months);
     (0..n)
         .map(|i| {
-            format!("[[reports]]\nname = \"client-{i}\"\ntemplate = \"ResellerExpenses\"\ncatch_up_from = \"{from}\"\nparameters = {{ client_id = {i} }}\n")
+            format!("[[reports]]\nname = \"client-{i}\"\ntemplate = \"ResellerExpenses\"\ncatch_up_from = \"{from}\"\nday = 1\nparameters = {{ client_id = {i} }}\n")
         })
         .collect()
 }
@@ -207,6 +207,7 @@ fn new_task(client: i64) -> NewTask {
         file_name: format!("client-{client}.csv"),
         deadline_at: i64::MAX / 2,
         refresh: 0,
+        settings: None,
     }
 }
 

@@ -56,6 +56,7 @@ name = "expenses"
 template = "ResellerExpenses"
 format = "csv"
 catch_up_from = "{back}"
+day = 1
 
 [[reports]]
 name = "plans-42"
@@ -226,6 +227,7 @@ fn many_periods(months: i64) -> String {
 name = "expenses"
 template = "ResellerExpenses"
 catch_up_from = "{back}"
+day = 1
 "#
     )
 }
@@ -644,18 +646,33 @@ parameters = { client_id = 7 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_output_directory_that_is_unusable_for_a_while_delays_the_files_but_loses_nothing() {
-    let h = Harness::with_options(sim_options(9), &four_periods()).await;
+    // Tasks take a while, so that the directory can be spoilt once the daemon has started (at
+    // start, an output_dir that is not a directory is a configuration error: exit 78).
+    let options = SimOptions {
+        pending_for: Duration::from_millis(1500),
+        ..sim_options(9)
+    };
+    let h = Harness::with_options(options, &four_periods()).await;
     // A file downloaded earlier, which must survive.
     let dir = h.output_dir();
     std::fs::create_dir_all(&dir).expect("output dir");
     std::fs::write(dir.join("earlier.csv"), b"downloaded before\n").expect("earlier file");
+
+    let mut child = h.spawn(h.command(&["run", "--once"]), "run.log");
+    wait_for(
+        "the four tasks to be created",
+        Duration::from_secs(20),
+        || async {
+            let rows = h.try_status().await.unwrap_or_default();
+            rows.len() == 4 && rows.iter().all(|r| r["state"] == "polling")
+        },
+    )
+    .await;
     // The directory is moved away and a regular file takes its name: as root, chmod would not
     // stop the daemon, but a file where a directory should be does.
     let away = h.path("reports.away");
     std::fs::rename(&dir, &away).expect("move the output dir away");
     std::fs::write(&dir, b"not a directory").expect("file in the way");
-
-    let mut child = h.spawn(h.command(&["run", "--once"]), "run.log");
     let blocked_since = Instant::now();
     // Wait until every task is downloadable and the write failures show in `status`.
     wait_for(

@@ -31,11 +31,14 @@ async fn wait_for_downloads(h: &Harness, n: usize) {
 }
 
 /// When the two reports (`monthly`: day 1 at 00:00 UTC) are next due, as a STATUS line says it.
+/// The next 00:00 UTC on the 2nd of a month: the default monthly due day.
 fn next_monthly_run() -> String {
     let now = common::now().to_zoned(jiff::tz::TimeZone::UTC);
     let this_month = now
         .date()
         .first_of_month()
+        .tomorrow()
+        .expect("the 2nd")
         .at(0, 0, 0, 0)
         .to_zoned(jiff::tz::TimeZone::UTC)
         .expect("midnight UTC exists");

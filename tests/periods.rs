@@ -463,7 +463,7 @@ fn schedules_parse_from_monthly_and_cron_lines() {
     assert_eq!(
         monthly,
         Schedule::Monthly {
-            day: 1,
+            day: 2,
             at: Time::midnight()
         }
     );

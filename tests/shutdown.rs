@@ -360,7 +360,7 @@ async fn sighup_adds_a_report_without_a_restart_and_a_broken_config_is_refused_w
 async fn sigterm_stops_new_requests_at_once_even_with_many_queued_behind_the_request_budget() {
     let back = common::months_back(30);
     let reports = format!(
-        "[[reports]]\nname = \"expenses\"\ntemplate = \"ResellerExpenses\"\ncatch_up_from = \"{back}\"\n"
+        "[[reports]]\nname = \"expenses\"\ntemplate = \"ResellerExpenses\"\ncatch_up_from = \"{back}\"\nday = 1\n"
     );
     let h = Harness::with_options(options(20, 5), &reports).await;
     // Four requests a second: thirty creates queue up behind the budget.

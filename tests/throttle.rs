@@ -298,7 +298,7 @@ async fn a_download_stalled_for_request_timeout_is_retried_without_leaving_a_par
 /// Eighteen months of one report and two more: twenty tasks due at once.
 fn many_reports() -> String {
     format!(
-        "{TWO_REPORTS}\n[[reports]]\nname = \"history\"\ntemplate = \"ResellerStatistics\"\ncatch_up_from = \"{}\"\n",
+        "{TWO_REPORTS}\n[[reports]]\nname = \"history\"\ntemplate = \"ResellerStatistics\"\ncatch_up_from = \"{}\"\nday = 1\n",
         common::months_back(18)
     )
 }

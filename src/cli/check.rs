@@ -1,5 +1,5 @@
 //! `check-config [--online]`: the offline checks (the config loads and validates; the effective
-//! settings are printed by `operator::check_config`), and with `--online` every report checked
+//! settings printed as TOML by `effective`), and with `--online` every report checked
 //! against the live templates operation: the template code exists, every required parameter is
 //! set (`date_from`/`date_to` are the daemon's), no parameter is unknown to the template, and
 //! each value has the template's type or one of its allowed values. A mismatch exits 78 (a
@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use serde_json::{Map, Value};
 
-use super::{load_config, operator, EXIT_CONFIG};
+use super::{load_config, EXIT_CONFIG};
 use crate::api::{Template, TemplateParameter};
 use crate::config::Overrides;
 use crate::engine;
@@ -20,11 +20,16 @@ use crate::engine;
 const PERIOD_PARAMETERS: [&str; 2] = ["date_from", "date_to"];
 
 pub async fn check_config(config_path: &Path, online: bool) -> anyhow::Result<ExitCode> {
-    let offline = operator::check_config(config_path)?;
-    if !online {
-        return Ok(offline);
-    }
     let config = load_config(config_path, &Overrides::default())?;
+    println!(
+        "# config {} is valid; effective settings:",
+        config_path.display()
+    );
+    print!("{}", super::effective::render(&config));
+    print_changes(&config).await?;
+    if !online {
+        return Ok(ExitCode::SUCCESS);
+    }
     let client = engine::build_client(&config)?;
     let templates = client
         .templates()
@@ -47,6 +52,26 @@ pub async fn check_config(config_path: &Path, online: bool) -> anyhow::Result<Ex
         eprintln!("gcore-reportd: config error: {problem}");
     }
     Ok(ExitCode::from(EXIT_CONFIG))
+}
+
+/// One line per report: what the config means for the periods the database tracks.
+async fn print_changes(config: &crate::config::Config) -> anyhow::Result<()> {
+    let store = match crate::store::Store::open_existing(&config.storage.database).await {
+        Ok(store) => store,
+        Err(crate::store::StoreError::Missing { .. }) => {
+            println!("# no database yet: every report starts afresh");
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let now = jiff::Timestamp::now().as_millisecond();
+    let changes = engine::describe_changes(&store, config, now).await;
+    store.close().await;
+    println!("# what the config means for the tracked periods:");
+    for change in changes? {
+        println!("{}", change.line);
+    }
+    Ok(())
 }
 
 /// What is wrong with one report's template and parameters, given the live templates.
@@ -93,7 +118,8 @@ fn report_problems(
 
 /// Why `value` does not fit the declared parameter, if it does not.
 fn value_problem(p: &TemplateParameter, value: &Value) -> Option<String> {
-    if let Some(choices) = &p.choices {
+    // The published schema allows `enum: []`: an empty list restricts nothing.
+    if let Some(choices) = p.choices.as_ref().filter(|c| !c.is_empty()) {
         let fits = value
             .as_str()
             .is_some_and(|v| choices.iter().any(|c| c == v));

@@ -45,7 +45,7 @@ pub struct SimulateArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
-    /// Where the demo's reports and database go.
+    /// Where the demo's reports go (its database and lock go beside it, `DIR.state.db`).
     #[arg(long, default_value = "demo-reports")]
     pub dir: PathBuf,
 }
@@ -93,7 +93,7 @@ pub async fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     };
     let mut config = load_config(&config_path, &overrides)?;
     config.storage.output_dir = args.dir.clone();
-    config.storage.database = args.dir.join("demo-state.db");
+    config.storage.database = beside(&args.dir, "state.db");
     fresh_database(&config.storage.database);
     let shutdown = CancellationToken::new();
     spawn_signal_handler(shutdown.clone());
@@ -133,6 +133,17 @@ fn demo_config(dir: &Path) -> anyhow::Result<PathBuf> {
     let copy = dir.join("demo.toml");
     std::fs::write(&copy, DEMO_TOML).with_context(|| format!("cannot write {}", copy.display()))?;
     Ok(copy)
+}
+
+/// A file next to `dir` (not inside it: the directory holds the reports only), named after it:
+/// `demo-reports.state.db` beside `demo-reports/`. The lock file goes next to the database.
+fn beside(dir: &Path, suffix: &str) -> PathBuf {
+    let name = dir.file_name().map_or_else(
+        || "demo-reports".into(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let parent = dir.parent().unwrap_or_else(|| Path::new("."));
+    parent.join(format!("{name}.{suffix}"))
 }
 
 /// Each demo starts from an empty database: the simulator it talks to is new too.

@@ -129,4 +129,5 @@ fn render_report(out: &mut String, r: &ReportConfig) {
         let _ = writeln!(out, "on_failure = {}", argv(&r.on_failure));
     }
     let _ = writeln!(out, "hook_timeout = {}", dur(r.hook_timeout));
+    let _ = writeln!(out, "max_catch_up_periods = {}", r.max_catch_up_periods);
 }

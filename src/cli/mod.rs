@@ -8,6 +8,7 @@ mod demo;
 mod docs;
 mod effective;
 mod operator;
+mod retry;
 mod steer;
 mod table;
 
@@ -115,7 +116,7 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
         Command::Run { once } => run(&cli, *once).await,
         Command::Status(args) => operator::status(&cli.config, args).await,
         Command::Show { task } => operator::show(&cli.config, task).await,
-        Command::Retry { task } => steer::retry(&cli.config, task).await,
+        Command::Retry { task } => retry::retry(&cli.config, task).await,
         Command::RetryHook { task } => steer::retry_hook(&cli.config, task).await,
         Command::Forget { task, yes } => steer::forget(&cli.config, task, *yes).await,
         Command::CheckConfig { online } => check::check_config(&cli.config, *online).await,

@@ -50,26 +50,56 @@ pub async fn status(config_path: &Path, args: &StatusArgs) -> anyhow::Result<Exi
     } else {
         tasks.len()
     });
+    // Tasks of reports no longer in the config finish under their own settings: say so.
+    let configured = config::report_names(config_path, &Overrides::default()).ok();
+    let removed = |report: &str| {
+        !report.starts_with("submit-")
+            && configured
+                .as_ref()
+                .is_some_and(|names| !names.iter().any(|n| n == report))
+    };
+    let mut out = String::new();
     if args.json {
-        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         for task in &tasks {
-            writeln!(out, "{}", task_json(task))?;
+            let mut json = task_json(task);
+            json["report_removed"] = removed(&task.report).into();
+            out.push_str(&json.to_string());
+            out.push('\n');
         }
-        out.flush()?;
     } else {
-        for condition in store.conditions().await? {
-            let until = condition.until_at.map(table::time).unwrap_or_default();
-            println!(
-                "! {}: {} (until {until} UTC)",
-                condition.key, condition.value
-            );
+        for task in tasks.iter_mut().filter(|t| removed(&t.report)) {
+            task.report.push_str(" (removed)");
         }
-        print!("{}", status_table(&tasks));
+        for condition in store.conditions().await? {
+            let until = condition
+                .until_at
+                .map(|at| format!(" (until {} UTC)", table::time(at)))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "! {}: {}{until}\n",
+                condition.key, condition.value
+            ));
+        }
+        out.push_str(&status_table(&tasks));
         if more {
-            println!("(newest {} shown; --all or --limit N for more)", args.limit);
+            out.push_str(&format!(
+                "(newest {} shown; --all or --limit N for more)\n",
+                args.limit
+            ));
         }
     }
+    print_quietly(&out)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `text` to stdout. A reader that went away (`status | head`) is not an error: the
+/// command just stops.
+pub(super) fn print_quietly(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
 }
 
 /// The `status --json` object for one task.
@@ -150,6 +180,7 @@ pub async fn show(config_path: &Path, key: &str) -> anyhow::Result<ExitCode> {
     let task = store.find_task(key).await?;
     let events = store.task_events(task.id).await?;
     let json = task_json(&task);
+    let mut out = String::new();
     if let Some(fields) = json.as_object() {
         for (k, v) in fields {
             let value = match v {
@@ -157,15 +188,15 @@ pub async fn show(config_path: &Path, key: &str) -> anyhow::Result<ExitCode> {
                 serde_json::Value::Null => "-".into(),
                 other => other.to_string(),
             };
-            println!("{k:>16}: {value}");
+            out.push_str(&format!("{k:>16}: {value}\n"));
         }
     }
-    println!(
-        "{:>16}: {}",
+    out.push_str(&format!(
+        "{:>16}: {}\n",
         "parameters",
         serde_json::Value::Object(task.parameters.0.clone())
-    );
-    println!("\nhistory:");
+    ));
+    out.push_str("\nhistory:\n");
     let rows: Vec<Vec<String>> = events
         .iter()
         .map(|e| {
@@ -178,20 +209,11 @@ pub async fn show(config_path: &Path, key: &str) -> anyhow::Result<ExitCode> {
             ]
         })
         .collect();
-    print!(
-        "{}",
-        table::render(&["AT (UTC)", "STATE", "UUID", "REMOTE", "MESSAGE"], &rows)
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-pub fn check_config(config_path: &Path) -> anyhow::Result<ExitCode> {
-    let config = load_config(config_path, &Overrides::default())?;
-    println!(
-        "# config {} is valid; effective settings:",
-        config_path.display()
-    );
-    print!("{}", super::effective::render(&config));
+    out.push_str(&table::render(
+        &["AT (UTC)", "STATE", "UUID", "REMOTE", "MESSAGE"],
+        &rows,
+    ));
+    print_quietly(&out)?;
     Ok(ExitCode::SUCCESS)
 }
 

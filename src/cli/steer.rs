@@ -1,6 +1,6 @@
-//! The operator commands that change state: `retry` gives a failed, expired or lost task a new
-//! attempt; `forget` drops a task (after confirmation) so its period can be created again.
-//! Both are single transactions, safe while the daemon runs.
+//! The operator commands that change state: `retry-hook` runs a task's hook again; `forget`
+//! drops a task (after confirmation) so its period can be created again, and says whether it
+//! will be. Both are single transactions, safe while the daemon runs. (`retry` is in `retry`.)
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
@@ -8,30 +8,8 @@ use std::process::ExitCode;
 
 use super::operator::open_store;
 use super::UsageError;
-use crate::clock::{after, Clock};
+use crate::clock::Clock;
 use crate::config::{self, Overrides};
-
-pub async fn retry(config_path: &Path, key: &str) -> anyhow::Result<ExitCode> {
-    let store = open_store(config_path).await?;
-    let task = store.find_task(key).await?;
-    let deadline = config::load(config_path, &Overrides::default())
-        .map(|c| c.polling.deadline)
-        .unwrap_or(std::time::Duration::from_secs(48 * 3600));
-    let now = Clock::from_env().map_err(UsageError)?.now_ms();
-    let deadline_at = after(now, deadline);
-    if !store.retry_task(task.id, deadline_at, now).await? {
-        let msg = format!(
-            "task {} is {}: only failed, expired or lost tasks can be retried",
-            task.id, task.state
-        );
-        return Err(UsageError(msg).into());
-    }
-    println!(
-        "task {} ({} {}..{}) will be attempted again by the running daemon (or `run --once`)",
-        task.id, task.report, task.period_from, task.period_to
-    );
-    Ok(ExitCode::SUCCESS)
-}
 
 pub async fn retry_hook(config_path: &Path, key: &str) -> anyhow::Result<ExitCode> {
     let store = open_store(config_path).await?;
@@ -69,8 +47,42 @@ pub async fn forget(config_path: &Path, key: &str, yes: bool) -> anyhow::Result<
         );
         return Err(UsageError(msg).into());
     }
-    println!("forgot {what}; its period will be created again when due (the file, if any, stays)");
+    let again = created_again(config_path, &store, &task).await?;
+    println!("forgot {what}; {again} (the file, if any, stays)");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether the scheduler will record a forgotten task's period again, in words: only when its
+/// report is configured and the period is among those it creates (see `engine::periods_due`).
+async fn created_again(
+    config_path: &Path,
+    store: &crate::store::Store,
+    task: &crate::store::TaskRow,
+) -> anyhow::Result<String> {
+    let config = match config::load(config_path, &Overrides::default()) {
+        Ok(config) => config,
+        Err(e) => {
+            return Ok(format!(
+            "whether its period is created again depends on the config, which does not load ({e})"
+        ))
+        }
+    };
+    let Some(report) = config.report(&task.report) else {
+        return Ok(format!(
+            "report {} is not in the config: nothing creates its period again",
+            task.report
+        ));
+    };
+    let newest = store.newest_period_of(&report.name).await?;
+    let newest = newest.and_then(|d| d.parse().ok());
+    let due = crate::engine::periods_due(report, newest, jiff::Timestamp::now());
+    if due.iter().any(|p| p.from.to_string() == task.period_from) {
+        return Ok("its period will be created again at the next scheduling pass (the daemon's next due report or restart, or `run --once`)".into());
+    }
+    Ok(format!(
+        "its period will not be created again by the schedule: `gcore-reportd backfill --report {} --from {} --to {}` creates it",
+        report.name, task.period_from, task.period_from
+    ))
 }
 
 fn confirm(what: &str) -> anyhow::Result<bool> {

@@ -28,19 +28,21 @@ pub fn load(path: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
         Some(key) => key.clone(),
         None => find_key(raw.api.api_key_file.as_deref(), &mut warnings)?,
     };
-    warn_if_shared(path, "config file", &mut warnings);
     let mut config = validate::validate(raw, key)?;
+    super::storage::check_storage(&config.storage)?;
     config.warnings = warnings;
     Ok(config)
 }
 
-/// Notes a file that users other than its owner and group can read.
+/// Notes a secret-holding file that users other than its owner and group can read. (Only the
+/// key file: the config file names it but holds no secret, and stays 0644 for the service's
+/// dynamic user.)
 fn warn_if_shared(path: &Path, what: &str, warnings: &mut Vec<String>) {
     use std::os::unix::fs::PermissionsExt;
     if let Ok(meta) = std::fs::metadata(path) {
         if meta.permissions().mode() & 0o004 != 0 {
             warnings.push(format!(
-                "{what} {} is readable by all users: chmod o-r it (it names or holds the API key)",
+                "{what} {} is readable by all users: chmod o-r it (it holds the API key)",
                 path.display()
             ));
         }
@@ -55,6 +57,13 @@ pub fn storage_paths(
 ) -> Result<(PathBuf, PathBuf), ConfigError> {
     let raw = load_file_only(path, overrides)?;
     Ok((raw.storage.database, raw.storage.output_dir))
+}
+
+/// The names of the configured reports, without validation or the API key (for `status`,
+/// which marks the tasks of reports removed from the config).
+pub fn report_names(path: &Path, overrides: &Overrides) -> Result<Vec<String>, ConfigError> {
+    let raw = load_file_only(path, overrides)?;
+    Ok(raw.reports.into_iter().filter_map(|r| r.name).collect())
 }
 
 /// Reads and merges the file and environment, without validation or the API key.

@@ -7,6 +7,7 @@ mod bounds;
 mod load;
 mod parse;
 mod raw;
+mod storage;
 mod validate;
 
 use std::path::PathBuf;
@@ -20,7 +21,7 @@ use crate::period::{DateToStyle, PeriodKind};
 use crate::schedule::Schedule;
 use crate::secret::ApiKey;
 
-pub use load::{load, storage_paths, Overrides, DEFAULT_PATH};
+pub use load::{load, report_names, storage_paths, Overrides, DEFAULT_PATH};
 
 /// The whole, validated configuration.
 #[derive(Debug, Clone)]
@@ -107,6 +108,9 @@ pub struct ReportConfig {
     /// Command run when the task ends failed, expired or lost.
     pub on_failure: Vec<String>,
     pub hook_timeout: Duration,
+    /// Without `catch_up_from`, the most periods created after the report's newest task in one
+    /// pass (a longer gap warns, and its newest periods are created).
+    pub max_catch_up_periods: u32,
 }
 
 impl Config {

@@ -114,6 +114,7 @@ pub struct RawReport {
     pub on_success: Option<Vec<String>>,
     pub on_failure: Option<Vec<String>>,
     pub hook_timeout: Option<String>,
+    pub max_catch_up_periods: Option<u32>,
 }
 
 fn default_base_url() -> String {

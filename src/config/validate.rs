@@ -1,7 +1,7 @@
 //! Turning a [`RawConfig`] into a [`Config`]: every value checked, `[defaults]` applied to each
 //! report, and each refusal worded as "key: what is wrong, what is expected".
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 
 use jiff::civil::{Date, Time};
@@ -37,6 +37,7 @@ pub fn validate(raw: RawConfig, key: ApiKey) -> Result<Config, ConfigError> {
     let mut reports = Vec::with_capacity(raw.reports.len());
     let defaults = &raw.defaults;
     let mut file_names = HashSet::new();
+    let mut requests = HashMap::new();
     // Consumed one by one, so the raw and the checked reports are not both held in full.
     for (i, report) in raw.reports.into_iter().enumerate() {
         let report = validate_report(i, &report, defaults)?;
@@ -54,6 +55,7 @@ pub fn validate(raw: RawConfig, key: ApiKey) -> Result<Config, ConfigError> {
             .replace("{name}", &report.name)
             .replace("{template}", &report.template)
             .replace("{format}", report.format.as_str());
+        check_same_request(i, &report, &mut requests)?;
         if !file_names.insert(files) {
             return Err(ConfigError::invalid(
                 format!("reports[{i}].file_name"),
@@ -232,6 +234,13 @@ fn validate_report(i: usize, r: &RawReport, d: &RawReport) -> Result<ReportConfi
             format!("{file_name:?} names no {{date_from}} or {{date_to}}: each period's file would replace the last"),
         ));
     }
+    // Month-to-date periods of one month share their first day: only date_to tells them apart.
+    if period == PeriodKind::MonthToDate && !file_name.contains("{date_to}") {
+        return Err(ConfigError::invalid(
+            key("file_name"),
+            format!("{file_name:?} cannot tell this report's periods apart: month-to-date periods of a month share {{date_from}}, so each day's file would replace the last; add {{date_to}}"),
+        ));
+    }
     let max_attempts = pick!(r, d, max_attempts).unwrap_or(3);
     bounds::count(&key("max_attempts"), max_attempts, bounds::ATTEMPTS)?;
     let mut parameters = d.parameters.clone().unwrap_or_default();
@@ -267,6 +276,12 @@ fn validate_report(i: usize, r: &RawReport, d: &RawReport) -> Result<ReportConfi
         })?,
     };
     bounds::duration(&key("hook_timeout"), "hook_timeout", hook_timeout)?;
+    let max_catch_up_periods = pick!(r, d, max_catch_up_periods).unwrap_or(36);
+    bounds::count(
+        &key("max_catch_up_periods"),
+        max_catch_up_periods,
+        (1, 10_000),
+    )?;
     Ok(ReportConfig {
         name,
         template,
@@ -283,6 +298,7 @@ fn validate_report(i: usize, r: &RawReport, d: &RawReport) -> Result<ReportConfi
         on_success,
         on_failure,
         hook_timeout,
+        max_catch_up_periods,
     })
 }
 
@@ -357,6 +373,50 @@ fn parse_schedule(
             )
         })?,
     };
-    Schedule::monthly(day.unwrap_or(1), at)
+    Schedule::monthly(day.unwrap_or(crate::schedule::DEFAULT_MONTHLY_DAY), at)
         .map_err(|e| ConfigError::invalid(key("day"), e.to_string()))
+}
+
+/// Reports already seen, by what they ask apart from the dates: (template, parameters,
+/// date_to style) → (name, period kind) of each.
+type Requests = HashMap<(String, String, bool), Vec<(String, PeriodKind)>>;
+
+/// Refuses a report that makes the same request as an earlier one for some period: the
+/// database tracks one task per request (a task is its request), so the second report would
+/// never get its own. Two formats of one report are two reports with other parameters, or one
+/// report and a hook that converts the file.
+fn check_same_request(
+    i: usize,
+    report: &ReportConfig,
+    seen: &mut Requests,
+) -> Result<(), ConfigError> {
+    let parameters = serde_json::Value::Object(report.parameters.clone()).to_string();
+    let exclusive = report.date_to_style == DateToStyle::Exclusive;
+    let key = (report.template.clone(), parameters, exclusive);
+    let same = seen.entry(key).or_default();
+    if let Some((other, _)) = same
+        .iter()
+        .find(|(_, kind)| can_coincide(*kind, report.period))
+    {
+        return Err(ConfigError::invalid(
+            format!("reports[{i}].template"),
+            format!(
+                "report {:?} asks the same as report {other:?} (template, parameters and period): a task is its request, so only one of them would get it; merge them (a hook can convert the file into another format)",
+                report.name
+            ),
+        ));
+    }
+    same.push((report.name.clone(), report.period));
+    Ok(())
+}
+
+/// Whether two period kinds can yield the same dates (month-to-date on the 2nd is the 1st's
+/// day, on the 1st the whole previous month).
+fn can_coincide(a: PeriodKind, b: PeriodKind) -> bool {
+    use PeriodKind::{MonthToDate, PreviousDay, PreviousMonth};
+    a == b
+        || matches!(
+            (a, b),
+            (MonthToDate, PreviousDay | PreviousMonth) | (PreviousDay | PreviousMonth, MonthToDate)
+        )
 }

@@ -129,7 +129,7 @@ impl Engine {
             .record_created(task.id, &record, next, now, &message)
             .await?;
         crashpoint::hit("create.recorded");
-        Ok(())
+        self.note_account(remote).await
     }
 
     async fn create_failed(&self, task: &TaskRow, err: ApiError) -> Result<(), EngineError> {

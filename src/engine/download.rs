@@ -67,8 +67,34 @@ impl Engine {
                     path: dir.clone(),
                     source,
                 })?;
+            crate::ownership::match_parent_owner(dir);
         }
+        let target = Target::new(dir, task.id, &task.file_name);
+        self.refuse_others_file(task, &target.path).await?;
         let download = self.client.download(uuid, format).await?;
-        files::save(download, Target::new(dir, task.id, &task.file_name)).await
+        files::save(download, target).await
+    }
+
+    /// A file recorded for another task is never replaced: the download waits (a local fault,
+    /// retried) until the report's `file_name` tells its periods apart again.
+    async fn refuse_others_file(
+        &self,
+        task: &TaskRow,
+        path: &std::path::Path,
+    ) -> Result<(), FetchError> {
+        let shown = path.to_string_lossy();
+        let owner = self.store.file_owner(&shown, task.id).await;
+        let message = match owner {
+            Ok(None) => return Ok(()),
+            Ok(Some(owner)) => format!(
+                "the file is task {}'s ({} {}): not replacing it; give report {} a file_name that tells its periods apart and reload",
+                owner.id, owner.report, owner.period_from, task.report
+            ),
+            Err(e) => format!("cannot check who owns the file: {e}"),
+        };
+        Err(FetchError::Local {
+            path: path.to_path_buf(),
+            source: std::io::Error::other(message),
+        })
     }
 }

@@ -184,11 +184,13 @@ async fn stream(mut download: Download, target: Target) -> Result<Saved, FetchEr
 }
 
 fn create_part(part: &Path) -> std::io::Result<std::fs::File> {
-    std::fs::OpenOptions::new()
+    let file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o640)
-        .open(part)
+        .open(part)?;
+    crate::ownership::match_parent_owner(part);
+    Ok(file)
 }
 
 /// The disk side of a streamed download: writes each chunk, starting the writeback of large

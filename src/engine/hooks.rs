@@ -136,6 +136,15 @@ impl Engine {
     }
 
     async fn run_and_record(&self, task: &TaskRow) -> Result<(), EngineError> {
+        if self.report_config(task).is_none() {
+            let message = format!(
+                "hook not run: report {} is no longer in the config",
+                task.report
+            );
+            tracing::warn!("{message}");
+            let now = self.now();
+            return Ok(self.store.skip_hook(task.id, &message, now).await?);
+        }
         let (ok, outcome, stderr) = self.run_hook(task).await;
         let logged = format!("{outcome}{}", said(&stderr, STDERR_LOGGED));
         let message = format!("{outcome}{}", said(&stderr, usize::MAX));
@@ -158,8 +167,8 @@ impl Engine {
         let quiet = |ok: bool, outcome: String| (ok, outcome, Vec::new());
         let Some(report) = self.report_config(task) else {
             return quiet(
-                true,
-                "hook skipped: the report is no longer configured".into(),
+                false,
+                "hook not run: the report is no longer configured".into(),
             );
         };
         let (kind, argv) = match task.state {

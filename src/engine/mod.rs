@@ -3,9 +3,12 @@
 //! instruction and resume. [`Engine::step`] does one pass of due work and returns an
 //! [`StepOutcome`]; [`run`] wraps it in the loop that sleeps, wakes and stops.
 
+mod account;
 mod auth;
 mod backoff;
 mod batch;
+mod carry;
+mod changes;
 mod create;
 mod download;
 mod files;
@@ -33,9 +36,11 @@ use crate::clock::{after, Clock};
 use crate::config::{Config, ReportConfig};
 use crate::store::{State, Store, StoreError, TaskRow};
 
+pub use carry::TaskSettings;
+pub use changes::{describe_changes, period_covering, Change};
 pub use files::remove_partial_files;
 pub use runner::{build_client, open_engine, run, run_with_reloads, RunMode, RunSummary};
-pub use scheduler::{record_adhoc, record_period, schedule_periods};
+pub use scheduler::{new_task, periods_due, record_adhoc, record_period, schedule_periods};
 
 /// How many due tasks one step takes on at most.
 const STEP_BATCH: i64 = 512;
@@ -59,6 +64,8 @@ pub enum EngineError {
     },
     #[error("{0}; the tasks keep their state and resume at the next run once the key is fixed")]
     CredentialsRefused(String),
+    #[error("the API key is {}, not of account {expected} whose tasks this database tracks: nothing was marked lost; put account {expected}'s key back, or give the other account its own storage.database", found.map_or_else(|| "another Gcore account's (it sees none of this database's tasks)".to_string(), |c| format!("Gcore account {c}'s")))]
+    WrongAccount { expected: i64, found: Option<i64> },
 }
 
 /// What one step did, and when the next one is worth running.
@@ -86,6 +93,8 @@ pub struct Engine {
     /// The exclusive lock on the database (see `runner::lock_database`), held while any clone
     /// of the engine lives.
     lock: Arc<std::fs::File>,
+    /// The database's Gcore account (`client_id`) once known, 0 before (see `account`).
+    account: Arc<std::sync::atomic::AtomicI64>,
 }
 
 /// The span every log line about `task` is in: its id, report, period and remote uuid.
@@ -115,6 +124,7 @@ impl Engine {
             clock,
             download_slots: Arc::new(Semaphore::new(slots)),
             lock,
+            account: Arc::default(),
         }
     }
 
@@ -279,11 +289,18 @@ impl Engine {
             .await?)
     }
 
-    fn max_attempts(&self, task: &TaskRow) -> i64 {
-        self.report_config(task)
-            .map(|r| r.max_attempts)
-            .unwrap_or(3)
-            .into()
+    /// The task's report settings: the config's, or for a report removed from the config,
+    /// those the task was created with.
+    async fn settings(&self, task: &TaskRow) -> Result<carry::TaskSettings, EngineError> {
+        if let Some(report) = self.report_config(task) {
+            return Ok(carry::TaskSettings::of(report));
+        }
+        let stored = self.store.task_settings(task.id).await?;
+        Ok(carry::TaskSettings::parse(stored.as_deref()).unwrap_or(carry::TaskSettings::DEFAULT))
+    }
+
+    async fn max_attempts(&self, task: &TaskRow) -> Result<i64, EngineError> {
+        Ok(self.settings(task).await?.max_attempts.into())
     }
 
     /// Reschedules after a failed try: transient errors back off (never undercutting

@@ -88,7 +88,7 @@ impl Engine {
             remote.status,
             remote.failure_reason()
         );
-        if attempt >= self.max_attempts(task) {
+        if attempt >= self.max_attempts(task).await? {
             tracing::error!(%reason, "report failed; no attempts left (max_attempts)");
             return self.end_task(task, State::Failed, &reason).await;
         }
@@ -128,15 +128,14 @@ impl Engine {
             tracing::warn!(%message, "remote task not found; polling again");
             return Ok(());
         }
-        let resubmit = self
-            .report_config(task)
-            .map(|r| r.resubmit_lost)
-            .unwrap_or(false);
+        // Another account's key sees none of the database's tasks: refused, nothing lost.
+        self.confirm_account_before_lost().await?;
+        let resubmit = self.settings(task).await?.resubmit_lost;
         let reason = format!(
             "the remote task vanished: 404 for {} ({err})",
             humantime::format_duration(crate::clock::until(since, now))
         );
-        if resubmit && task.attempts < self.max_attempts(task) {
+        if resubmit && task.attempts < self.max_attempts(task).await? {
             tracing::warn!(%reason, "resubmitting (resubmit_lost = true)");
             let deadline = after(now, self.config.polling.deadline);
             return Ok(self

@@ -63,10 +63,16 @@ pub async fn run_with_reloads(
     let mut engine = open_engine(config, clock).await?;
     // From the shutdown signal on, nothing new is sent; requests in flight may finish.
     engine.client = engine.client.clone().stopping_on(shutdown.clone());
+    engine.check_account().await?;
+    log_changes(&engine).await?;
     if let Some(listen) = engine.config.metrics_listen {
         let (store, token) = (engine.store.clone(), shutdown.clone());
+        // The configured reports, current after each reload: only they have a last-success series.
+        let configs = reloads
+            .clone()
+            .unwrap_or_else(|| watch::channel(engine.config.clone()).1);
         tokio::spawn(async move {
-            if let Err(e) = super::metrics_server::serve(listen, store, token).await {
+            if let Err(e) = super::metrics_server::serve(listen, store, configs, token).await {
                 tracing::error!(%listen, error = %e, "the metrics endpoint cannot listen");
             }
         });
@@ -93,6 +99,21 @@ pub async fn run_with_reloads(
     engine.store.close().await;
     result?;
     summary
+}
+
+/// Says what the configuration's changes since the last run mean for the tracked periods: one
+/// line per changed report, and how many are unchanged.
+async fn log_changes(engine: &Engine) -> Result<(), EngineError> {
+    let changes = super::describe_changes(&engine.store, &engine.config, engine.now()).await?;
+    let unchanged = changes.iter().filter(|c| !c.changed).count();
+    for change in changes.iter().filter(|c| c.changed) {
+        tracing::info!("{}", change.line);
+    }
+    tracing::info!(
+        unchanged,
+        "reports whose tracked periods the config leaves as they are"
+    );
+    Ok(())
 }
 
 /// Opens the database (migrating it), removes stale temporary files, builds the client.
@@ -128,6 +149,7 @@ fn lock_database(database: &std::path::Path) -> Result<std::fs::File, EngineErro
             path: path.clone(),
             source,
         })?;
+    crate::ownership::match_parent_owner(&path);
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => Err(EngineError::Busy { path }),
@@ -255,13 +277,15 @@ fn reconfigure(
         .map_err(EngineError::Client)?
         .stopping_on(shutdown.clone());
     tracing::info!(reports = config.reports.len(), "configuration reloaded");
-    Ok(Engine::new(
+    let mut reloaded = Engine::new(
         Arc::new(config),
         engine.store.clone(),
         client,
         engine.clock.clone(),
         engine.lock.clone(),
-    ))
+    );
+    reloaded.account = engine.account.clone();
+    Ok(reloaded)
 }
 
 /// The API client for a configuration.

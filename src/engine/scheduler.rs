@@ -1,8 +1,12 @@
 //! Turning schedules into work: for every configured report, each period that is due (the most
-//! recent one, or all since `catch_up_from`) and has no task yet is recorded as an intent row,
-//! oldest first. The unique (report, period) key makes a second row for a period impossible.
+//! recent one and every one since the report's newest task, or all since `catch_up_from`) and
+//! has no task yet is recorded as an intent row, oldest first. The unique key makes a second
+//! row for a period impossible.
 
 use std::time::Duration;
+
+use jiff::civil::Date;
+use jiff::Timestamp;
 
 use crate::config::{Config, ReportConfig};
 use crate::format::ReportFormat;
@@ -21,17 +25,13 @@ pub async fn schedule_periods(
     now: i64,
 ) -> Result<usize, StoreError> {
     let at = jiff::Timestamp::from_millisecond(now).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    super::carry::carry_over_unfinished(store, config, now).await?;
+    let newest = store.newest_periods().await?;
     let mut news = Vec::new();
     for report in &config.reports {
-        let periods = due_periods(
-            &report.schedule,
-            report.period,
-            &report.timezone,
-            report.catch_up_from,
-            at,
-        );
+        let newest = newest.get(&report.name).and_then(|d| d.parse().ok());
         news.extend(
-            periods
+            periods_due(report, newest, at)
                 .iter()
                 .map(|p| new_task(report, p, config.polling.deadline, now)),
         );
@@ -39,7 +39,12 @@ pub async fn schedule_periods(
     news.sort_by(|a, b| a.period_from.cmp(&b.period_from));
     let mut created = 0;
     for chunk in news.chunks(INTENTS_PER_TRANSACTION) {
-        let ids = store.insert_intents(chunk, now).await?;
+        let moved = store.carry_over(chunk, now).await?;
+        if moved > 0 {
+            tracing::info!(moved, "tasks carried over to their report's new name, format or file name (the same request)");
+        }
+        let chunk = super::carry::untracked(store, config, chunk).await?;
+        let ids = store.insert_intents(&chunk, now).await?;
         crate::crashpoint::hit("schedule.recorded");
         for (new, id) in chunk.iter().zip(ids) {
             if let Some(id) = id {
@@ -51,6 +56,41 @@ pub async fn schedule_periods(
     Ok(created)
 }
 
+/// The periods of `report` due at `at`. With `catch_up_from`, every one since that date (see
+/// [`due_periods`]). Without it, the most recent one and, once the report has a task (`newest`
+/// is the first day of its newest period), every period after that one however long the
+/// daemon was down, at most `max_catch_up_periods` of them: a longer gap is logged and only
+/// its newest periods are created.
+pub fn periods_due(report: &ReportConfig, newest: Option<Date>, at: Timestamp) -> Vec<Period> {
+    let due = |from| due_periods(&report.schedule, report.period, &report.timezone, from, at);
+    let recent = due(report.catch_up_from);
+    let Some(newest) = newest.filter(|_| report.catch_up_from.is_none()) else {
+        return recent;
+    };
+    let mut periods: Vec<Period> = due(Some(newest))
+        .into_iter()
+        .filter(|p| p.from > newest)
+        .chain(recent)
+        .collect();
+    periods.sort();
+    periods.dedup();
+    let max = usize::try_from(report.max_catch_up_periods).unwrap_or(usize::MAX);
+    if periods.len() > max {
+        let skipped = periods.len() - max;
+        let (first, last) = (periods[0].from, periods[skipped - 1].from);
+        tracing::warn!(
+            report = %report.name,
+            "{} periods are due since the newest task ({newest}); creating the newest {max} \
+             (max_catch_up_periods); `gcore-reportd backfill --report {} --from {first} --to \
+             {last}` creates the {skipped} older ones",
+            periods.len(),
+            report.name,
+        );
+        periods.drain(..skipped);
+    }
+    periods
+}
+
 /// Records one period of a report as an intent; false if it already had a task.
 pub async fn record_period(
     store: &Store,
@@ -60,15 +100,22 @@ pub async fn record_period(
     now: i64,
 ) -> Result<bool, StoreError> {
     let new = new_task(report, period, deadline, now);
+    let news = std::slice::from_ref(&new);
+    store.carry_over(news, now).await?;
+    let month_to_date = report.period == crate::period::PeriodKind::MonthToDate;
+    let tracked = store.already_tracked(news, |_| month_to_date).await?;
+    if tracked.first().copied().unwrap_or(false) {
+        return Ok(false);
+    }
     Ok(store.insert_intent(&new, now).await?.is_some())
 }
 
-/// The intent row for one period of a report.
-fn new_task(report: &ReportConfig, period: &Period, deadline: Duration, now: i64) -> NewTask {
+/// The intent row for one period of a report: what the config asks for it.
+pub fn new_task(report: &ReportConfig, period: &Period, deadline: Duration, now: i64) -> NewTask {
     let from = period.from.to_string();
     let to = period.date_to(report.date_to_style).to_string();
     let parameters = period_parameters(report, &from, &to);
-    intent(
+    let mut new = intent(
         &report.name,
         &report.template,
         report.format,
@@ -77,7 +124,9 @@ fn new_task(report: &ReportConfig, period: &Period, deadline: Duration, now: i64
         (from, to),
         deadline,
         now,
-    )
+    );
+    new.settings = Some(super::carry::TaskSettings::of(report).to_json());
+    new
 }
 
 /// The `parameters` sent on create: the report's own, plus `date_from` and `date_to`.
@@ -153,6 +202,7 @@ fn intent(
         file_name,
         deadline_at: crate::clock::after(now, deadline),
         refresh: 0,
+        settings: Some(super::carry::TaskSettings::DEFAULT.to_json()),
     }
 }
 

@@ -112,7 +112,7 @@ fn early_answer(
             None => faults::throttled(faults.retry_after_secs),
         });
     }
-    authenticate(headers, &shared.options.api_key).err()
+    authenticate(headers, &shared.current_key()).err()
 }
 
 /// The faults that spoil a successful answer: an HTML page instead of a file, an empty body,

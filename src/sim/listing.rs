@@ -16,7 +16,7 @@ use jiff::Timestamp;
 use super::query::{Page, Query};
 use super::reply::{self, FieldErrors};
 use super::state::Shared;
-use super::task::{TaskRecord, CLIENT_ID};
+use super::task::TaskRecord;
 
 const STATUSES: [&str; 5] = ["Cancelled", "Completed", "Failed", "InProgress", "Pending"];
 
@@ -38,10 +38,11 @@ pub(crate) async fn list(
     }
     let rows = shared.options.report_rows;
     let (count, results) = shared.with_tasks(|inner| {
+        let account = inner.account.1;
         let mut matching: Vec<TaskRecord> = inner
             .tasks
             .iter()
-            .filter(|t| filter.matches(t))
+            .filter(|t| t.client_id == account && filter.matches(t))
             .cloned()
             .collect();
         matching.sort_by(|a, b| compare(a, b, &ordering));
@@ -104,7 +105,7 @@ impl TaskFilter {
                 .uuid
                 .as_ref()
                 .is_none_or(|u| task.uuid.to_lowercase().starts_with(u.as_str()))
-            && self.client_id.is_none_or(|c| c == CLIENT_ID)
+            && self.client_id.is_none_or(|c| c == task.client_id)
     }
 }
 

@@ -105,6 +105,12 @@ impl SimHandle {
         self.shared.set_faults(faults);
     }
 
+    /// Serves another Gcore account from now on: only `key` is accepted, and the tasks created
+    /// before (another account's) are not found.
+    pub fn switch_account(&self, key: &str, client_id: i64) {
+        self.shared.switch_account(key, client_id);
+    }
+
     /// Every task, in creation order, with its status as of now.
     pub fn tasks(&self) -> Vec<SimTask> {
         self.shared.snapshot()

@@ -34,6 +34,8 @@ pub(crate) struct Inner {
     created_per_kind: HashMap<String, u32>,
     /// List requests failed so far by `fail_list_at_offset`.
     pub list_failures: u32,
+    /// The account served: the key it accepts and its `client_id` (see `switch_account`).
+    pub account: (String, i64),
 }
 
 /// What a create did: the task as shown, and whether to answer 500 anyway.
@@ -54,6 +56,7 @@ impl Shared {
             exchanges: Vec::new(),
             created_per_kind: HashMap::new(),
             list_failures: 0,
+            account: (options.api_key.clone(), super::task::CLIENT_ID),
         };
         Shared {
             options,
@@ -144,7 +147,7 @@ impl Shared {
         let doomed = (nth <= fail_first)
             .then(|| format!("Report generation failed: simulated failure {nth} of {fail_first} for these parameters"));
         let ahead = inner.faults.server_clock_ahead;
-        let mut record = TaskRecord::new(template, params, doomed, ahead);
+        let mut record = TaskRecord::new(template, params, doomed, ahead, inner.account.1);
         record.shift_clock(self.options.clock_offset_ms);
         let task = inner.show(&record, self.options.report_rows);
         let rate = inner.faults.error_after_create_rate;
@@ -153,7 +156,18 @@ impl Shared {
         Created { task, fail_after }
     }
 
-    /// Snapshot of every task, in creation order.
+    /// The key the simulator accepts now.
+    pub(crate) fn current_key(&self) -> String {
+        self.lock().account.0.clone()
+    }
+
+    /// From now on, serves another account: only `key` is accepted, new tasks are that
+    /// account's, and the tasks of the account served before are not found (404).
+    pub(crate) fn switch_account(&self, key: &str, client_id: i64) {
+        self.lock().account = (key.to_string(), client_id);
+    }
+
+    /// Snapshot of every task (of every account), in creation order.
     pub(crate) fn snapshot(&self) -> Vec<SimTask> {
         self.with_tasks(|inner| {
             inner
@@ -189,8 +203,9 @@ impl Inner {
 
     /// The position of the task with this uuid (case-insensitive).
     pub(crate) fn position(&self, uuid: &str) -> Option<usize> {
+        let account = self.account.1;
         self.tasks
             .iter()
-            .position(|t| t.uuid.eq_ignore_ascii_case(uuid))
+            .position(|t| t.client_id == account && t.uuid.eq_ignore_ascii_case(uuid))
     }
 }

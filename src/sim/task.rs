@@ -53,6 +53,8 @@ pub(crate) struct TaskRecord {
     pub error: Option<String>,
     /// Whether `never_finish_when` kept the task running past its nominal end.
     pub held: bool,
+    /// The account (`client_id`) whose key created it: other accounts do not see it.
+    pub client_id: i64,
 }
 
 impl TaskRecord {
@@ -61,6 +63,7 @@ impl TaskRecord {
         params: Map<String, Value>,
         doomed: Option<String>,
         clock_ahead: Duration,
+        client_id: i64,
     ) -> TaskRecord {
         let created_at = add(micros(Timestamp::now()), clock_ahead);
         TaskRecord {
@@ -74,6 +77,7 @@ impl TaskRecord {
             doomed,
             error: None,
             held: false,
+            client_id,
         }
     }
 
@@ -149,7 +153,7 @@ impl TaskRecord {
             "created_at": rfc3339(self.created_at),
             "updated_at": rfc3339(self.updated_at),
             "user_id": USER_ID,
-            "client_id": CLIENT_ID,
+            "client_id": self.client_id,
             "task_type": "Report",
             "status": shown_status.unwrap_or(self.status.as_str()),
             "processing_notes": notes,

@@ -52,6 +52,9 @@ pub(crate) const TEMPLATES: [TemplateDef; 4] = [
 pub(crate) enum Kind {
     Date,
     Integer,
+    /// A string whose schema carries `enum: []` (the published schema allows it; it restricts
+    /// nothing).
+    OpenText,
 }
 
 pub(crate) struct ParamDef {
@@ -62,7 +65,7 @@ pub(crate) struct ParamDef {
 }
 
 /// Every template takes the same parameters.
-pub(crate) const PARAMS: [ParamDef; 3] = [
+pub(crate) const PARAMS: [ParamDef; 4] = [
     ParamDef {
         name: "date_from",
         required: true,
@@ -81,6 +84,12 @@ pub(crate) const PARAMS: [ParamDef; 3] = [
         kind: Kind::Integer,
         description: "Restrict the report to this client.",
     },
+    ParamDef {
+        name: "label",
+        required: false,
+        kind: Kind::OpenText,
+        description: "A free label for the report.",
+    },
 ];
 
 pub(crate) fn find(code: &str) -> Option<&'static TemplateDef> {
@@ -94,6 +103,7 @@ impl TemplateDef {
             .map(|p| match p.kind {
                 Kind::Date => json!({ "name": p.name, "required": p.required, "type": "string", "format": "date", "description": p.description }),
                 Kind::Integer => json!({ "name": p.name, "required": p.required, "type": "integer", "description": p.description }),
+                Kind::OpenText => json!({ "name": p.name, "required": p.required, "type": "string", "enum": [], "description": p.description }),
             })
             .collect();
         json!({

@@ -145,6 +145,7 @@ fn check_params(params: &Map<String, Value>, errors: &mut FieldErrors) {
                 Kind::Integer if !(value.is_i64() || value.is_u64()) => {
                     inner.add(def.name, "A valid integer is required.")
                 }
+                Kind::OpenText if !value.is_string() => inner.add(def.name, "Not a valid string."),
                 _ => {}
             },
         }

@@ -39,9 +39,10 @@ impl Store {
         .bind(json)
         .fetch_all(&mut *tx)
         .await?;
+        let updated_set: std::collections::HashSet<i64> = updated.iter().copied().collect();
         let changed: Vec<i64> = polls
             .iter()
-            .filter(|p| p.changed && updated.contains(&p.id))
+            .filter(|p| p.changed && updated_set.contains(&p.id))
             .map(|p| p.id)
             .collect();
         append_many(&mut tx, &changed, now, None).await?;

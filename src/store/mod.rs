@@ -7,9 +7,12 @@ mod bulk;
 mod daemon;
 mod events;
 mod hook_runs;
+mod identity;
+mod lookup;
 mod operator;
 mod progress;
 mod reads;
+mod report_view;
 mod rows;
 mod transitions;
 
@@ -22,7 +25,10 @@ use sqlx::SqlitePool;
 
 pub use bulk::PollUpdate;
 pub use daemon::{Condition, API_PAUSED, AUTH_BLOCKED};
+pub use identity::Rerendered;
+pub use lookup::FileOwner;
 pub use reads::HOT_QUERIES;
+pub use report_view::{NewestTask, ReportCounts};
 pub use rows::*;
 
 /// The schema's migrations, embedded at build time (`build.rs` reruns when they change).
@@ -54,6 +60,10 @@ pub enum StoreError {
     Sql(#[from] sqlx::Error),
     #[error("task {0} not found in the database (see gcore-reportd status)")]
     NoSuchTask(String),
+    #[error("{key:?} is the start of the uuids of several tasks ({}): give more characters, or the task's id", list_ids(candidates))]
+    Ambiguous { key: String, candidates: Vec<i64> },
+    #[error("{path} is not an SQLite database, or it is damaged: stop the service, move the file aside and restore the backup (README: Back up the state); remove it to start afresh, forgetting every tracked task")]
+    NotADatabase { path: PathBuf },
     #[error("task {id} in the database has {column} = {value:?}, which this version cannot read ({why}); was the database written by a newer gcore-reportd? Run that version, or restore a backup")]
     BadRow {
         id: i64,
@@ -65,6 +75,12 @@ pub enum StoreError {
     Conflict { id: i64, expected: State },
     #[error("cannot encode a statement's arguments: {0}")]
     Encode(String),
+}
+
+/// `ids 3, 7, 9` for an ambiguity error.
+fn list_ids(ids: &[i64]) -> String {
+    let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+    format!("ids {}", ids.join(", "))
 }
 
 /// A task's local state: where it is in create → poll → download.
@@ -154,16 +170,33 @@ impl Store {
     /// [`Store::open`], with statements waiting up to `busy_timeout` for another process's
     /// lock before they fail.
     pub async fn open_waiting(path: &Path, busy_timeout: Duration) -> Result<Store, StoreError> {
+        check_header(path)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            // A missing directory is created; one that cannot be is reported by the open below.
+            if !dir.exists() && std::fs::create_dir_all(dir).is_ok() {
+                crate::ownership::match_parent_owner(dir);
+            }
+        }
         create_private(path);
         let store = Self::connect(path, true, busy_timeout).await?;
         MIGRATOR
             .run(&store.pool)
             .await
-            .map_err(|source| StoreError::Migrate {
-                path: path.to_path_buf(),
-                source,
+            .map_err(|source| match &source {
+                sqlx::migrate::MigrateError::Execute(e) if is_not_a_database(e) => {
+                    StoreError::NotADatabase {
+                        path: path.to_path_buf(),
+                    }
+                }
+                _ => StoreError::Migrate {
+                    path: path.to_path_buf(),
+                    source,
+                },
             })?;
         restrict_permissions(path);
+        for file in companions(path, &["", "-wal", "-shm"]) {
+            crate::ownership::match_parent_owner(&file);
+        }
         Ok(store)
     }
 
@@ -174,8 +207,15 @@ impl Store {
                 path: path.to_path_buf(),
             });
         }
+        check_header(path)?;
         let store = Self::connect(path, false, DEFAULT_BUSY_TIMEOUT).await?;
-        if !store.fully_migrated().await? {
+        let migrated = store.fully_migrated().await.map_err(|e| match e {
+            StoreError::Sql(e) if is_not_a_database(&e) => StoreError::NotADatabase {
+                path: path.to_path_buf(),
+            },
+            other => other,
+        })?;
+        if !migrated {
             store.close().await;
             return Err(StoreError::Uninitialised {
                 path: path.to_path_buf(),
@@ -228,9 +268,14 @@ impl Store {
             .test_before_acquire(false)
             .connect_with(options)
             .await
-            .map_err(|source| StoreError::Open {
-                path: path.to_path_buf(),
-                source,
+            .map_err(|source| match is_not_a_database(&source) {
+                true => StoreError::NotADatabase {
+                    path: path.to_path_buf(),
+                },
+                false => StoreError::Open {
+                    path: path.to_path_buf(),
+                    source,
+                },
             })?;
         Ok(Store { pool })
     }
@@ -242,6 +287,43 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// `path` with each suffix appended (`state.db-wal`, …), for the files that exist.
+fn companions(path: &Path, suffixes: &[&str]) -> Vec<PathBuf> {
+    suffixes
+        .iter()
+        .map(|suffix| {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            PathBuf::from(name)
+        })
+        .filter(|p| p.exists())
+        .collect()
+}
+
+/// Refuses a file that does not start like an SQLite database (an empty file is a new one).
+fn check_header(path: &Path) -> Result<(), StoreError> {
+    use std::io::Read;
+    let Ok(file) = std::fs::File::open(path) else {
+        return Ok(()); // missing or unreadable: opening it says why
+    };
+    let mut head = Vec::with_capacity(16);
+    if file.take(16).read_to_end(&mut head).is_err() || head.is_empty() {
+        return Ok(());
+    }
+    match head.as_slice() == b"SQLite format 3\0" {
+        true => Ok(()),
+        false => Err(StoreError::NotADatabase {
+            path: path.to_path_buf(),
+        }),
+    }
+}
+
+/// SQLite's "file is not a database" (26) or "database disk image is malformed" (11).
+fn is_not_a_database(err: &sqlx::Error) -> bool {
+    let code = err.as_database_error().and_then(|e| e.code());
+    matches!(code.as_deref(), Some("26" | "11"))
 }
 
 /// Makes the database file exist with mode 0600 before SQLite opens it: SQLite gives the WAL

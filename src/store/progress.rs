@@ -96,9 +96,10 @@ impl Store {
         let (path, bytes, sha256) = (file.path, file.bytes, file.sha256);
         let mut tx = self.write().await?;
         let affected = sqlx::query(
-            "UPDATE tasks SET state = 'done', file_path = ?, bytes = ?, sha256 = ?,
-                backoff_step = 0, last_error = NULL, hook_state = ?, updated_at = ?
-             WHERE id = ? AND state = 'downloading'",
+            "UPDATE tasks SET state = 'done', file_path = ?1, bytes = ?2, sha256 = ?3,
+                backoff_step = 0, last_error = NULL, hook_state = ?4, updated_at = ?5,
+                downloaded_at = ?5
+             WHERE id = ?6 AND state = 'downloading'",
         )
         .bind(path)
         .bind(bytes)

@@ -118,25 +118,19 @@ impl Store {
         )
     }
 
-    /// One task by its id or (a prefix of at least 8 characters of) its remote uuid.
+    /// One task by its id or (a prefix of at least 8 characters of) its remote uuid; see
+    /// [`Store::resolve_task`].
     pub async fn find_task(&self, key: &str) -> Result<TaskRow, StoreError> {
-        let row: Option<RawTaskRow> = match key.parse::<i64>() {
-            Ok(id) => {
-                sqlx::query_as(FIND_BY_ID)
-                    .bind(id)
-                    .fetch_optional(&self.pool)
-                    .await?
-            }
-            Err(_) if key.len() >= 8 => {
-                sqlx::query_as(FIND_BY_UUID)
-                    .bind(key.to_ascii_lowercase())
-                    .fetch_optional(&self.pool)
-                    .await?
-            }
-            Err(_) => None,
-        };
-        row.ok_or_else(|| StoreError::NoSuchTask(key.to_string()))?
-            .try_into()
+        self.resolve_task(key).await
+    }
+
+    /// One task by its id.
+    pub async fn task(&self, id: i64) -> Result<Option<TaskRow>, StoreError> {
+        let row: Option<RawTaskRow> = sqlx::query_as(FIND_BY_ID)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(TryInto::try_into).transpose()
     }
 
     /// How many tasks in each state were last changed at or after `since` (a run's summary).
@@ -157,15 +151,6 @@ impl Store {
             .bind(id)
             .fetch_all(&self.pool)
             .await?)
-    }
-
-    /// When each report last had a file downloaded (Unix ms), for "report missing" alerts.
-    pub async fn last_done_by_report(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT report, MAX(updated_at) FROM tasks WHERE state = 'done' GROUP BY report ORDER BY report",
-        )
-        .fetch_all(&self.pool)
-        .await?)
     }
 
     /// Tasks whose hook has yet to run.

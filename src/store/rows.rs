@@ -195,6 +195,8 @@ pub struct NewTask {
     pub file_name: String,
     pub deadline_at: i64,
     pub refresh: i64,
+    /// The report's settings as JSON (see migration 0011), kept with the task.
+    pub settings: Option<String>,
 }
 
 /// Which tasks `status` lists.

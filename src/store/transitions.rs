@@ -177,8 +177,8 @@ async fn insert_intent_in(
     Ok(sqlx::query_scalar(
         "INSERT INTO tasks (report, period_from, period_to, template, format, parameters,
             file_name, state, next_attempt_at, deadline_at, created_at, updated_at, request,
-            refresh)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'intent', ?8, ?9, ?8, ?8, ?10, ?11)
+            refresh, settings)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'intent', ?8, ?9, ?8, ?8, ?10, ?11, ?12)
          ON CONFLICT (request, refresh) DO NOTHING
          RETURNING id",
     )
@@ -193,6 +193,7 @@ async fn insert_intent_in(
     .bind(new.deadline_at)
     .bind(canonical_request(&new.template, &new.parameters))
     .bind(new.refresh)
+    .bind(new.settings.as_deref())
     .fetch_optional(&mut *conn)
     .await?)
 }

@@ -1,0 +1,182 @@
+//! What a configuration change means for the periods already tracked, one line per report, for
+//! `check-config` and the start of `run`: a task is the request it makes (template and
+//! parameters with the period's dates), so a renamed report, or a new format, file name, hook,
+//! schedule time or time zone, carries its tasks over and creates nothing again; a new
+//! template, parameters, period kind or `date_to_style` is a new request from the next period
+//! on, and delivered periods keep their files. Reports removed from the config are listed too.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use super::scheduler::{new_task, periods_due};
+use crate::config::{Config, ReportConfig};
+use crate::period::Period;
+use crate::store::{canonical_request, NewestTask, ReportCounts, Store, StoreError};
+
+/// A line about one report, and whether it describes a change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub line: String,
+    pub changed: bool,
+}
+
+/// One line per configured report, then one per report removed from the config that still has
+/// tasks, in config order then by name.
+pub async fn describe_changes(
+    store: &Store,
+    config: &Config,
+    now: i64,
+) -> Result<Vec<Change>, StoreError> {
+    let newest: HashMap<String, NewestTask> = store
+        .newest_tasks()
+        .await?
+        .into_iter()
+        .map(|t| (t.report.clone(), t))
+        .collect();
+    let counts: HashMap<String, ReportCounts> = store.report_counts().await?.into_iter().collect();
+    let mut lines = Vec::with_capacity(config.reports.len());
+    for report in &config.reports {
+        let count = counts.get(&report.name).copied().unwrap_or_default();
+        let change = match newest.get(&report.name) {
+            Some(task) => compare(config, report, task, count, now),
+            None => untracked(store, config, report, now).await?,
+        };
+        lines.push(change);
+    }
+    let mut gone: Vec<(&String, &ReportCounts)> = counts
+        .iter()
+        .filter(|(name, _)| config.report(name).is_none() && !name.starts_with("submit-"))
+        .collect();
+    gone.sort_by_key(|(name, _)| *name);
+    for (name, count) in gone {
+        let line = match count.unfinished {
+            0 => format!("{name}: removed from the config; its {} tracked period(s) stay in the database, no new period is created", count.tasks),
+            n => format!("{name}: removed from the config; its {n} unfinished task(s) finish under the settings they were created with (hooks are not run), no new period is created"),
+        };
+        lines.push(Change {
+            line,
+            changed: true,
+        });
+    }
+    Ok(lines)
+}
+
+/// A configured report with tracked periods: its newest task against what the config asks.
+fn compare(
+    config: &Config,
+    report: &ReportConfig,
+    task: &NewestTask,
+    count: ReportCounts,
+    now: i64,
+) -> Change {
+    let name = &report.name;
+    let kept = format!("{} delivered period(s) keep their files", count.delivered);
+    let Some(period) = period_covering(report, &task.period_from, &task.period_to) else {
+        let line = format!("{name}: period changed to {} since the last run; a new request from the next due period on; {kept}", report.period);
+        return Change {
+            line,
+            changed: true,
+        };
+    };
+    let new = new_task(report, &period, config.polling.deadline, now);
+    if canonical_request(&new.template, &new.parameters) != task.request {
+        let what = what_changed(task, &new.template, &new.parameters);
+        let line = format!(
+            "{name}: {what} changed since the last run; periods after {} use the new ones; {kept}",
+            task.period_from
+        );
+        return Change {
+            line,
+            changed: true,
+        };
+    }
+    let undelivered = count.tasks - count.delivered;
+    // A delivered file keeps its format and name; an undelivered one takes the new ones.
+    let renamed_file = task.format != new.format.as_str() || task.file_name != new.file_name;
+    if task.state != "done" && renamed_file {
+        let line = format!("{name}: format or file name changed; the {undelivered} undelivered period(s) take the new ones, {kept}");
+        return Change {
+            line,
+            changed: true,
+        };
+    }
+    Change {
+        line: format!("{name}: unchanged; {} tracked period(s)", count.tasks),
+        changed: false,
+    }
+}
+
+/// Which part of the request differs: the template, the parameters, or only the dates.
+fn what_changed(
+    task: &NewestTask,
+    template: &str,
+    parameters: &crate::store::Parameters,
+) -> &'static str {
+    if task.template != template {
+        return "template";
+    }
+    let old: Value = serde_json::from_str(&task.request).unwrap_or_default();
+    let undated = |p: &serde_json::Map<String, Value>| {
+        let mut p = p.clone();
+        p.remove("date_from");
+        p.remove("date_to");
+        p
+    };
+    let old_params = old["parameters"]
+        .as_object()
+        .map(undated)
+        .unwrap_or_default();
+    if old_params != undated(parameters) {
+        return "parameters";
+    }
+    "the dates asked (period or date_to_style)"
+}
+
+/// A configured report without tasks under its name: new, or a rename of a report whose
+/// requests it makes (its tasks are carried over at the next scheduling pass).
+async fn untracked(
+    store: &Store,
+    config: &Config,
+    report: &ReportConfig,
+    now: i64,
+) -> Result<Change, StoreError> {
+    let at = jiff::Timestamp::from_millisecond(now).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    let name = &report.name;
+    if let Some(period) = periods_due(report, None, at).last() {
+        let new = new_task(report, period, config.polling.deadline, now);
+        let request = canonical_request(&new.template, &new.parameters);
+        if let Some(task) = store.task_by_request(&request).await? {
+            let line = format!("{name}: makes the requests of report {}; its tracked periods carry over to {name} and none is created again", task.report);
+            return Ok(Change {
+                line,
+                changed: true,
+            });
+        }
+    }
+    Ok(Change {
+        line: format!("{name}: no tracked period yet"),
+        changed: false,
+    })
+}
+
+/// The report's period (under the current config) that a task of `from`..`to` covers: the one
+/// starting on `from`, and for month-to-date the one with the same `date_to`.
+pub fn period_covering(report: &ReportConfig, from: &str, to: &str) -> Option<Period> {
+    let from: jiff::civil::Date = from.parse().ok()?;
+    let end = from.checked_add(jiff::Span::new().days(100)).ok()?;
+    let periods: Vec<Period> = report
+        .period
+        .periods_starting_between(from, end)
+        .into_iter()
+        .filter(|p| p.from == from)
+        .collect();
+    let same_end = periods
+        .iter()
+        .find(|p| p.date_to(report.date_to_style).to_string() == to);
+    match (same_end, periods.as_slice()) {
+        (Some(p), _) => Some(*p),
+        (None, [only]) => Some(*only),
+        _ => None,
+    }
+}

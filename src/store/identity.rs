@@ -1,0 +1,182 @@
+//! A task is the request it makes (migration 0008), so configuration changes are changes of
+//! labels or of requests. Here: carrying a task over to its report's new name, format and
+//! file name (a rename creates nothing again), periods already tracked under another request,
+//! re-rendering a failed task's request from the corrected config for `retry`, the settings a
+//! task was created with, and hooks skipped for a removed report. (`report_view` has the
+//! reads that say what a change means.)
+
+use super::events::{append, expect_changed};
+use super::{canonical_request, NewTask, State, Store, StoreError};
+
+/// What re-rendering a task's request for `retry` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rerendered {
+    /// The task now makes the config's request (`changed`: it differs from the old one).
+    Done { changed: bool },
+    /// Another task already makes the config's request for this period.
+    Taken { by: i64 },
+}
+
+impl Store {
+    /// For each due period whose request already has a task under another name, format or
+    /// file name: the task is carried over to the report's new name, and (while its file is
+    /// not delivered) its new format and file name. Returns how many tasks changed.
+    pub async fn carry_over(&self, news: &[NewTask], now: i64) -> Result<usize, StoreError> {
+        let batch: Vec<serde_json::Value> = news
+            .iter()
+            .map(|n| {
+                serde_json::json!([
+                    canonical_request(&n.template, &n.parameters),
+                    n.refresh,
+                    n.report,
+                    n.format.as_str(),
+                    n.file_name
+                ])
+            })
+            .collect();
+        let batch = serde_json::Value::Array(batch).to_string();
+        let mut tx = self.pool.begin().await?;
+        let moved: Vec<(i64, String)> = sqlx::query_as(
+            "UPDATE tasks SET report = n.value ->> 2,
+                format = CASE WHEN tasks.state = 'done' THEN format ELSE n.value ->> 3 END,
+                file_name = CASE WHEN tasks.state = 'done' THEN file_name ELSE n.value ->> 4 END,
+                updated_at = ?2
+             FROM json_each(?1) AS n
+             WHERE tasks.request = n.value ->> 0 AND tasks.refresh = n.value ->> 1
+                AND (tasks.report <> n.value ->> 2 OR (tasks.state <> 'done'
+                    AND (tasks.format <> n.value ->> 3 OR tasks.file_name <> n.value ->> 4)))
+             RETURNING tasks.id, tasks.report",
+        )
+        .bind(batch)
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await?;
+        for (id, report) in &moved {
+            let message =
+                format!("carried over to report {report}'s current settings: the same request");
+            append(&mut tx, *id, now, Some(&message)).await?;
+        }
+        tx.commit().await?;
+        Ok(moved.len())
+    }
+
+    /// For each due period, whether its report already tracks that period (the same first
+    /// day; with `same_end`, also the same `date_to`, for month-to-date periods, which share
+    /// their first day), whatever request the task makes: a changed request applies from the
+    /// next period on, the periods already tracked are not asked again.
+    pub async fn already_tracked(
+        &self,
+        news: &[NewTask],
+        same_end: impl Fn(&NewTask) -> bool,
+    ) -> Result<Vec<bool>, StoreError> {
+        let batch: Vec<serde_json::Value> = news
+            .iter()
+            .map(|n| serde_json::json!([n.report, n.period_from, n.period_to, same_end(n)]))
+            .collect();
+        let tracked: Vec<i64> = sqlx::query_scalar(
+            "SELECT DISTINCT n.key FROM json_each(?1) AS n JOIN tasks AS t
+                ON t.report = n.value ->> 0 AND t.period_from = n.value ->> 1
+                AND (NOT (n.value ->> 3) OR t.period_to = n.value ->> 2)",
+        )
+        .bind(serde_json::Value::Array(batch).to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut flags = vec![false; news.len()];
+        for key in tracked {
+            if let Some(flag) = usize::try_from(key).ok().and_then(|k| flags.get_mut(k)) {
+                *flag = true;
+            }
+        }
+        Ok(flags)
+    }
+
+    /// Makes a failed, expired or lost task (in state `expected`) ask what `new` asks: the
+    /// config's template, parameters, format and file name for its period. A changed request
+    /// drops the old remote task, so `retry` creates the new one.
+    pub async fn rerender(
+        &self,
+        id: i64,
+        expected: State,
+        new: &NewTask,
+        now: i64,
+    ) -> Result<Rerendered, StoreError> {
+        let request = canonical_request(&new.template, &new.parameters);
+        let taken: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM tasks WHERE request = ? AND refresh = ? AND id <> ?",
+        )
+        .bind(&request)
+        .bind(new.refresh)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(by) = taken {
+            return Ok(Rerendered::Taken { by });
+        }
+        let mut tx = self.pool.begin().await?;
+        let old: Option<String> = sqlx::query_scalar("SELECT request FROM tasks WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let changed = old.as_deref() != Some(request.as_str());
+        let parameters = serde_json::Value::Object(new.parameters.clone()).to_string();
+        let affected = sqlx::query(
+            "UPDATE tasks SET template = ?1, parameters = ?2, request = ?3, format = ?4,
+                file_name = ?5, settings = ?6, updated_at = ?7,
+                uuid = CASE WHEN ?8 THEN NULL ELSE uuid END,
+                remote_status = CASE WHEN ?8 THEN NULL ELSE remote_status END,
+                intent_at = CASE WHEN ?8 THEN NULL ELSE intent_at END
+             WHERE id = ?9 AND state = ?10",
+        )
+        .bind(&new.template)
+        .bind(parameters)
+        .bind(&request)
+        .bind(new.format.as_str())
+        .bind(&new.file_name)
+        .bind(new.settings.as_deref())
+        .bind(now)
+        .bind(changed)
+        .bind(id)
+        .bind(expected.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        expect_changed(affected, id, expected)?;
+        let message = match changed {
+            true => format!("operator: retry with the config's request {request}"),
+            false => "operator: retry; the config asks the same".to_string(),
+        };
+        append(&mut tx, id, now, Some(&message)).await?;
+        tx.commit().await?;
+        Ok(Rerendered::Done { changed })
+    }
+
+    /// The settings (JSON) task `id` was created with, if recorded.
+    pub async fn task_settings(&self, id: i64) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar::<_, Option<String>>("SELECT settings FROM tasks WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+                .flatten(),
+        )
+    }
+
+    /// A hook (pending or claimed to run) of a report no longer configured: not run, and not
+    /// recorded as ok.
+    pub async fn skip_hook(&self, id: i64, message: &str, now: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let affected = sqlx::query(
+            "UPDATE tasks SET hook_state = 'skipped', updated_at = ?
+             WHERE id = ? AND hook_state IN ('pending', 'running')",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if affected > 0 {
+            append(&mut tx, id, now, Some(message)).await?;
+        }
+        Ok(tx.commit().await?)
+    }
+}
