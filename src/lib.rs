@@ -23,3 +23,4 @@ pub mod secret;
 pub mod service;
 pub mod sim;
 pub mod store;
+pub mod verify;

@@ -24,6 +24,9 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
     latency: Mutex<BTreeMap<&'static str, Histogram>>,
     bytes_downloaded: AtomicU64,
+    rejected_files: AtomicU64,
+    empty_reports: AtomicU64,
+    restatements: AtomicU64,
 }
 
 pub fn global() -> &'static Metrics {
@@ -51,6 +54,21 @@ impl Metrics {
 
     pub fn add_downloaded(&self, bytes: u64) {
         self.bytes_downloaded.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// A downloaded file failed its `verify` check and was not delivered.
+    pub fn add_rejected(&self) {
+        self.rejected_files.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A verified report with a header and no data rows was downloaded.
+    pub fn add_empty(&self) {
+        self.empty_reports.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A refresh brought a new version of a period's file.
+    pub fn add_restated(&self) {
+        self.restatements.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Requests so far, by operation (all statuses).
@@ -104,6 +122,24 @@ impl Metrics {
             out,
             "gcore_reportd_downloaded_bytes_total {}",
             self.bytes_downloaded.load(Ordering::Relaxed)
+        );
+        out.push_str("# HELP gcore_reportd_rejected_files_total Downloaded files that failed verification and were not delivered.\n# TYPE gcore_reportd_rejected_files_total counter\n");
+        let _ = writeln!(
+            out,
+            "gcore_reportd_rejected_files_total {}",
+            self.rejected_files.load(Ordering::Relaxed)
+        );
+        out.push_str("# HELP gcore_reportd_empty_reports_total Verified reports downloaded with a header and no data rows.\n# TYPE gcore_reportd_empty_reports_total counter\n");
+        let _ = writeln!(
+            out,
+            "gcore_reportd_empty_reports_total {}",
+            self.empty_reports.load(Ordering::Relaxed)
+        );
+        out.push_str("# HELP gcore_reportd_restatements_total Refreshes that brought a new version of a period's file.\n# TYPE gcore_reportd_restatements_total counter\n");
+        let _ = writeln!(
+            out,
+            "gcore_reportd_restatements_total {}",
+            self.restatements.load(Ordering::Relaxed)
         );
     }
 }

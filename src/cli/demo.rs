@@ -41,6 +41,10 @@ pub struct SimulateArgs {
     /// Rows in each generated report.
     #[arg(long, default_value_t = 20)]
     pub rows: usize,
+    /// How many times a period's content changes (one change per new task for it) before it
+    /// is final: a refreshed report then brings a new version.
+    #[arg(long, default_value_t = 0)]
+    pub restatements: u32,
 }
 
 #[derive(Debug, clap::Args)]
@@ -65,6 +69,7 @@ pub async fn simulate(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
         pending_for: args.pending_for,
         running_for: args.running_for,
         report_rows: args.rows,
+        restatements: args.restatements,
         ..SimOptions::default()
     };
     println!("simulated Gcore API on http://{}", args.listen);
@@ -109,7 +114,8 @@ pub async fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let store = Store::open_existing(&database).await?;
     let tasks = store.list_tasks(&TaskFilter::default()).await?;
     println!();
-    print!("{}", operator::status_table(&tasks));
+    let versions = super::versions::counts(&store, &tasks).await?;
+    print!("{}", operator::status_table(&tasks, &versions));
     println!(
         "\n{} report(s) downloaded into {}/, {} failed. Inspect with:\n  gcore-reportd --config {} status --json",
         summary.done,

@@ -130,4 +130,17 @@ fn render_report(out: &mut String, r: &ReportConfig) {
     }
     let _ = writeln!(out, "hook_timeout = {}", dur(r.hook_timeout));
     let _ = writeln!(out, "max_catch_up_periods = {}", r.max_catch_up_periods);
+    let _ = writeln!(
+        out,
+        "verify = \"{}\"\non_empty = \"{}\"",
+        r.verify,
+        r.on_empty.as_str()
+    );
+    if !r.refresh.is_empty() {
+        let offsets: Vec<String> = r.refresh.iter().map(|d| dur(*d)).collect();
+        let _ = writeln!(out, "refresh = [{}]", offsets.join(", "));
+    }
+    if !r.on_restated.is_empty() {
+        let _ = writeln!(out, "on_restated = {}", argv(&r.on_restated));
+    }
 }

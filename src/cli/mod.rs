@@ -11,6 +11,7 @@ mod operator;
 mod retry;
 mod steer;
 mod table;
+mod versions;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

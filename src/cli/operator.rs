@@ -1,6 +1,7 @@
 //! The operator commands: `status`, `show`, `check-config` and `templates`. They read the same
 //! database as a running daemon (WAL lets them), and never create one.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
@@ -59,10 +60,12 @@ pub async fn status(config_path: &Path, args: &StatusArgs) -> anyhow::Result<Exi
                 .is_some_and(|names| !names.iter().any(|n| n == report))
     };
     let mut out = String::new();
+    let versions = super::versions::counts(&store, &tasks).await?;
     if args.json {
         for task in &tasks {
             let mut json = task_json(task);
             json["report_removed"] = removed(&task.report).into();
+            json["versions"] = versions.get(&task.request).copied().unwrap_or(0).into();
             out.push_str(&json.to_string());
             out.push('\n');
         }
@@ -80,7 +83,7 @@ pub async fn status(config_path: &Path, args: &StatusArgs) -> anyhow::Result<Exi
                 condition.key, condition.value
             ));
         }
-        out.push_str(&status_table(&tasks));
+        out.push_str(&status_table(&tasks, &versions));
         if more {
             out.push_str(&format!(
                 "(newest {} shown; --all or --limit N for more)\n",
@@ -121,6 +124,11 @@ pub fn task_json(task: &TaskRow) -> serde_json::Value {
         "last_error": task.last_error,
         "next_attempt_at": table::rfc3339(task.next_attempt_at),
         "updated_at": table::rfc3339(task.updated_at),
+        "rows": task.data_rows,
+        "columns": task.data_columns,
+        "empty": task.is_empty(),
+        "refresh": task.refresh,
+        "version": task.version,
     })
 }
 
@@ -129,7 +137,9 @@ const ERROR_SHOWN: usize = 60;
 
 /// The `status` table, narrow enough for a terminal: the uuid's first 8 characters (which
 /// `show` accepts), the file's name (it is in `storage.output_dir`), the start of the error.
-pub fn status_table(tasks: &[TaskRow]) -> String {
+/// `versions`: how many versions each period's file has (by request), shown after the file's
+/// name when there are several.
+pub fn status_table(tasks: &[TaskRow], versions: &HashMap<String, i64>) -> String {
     let rows: Vec<Vec<String>> = tasks
         .iter()
         .map(|t| {
@@ -143,7 +153,10 @@ pub fn status_table(tasks: &[TaskRow]) -> String {
                     .as_deref()
                     .map_or_else(|| "-".into(), |u| u.chars().take(8).collect()),
                 table::time(t.updated_at),
-                file_or_error(t),
+                match versions.get(&t.request) {
+                    Some(n) if *n > 1 => format!("{} ({n} versions)", file_or_error(t)),
+                    _ => file_or_error(t),
+                },
             ]
         })
         .collect();
@@ -196,7 +209,19 @@ pub async fn show(config_path: &Path, key: &str) -> anyhow::Result<ExitCode> {
         "parameters",
         serde_json::Value::Object(task.parameters.0.clone())
     ));
-    out.push_str("\nhistory:\n");
+    if let Some(versions) = super::versions::period_table(&store, &task).await? {
+        out.push_str(
+            "
+versions of the period's file:
+",
+        );
+        out.push_str(&versions);
+    }
+    out.push_str(
+        "
+history:
+",
+    );
     let rows: Vec<Vec<String>> = events
         .iter()
         .map(|e| {

@@ -111,6 +111,33 @@ pub struct ReportConfig {
     /// Without `catch_up_from`, the most periods created after the report's newest task in one
     /// pass (a longer gap warns, and its newest periods are created).
     pub max_catch_up_periods: u32,
+    /// How the downloaded bytes are checked before they are delivered.
+    pub verify: crate::verify::Strictness,
+    /// What an empty report (a header, no data rows) leads to.
+    pub on_empty: OnEmpty,
+    /// Offsets after the period's first delivery at which it is requested again, ascending.
+    pub refresh: Vec<Duration>,
+    /// Command run when a refresh brought a file that differs from the current one.
+    pub on_restated: Vec<String>,
+}
+
+/// A report's `on_empty` policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnEmpty {
+    /// Deliver it, marked empty.
+    #[default]
+    Deliver,
+    /// Do not deliver it; the period is asked again at its next refresh.
+    Refetch,
+}
+
+impl OnEmpty {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnEmpty::Deliver => "deliver",
+            OnEmpty::Refetch => "refetch",
+        }
+    }
 }
 
 impl Config {

@@ -115,6 +115,10 @@ pub struct RawReport {
     pub on_failure: Option<Vec<String>>,
     pub hook_timeout: Option<String>,
     pub max_catch_up_periods: Option<u32>,
+    pub verify: Option<String>,
+    pub on_empty: Option<String>,
+    pub refresh: Option<Vec<String>>,
+    pub on_restated: Option<Vec<String>>,
 }
 
 fn default_base_url() -> String {

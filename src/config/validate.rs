@@ -282,6 +282,16 @@ fn validate_report(i: usize, r: &RawReport, d: &RawReport) -> Result<ReportConfi
         max_catch_up_periods,
         (1, 10_000),
     )?;
+    let verify = parse_with(&key("verify"), pick!(r, d, verify), Default::default())?;
+    let refresh = parse_refresh(&key("refresh"), pick!(r, d, refresh))?;
+    let on_empty = parse_on_empty(&key("on_empty"), pick!(r, d, on_empty), &refresh)?;
+    let on_restated = pick!(r, d, on_restated).unwrap_or_default();
+    if on_restated.first().is_some_and(|p| p.trim().is_empty()) {
+        return Err(ConfigError::invalid(
+            key("on_restated"),
+            "the first element must name a program",
+        ));
+    }
     Ok(ReportConfig {
         name,
         template,
@@ -299,7 +309,56 @@ fn validate_report(i: usize, r: &RawReport, d: &RawReport) -> Result<ReportConfi
         on_failure,
         hook_timeout,
         max_catch_up_periods,
+        verify,
+        on_empty,
+        refresh,
+        on_restated,
     })
+}
+
+/// `refresh = ["2d", "7d", "30d"]`: durations after the first delivery, strictly ascending.
+fn parse_refresh(
+    key: &str,
+    value: Option<Vec<String>>,
+) -> Result<Vec<std::time::Duration>, ConfigError> {
+    let mut offsets = Vec::new();
+    for text in value.unwrap_or_default() {
+        let offset = humantime::parse_duration(&text).map_err(|e| {
+            ConfigError::invalid(
+                key,
+                format!(
+                    "{text:?} is not a duration ({e}): expected e.g. [\"2d\", \"7d\", \"30d\"]"
+                ),
+            )
+        })?;
+        if offset.is_zero() || offsets.last().is_some_and(|last| *last >= offset) {
+            return Err(ConfigError::invalid(
+                key,
+                format!("{text:?}: offsets must be longer than 0s and strictly ascending"),
+            ));
+        }
+        offsets.push(offset);
+    }
+    Ok(offsets)
+}
+
+fn parse_on_empty(
+    key: &str,
+    value: Option<String>,
+    refresh: &[std::time::Duration],
+) -> Result<OnEmpty, ConfigError> {
+    match value.as_deref() {
+        None | Some("deliver") => Ok(OnEmpty::Deliver),
+        Some("refetch") if refresh.is_empty() => Err(ConfigError::invalid(
+            key,
+            "\"refetch\" asks again at the next refresh, but the report has no refresh list: set refresh = [\"2d\", ...] or on_empty = \"deliver\"",
+        )),
+        Some("refetch") => Ok(OnEmpty::Refetch),
+        Some(other) => Err(ConfigError::invalid(
+            key,
+            format!("{other:?} is not a policy: expected \"deliver\" or \"refetch\""),
+        )),
+    }
 }
 
 fn parse_with<T: FromStr>(key: &str, value: Option<String>, default: T) -> Result<T, ConfigError>

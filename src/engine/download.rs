@@ -3,12 +3,15 @@
 //! size and sha256 recorded and the task's `on_success` hook armed. A download the API keeps
 //! failing is retried until the task's `polling.deadline`, then the task is `expired`; a local
 //! fault (the output directory unusable, the disk full) is retried for as long as it lasts,
-//! since the report is ready and only waits for somewhere to go.
+//! since the report is ready and only waits for somewhere to go. A file that arrives whole but
+//! fails the report's `verify` check is never delivered: it is fetched again like after a
+//! transient fault, and after `max_attempts` such files the task ends `failed` saying why.
 
-use super::files::{self, FetchError, Saved, Target};
+use super::files::{self, Check, FetchError, Saved, Target};
 use super::{backoff, Engine, EngineError};
 use crate::api::ApiError;
-use crate::store::{FileRecord, State, TaskRow};
+use crate::store::{State, TaskRow};
+use crate::verify::{Rejection, Strictness};
 
 impl Engine {
     /// One download step for a task in `downloading`.
@@ -18,23 +21,7 @@ impl Engine {
         };
         // Each chunk vouches for the process to the watchdog (see `api::Download`).
         match self.fetch(task).await {
-            Ok(file) => {
-                let path = file.path.to_string_lossy().into_owned();
-                let bytes = i64::try_from(file.bytes).unwrap_or(i64::MAX);
-                let record = FileRecord {
-                    path: &path,
-                    bytes,
-                    sha256: &file.sha256,
-                };
-                let hook = self
-                    .report_config(task)
-                    .is_some_and(|r| !r.on_success.is_empty());
-                self.store
-                    .record_downloaded(task.id, &record, hook, self.now())
-                    .await?;
-                tracing::info!(path = %path, bytes, sha256 = %file.sha256, "report downloaded");
-                Ok(())
-            }
+            Ok(file) => self.deliver(task, file).await,
             Err(FetchError::Api(err @ ApiError::Stopped { .. })) => {
                 self.retry_later(task, &err).await
             }
@@ -47,6 +34,7 @@ impl Engine {
                 self.end_task(task, State::Expired, &reason).await
             }
             Err(FetchError::Api(err)) => self.retry_later(task, &err).await,
+            Err(FetchError::Rejected(rejection)) => self.rejected(task, &rejection).await,
             Err(local @ FetchError::Local { .. }) => {
                 let step = task.backoff_step + 1;
                 let delay = backoff::retry_delay(&self.config.polling, step, None);
@@ -54,6 +42,37 @@ impl Engine {
                 self.reschedule(task, delay, &message).await
             }
         }
+    }
+
+    /// A whole file that failed verification: fetched again after a backoff, until the
+    /// report's `max_attempts` files were rejected; then the task fails with the reason.
+    async fn rejected(&self, task: &TaskRow, rejection: &Rejection) -> Result<(), EngineError> {
+        crate::metrics::global().add_rejected();
+        let level = self.verify_level(task);
+        let hint = if rejection.width_only {
+            "; verify = \"well-formed\" accepts rows of any width"
+        } else {
+            ""
+        };
+        let reason = format!(
+            "the downloaded {} was not delivered: {} (verify = \"{level}\"{hint})",
+            task.format, rejection.problem
+        );
+        let tries = task.backoff_step.saturating_add(1);
+        let max = self.max_attempts(task).await?;
+        if tries >= max {
+            let reason = format!("failed after {tries} downloads (max_attempts = {max}): {reason}");
+            tracing::error!(%reason, "task failed");
+            return self.end_task(task, State::Failed, &reason).await;
+        }
+        let delay = backoff::retry_delay(&self.config.polling, tries, None);
+        self.reschedule(task, delay, &reason).await
+    }
+
+    fn verify_level(&self, task: &TaskRow) -> Strictness {
+        self.report_config(task)
+            .map(|r| r.verify)
+            .unwrap_or_default()
     }
 
     async fn fetch(&self, task: &TaskRow) -> Result<Saved, FetchError> {
@@ -69,10 +88,20 @@ impl Engine {
                 })?;
             crate::ownership::match_parent_owner(dir);
         }
-        let target = Target::new(dir, task.id, &task.file_name);
-        self.refuse_others_file(task, &target.path).await?;
+        // A refresh is staged and compared with the period's file, which its first task owns.
+        let target = if self.versioned(task) {
+            Target::staged(dir, task.id)
+        } else {
+            let target = Target::new(dir, task.id, &task.file_name);
+            self.refuse_others_file(task, &target.path).await?;
+            target
+        };
         let download = self.client.download(uuid, format).await?;
-        files::save(download, target).await
+        let check = Check {
+            format,
+            level: self.verify_level(task),
+        };
+        files::save(download, target, check).await
     }
 
     /// A file recorded for another task is never replaced: the download waits (a local fault,

@@ -3,6 +3,10 @@
 //! its length is checked against Content-Length, it is fsynced, renamed into place and the
 //! directory fsynced. A crash leaves at most a `.gcore-reportd-*.part` file, removed at start.
 //!
+//! Before the rename, the bytes are checked to be the format asked for ([`crate::verify`]): a
+//! streamed CSV or JSON body is parsed on its own thread as it arrives, an XLSX is opened from
+//! the temporary file; a rejected file is removed, never renamed into place.
+//!
 //! A body that Content-Length says is small is gathered in memory and written, fsynced and
 //! renamed by one blocking call (one hop to the blocking pool per file instead of one per
 //! operation: what matters with 10,000 small reports). A larger or unsized body streams
@@ -16,6 +20,10 @@ use sha2::{Digest, Sha256};
 
 use crate::api::{ApiError, Download, Operation};
 use crate::crashpoint;
+use crate::verify::{self, Rejection, Shape};
+
+pub(super) use super::checking::Check;
+use super::checking::{check_file, spawn_verifier};
 
 const PART_PREFIX: &str = ".gcore-reportd-";
 const PART_SUFFIX: &str = ".part";
@@ -38,13 +46,17 @@ pub(super) enum FetchError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The body arrived whole but is not the format asked for.
+    #[error("{0}")]
+    Rejected(Rejection),
 }
 
-/// A report file in place: its path, size and sha256.
+/// A report file in place: its path, size, sha256 and (when verified) shape.
 pub(super) struct Saved {
     pub path: PathBuf,
     pub bytes: u64,
     pub sha256: String,
+    pub shape: Option<Shape>,
 }
 
 /// Where a download goes: its temporary file and its final name in `dir`.
@@ -65,7 +77,18 @@ impl Target {
         }
     }
 
-    fn local(&self, source: std::io::Error) -> FetchError {
+    /// A hidden name in `dir` that the caller moves into place itself (a refreshed period's
+    /// file is compared with the current one first); removed at start like any `.part`.
+    pub fn staged(dir: &Path, id: i64) -> Target {
+        let unique = uuid::Uuid::new_v4().simple();
+        Target {
+            dir: dir.to_path_buf(),
+            part: dir.join(format!("{PART_PREFIX}{id}-{unique}{PART_SUFFIX}")),
+            path: dir.join(format!("{PART_PREFIX}{id}-{unique}-staged{PART_SUFFIX}")),
+        }
+    }
+
+    pub(super) fn local(&self, source: std::io::Error) -> FetchError {
         FetchError::Local {
             path: self.part.clone(),
             source,
@@ -74,14 +97,18 @@ impl Target {
 }
 
 /// Writes the body of `download` to `target`'s final path.
-pub(super) async fn save(download: Download, target: Target) -> Result<Saved, FetchError> {
+pub(super) async fn save(
+    download: Download,
+    target: Target,
+    check: Check,
+) -> Result<Saved, FetchError> {
     match download.expected_len {
         Some(len) if len <= SMALL_BODY => {
             let body = gather(download, len).await?;
             let part = target.part.clone();
-            blocking(part, move || write_whole(&target, &body)).await
+            blocking(part, move || write_whole(&target, &body, check)).await
         }
-        _ => stream(download, target).await,
+        _ => stream(download, target, check).await,
     }
 }
 
@@ -113,8 +140,11 @@ async fn gather(mut download: Download, len: u64) -> Result<Vec<u8>, ApiError> {
     Ok(body)
 }
 
-/// The blocking half of a small download: temporary file, fsync, rename, directory fsync.
-fn write_whole(target: &Target, body: &[u8]) -> Result<Saved, FetchError> {
+/// The blocking half of a small download: check, temporary file, fsync, rename, directory
+/// fsync.
+fn write_whole(target: &Target, body: &[u8], check: Check) -> Result<Saved, FetchError> {
+    let shape = verify::check_seekable(check.format, check.level, std::io::Cursor::new(body))
+        .map_err(FetchError::Rejected)?;
     let result = (|| {
         let mut file = create_part(&target.part)?;
         file.write_all(body)?;
@@ -130,15 +160,18 @@ fn write_whole(target: &Target, body: &[u8]) -> Result<Saved, FetchError> {
         path: target.path.clone(),
         bytes: body.len() as u64,
         sha256: hex::encode(Sha256::digest(body)),
+        shape,
     })
 }
 
 /// Streams the body into the temporary file: the network is read and hashed here while a
-/// blocking thread writes the chunks already received, so both proceed at once.
-async fn stream(mut download: Download, target: Target) -> Result<Saved, FetchError> {
+/// blocking thread writes the chunks already received and another parses them, so all three
+/// proceed at once.
+async fn stream(mut download: Download, target: Target, check: Check) -> Result<Saved, FetchError> {
     let file = create_part(&target.part).map_err(|e| target.local(e))?;
     let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(PIPELINE_DEPTH);
     let writer = tokio::task::spawn_blocking(move || write_chunks(file, rx));
+    let (mut to_verifier, verifier) = spawn_verifier(check);
     let mut received = 0u64;
     let mut hasher = Sha256::new();
     let network = async {
@@ -147,6 +180,11 @@ async fn stream(mut download: Download, target: Target) -> Result<Saved, FetchEr
             hasher.update(&chunk);
             crate::metrics::global().add_downloaded(chunk.len() as u64);
             crashpoint::hit("download.chunk");
+            if let Some(v) = &to_verifier {
+                if v.send(chunk.clone()).await.is_err() {
+                    to_verifier = None; // it has rejected the body already
+                }
+            }
             if tx.send(chunk).await.is_err() {
                 break; // the writer failed; its error is reported below
             }
@@ -155,6 +193,7 @@ async fn stream(mut download: Download, target: Target) -> Result<Saved, FetchEr
     }
     .await;
     drop(tx);
+    drop(to_verifier);
     let written = match writer.await {
         Ok(Ok(written)) => Ok(written),
         Ok(Err(e)) => Err(target.local(e)),
@@ -165,6 +204,7 @@ async fn stream(mut download: Download, target: Target) -> Result<Saved, FetchEr
         check_length(received, download.expected_len)?;
         Ok((w, hex::encode(hasher.finalize())))
     });
+    let verdict = verifier.await;
     let (bytes, sha256) = match checked {
         Ok(done) => done,
         Err(e) => {
@@ -173,11 +213,19 @@ async fn stream(mut download: Download, target: Target) -> Result<Saved, FetchEr
         }
     };
     blocking(target.path.clone(), move || {
+        let shape = match verdict {
+            Ok(_) if !check.streams() => check_file(&target, check),
+            verdict => verdict.map_err(FetchError::Rejected),
+        };
+        let shape = shape.inspect_err(|_| {
+            let _ = std::fs::remove_file(&target.part);
+        })?;
         publish(&target)?;
         Ok(Saved {
             path: target.path,
             bytes,
             sha256,
+            shape,
         })
     })
     .await

@@ -1,6 +1,9 @@
 //! Hooks: a report's `on_success` / `on_failure` command (an argv array, no shell) runs after
 //! the task ends, with REPORT_NAME, REPORT_PATH, REPORT_UUID, PERIOD_FROM, PERIOD_TO,
-//! REPORT_SHA256 and REPORT_STATUS in its environment and `hook_timeout` to finish. The task's
+//! REPORT_SHA256, REPORT_STATUS, REPORT_ROWS and REPORT_COLUMNS (empty when the file was not
+//! verified) in its environment and `hook_timeout` to finish; `on_restated` runs instead of
+//! `on_success` when a refresh brought a new version, with REPORT_VERSION and
+//! REPORT_PREVIOUS_SHA256 besides. The task's
 //! `hook_state` is `pending` from the moment it ends, so a crash cannot skip a hook; the exit
 //! status and the end of stderr go into the task's history (see `store::hook_runs` for a
 //! `retry-hook` or `retry` issued while it runs).
@@ -171,15 +174,26 @@ impl Engine {
                 "hook not run: the report is no longer configured".into(),
             );
         };
+        let restated = task.version.is_some_and(|v| v > 1);
         let (kind, argv) = match task.state {
+            State::Done if restated => ("on_restated", &report.on_restated),
             State::Done => ("on_success", &report.on_success),
             _ => ("on_failure", &report.on_failure),
+        };
+        let previous = match task.version {
+            Some(v) if restated => self
+                .store
+                .version_sha256(&task.request, v - 1)
+                .await
+                .ok()
+                .flatten(),
+            _ => None,
         };
         let Some((program, args)) = argv.split_first() else {
             return quiet(true, format!("hook skipped: no {kind} configured any more"));
         };
         let what = format!("{kind} hook {program:?}");
-        let child = match hook_command(program, args, task).spawn() {
+        let child = match hook_command(program, args, task, previous).spawn() {
             Ok(child) => child,
             Err(e) => return quiet(false, format!("{what} could not start: {e}")),
         };
@@ -203,11 +217,20 @@ impl Engine {
 }
 
 /// The hook's command: its own process group, the task's variables, no stdin or stdout.
-fn hook_command(program: &str, args: &[String], task: &TaskRow) -> tokio::process::Command {
+fn hook_command(
+    program: &str,
+    args: &[String],
+    task: &TaskRow,
+    previous_sha256: Option<String>,
+) -> tokio::process::Command {
     let mut command = tokio::process::Command::new(program);
     command
         .args(args)
         .envs(hook_env(task))
+        .env(
+            "REPORT_PREVIOUS_SHA256",
+            previous_sha256.unwrap_or_default(),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -241,5 +264,17 @@ fn hook_env(task: &TaskRow) -> Vec<(&'static str, String)> {
         ("PERIOD_TO", task.period_to.clone()),
         ("REPORT_SHA256", task.sha256.clone().unwrap_or_default()),
         ("REPORT_STATUS", task.state.to_string()),
+        (
+            "REPORT_ROWS",
+            task.data_rows.map(|n| n.to_string()).unwrap_or_default(),
+        ),
+        (
+            "REPORT_COLUMNS",
+            task.data_columns.map(|n| n.to_string()).unwrap_or_default(),
+        ),
+        (
+            "REPORT_VERSION",
+            task.version.map(|n| n.to_string()).unwrap_or_default(),
+        ),
     ]
 }

@@ -74,6 +74,11 @@ async fn render(store: &Store, config: &Config) -> Result<String, crate::store::
             at / 1000
         );
     }
+    let (restated, empty) = store.count_restated_and_empty().await?;
+    out.push_str("# HELP gcore_reportd_versions_restated Versions of period files after the first (restatements) recorded in the database.\n# TYPE gcore_reportd_versions_restated gauge\n");
+    let _ = writeln!(out, "gcore_reportd_versions_restated {restated}");
+    out.push_str("# HELP gcore_reportd_empty_reports Done tasks whose verified report had no data rows.\n# TYPE gcore_reportd_empty_reports gauge\n");
+    let _ = writeln!(out, "gcore_reportd_empty_reports {empty}");
     crate::metrics::global().render(&mut out);
     Ok(out)
 }

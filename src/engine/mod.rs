@@ -9,7 +9,9 @@ mod backoff;
 mod batch;
 mod carry;
 mod changes;
+mod checking;
 mod create;
+mod deliver;
 mod download;
 mod files;
 mod hook_process;
@@ -19,9 +21,11 @@ mod metrics_server;
 mod pause;
 mod poll;
 mod reconcile;
+mod refresh;
 mod runner;
 mod scan;
 mod scheduler;
+mod versions;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -145,6 +149,7 @@ impl Engine {
         } else {
             0
         };
+        let scheduled = scheduled + self.schedule_refreshes(now).await?;
         let active = self.store.count_active().await?;
         let hooks_busy = self.start_pending_hooks().await?;
         if let Some(refusal) = self.auth_refusal(now).await? {
@@ -167,7 +172,7 @@ impl Engine {
         let refusal = self.auth_refusal(self.now()).await?;
         let next_due_at = match &refusal {
             Some(refusal) => Some(refusal.until),
-            None => self.store.next_due_at().await?,
+            None => self.next_due_or_refresh().await?,
         };
         Ok(StepOutcome {
             scheduled,

@@ -4,8 +4,9 @@
 //! two processes serve the same bytes. Every row of a report has the same width (see
 //! [`super::layout`]), so the length is known without generating anything, and a large report
 //! (the benchmark asks for ~1 GiB) is streamed in 64 KiB chunks, never held in memory. The
-//! xlsx form is **not a real workbook**: it is the zip local-file signature `PK\x03\x04`
-//! followed by the CSV bytes, opaque and deterministic.
+//! xlsx form is a real workbook (see [`super::workbook`]), built in memory. A content revision
+//! (a restated period, see [`super::SimOptions::restatements`]) changes the seed, so every
+//! value changes; revision 0 is the original. [`malformed_body`] is a report broken on purpose.
 
 use bytes::Bytes;
 use futures_util::Stream;
@@ -55,15 +56,44 @@ impl Format {
 /// The exact bytes served for a report (small sizes: this builds them in memory).
 /// An unknown `format` is treated as `json`, the API's default.
 pub fn report_body(template: &str, parameters: &Value, format: &str, rows: usize) -> Vec<u8> {
-    let layout = layout(template, parameters, format, rows);
+    report_body_at(template, parameters, format, rows, 0)
+}
+
+/// [`report_body`] at content revision `revision`.
+pub fn report_body_at(
+    template: &str,
+    parameters: &Value,
+    format: &str,
+    rows: usize,
+    revision: u32,
+) -> Vec<u8> {
+    let layout = layout(template, parameters, format, rows, revision);
+    if layout.format == Format::Xlsx {
+        return super::workbook::build(&layout);
+    }
     let mut out = Vec::with_capacity(layout.len() as usize);
     Chunks::new(layout).for_each(|chunk| out.extend_from_slice(&chunk));
     out
 }
 
-/// The length of [`report_body`], computed without generating the report.
+/// The length of [`report_body`], computed without generating the report (a workbook is
+/// built to be measured).
 pub fn report_len(template: &str, parameters: &Value, format: &str, rows: usize) -> u64 {
-    layout(template, parameters, format, rows).len()
+    len_at(template, parameters, format, rows, 0)
+}
+
+pub(crate) fn len_at(
+    template: &str,
+    parameters: &Value,
+    format: &str,
+    rows: usize,
+    revision: u32,
+) -> u64 {
+    let layout = layout(template, parameters, format, rows, revision);
+    match layout.format {
+        Format::Xlsx => super::workbook::build(&layout).len() as u64,
+        _ => layout.len(),
+    }
 }
 
 /// The bytes of [`report_body`] as a stream of chunks of about 64 KiB, generated lazily.
@@ -73,25 +103,70 @@ pub fn report_stream(
     format: &str,
     rows: usize,
 ) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
-    let layout = layout(template, parameters, format, rows);
-    futures_util::stream::iter(Chunks::new(layout).map(Ok))
+    stream_at(template, parameters, format, rows, 0)
+}
+
+pub(crate) fn stream_at(
+    template: &str,
+    parameters: &Value,
+    format: &str,
+    rows: usize,
+    revision: u32,
+) -> futures_util::stream::BoxStream<'static, Result<Bytes, std::io::Error>> {
+    use futures_util::StreamExt;
+    let layout = layout(template, parameters, format, rows, revision);
+    if layout.format == Format::Xlsx {
+        let book = Bytes::from(super::workbook::build(&layout));
+        let pieces: Vec<Bytes> = (0..book.len())
+            .step_by(CHUNK)
+            .map(|at| book.slice(at..(at + CHUNK).min(book.len())))
+            .collect();
+        return futures_util::stream::iter(pieces.into_iter().map(Ok)).boxed();
+    }
+    futures_util::stream::iter(Chunks::new(layout).map(Ok)).boxed()
+}
+
+/// A report broken on purpose, whole (its length is its Content-Length): a CSV with one
+/// record a field too wide, a JSON row one value short, or an XLSX that is no workbook.
+pub fn malformed_body(
+    template: &str,
+    parameters: &Value,
+    format: &str,
+    rows: usize,
+    revision: u32,
+) -> Vec<u8> {
+    let rows = rows.max(1);
+    let layout = layout(template, parameters, format, rows, revision);
+    let broken = (rows / 2) as u64;
+    match layout.format {
+        Format::Xlsx => b"PK\x03\x04this is not a workbook: the archive ends here\n".to_vec(),
+        _ => {
+            let (format, at, row_len) = (layout.format, layout.row_at(broken), layout.row_len());
+            let mut body = report_body_at(template, parameters, format.extension(), rows, revision);
+            let row = at as usize..at as usize + row_len;
+            if format == Format::Csv {
+                body.splice(row.end - 2..row.end - 2, b",extra".iter().copied());
+            } else if let Some(comma) = body[row.clone()].iter().rposition(|b| *b == b',') {
+                body.drain(row.start + comma..row.end - 1);
+            }
+            body
+        }
+    }
 }
 
 /// The layout of a report; an unknown format is JSON. A top-level `type` key (the one the API
 /// adds to a task's parameters) is ignored, so a task's shown parameters give the same bytes.
-fn layout(template: &str, parameters: &Value, format: &str, rows: usize) -> Layout {
+fn layout(template: &str, parameters: &Value, format: &str, rows: usize, revision: u32) -> Layout {
     let format = Format::parse(format).unwrap_or(Format::Json);
     let mut parameters = parameters.clone();
     if let Some(map) = parameters.as_object_mut() {
         map.remove("type");
     }
-    Layout::new(
-        template,
-        &parameters,
-        format,
-        rows,
-        seed(template, &parameters),
-    )
+    let mut seed = seed(template, &parameters);
+    if revision > 0 {
+        seed ^= u64::from(revision).wrapping_mul(0xA24B_AED4_963E_E407);
+    }
+    Layout::new(template, &parameters, format, rows, seed)
 }
 
 /// The report as an iterator of chunks: the head, rows, then the tail.

@@ -94,9 +94,17 @@ pub(crate) async fn download(
         Ok(format) => format,
         Err(response) => return response,
     };
-    let found = shared.with_tasks(|inner| inner.position(&id).map(|at| inner.tasks[at].clone()));
-    let task = match found {
-        Some(task) if is_uuid(&id) => task,
+    let found = shared.with_tasks(|inner| {
+        let at = inner.position(&id)?;
+        let task = &mut inner.tasks[at];
+        if task.status == Status::Completed {
+            task.downloads = task.downloads.saturating_add(1);
+        }
+        let malformed = inner.content.is_malformed(task.downloads);
+        Some((task.clone(), malformed))
+    });
+    let (task, malformed) = match found {
+        Some(found) if is_uuid(&id) => found,
         _ => return reply::not_found(),
     };
     if task.status != Status::Completed {
@@ -104,9 +112,14 @@ pub(crate) async fn download(
         return reply::json(StatusCode::BAD_REQUEST, json!({ "error": error }));
     }
     let params = Value::Object(task.params.clone());
-    let rows = shared.options.report_rows;
-    let len = content::report_len(&task.template, &params, format.extension(), rows);
-    let stream = content::report_stream(&task.template, &params, format.extension(), rows);
+    let (rows, revision, ext) = (task.rows, task.revision, format.extension());
+    if malformed {
+        let body = content::malformed_body(&task.template, &params, ext, rows, revision);
+        let len = body.len() as u64;
+        return (StatusCode::OK, file_headers(&task, format, len), body).into_response();
+    }
+    let len = content::len_at(&task.template, &params, ext, rows, revision);
+    let stream = content::stream_at(&task.template, &params, ext, rows, revision);
     let truncate = len > 1 && shared.roll_current(|faults| faults.truncate_downloads_rate);
     let body = if truncate {
         let keep = len / 10 + shared.draw(len * 8 / 10 + 1);

@@ -22,8 +22,6 @@ const FEATURE_WIDTH: usize = 14;
 const CLIENT_WIDTH: usize = 6;
 /// `dddd.dd`: amounts run from 1000.00 to 9999.99.
 const AMOUNT_WIDTH: usize = 7;
-/// The zip local-file signature the (opaque, not a real workbook) xlsx form starts with.
-const XLSX_MAGIC: &[u8] = b"PK\x03\x04";
 
 /// A report's fixed parts and its row template.
 pub(crate) struct Layout {
@@ -31,6 +29,10 @@ pub(crate) struct Layout {
     pub sep: &'static [u8],
     pub tail: &'static [u8],
     pub rows: u64,
+    /// The format; an xlsx layout is laid out as CSV, which the workbook is built from.
+    pub format: Format,
+    /// The column names.
+    pub columns: [&'static str; 6],
     row: RowTemplate,
     seed: u64,
 }
@@ -66,8 +68,7 @@ impl Layout {
             Format::Json => {
                 format!("{{\"headers\":{},\"rows\":[", Value::from(columns.to_vec())).into_bytes()
             }
-            Format::Csv => format!("{}\r\n", columns.join(",")).into_bytes(),
-            Format::Xlsx => [XLSX_MAGIC, format!("{}\r\n", columns.join(",")).as_bytes()].concat(),
+            Format::Csv | Format::Xlsx => format!("{}\r\n", columns.join(",")).into_bytes(),
         };
         let (sep, tail): (&[u8], &[u8]) = if json { (b",", b"]}") } else { (b"", b"") };
         let row = row_template(json, parameters, currency);
@@ -76,9 +77,17 @@ impl Layout {
             sep,
             tail,
             rows: rows as u64,
+            format,
+            columns,
             row,
             seed,
         }
+    }
+
+    /// Where row `i` starts in the report.
+    pub(crate) fn row_at(&self, i: u64) -> u64 {
+        let step = (self.row_len() + self.sep.len()) as u64;
+        self.head.len() as u64 + i * step
     }
 
     /// The report's length in bytes.

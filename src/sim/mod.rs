@@ -9,6 +9,7 @@
 #![allow(clippy::result_large_err)]
 
 mod content;
+mod content_control;
 mod faults;
 mod gate;
 mod handlers;
@@ -21,6 +22,7 @@ mod state;
 mod task;
 mod templates;
 mod validate;
+mod workbook;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -31,7 +33,7 @@ use axum::routing::get;
 use axum::Router;
 use tokio_util::sync::CancellationToken;
 
-pub use content::{report_body, report_len, report_stream};
+pub use content::{malformed_body, report_body, report_body_at, report_len, report_stream};
 pub use faults::Faults;
 pub use record::{Exchange, RECORD_LIMIT};
 
@@ -56,6 +58,10 @@ pub struct SimOptions {
     /// The simulator's clock (its tasks' `created_at`) is the system's plus this many ms: a
     /// test running its binaries on a shifted clock (`GCORE_REPORTD_NOW`) shifts it alike.
     pub clock_offset_ms: i64,
+    /// How many times a period's content changes before it closes: the n-th task created for
+    /// the same template and parameters serves revision `min(n - 1, restatements)` of the
+    /// content (0: a period's content never changes). See also [`SimHandle::close_periods`].
+    pub restatements: u32,
 }
 
 impl Default for SimOptions {
@@ -68,6 +74,7 @@ impl Default for SimOptions {
             seed: 1,
             record: false,
             clock_offset_ms: 0,
+            restatements: 0,
         }
     }
 }
@@ -81,6 +88,10 @@ pub struct SimTask {
     pub parameters: serde_json::Value,
     pub status: String,
     pub created_at: jiff::Timestamp,
+    /// The data rows of its report.
+    pub rows: usize,
+    /// The revision of its period's content it serves (see [`SimOptions::restatements`]).
+    pub revision: u32,
 }
 
 /// A running simulator. Dropping it (or [`SimHandle::shutdown`]) stops serving.
@@ -132,6 +143,25 @@ impl SimHandle {
     /// [`SimOptions::record`] is on).
     pub fn exchanges(&self) -> Vec<Exchange> {
         self.shared.exchanges()
+    }
+
+    /// Rows in the reports of tasks created from now on (0: empty reports, a header only).
+    pub fn set_report_rows(&self, rows: usize) {
+        self.shared.lock().content.rows = rows;
+    }
+
+    /// Each task's first `count` downloads are served malformed, whole and with the right
+    /// Content-Type: a CSV with a ragged record, a JSON row one value short, an XLSX that is
+    /// not a workbook.
+    pub fn serve_malformed(&self, count: u32) {
+        self.shared.lock().content.malformed_first = count;
+    }
+
+    /// Closes every period seen so far (the admin call): tasks created from now on serve the
+    /// content of the latest revision already served for their period, whatever
+    /// [`SimOptions::restatements`] says.
+    pub fn close_periods(&self) {
+        self.shared.lock().content.close();
     }
 
     /// Stops accepting connections; requests in flight are allowed to finish.

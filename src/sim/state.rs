@@ -36,6 +36,8 @@ pub(crate) struct Inner {
     pub list_failures: u32,
     /// The account served: the key it accepts and its `client_id` (see `switch_account`).
     pub account: (String, i64),
+    /// How a report's content is decided at run time (see [`super::content_control`]).
+    pub content: super::content_control::ContentControl,
 }
 
 /// What a create did: the task as shown, and whether to answer 500 anyway.
@@ -57,6 +59,7 @@ impl Shared {
             created_per_kind: HashMap::new(),
             list_failures: 0,
             account: (options.api_key.clone(), super::task::CLIENT_ID),
+            content: super::content_control::ContentControl::new(&options),
         };
         Shared {
             options,
@@ -64,7 +67,7 @@ impl Shared {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -149,6 +152,11 @@ impl Shared {
         let ahead = inner.faults.server_clock_ahead;
         let mut record = TaskRecord::new(template, params, doomed, ahead, inner.account.1);
         record.shift_clock(self.options.clock_offset_ms);
+        let kind = format!(
+            "{template}\n{}",
+            canonical(&Value::Object(record.params.clone()))
+        );
+        (record.rows, record.revision) = inner.content.for_new_task(&kind, nth);
         let task = inner.show(&record, self.options.report_rows);
         let rate = inner.faults.error_after_create_rate;
         let fail_after = inner.roll(rate);
@@ -179,6 +187,8 @@ impl Shared {
                     parameters: t.shown_params(),
                     status: t.status.as_str().to_string(),
                     created_at: t.created_at,
+                    rows: t.rows,
+                    revision: t.revision,
                 })
                 .collect()
         })

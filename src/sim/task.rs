@@ -55,6 +55,13 @@ pub(crate) struct TaskRecord {
     pub held: bool,
     /// The account (`client_id`) whose key created it: other accounts do not see it.
     pub client_id: i64,
+    /// The data rows of its report, fixed when it was created.
+    pub rows: usize,
+    /// Which revision of its period's content it serves (0 = the first; see
+    /// [`super::SimOptions::restatements`]).
+    pub revision: u32,
+    /// Downloads of its file so far.
+    pub downloads: u32,
 }
 
 impl TaskRecord {
@@ -78,6 +85,9 @@ impl TaskRecord {
             error: None,
             held: false,
             client_id,
+            rows: 0,
+            revision: 0,
+            downloads: 0,
         }
     }
 

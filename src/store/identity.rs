@@ -35,7 +35,7 @@ impl Store {
             })
             .collect();
         let batch = serde_json::Value::Array(batch).to_string();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let moved: Vec<(i64, String)> = sqlx::query_as(
             "UPDATE tasks SET report = n.value ->> 2,
                 format = CASE WHEN tasks.state = 'done' THEN format ELSE n.value ->> 3 END,
@@ -112,7 +112,7 @@ impl Store {
         if let Some(by) = taken {
             return Ok(Rerendered::Taken { by });
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let old: Option<String> = sqlx::query_scalar("SELECT request FROM tasks WHERE id = ?")
             .bind(id)
             .fetch_optional(&mut *tx)
@@ -164,7 +164,7 @@ impl Store {
     /// A hook (pending or claimed to run) of a report no longer configured: not run, and not
     /// recorded as ok.
     pub async fn skip_hook(&self, id: i64, message: &str, now: i64) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let affected = sqlx::query(
             "UPDATE tasks SET hook_state = 'skipped', updated_at = ?
              WHERE id = ? AND hook_state IN ('pending', 'running')",

@@ -5,6 +5,7 @@
 
 mod bulk;
 mod daemon;
+mod deliveries;
 mod events;
 mod hook_runs;
 mod identity;
@@ -25,6 +26,7 @@ use sqlx::SqlitePool;
 
 pub use bulk::PollUpdate;
 pub use daemon::{Condition, API_PAUSED, AUTH_BLOCKED};
+pub use deliveries::Delivery;
 pub use identity::Rerendered;
 pub use lookup::FileOwner;
 pub use reads::HOT_QUERIES;

@@ -2,7 +2,7 @@
 //! download, a resubmission, the end. One function each; each follows the rule of `events`.
 
 use super::events::{append, expect_changed};
-use super::{FileRecord, State, Store, StoreError};
+use super::{State, Store, StoreError};
 
 impl Store {
     /// A poll saw the task still running; an event is kept only when the status changed.
@@ -82,37 +82,6 @@ impl Store {
         .rows_affected();
         expect_changed(affected, id, State::Polling)?;
         append(&mut tx, id, now, Some("report ready: downloading")).await?;
-        Ok(tx.commit().await?)
-    }
-
-    /// The file is in place: record where, how big and its sha256.
-    pub async fn record_downloaded(
-        &self,
-        id: i64,
-        file: &FileRecord<'_>,
-        hook: bool,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        let (path, bytes, sha256) = (file.path, file.bytes, file.sha256);
-        let mut tx = self.write().await?;
-        let affected = sqlx::query(
-            "UPDATE tasks SET state = 'done', file_path = ?1, bytes = ?2, sha256 = ?3,
-                backoff_step = 0, last_error = NULL, hook_state = ?4, updated_at = ?5,
-                downloaded_at = ?5
-             WHERE id = ?6 AND state = 'downloading'",
-        )
-        .bind(path)
-        .bind(bytes)
-        .bind(sha256)
-        .bind(hook.then_some("pending"))
-        .bind(now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        expect_changed(affected, id, State::Downloading)?;
-        let message = format!("downloaded {bytes} bytes, sha256 {sha256}");
-        append(&mut tx, id, now, Some(&message)).await?;
         Ok(tx.commit().await?)
     }
 

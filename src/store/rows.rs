@@ -47,6 +47,22 @@ pub struct TaskRow {
     pub refresh: i64,
     /// When the remote task first answered 404 (cleared when it answers again).
     pub missing_since: Option<i64>,
+    /// Data rows and columns of the verified file (issue 13); `Some(0)` rows: an empty report.
+    pub data_rows: Option<i64>,
+    pub data_columns: Option<i64>,
+    /// Which version of the period's file this task delivered, if any.
+    pub version: Option<i64>,
+    pub delivered_at: Option<i64>,
+    /// On a period's first task: when its next refresh is due, and that refresh's number.
+    pub next_refresh_at: Option<i64>,
+    pub next_refresh: Option<i64>,
+}
+
+impl TaskRow {
+    /// A verified report with a header and no data rows.
+    pub fn is_empty(&self) -> bool {
+        self.data_rows == Some(0)
+    }
 }
 
 /// A task row as SQLite hands it over, before its text columns are checked.
@@ -79,6 +95,12 @@ pub(super) struct RawTaskRow {
     request: String,
     refresh: i64,
     missing_since: Option<i64>,
+    data_rows: Option<i64>,
+    data_columns: Option<i64>,
+    version: Option<i64>,
+    delivered_at: Option<i64>,
+    next_refresh_at: Option<i64>,
+    next_refresh: Option<i64>,
 }
 
 impl TryFrom<RawTaskRow> for TaskRow {
@@ -135,6 +157,12 @@ impl TryFrom<RawTaskRow> for TaskRow {
             request: raw.request,
             refresh: raw.refresh,
             missing_since: raw.missing_since,
+            data_rows: raw.data_rows,
+            data_columns: raw.data_columns,
+            version: raw.version,
+            delivered_at: raw.delivered_at,
+            next_refresh_at: raw.next_refresh_at,
+            next_refresh: raw.next_refresh,
         })
     }
 }
@@ -181,6 +209,8 @@ pub struct FileRecord<'a> {
     pub path: &'a str,
     pub bytes: i64,
     pub sha256: &'a str,
+    /// Data rows and columns, when the file was verified.
+    pub shape: Option<(i64, i64)>,
 }
 
 /// What the scheduler records when a period falls due.

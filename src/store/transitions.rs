@@ -168,7 +168,7 @@ async fn begin_creates_on(
 }
 
 /// Records one due period (in the caller's transaction); `None` if it already has a task.
-async fn insert_intent_in(
+pub(super) async fn insert_intent_in(
     conn: &mut sqlx::SqliteConnection,
     new: &NewTask,
     now: i64,

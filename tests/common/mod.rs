@@ -475,3 +475,31 @@ pub fn now() -> jiff::Timestamp {
     let real = jiff::Timestamp::now().as_millisecond();
     jiff::Timestamp::from_millisecond(real + clock_offset_ms()).expect("in range")
 }
+
+/// The bytes the simulator serves for `task` in `format`, at the task's own row count and
+/// content revision.
+pub fn served_as_created(task: &SimTask, format: &str) -> Vec<u8> {
+    sim::report_body_at(
+        &task.template,
+        &task.parameters,
+        format,
+        task.rows,
+        task.revision,
+    )
+}
+
+/// `show KEY`'s output (it must succeed).
+pub async fn show(h: &Harness, key: &str) -> String {
+    let out = h.run(&["show", key]).await;
+    assert!(out.status.success(), "show {key}: {}", stderr(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The simulator options [`Harness::start`] uses: tasks complete within a quarter second.
+pub fn quick_sim() -> SimOptions {
+    SimOptions {
+        pending_for: Duration::from_millis(100),
+        running_for: Duration::from_millis(150),
+        ..SimOptions::default()
+    }
+}

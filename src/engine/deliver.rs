@@ -1,0 +1,240 @@
+//! What a verified download becomes. A report without refreshes is delivered straight under
+//! its name (version 1). A report with a `refresh` list has each of its files staged first and
+//! compared with the period's current one: the first becomes version 1; a refresh with the same
+//! sha256 only confirms the current file ("confirmed unchanged at …"); one that differs becomes
+//! the period's file, the old one kept as a version (see `versions`), and arms `on_restated`.
+//! An empty report under `on_empty = "refetch"` is not delivered: the next refresh asks again.
+//! The period's manifest is rewritten before the database records the outcome, and every file
+//! step can be repeated, so a crash at any point ends in the same files and record.
+
+use std::path::{Path, PathBuf};
+
+use super::files::{FetchError, Saved};
+use super::{versions, Engine, EngineError};
+use crate::config::OnEmpty;
+use crate::store::{Delivery, FileRecord, State, TaskRow};
+
+/// What a staged file leads to.
+enum Outcome {
+    /// The period's first version (or the first after empty reports that were not delivered).
+    First,
+    /// The same bytes as the current version.
+    Unchanged(i64),
+    /// Different bytes: a new version after this one.
+    Restated(i64),
+    /// An empty report not delivered.
+    EmptyRefetched,
+}
+
+impl Engine {
+    /// Whether `task`'s file is staged and compared before it is placed.
+    pub(super) fn versioned(&self, task: &TaskRow) -> bool {
+        task.refresh > 0
+            || self
+                .report_config(task)
+                .is_some_and(|r| !r.refresh.is_empty())
+    }
+
+    /// Records (and for a versioned report first places) a downloaded, verified file.
+    pub(super) async fn deliver(&self, task: &TaskRow, file: Saved) -> Result<(), EngineError> {
+        let shape = file.shape.map(|s| (count(s.rows), count(s.columns)));
+        if shape.is_some_and(|(rows, _)| rows == 0) {
+            crate::metrics::global().add_empty();
+        }
+        let path = file.path.to_string_lossy().into_owned();
+        let record = FileRecord {
+            path: &path,
+            bytes: count(file.bytes),
+            sha256: &file.sha256,
+            shape,
+        };
+        if self.versioned(task) {
+            return self.deliver_versioned(task, &file, record).await;
+        }
+        let message = downloaded_message(&record);
+        let delivery = Delivery {
+            file: record,
+            path: Some(&path),
+            version: Some(1),
+            hook: self
+                .report_config(task)
+                .is_some_and(|r| !r.on_success.is_empty()),
+            next_refresh: None,
+            message: &message,
+        };
+        self.store
+            .record_delivery(task.id, &delivery, self.now())
+            .await?;
+        tracing::info!(path = %path, bytes = record.bytes, sha256 = %file.sha256, "report downloaded");
+        Ok(())
+    }
+
+    async fn deliver_versioned(
+        &self,
+        task: &TaskRow,
+        file: &Saved,
+        record: FileRecord<'_>,
+    ) -> Result<(), EngineError> {
+        let report = self.report_config(task);
+        let period_file = self.config.storage.output_dir.join(&task.file_name);
+        let refetch = record.shape.is_some_and(|(rows, _)| rows == 0)
+            && report.is_some_and(|r| r.on_empty == OnEmpty::Refetch);
+        let current = self.store.current_version(&task.request).await?;
+        let outcome = match current.as_ref().and_then(|c| c.version.map(|v| (c, v))) {
+            _ if refetch => Outcome::EmptyRefetched,
+            None => Outcome::First,
+            Some((c, v)) if c.sha256.as_deref() == Some(file.sha256.as_str()) => {
+                Outcome::Unchanged(v)
+            }
+            Some((_, v)) => Outcome::Restated(v),
+        };
+        if let Err(source) = place(&outcome, &file.path, &period_file).await {
+            let local = FetchError::Local {
+                path: period_file,
+                source,
+            };
+            let message =
+                format!("{local}; will download again when the output directory is usable");
+            let delay =
+                super::backoff::retry_delay(&self.config.polling, task.backoff_step + 1, None);
+            return self.reschedule(task, delay, &message).await;
+        }
+        let now = self.now();
+        let (version, hook, message) = describe(&outcome, &record, &period_file, now);
+        let hook = hook
+            && report.is_some_and(|r| match outcome {
+                Outcome::Restated(_) => !r.on_restated.is_empty(),
+                _ => !r.on_success.is_empty(),
+            });
+        let period_path = period_file.to_string_lossy().into_owned();
+        let delivery = Delivery {
+            file: record,
+            path: (!matches!(outcome, Outcome::EmptyRefetched)).then_some(period_path.as_str()),
+            version,
+            hook,
+            next_refresh: self.first_refresh(task, now),
+            message: &message,
+        };
+        self.write_manifest(task, &delivery, now, &period_file)
+            .await;
+        self.store.record_delivery(task.id, &delivery, now).await?;
+        if matches!(outcome, Outcome::Restated(_)) {
+            crate::metrics::global().add_restated();
+        }
+        tracing::info!(path = %period_path, refresh = task.refresh, "{message}");
+        Ok(())
+    }
+
+    /// On a period's first task: when its first refresh is due (offsets count from now, the
+    /// first delivery).
+    fn first_refresh(&self, task: &TaskRow, now: i64) -> Option<(i64, i64)> {
+        let first = self.report_config(task)?.refresh.first()?;
+        (task.refresh == 0).then(|| (crate::clock::after(now, *first), 1))
+    }
+
+    /// Rewrites the period's manifest with `delivery` as task `task`'s outcome. A failure is
+    /// logged: the files and the record are what count, and the next version rewrites it.
+    async fn write_manifest(
+        &self,
+        task: &TaskRow,
+        delivery: &Delivery<'_>,
+        now: i64,
+        period_file: &Path,
+    ) {
+        let mut tasks = match self.store.period_tasks(&task.request).await {
+            Ok(tasks) => tasks,
+            Err(e) => return tracing::warn!(error = %e, "the period's manifest was not rewritten"),
+        };
+        for t in tasks.iter_mut().filter(|t| t.id == task.id) {
+            t.state = State::Done;
+            t.version = delivery.version;
+            t.sha256 = Some(delivery.file.sha256.to_string());
+            t.bytes = Some(delivery.file.bytes);
+            (t.data_rows, t.data_columns) = delivery.file.shape.unzip();
+            t.delivered_at = Some(now);
+        }
+        if tasks.iter().all(|t| t.version.is_none()) {
+            return; // nothing delivered yet: no manifest
+        }
+        let manifest = versions::manifest(&tasks, period_file);
+        let path = period_file.to_path_buf();
+        let written =
+            tokio::task::spawn_blocking(move || versions::write_manifest(&path, &manifest)).await;
+        if !matches!(written, Ok(Ok(()))) {
+            tracing::warn!("the period's manifest could not be written");
+        }
+    }
+}
+
+/// Moves the staged file where the outcome says (blocking work on the blocking pool).
+async fn place(outcome: &Outcome, staged: &Path, period_file: &Path) -> std::io::Result<()> {
+    let (staged, period_file): (PathBuf, PathBuf) = (staged.into(), period_file.into());
+    let previous = match outcome {
+        Outcome::Restated(v) => Some(*v),
+        _ => None,
+    };
+    let keep = matches!(outcome, Outcome::First | Outcome::Restated(_));
+    tokio::task::spawn_blocking(move || match (keep, previous) {
+        (true, Some(v)) => versions::restate(&staged, &period_file, v),
+        (true, None) => versions::place(&staged, &period_file),
+        (false, _) => std::fs::remove_file(&staged),
+    })
+    .await
+    .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())))
+}
+
+/// The version recorded, whether a hook is due, and the event's message.
+fn describe(
+    outcome: &Outcome,
+    record: &FileRecord<'_>,
+    period_file: &Path,
+    now: i64,
+) -> (Option<i64>, bool, String) {
+    let at = jiff::Timestamp::from_millisecond(now)
+        .map(|t| t.to_string())
+        .unwrap_or_default();
+    match outcome {
+        Outcome::First => (Some(1), true, format!("{} (version 1)", downloaded_message(record))),
+        Outcome::Unchanged(v) => (
+            None,
+            false,
+            format!("confirmed unchanged at {at}: the same sha256 {} as version {v}", record.sha256),
+        ),
+        Outcome::Restated(v) => {
+            let kept = versions::version_path(period_file, *v);
+            let kept = kept.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let message = format!(
+                "restated: {} became version {} (version {v} kept as {kept})",
+                downloaded_message(record),
+                v + 1
+            );
+            (Some(v + 1), true, message)
+        }
+        Outcome::EmptyRefetched => (
+            None,
+            false,
+            format!(
+                "an empty report ({} columns, no rows) not delivered (on_empty = \"refetch\"): the period is asked again at its next refresh",
+                record.shape.map_or(0, |(_, c)| c)
+            ),
+        ),
+    }
+}
+
+/// The event of a delivery: size, digest and, when verified, the table's shape.
+fn downloaded_message(file: &FileRecord<'_>) -> String {
+    let (bytes, sha256) = (file.bytes, file.sha256);
+    match file.shape {
+        Some((0, columns)) => format!(
+            "downloaded {bytes} bytes, sha256 {sha256}: an empty report ({columns} columns, no rows)"
+        ),
+        Some((rows, columns)) => {
+            format!("downloaded {bytes} bytes, sha256 {sha256}: {rows} rows, {columns} columns")
+        }
+        None => format!("downloaded {bytes} bytes, sha256 {sha256}"),
+    }
+}
+
+fn count(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,209 @@
+//! How a download ends under verification and refreshes (issue 13): a new version of the
+//! period's file delivered (with its verified shape), a refresh that confirmed the current file
+//! unchanged, an empty report not delivered (`on_empty = "refetch"`); and the refresh schedule:
+//! a period's first task carries when the period is next asked again, and turning that into
+//! the refresh's task moves the schedule on in the same transaction, so each refresh is
+//! recorded exactly once (the refresh number is part of the task's identity).
+
+use super::events::{append, expect_changed};
+use super::reads::task_columns;
+use super::rows::{typed, RawTaskRow};
+use super::transitions::insert_intent_in;
+use super::{FileRecord, NewTask, State, Store, StoreError, TaskRow};
+
+/// How a task's download ends: the file recorded, the version it became (if any), whether a
+/// hook is to run, the refresh schedule (on a period's first task) and the event's message.
+#[derive(Debug, Clone, Copy)]
+pub struct Delivery<'a> {
+    /// `path` is `None` when nothing was delivered.
+    pub file: FileRecord<'a>,
+    pub path: Option<&'a str>,
+    pub version: Option<i64>,
+    pub hook: bool,
+    /// When the period is next requested again, and that refresh's number.
+    pub next_refresh: Option<(i64, i64)>,
+    pub message: &'a str,
+}
+
+const CURRENT_VERSION: &str = concat!(
+    "SELECT ",
+    task_columns!(),
+    " FROM tasks WHERE request = ?1 AND version IS NOT NULL ORDER BY version DESC LIMIT 1"
+);
+const PERIOD_TASKS: &str = concat!(
+    "SELECT ",
+    task_columns!(),
+    " FROM tasks WHERE request = ?1 ORDER BY refresh"
+);
+const DUE_REFRESHES: &str = concat!(
+    "SELECT ",
+    task_columns!(),
+    " FROM tasks WHERE next_refresh_at <= ?1 ORDER BY next_refresh_at LIMIT ?2"
+);
+
+impl Store {
+    /// The download is done: the file delivered as version `version`, or (version `None`)
+    /// confirmed unchanged or not delivered; the shape, the refresh schedule, the hook.
+    pub async fn record_delivery(
+        &self,
+        id: i64,
+        delivery: &Delivery<'_>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let file = &delivery.file;
+        let (rows, columns) = file.shape.unzip();
+        let (refresh_at, refresh) = delivery.next_refresh.unzip();
+        let mut tx = self.write().await?;
+        let affected = sqlx::query(
+            "UPDATE tasks SET state = 'done', file_path = ?1, bytes = ?2, sha256 = ?3,
+                backoff_step = 0, last_error = NULL, hook_state = ?4, updated_at = ?5,
+                data_rows = ?6, data_columns = ?7, version = ?8, delivered_at = ?5,
+                downloaded_at = CASE WHEN ?1 IS NULL THEN downloaded_at ELSE ?5 END,
+                next_refresh_at = ?9, next_refresh = ?10
+             WHERE id = ?11 AND state = 'downloading'",
+        )
+        .bind(delivery.path)
+        .bind(file.bytes)
+        .bind(file.sha256)
+        .bind(delivery.hook.then_some("pending"))
+        .bind(now)
+        .bind(rows)
+        .bind(columns)
+        .bind(delivery.version)
+        .bind(refresh_at)
+        .bind(refresh)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        expect_changed(affected, id, State::Downloading)?;
+        append(&mut tx, id, now, Some(delivery.message)).await?;
+        Ok(tx.commit().await?)
+    }
+
+    /// The period's current file: the task of `request` that delivered the highest version.
+    pub async fn current_version(&self, request: &str) -> Result<Option<TaskRow>, StoreError> {
+        let row: Option<RawTaskRow> = sqlx::query_as(CURRENT_VERSION)
+            .bind(request)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(TaskRow::try_from).transpose()
+    }
+
+    /// Every task of `request` (the first delivery and its refreshes), by refresh number.
+    pub async fn period_tasks(&self, request: &str) -> Result<Vec<TaskRow>, StoreError> {
+        let rows = sqlx::query_as(PERIOD_TASKS)
+            .bind(request)
+            .fetch_all(&self.pool)
+            .await?;
+        typed(rows)
+    }
+
+    /// Periods whose next refresh is due by `now`, at most `limit`, most overdue first.
+    pub async fn due_refreshes(&self, now: i64, limit: i64) -> Result<Vec<TaskRow>, StoreError> {
+        let rows = sqlx::query_as(DUE_REFRESHES)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        typed(rows)
+    }
+
+    /// When the next refresh of any period is due.
+    pub async fn next_refresh_due(&self) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT MIN(next_refresh_at) FROM tasks")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Records the refresh `new.refresh` of the period whose first task is `anchor` (its
+    /// schedule read as `expected`), and moves the schedule to `next` (or ends it), in one
+    /// transaction. `None` when the refresh had a task already.
+    pub async fn schedule_refresh(
+        &self,
+        anchor: i64,
+        expected: i64,
+        new: &NewTask,
+        next: Option<(i64, i64)>,
+        now: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let mut tx = self.write().await?;
+        let (next_at, next_n) = next.unzip();
+        let affected = sqlx::query(
+            "UPDATE tasks SET next_refresh_at = ?1, next_refresh = ?2
+             WHERE id = ?3 AND next_refresh = ?4",
+        )
+        .bind(next_at)
+        .bind(next_n)
+        .bind(anchor)
+        .bind(expected)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        expect_changed(affected, anchor, State::Done)?;
+        let id = insert_intent_in(&mut tx, new, now).await?;
+        if let Some(id) = id {
+            let message = format!("refresh {} of the period due: task recorded", new.refresh);
+            append(&mut tx, id, now, Some(&message)).await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The period's refreshes end (its report's list no longer has refresh `expected`).
+    pub async fn schedule_refresh_end(&self, anchor: i64, expected: i64) -> Result<(), StoreError> {
+        let affected = sqlx::query(
+            "UPDATE tasks SET next_refresh_at = NULL, next_refresh = NULL
+             WHERE id = ?1 AND next_refresh = ?2",
+        )
+        .bind(anchor)
+        .bind(expected)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        expect_changed(affected, anchor, State::Done)
+    }
+
+    /// How many versions each of `requests` has (requests without any are left out).
+    pub async fn version_counts(
+        &self,
+        requests: &[&str],
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let list = serde_json::to_string(requests).unwrap_or_else(|_| "[]".into());
+        Ok(sqlx::query_as(
+            "SELECT request, COUNT(version) FROM tasks
+             WHERE request IN (SELECT value FROM json_each(?1)) AND version IS NOT NULL
+             GROUP BY request",
+        )
+        .bind(list)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// The sha256 of version `version` of `request`'s file.
+    pub async fn version_sha256(
+        &self,
+        request: &str,
+        version: i64,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT sha256 FROM tasks WHERE request = ?1 AND version = ?2 LIMIT 1",
+        )
+        .bind(request)
+        .bind(version)
+        .fetch_optional(&self.pool)
+        .await?
+        .flatten())
+    }
+
+    /// Restatements so far (versions after the first) and empty reports now recorded.
+    pub async fn count_restated_and_empty(&self) -> Result<(i64, i64), StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT COUNT(*) FILTER (WHERE version > 1),
+                    COUNT(*) FILTER (WHERE state = 'done' AND data_rows = 0)
+             FROM tasks WHERE version > 1 OR data_rows = 0",
+        )
+        .fetch_one(&self.pool)
+        .await?)
+    }
+}

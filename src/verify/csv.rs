@@ -1,0 +1,296 @@
+//! The CSV check, pushed the body a block at a time. A line with no quote and no stray CR is
+//! counted directly (its fields are its commas plus one: a SIMD search finds the line ends, a
+//! vectorised count the commas); a record with quotes (which may hold commas and line breaks)
+//! goes through the csv crate's own parser (csv-core) until that record ends. UTF-8 is
+//! checked over the raw bytes, carrying a character cut by a block boundary. Memory: one
+//! partial line, bounded.
+
+use std::io::Read;
+
+use super::{grouped, Rejection, Shape, Strictness};
+
+/// A line longer than this goes to the exact parser instead of being gathered.
+const MAX_LINE: usize = 1 << 20;
+
+/// Reads the whole CSV from `reader`; the header is record 0, data records count from 1.
+pub(super) fn check(mut reader: impl Read, level: Strictness) -> Result<Shape, Rejection> {
+    let mut checker = Checker::new(level);
+    let mut block = vec![0u8; 64 * 1024];
+    loop {
+        let n = match reader.read(&mut block) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                return Err(Rejection::malformed(format!(
+                    "the CSV could not be read: {e}"
+                )))
+            }
+        };
+        checker.feed(&block[..n])?;
+    }
+    checker.finish()
+}
+
+struct Checker {
+    level: Strictness,
+    header: Option<u64>,
+    rows: u64,
+    /// The start of a line not ended yet (line mode).
+    partial: Vec<u8>,
+    /// The exact parser, while it is inside a record, and the fields it ended so far.
+    exact: Option<(csv_core::Reader, u64)>,
+    /// Bytes of a UTF-8 character cut by the end of the last block.
+    utf8_tail: Vec<u8>,
+}
+
+impl Checker {
+    fn new(level: Strictness) -> Checker {
+        Checker {
+            level,
+            header: None,
+            rows: 0,
+            partial: Vec::new(),
+            exact: None,
+            utf8_tail: Vec::new(),
+        }
+    }
+
+    fn feed(&mut self, block: &[u8]) -> Result<(), Rejection> {
+        self.utf8(block)?;
+        let mut input = block;
+        while !input.is_empty() {
+            input = match self.exact.is_some() {
+                true => self.exact_step(input)?,
+                false => self.line_step(input)?,
+            };
+        }
+        Ok(())
+    }
+
+    /// Counts the complete lines at the start of `input`; returns what is left (a record the
+    /// exact parser takes from its start, or nothing once a partial line is kept).
+    fn line_step<'a>(&mut self, mut input: &'a [u8]) -> Result<&'a [u8], Rejection> {
+        while let Some(end) = memchr::memchr(b'\n', input) {
+            let line_end = end + 1;
+            if self.partial.is_empty() {
+                if !plain(&input[..end]) {
+                    return Ok(self.start_exact(input));
+                }
+                self.record(fields(&input[..end]))?;
+            } else {
+                self.partial.extend_from_slice(&input[..end]);
+                let mut line = std::mem::take(&mut self.partial);
+                if plain(&line) {
+                    self.record(fields(&line))?;
+                } else {
+                    // The exact parser takes the gathered line, then whatever follows.
+                    line.push(b'\n');
+                    self.exact = Some((csv_core::Reader::new(), 0));
+                    let rest = self.exact_step(&line)?.to_vec();
+                    self.feed_parsed(&rest)?;
+                    return Ok(&input[line_end..]);
+                }
+            }
+            input = &input[line_end..];
+        }
+        if self.partial.len() + input.len() > MAX_LINE {
+            let mut pending = std::mem::take(&mut self.partial);
+            pending.extend_from_slice(input);
+            self.exact = Some((csv_core::Reader::new(), 0));
+            self.feed_parsed(&pending)?;
+        } else {
+            self.partial.extend_from_slice(input);
+        }
+        Ok(&[])
+    }
+
+    /// Feeds bytes already UTF-8-checked.
+    fn feed_parsed(&mut self, mut input: &[u8]) -> Result<(), Rejection> {
+        while !input.is_empty() {
+            input = match self.exact.is_some() {
+                true => self.exact_step(input)?,
+                false => self.line_step(input)?,
+            };
+        }
+        Ok(())
+    }
+
+    fn start_exact<'a>(&mut self, input: &'a [u8]) -> &'a [u8] {
+        self.exact = Some((csv_core::Reader::new(), 0));
+        input
+    }
+
+    /// Runs the exact parser over `input` until its record ends; returns the rest.
+    fn exact_step<'a>(&mut self, input: &'a [u8]) -> Result<&'a [u8], Rejection> {
+        let mut out = [0u8; 4096];
+        let mut ends = [0usize; 256];
+        let mut at = 0;
+        loop {
+            let Some((reader, fields)) = self.exact.as_mut() else {
+                return Ok(&input[at..]);
+            };
+            let (result, nin, _, nend) = reader.read_record(&input[at..], &mut out, &mut ends);
+            at += nin;
+            *fields += nend as u64;
+            match result {
+                csv_core::ReadRecordResult::InputEmpty => return Ok(&input[at..]),
+                csv_core::ReadRecordResult::OutputFull
+                | csv_core::ReadRecordResult::OutputEndsFull => {}
+                csv_core::ReadRecordResult::Record => {
+                    let width = *fields;
+                    self.exact = None;
+                    self.record(width)?;
+                }
+                csv_core::ReadRecordResult::End => {
+                    self.exact = None;
+                    return Ok(&[]);
+                }
+            }
+        }
+    }
+
+    /// One record of `width` fields: the header, or a data record checked against it.
+    fn record(&mut self, width: u64) -> Result<(), Rejection> {
+        let Some(header) = self.header else {
+            self.header = Some(width);
+            return Ok(());
+        };
+        self.rows += 1;
+        if self.level == Strictness::Strict && width != header {
+            return Err(Rejection::width(format!(
+                "record {} has {width} fields, the header has {header}",
+                grouped(self.rows)
+            )));
+        }
+        Ok(())
+    }
+
+    /// Checks `block` is UTF-8, a character cut at its end completed by the next block.
+    fn utf8(&mut self, block: &[u8]) -> Result<(), Rejection> {
+        let joined;
+        let bytes = if self.utf8_tail.is_empty() {
+            block
+        } else {
+            joined = [std::mem::take(&mut self.utf8_tail).as_slice(), block].concat();
+            &joined
+        };
+        match std::str::from_utf8(bytes) {
+            Ok(_) => Ok(()),
+            Err(e) if e.error_len().is_none() => {
+                self.utf8_tail = bytes[e.valid_up_to()..].to_vec();
+                Ok(())
+            }
+            Err(_) => Err(Rejection::malformed(format!(
+                "record {} is not UTF-8 text",
+                grouped(self.rows + 1)
+            ))),
+        }
+    }
+
+    fn finish(mut self) -> Result<Shape, Rejection> {
+        if !self.utf8_tail.is_empty() {
+            return Err(Rejection::malformed(
+                "the CSV ends inside a UTF-8 character",
+            ));
+        }
+        let last = std::mem::take(&mut self.partial);
+        if !last.is_empty() {
+            if plain(&last) {
+                self.record(fields(&last))?;
+            } else {
+                self.exact = Some((csv_core::Reader::new(), 0));
+                self.exact_step(&last)?;
+            }
+        }
+        if self.exact.is_some() {
+            self.exact_step(&[])?; // no more input: the parser ends the last record
+        }
+        let columns = self
+            .header
+            .ok_or_else(|| Rejection::malformed("the CSV has no header row"))?;
+        Ok(Shape {
+            rows: self.rows,
+            columns,
+        })
+    }
+}
+
+/// A line (without its `\n`) the fast path can count: no quote, no CR but a final one, not
+/// empty (the csv crate skips empty lines).
+fn plain(line: &[u8]) -> bool {
+    let body = line.strip_suffix(b"\r").unwrap_or(line);
+    !body.is_empty() && memchr::memchr2(b'"', b'\r', body).is_none()
+}
+
+fn fields(line: &[u8]) -> u64 {
+    line.iter().filter(|b| **b == b',').count() as u64 + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(text: &[u8], level: Strictness) -> Result<Shape, Rejection> {
+        check(text, level)
+    }
+
+    /// Feeds `text` in blocks of `size` bytes.
+    fn blocks(text: &[u8], size: usize) -> Result<Shape, Rejection> {
+        let mut checker = Checker::new(Strictness::Strict);
+        for block in text.chunks(size) {
+            checker.feed(block)?;
+        }
+        checker.finish()
+    }
+
+    #[test]
+    fn a_table_with_a_bom_counts_its_rows_and_columns() {
+        let shape = run(
+            b"\xEF\xBB\xBFa,b,c\r\n1,2,3\r\n4,\"5,5\",6\r\n",
+            Strictness::Strict,
+        );
+        assert_eq!(
+            shape,
+            Ok(Shape {
+                rows: 2,
+                columns: 3
+            })
+        );
+    }
+
+    #[test]
+    fn quoted_fields_with_commas_and_line_breaks_count_as_one_field_at_any_block_size() {
+        let text = "a,b,c\n1,\"x,\ny\",3\n\n4,5,\"é\"\"\"\n7,8,9".as_bytes();
+        for size in [1, 2, 3, 7, 64] {
+            assert_eq!(
+                blocks(text, size),
+                Ok(Shape {
+                    rows: 3,
+                    columns: 3
+                }),
+                "blocks of {size}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_ragged_record_is_named_with_both_widths() {
+        let err = run(b"a,b\n1,2\n1,2,3\n", Strictness::Strict).unwrap_err();
+        assert_eq!(err.problem, "record 2 has 3 fields, the header has 2");
+        assert!(err.width_only);
+        assert!(run(b"a,b\n1,2\n1,2,3\n", Strictness::WellFormed).is_ok());
+        let quoted = run(b"a,b\n\"1\",2\n\"1\",\"2\",3\n", Strictness::Strict).unwrap_err();
+        assert_eq!(quoted.problem, "record 2 has 3 fields, the header has 2");
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_or_has_no_header_is_refused() {
+        assert!(
+            !run(b"a,b\n\xFF\xFE,1\n", Strictness::WellFormed)
+                .unwrap_err()
+                .width_only
+        );
+        assert!(run(b"", Strictness::WellFormed).is_err());
+    }
+}
