@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{months_back, stderr, Harness};
+use common::{months_back, stderr, wait_for, Harness};
 
 fn expenses_tasks(h: &Harness) -> Vec<String> {
     let mut froms: Vec<String> = h
@@ -193,15 +193,13 @@ async fn retrying_a_task_that_ended_while_its_create_was_unanswered_adopts_the_c
 async fn while_the_daemon_runs_a_second_engine_is_refused_and_a_backfill_is_left_to_the_daemon() {
     let h =
         Harness::start("[[reports]]\nname = \"expenses\"\ntemplate = \"ResellerExpenses\"\n").await;
-    let mut daemon = h.command(&["run"]).spawn().expect("spawn daemon");
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    while h.sim.tasks().is_empty() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the daemon never started work"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    let mut daemon = h.spawn(h.daemon(), "daemon.log");
+    wait_for(
+        "the daemon to start work",
+        std::time::Duration::from_secs(30),
+        || async { !h.sim.tasks().is_empty() },
+    )
+    .await;
 
     let second = h.run(&["run", "--once"]).await;
     assert_eq!(second.status.code(), Some(1), "{}", stderr(&second));
@@ -223,14 +221,13 @@ async fn while_the_daemon_runs_a_second_engine_is_refused_and_a_backfill_is_left
     let backfill = h.run(&args).await;
     assert!(backfill.status.success(), "{}", stderr(&backfill));
     assert!(String::from_utf8_lossy(&backfill.stdout).contains("it will process them"));
-    while h.output_files().len() < 4 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the daemon did not process the backfill"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    daemon.kill().await.expect("stop the daemon");
+    wait_for(
+        "the daemon to process the backfill",
+        std::time::Duration::from_secs(30),
+        || async { h.output_files().len() >= 4 },
+    )
+    .await;
+    daemon.kill().await;
     assert_eq!(
         h.sim.tasks().len(),
         4,

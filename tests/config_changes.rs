@@ -224,11 +224,7 @@ async fn the_daemon_never_replaces_a_file_recorded_for_another_task() {
     h.write_config(&format!(
         "{FAST_POLLING}\n[[reports]]\nname = \"b\"\ntemplate = \"ResellerPlans\"\nfile_name = \"shared_{{date_from}}.csv\"\n"
     ));
-    let mut daemon = h
-        .command(&["run"])
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn");
+    let daemon = h.spawn(h.child(&["run"]), "daemon.log");
     wait_for(
         "b's download to be refused",
         Duration::from_secs(30),
@@ -242,8 +238,7 @@ async fn the_daemon_never_replaces_a_file_recorded_for_another_task() {
         },
     )
     .await;
-    common::send_signal(&daemon, libc::SIGTERM);
-    daemon.wait().await.expect("wait");
+    daemon.stop().await;
     assert_eq!(
         std::fs::read(&path).expect("a's file"),
         first,
@@ -821,11 +816,7 @@ async fn last_success_metrics_cover_configured_reports_with_their_download_time_
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert!(h.run(&["retry-hook", "1"]).await.status.success());
     h.write_config(&config("costs"));
-    let mut daemon = h
-        .command(&["run"])
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("daemon");
+    let daemon = h.spawn(h.child(&["run"]), "daemon.log");
     let url = format!("http://127.0.0.1:{port}/metrics");
     let fetch = || async {
         match reqwest::get(&url).await {
@@ -849,8 +840,7 @@ async fn last_success_metrics_cover_configured_reports_with_their_download_time_
     )
     .await;
     let page = fetch().await;
-    common::send_signal(&daemon, libc::SIGTERM);
-    daemon.wait().await.expect("wait");
+    daemon.stop().await;
     let series: Vec<&str> = page
         .lines()
         .filter(|l| l.starts_with("gcore_reportd_last_success_timestamp_seconds{"))

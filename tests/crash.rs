@@ -6,10 +6,11 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{sha256_file, stderr, Harness};
+use common::{
+    assert_no_temporary_files, assert_one_remote_task_per_request, sha256_file, stderr, Harness,
+};
 use gcore_reportd::sim::{Faults, SimOptions};
 
 /// Three months of catch-up for one report, the latest month for another: four periods.
@@ -70,30 +71,10 @@ async fn harness() -> Harness {
 
 /// One remote task per (template, period, client), and one correct file per period.
 fn assert_exactly_once(h: &Harness, case: &str) {
-    let mut per_period: BTreeMap<String, usize> = BTreeMap::new();
-    for task in h.sim.tasks() {
-        let key = format!(
-            "{} {} {}",
-            task.template, task.parameters["date_from"], task.parameters["client_id"]
-        );
-        *per_period.entry(key).or_default() += 1;
-    }
-    assert_eq!(
-        per_period.len(),
-        EXPECTED_PERIODS,
-        "{case}: periods on the server: {per_period:?}"
-    );
-    assert!(
-        per_period.values().all(|n| *n == 1),
-        "{case}: duplicate remote tasks: {per_period:?}"
-    );
-
+    assert_one_remote_task_per_request(h, EXPECTED_PERIODS, case);
+    assert_no_temporary_files(h, case);
     let files = h.output_files();
     assert_eq!(files.len(), EXPECTED_PERIODS, "{case}: files {files:?}");
-    assert!(
-        files.iter().all(|f| !f.starts_with('.')),
-        "{case}: temporary files left: {files:?}"
-    );
     for task in h.sim.tasks() {
         let params = &task.parameters;
         let (report, format) = match task.template.as_str() {
@@ -155,13 +136,13 @@ async fn killed_at_arbitrary_moments_again_and_again_the_daemon_still_delivers_e
     let h = harness().await;
     let mut kills = 0;
     for delay_ms in [40u64, 90, 15, 150, 60, 250, 30, 120] {
-        let mut child = h.command(&["run", "--once"]).spawn().expect("spawn");
+        let mut child = h.spawn(h.command(&["run", "--once"]), "run.log");
+        // The arbitrary moment is the point of this test: a fixed delay, not a condition.
         tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-        if child.try_wait().expect("try_wait").is_none() {
-            child.start_kill().expect("SIGKILL");
+        if child.is_running() {
+            child.kill().await;
             kills += 1;
         }
-        let _ = child.wait().await;
     }
     let last = h.run(&["run", "--once"]).await;
     assert!(last.status.success(), "{}", stderr(&last));

@@ -82,22 +82,24 @@ async fn a_restart_in_the_middle_resumes_without_creating_a_second_task() {
         ..SimOptions::default()
     };
     let h = Harness::with_options(options, TWO_REPORTS).await;
-    let mut daemon = h.command(&["run"]).spawn().expect("spawn daemon");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while h.sim.tasks().len() < 2 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the daemon never created the tasks"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    daemon.kill().await.expect("kill the daemon");
+    let mut daemon = h.spawn(h.daemon(), "daemon.log");
+    wait_for(
+        "both tasks created and polling",
+        Duration::from_secs(30),
+        || async {
+            h.try_status()
+                .await
+                .is_some_and(|rows| rows.len() == 2 && rows.iter().all(|t| t["state"] == "polling"))
+        },
+    )
+    .await;
+    daemon.kill().await;
     let midway = h.status().await;
     assert!(
         midway.iter().all(|t| t["state"] == "polling"),
         "stopped while polling: {midway:?}"
     );
+    assert_eq!(h.sim.tasks().len(), 2, "both created before the kill");
 
     let out = h.run(&["run", "--once"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
@@ -235,7 +237,7 @@ async fn tasks_polled_through_the_list_keep_each_change_in_their_history() {
         gcore_reportd::config::load(&h.config_path(), &Default::default()).expect("config");
     // The engine's clock is the test's: each step is an hour later, so every task is due,
     // and the steps wait for the simulator's tasks to change, not for fixed times.
-    let clock = Clock::manual(jiff::Timestamp::now().as_millisecond());
+    let clock = Clock::manual(common::now().as_millisecond());
     let engine = gcore_reportd::engine::open_engine(config, clock.clone())
         .await
         .expect("engine");

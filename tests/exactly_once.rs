@@ -5,16 +5,14 @@
 
 mod common;
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use common::{
-    assert_no_temporary_files, assert_one_remote_task_per_request, months_back, send_signal,
-    stderr, wait_for, Harness,
+    assert_no_temporary_files, assert_one_remote_task_per_request, months_back, stderr, wait_for,
+    Harness, Spawned,
 };
 use gcore_reportd::sim::{Faults, SimOptions};
 use gcore_reportd::store::{NewTask, RemoteTask, State, Store, StoreError};
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 fn sim_options() -> SimOptions {
     SimOptions {
@@ -39,31 +37,20 @@ fn creates(h: &Harness) -> u64 {
     h.sim.request_counts().get("create").copied().unwrap_or(0)
 }
 
-/// Starts `run` and waits until it has said it is starting (its stderr is read as it comes).
-async fn start_daemon(h: &Harness, settle: &str) -> tokio::process::Child {
-    let mut child = h
-        .command(&["run"])
-        .env("GCORE_REPORTD__API__CREATE_SETTLE", settle)
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn run");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let started = tokio::time::timeout(Duration::from_secs(20), async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if line.contains("gcore-reportd starting") {
-                return true;
-            }
-        }
-        false
-    });
-    assert!(started.await.unwrap_or(false), "the daemon did not start");
+/// Starts `run` and waits until it has said it is starting.
+async fn start_daemon(h: &Harness, settle: &str) -> Spawned {
+    let mut cmd = h.command(&["run"]);
+    cmd.env("GCORE_REPORTD__API__CREATE_SETTLE", settle);
+    let child = h.spawn(cmd, "daemon.log");
+    wait_for("the daemon to start", Duration::from_secs(20), || async {
+        child.logged("gcore-reportd starting").is_some()
+    })
+    .await;
     child
 }
 
-async fn kill(mut child: tokio::process::Child) {
-    send_signal(&child, libc::SIGKILL);
-    let _ = child.wait().await;
+async fn kill(mut child: Spawned) {
+    child.kill().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,11 +14,14 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{send_signal, sha256_file, sha256_hex, stderr, wait_for, Harness};
+use common::{
+    assert_no_request_has_two_live_remote_tasks, assert_no_temporary_files,
+    remote_tasks_per_request, sha256_file, sha256_hex, status_conditions, stderr, wait_for,
+    Harness,
+};
+use gcore_reportd::clock::Clock;
 use gcore_reportd::sim::{self, Exchange, Faults, SimOptions, SimTask};
 use serde_json::Value;
 
@@ -72,48 +75,6 @@ format = "xlsx"
 /// Four periods: two months of `expenses`, one of each other report.
 fn four_periods() -> String {
     periods_in_three_formats(2)
-}
-
-/// The (template, period, client) a remote task is for.
-fn period_key(task: &SimTask) -> String {
-    format!(
-        "{} {} {} {}",
-        task.template,
-        task.parameters["date_from"],
-        task.parameters["date_to"],
-        task.parameters["client_id"]
-    )
-}
-
-/// Remote tasks per period: (all, not Failed).
-fn remote_per_period(h: &Harness) -> BTreeMap<String, (usize, usize)> {
-    let mut per: BTreeMap<String, (usize, usize)> = BTreeMap::new();
-    for task in h.sim.tasks() {
-        let entry = per.entry(period_key(&task)).or_default();
-        entry.0 += 1;
-        if task.status != "Failed" {
-            entry.1 += 1;
-        }
-    }
-    per
-}
-
-/// No period has more than one remote task that did not fail.
-fn assert_no_duplicate_remote_tasks(h: &Harness, case: &str) {
-    let per = remote_per_period(h);
-    assert!(
-        per.values().all(|(_, live)| *live <= 1),
-        "{case}: a period has two live remote tasks: {per:?}"
-    );
-}
-
-/// No `.gcore-reportd-*.part` (nor any hidden) file in the output directory.
-fn assert_no_temporary_files(h: &Harness, case: &str) {
-    let files = h.output_files();
-    assert!(
-        files.iter().all(|f| !f.starts_with('.')),
-        "{case}: temporary files left in the output directory: {files:?}"
-    );
 }
 
 /// Every `done` row's file holds the bytes the simulator serves for its remote task, and the
@@ -316,12 +277,12 @@ async fn run_transient_case(case: Case, seed: u64) -> (&'static str, Duration, u
         );
     }
     assert_done_rows_have_the_served_bytes(&h, &rows, name, &[]);
-    assert_no_duplicate_remote_tasks(&h, name);
+    assert_no_request_has_two_live_remote_tasks(&h, name);
     assert_no_temporary_files(&h, name);
-    let per = remote_per_period(&h);
+    let per = remote_tasks_per_request(&h);
     assert_eq!(per.len(), periods, "{name}: {per:?}");
     assert!(
-        per.values().all(|(all, _)| *all == case.remote_per_period),
+        per.values().all(|all| *all == case.remote_per_period),
         "{name}: expected {} remote task(s) per period: {per:?}",
         case.remote_per_period
     );
@@ -568,7 +529,7 @@ async fn after_a_429_with_retry_after_no_request_arrives_before_it_has_passed() 
     let rows = h.status().await;
     assert!(rows.iter().all(|r| r["state"] == "done"), "{rows:?}");
     assert_done_rows_have_the_served_bytes(&h, &rows, "429", &[]);
-    assert_no_duplicate_remote_tasks(&h, "429");
+    assert_no_request_has_two_live_remote_tasks(&h, "429");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -678,7 +639,7 @@ parameters = { client_id = 7 }
     let fine = rows.iter().find(|r| r["report"] == "fine").expect("fine");
     assert_eq!(fine["state"], "done", "{fine}");
     assert_done_rows_have_the_served_bytes(&h, &rows, "never finishes", &[]);
-    assert_no_duplicate_remote_tasks(&h, "never finishes");
+    assert_no_request_has_two_live_remote_tasks(&h, "never finishes");
     assert_eq!(h.sim.tasks().len(), 2, "no task was created twice");
     eprintln!("expired after {elapsed:.2?}");
 }
@@ -697,11 +658,7 @@ async fn an_output_directory_that_is_unusable_for_a_while_delays_the_files_but_l
     std::fs::create_dir_all(&dir).expect("output dir");
     std::fs::write(dir.join("earlier.csv"), b"downloaded before\n").expect("earlier file");
 
-    let mut child = h
-        .command(&["run", "--once"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let mut child = h.spawn(h.command(&["run", "--once"]), "run.log");
     wait_for(
         "the four tasks to be created",
         Duration::from_secs(20),
@@ -733,19 +690,15 @@ async fn an_output_directory_that_is_unusable_for_a_while_delays_the_files_but_l
         },
     )
     .await;
+    // "It does not give up" has no event to wait for: the run is given a second, then must
+    // still be running.
     tokio::time::sleep(Duration::from_millis(1000).saturating_sub(blocked_since.elapsed())).await;
-    assert!(
-        child.try_wait().expect("try_wait").is_none(),
-        "the daemon waits for the directory"
-    );
+    assert!(child.is_running(), "the daemon waits for the directory");
     let downloads_while_blocked = h.sim.request_counts().get("download").copied();
     std::fs::remove_file(&dir).expect("remove the file in the way");
     std::fs::rename(&away, &dir).expect("restore the output dir");
 
-    let out = tokio::time::timeout(RUN_LIMIT, child.wait_with_output())
-        .await
-        .expect("run --once finished")
-        .expect("wait");
+    let out = child.finish(RUN_LIMIT).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let rows = h.status().await;
     assert!(rows.iter().all(|r| r["state"] == "done"), "{rows:?}");
@@ -754,7 +707,7 @@ async fn an_output_directory_that_is_unusable_for_a_while_delays_the_files_but_l
         std::fs::read(dir.join("earlier.csv")).expect("earlier file"),
         b"downloaded before\n"
     );
-    assert_no_duplicate_remote_tasks(&h, "unusable dir");
+    assert_no_request_has_two_live_remote_tasks(&h, "unusable dir");
     assert_no_temporary_files(&h, "unusable dir");
     eprintln!(
         "output dir blocked for {:.2?}; downloads requested while blocked: {downloads_while_blocked:?}",
@@ -822,11 +775,9 @@ resubmit_lost = true
 "#,
     )
     .await;
-    let child = h
-        .command(&["run", "--once"])
-        .env("GCORE_REPORTD__POLLING__LOST_AFTER", "300ms")
-        .spawn()
-        .expect("spawn");
+    let mut cmd = h.command(&["run", "--once"]);
+    cmd.env("GCORE_REPORTD__POLLING__LOST_AFTER", "300ms");
+    let child = h.spawn(cmd, "run.log");
     wait_for("both tasks polling", Duration::from_secs(10), || async {
         let rows = h.try_status().await.unwrap_or_default();
         rows.len() == 2 && rows.iter().all(|r| r["state"] == "polling")
@@ -844,10 +795,7 @@ resubmit_lost = true
             .expect("delete");
         assert_eq!(answer.status().as_u16(), 204);
     }
-    let out = tokio::time::timeout(RUN_LIMIT, child.wait_with_output())
-        .await
-        .expect("run --once finished")
-        .expect("wait");
+    let out = child.finish(RUN_LIMIT).await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let rows = h.status().await;
     let gone = rows.iter().find(|r| r["report"] == "gone").expect("gone");
@@ -862,38 +810,37 @@ resubmit_lost = true
     assert_no_temporary_files(&h, "404");
 }
 
+/// Sets `api.auth_retry_interval` in the harness's config file.
+fn set_auth_retry_interval(h: &Harness, interval: &str) {
+    let text = std::fs::read_to_string(h.config_path()).expect("config");
+    let setting = format!("create_settle = \"100ms\"\nauth_retry_interval = \"{interval}\"");
+    std::fs::write(
+        h.config_path(),
+        text.replace("create_settle = \"100ms\"", &setting),
+    )
+    .expect("config");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_key_pauses_all_api_calls_for_the_interval_and_status_shows_why() {
     let h = Harness::start(ONE_REPORT).await;
-    let wrong = "7$wrong-secret-0000";
-    std::fs::write(h.path("api-key"), format!("{wrong}\n")).expect("wrong key");
-    let interval = Duration::from_secs(2);
-    let mut child = h
-        .command(&["--log-format", "json", "run"])
-        .env("GCORE_REPORTD__API__AUTH_RETRY_INTERVAL", "2s")
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    std::fs::write(h.path("api-key"), "7$wrong-secret-0000\n").expect("wrong key");
+    set_auth_retry_interval(&h, "10m");
+    let interval = Duration::from_secs(600);
+    let config =
+        gcore_reportd::config::load(&h.config_path(), &Default::default()).expect("config");
+    // The engine runs on the test's clock: the interval passes when the test says so.
+    let clock = Clock::manual(common::now().as_millisecond());
+    let engine = gcore_reportd::engine::open_engine(config, clock.clone())
+        .await
+        .expect("engine");
     let total = || h.sim.request_counts().values().sum::<u64>();
     let refused = || h.sim.status_counts().get(&401).copied().unwrap_or(0);
-    // Watched closely (2 ms), so the moment of the refusal is known to a few ms.
-    let watching = Instant::now();
-    while refused() == 0 {
-        assert!(watching.elapsed() < Duration::from_secs(10), "no 401");
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    let first_refusal = Instant::now();
-    let after_first = total();
 
-    // Nothing reaches the API until the interval has passed.
-    tokio::time::sleep(interval - Duration::from_millis(200)).await;
-    assert_eq!(
-        total(),
-        after_first,
-        "no API call during auth_retry_interval"
-    );
-    let status = h.run(&["status"]).await;
-    let table = String::from_utf8_lossy(&status.stdout).into_owned();
+    let first = engine.step(true).await.expect("first step");
+    assert_eq!((total(), refused()), (1, 1), "one request, refused");
+    assert!(first.auth_refused.is_some(), "{first:?}");
+    let table = String::from_utf8_lossy(&h.run(&["status"]).await.stdout).into_owned();
     assert!(
         table.contains("auth_blocked") && table.contains("401"),
         "status shows the refused credentials:\n{table}"
@@ -905,65 +852,65 @@ async fn a_refused_key_pauses_all_api_calls_for_the_interval_and_status_shows_wh
             .is_some_and(|e| e.contains("credentials")),
         "{rows:?}"
     );
-    // Then it tries again, once, and is refused again.
-    while total() == after_first {
-        assert!(first_refusal.elapsed() < interval * 3, "no retry");
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    let retried_after = first_refusal.elapsed();
-    assert!(
-        retried_after >= interval - Duration::from_millis(20),
-        "retried after {retried_after:?}"
-    );
-    assert!(
-        child.try_wait().expect("try_wait").is_none(),
-        "still running"
-    );
 
-    // The key is replaced and the config reloaded: the pause (just renewed by the retry's
-    // refusal) no longer applies, and the report is delivered at once.
-    std::fs::write(h.path("api-key"), format!("{}\n", h.key)).expect("right key");
-    let reloaded = Instant::now();
-    send_signal(&child, libc::SIGHUP);
+    // A millisecond before the interval has passed, nothing reaches the API.
+    clock.advance(interval - Duration::from_millis(1));
+    let held = engine.step(true).await.expect("step in the pause");
+    assert_eq!(total(), 1, "no API call during auth_retry_interval");
+    assert!(held.auth_refused.is_some(), "{held:?}");
+    // Once it has, the key is tried again, once, and refused again.
+    clock.advance(Duration::from_millis(1));
+    let again = engine.step(true).await.expect("step after the pause");
+    assert_eq!((total(), refused()), (2, 2), "one retry, refused");
+    assert!(
+        again.auth_refused.is_some(),
+        "the pause is renewed: {again:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replaced_key_and_sighup_end_the_pause_at_once_with_one_error_logged() {
+    let h = Harness::start(ONE_REPORT).await;
+    let wrong = "7$wrong-secret-0000";
+    std::fs::write(h.path("api-key"), format!("{wrong}\n")).expect("wrong key");
+    // An interval far longer than the test: a delivery proves the pause was ended, not waited.
+    set_auth_retry_interval(&h, "1h");
+    let mut child = h.spawn(h.daemon(), "daemon.log");
+    let refused = || h.sim.status_counts().get(&401).copied().unwrap_or(0);
     wait_for(
-        "the report to be delivered",
-        Duration::from_secs(15),
+        "a refusal shown by status",
+        Duration::from_secs(20),
         || async {
-            let rows = h.status().await;
-            rows.len() == 1 && rows[0]["state"] == "done"
+            refused() == 1
+                && status_conditions(&h)
+                    .await
+                    .iter()
+                    .any(|c| c.contains("auth_blocked"))
         },
     )
     .await;
-    let delivered_after = reloaded.elapsed();
-    assert!(
-        delivered_after < interval - Duration::from_millis(500),
-        "a replaced key is tried without waiting out the pause: {delivered_after:?}"
-    );
-    send_signal(&child, libc::SIGTERM);
-    let out = tokio::time::timeout(RUN_LIMIT, child.wait_with_output())
-        .await
-        .expect("stopped")
-        .expect("wait");
-    assert!(out.status.success(), "{}", stderr(&out));
-    let logs = stderr(&out);
+    assert!(child.is_running(), "the daemon keeps running");
+
+    std::fs::write(h.path("api-key"), format!("{}\n", h.key)).expect("right key");
+    child.signal(libc::SIGHUP);
+    h.wait_for_done(1, Duration::from_secs(30)).await;
+    let logs = child.log();
+    child.stop().await;
     let errors = logs
         .lines()
         .filter(|l| l.contains("refused the credentials") && l.contains("\"ERROR\""))
         .count();
-    let refusals = refused();
-    assert!(
-        errors >= 1 && errors as u64 <= refusals,
-        "one error per interval ({errors} logged, {refusals} refusals)"
-    );
+    assert_eq!((errors, refused()), (1, 1), "one refusal, one error logged");
     let secret = wrong.split('$').nth(1).expect("secret part");
     assert!(!logs.contains(secret), "the wrong key leaked into the log");
     let rows = h.status().await;
     assert_done_rows_have_the_served_bytes(&h, &rows, "401", &[]);
-    let table = String::from_utf8_lossy(&h.run(&["status"]).await.stdout).into_owned();
-    assert!(!table.contains("auth_blocked"), "cleared: {table}");
-    eprintln!(
-        "401s: {refusals}, logged errors: {errors}, retry after {retried_after:.2?}, delivered {delivered_after:.2?} after the reload with the right key, total requests {}",
-        total()
+    assert!(
+        !status_conditions(&h)
+            .await
+            .iter()
+            .any(|c| c.contains("auth_blocked")),
+        "cleared"
     );
 }
 
@@ -1019,7 +966,7 @@ async fn a_database_locked_by_another_process_for_a_while_only_delays_the_work()
         ..sim_options(19)
     };
     let h = Harness::with_options(options, &four_periods()).await;
-    let child = h.command(&["run", "--once"]).spawn().expect("spawn");
+    let child = h.spawn(h.command(&["run", "--once"]), "run.log");
     wait_for(
         "the tasks to be created",
         Duration::from_secs(10),
@@ -1039,7 +986,14 @@ async fn a_database_locked_by_another_process_for_a_while_only_delays_the_work()
         .await
         .expect("lock");
     let locked = Instant::now();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Held until the daemon has asked the API something it must then record.
+    let before = h.sim.request_counts().values().sum::<u64>();
+    wait_for(
+        "a request while locked",
+        Duration::from_secs(10),
+        || async { h.sim.request_counts().values().sum::<u64>() > before },
+    )
+    .await;
     let polls_while_locked = h.sim.request_counts().get("retrieve").copied();
     sqlx::query("COMMIT")
         .execute(&mut conn)
@@ -1047,15 +1001,12 @@ async fn a_database_locked_by_another_process_for_a_while_only_delays_the_work()
         .expect("unlock");
     let held = locked.elapsed();
     drop(conn);
-    let out = tokio::time::timeout(RUN_LIMIT, child.wait_with_output())
-        .await
-        .expect("run --once finished")
-        .expect("wait");
+    let out = child.finish(RUN_LIMIT).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let rows = h.status().await;
     assert!(rows.iter().all(|r| r["state"] == "done"), "{rows:?}");
     assert_done_rows_have_the_served_bytes(&h, &rows, "locked db", &[]);
-    assert_no_duplicate_remote_tasks(&h, "locked db");
+    assert_no_request_has_two_live_remote_tasks(&h, "locked db");
     assert_eq!(h.sim.tasks().len(), 4);
     eprintln!("database locked for {held:.2?}; polls meanwhile: {polls_while_locked:?}");
 }
@@ -1073,11 +1024,7 @@ async fn the_daemon_outlives_a_database_locked_past_its_busy_timeout_and_resumes
         common::FAST_POLLING,
         four_periods()
     ));
-    let child = h
-        .command(&["run"])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let child = h.spawn(h.child(&["run"]), "daemon.log");
     wait_for(
         "the tasks to be created",
         Duration::from_secs(30),
@@ -1096,8 +1043,13 @@ async fn the_daemon_outlives_a_database_locked_past_its_busy_timeout_and_resumes
         .execute(&mut conn)
         .await
         .expect("lock");
-    // Five times the busy timeout: every step meanwhile fails with "database is locked".
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Held until a step has failed with "database is locked" (past the busy timeout).
+    wait_for(
+        "a step failing on the lock",
+        Duration::from_secs(20),
+        || async { child.logged("database is locked").is_some() },
+    )
+    .await;
     sqlx::query("COMMIT")
         .execute(&mut conn)
         .await
@@ -1113,11 +1065,8 @@ async fn the_daemon_outlives_a_database_locked_past_its_busy_timeout_and_resumes
         },
     )
     .await;
-    send_signal(&child, libc::SIGTERM);
-    let out = tokio::time::timeout(RUN_LIMIT, child.wait_with_output())
-        .await
-        .expect("the daemon stops on SIGTERM")
-        .expect("wait");
+    child.signal(libc::SIGTERM);
+    let out = child.finish(RUN_LIMIT).await;
     let log = stderr(&out);
     assert!(out.status.success(), "{log}");
     assert!(
@@ -1126,7 +1075,7 @@ async fn the_daemon_outlives_a_database_locked_past_its_busy_timeout_and_resumes
     );
     let rows = h.status().await;
     assert_done_rows_have_the_served_bytes(&h, &rows, "locked past busy_timeout", &[]);
-    assert_no_duplicate_remote_tasks(&h, "locked past busy_timeout");
+    assert_no_request_has_two_live_remote_tasks(&h, "locked past busy_timeout");
     assert_eq!(h.sim.tasks().len(), 4);
 }
 
@@ -1261,7 +1210,7 @@ async fn with_several_tasks_in_flight_no_request_is_sent_after_a_429_until_retry
     let rows = h.status().await;
     assert!(rows.iter().all(|r| r["state"] == "done"), "{rows:?}");
     assert_done_rows_have_the_served_bytes(&h, &rows, "429 with queued requests", &[]);
-    assert_no_duplicate_remote_tasks(&h, "429 with queued requests");
+    assert_no_request_has_two_live_remote_tasks(&h, "429 with queued requests");
     eprintln!("concurrent 429s: {throttled}, none undercut");
 }
 
@@ -1380,22 +1329,23 @@ async fn connections_refused_then_answers_lost_to_timeouts_are_ridden_out_withou
         let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         probe.local_addr().expect("addr").port()
     };
-    let child = h
-        .command(&["run", "--once"])
-        .env(
-            "GCORE_REPORTD__API__BASE_URL",
-            format!("http://127.0.0.1:{port}"),
-        )
-        .env("GCORE_REPORTD__API__REQUEST_TIMEOUT", "1s")
-        .spawn()
-        .expect("spawn");
+    let mut cmd = h.command(&["run", "--once"]);
+    cmd.env(
+        "GCORE_REPORTD__API__BASE_URL",
+        format!("http://127.0.0.1:{port}"),
+    )
+    .env("GCORE_REPORTD__API__REQUEST_TIMEOUT", "1s");
+    let child = h.spawn(cmd, "run.log");
     wait_for(
-        "the tasks to be recorded",
+        "every create refused a connection",
         Duration::from_secs(10),
-        || async { h.try_status().await.is_some_and(|rows| rows.len() == 4) },
+        || async {
+            h.try_status().await.is_some_and(|rows| {
+                rows.len() == 4 && rows.iter().all(|r| r["last_error"].is_string())
+            })
+        },
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(800)).await;
     let refused_phase = h.sim.request_counts().values().sum::<u64>();
     // Then the API is reachable, but the answers to creates are lost: the tasks are created,
     // the daemon times out.
@@ -1410,20 +1360,22 @@ async fn connections_refused_then_answers_lost_to_timeouts_are_ridden_out_withou
         || async { h.sim.tasks().len() >= 2 },
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    wait_for(
+        "a create timed out, its outcome unknown",
+        Duration::from_secs(10),
+        || async { child.logged("create outcome unknown").is_some() },
+    )
+    .await;
     let created_unanswered = h.sim.tasks().len();
     swallow.store(false, std::sync::atomic::Ordering::Relaxed);
 
-    let out = tokio::time::timeout(RUN_LIMIT, child.wait_with_output())
-        .await
-        .expect("run --once finished")
-        .expect("wait");
+    let out = child.finish(RUN_LIMIT).await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(refused_phase, 0, "nothing reached the API while refused");
     let rows = h.status().await;
     assert!(rows.iter().all(|r| r["state"] == "done"), "{rows:?}");
     assert_done_rows_have_the_served_bytes(&h, &rows, "refused then timeouts", &[]);
-    assert_no_duplicate_remote_tasks(&h, "refused then timeouts");
+    assert_no_request_has_two_live_remote_tasks(&h, "refused then timeouts");
     assert_eq!(h.sim.tasks().len(), 4, "one remote task per period");
     assert_no_temporary_files(&h, "refused then timeouts");
     eprintln!("refused, then {created_unanswered} create(s) whose answers were lost: all adopted");

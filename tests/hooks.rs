@@ -59,7 +59,7 @@ async fn a_ten_second_hook_does_not_delay_another_reports_download() {
         never_finish_when: Some(("client_id".into(), serde_json::json!(7))),
         ..Faults::default()
     });
-    let child = h.daemon("daemon.log").spawn().expect("spawn");
+    let child = h.spawn(h.daemon(), "daemon.log");
     wait_for(
         "the 10 s hook has started",
         Duration::from_secs(30),
@@ -72,7 +72,7 @@ async fn a_ten_second_hook_does_not_delay_another_reports_download() {
     h.wait_for_done(2, Duration::from_secs(30)).await;
     let delivered = released.elapsed();
     wait_for_hook_runs(&h, 1, Duration::from_secs(30)).await;
-    h.stop(child, "daemon.log").await;
+    child.stop().await;
     assert!(
         delivered < Duration::from_secs(5),
         "the other report was delivered {delivered:?} after it completed, during a 10 s hook"
@@ -85,10 +85,10 @@ async fn a_hook_writing_100_mb_to_stderr_leaves_the_daemon_small_and_its_history
     let hook =
         r#"["/bin/sh", "-c", "head -c 100000000 /dev/zero | tr '\\000' x >&2; echo THE-END >&2"]"#;
     let h = Harness::start(&hooked(hook, "")).await;
-    let child = h.daemon("daemon.log").spawn().expect("spawn");
+    let child = h.spawn(h.daemon(), "daemon.log");
     let shown = wait_for_hook_runs(&h, 1, Duration::from_secs(60)).await;
     let peak = peak_rss_kib(&child);
-    h.stop(child, "daemon.log").await;
+    child.stop().await;
     assert!(shown.contains("exited with exit status: 0"), "{shown}");
     assert!(shown.contains("THE-END"), "the end of stderr is kept");
     assert!(
@@ -107,12 +107,12 @@ async fn a_hook_writing_100_mb_to_stderr_leaves_the_daemon_small_and_its_history
 async fn a_hook_that_leaves_a_child_holding_its_stderr_is_recorded_by_its_exit_status() {
     let hook = r#"["/bin/sh", "-c", "sleep 6 & echo left a child behind >&2; exit 0"]"#;
     let h = Harness::start(&hooked(hook, "hook_timeout = \"4s\"")).await;
-    let child = h.daemon("daemon.log").spawn().expect("spawn");
+    let child = h.spawn(h.daemon(), "daemon.log");
     h.wait_for_done(1, Duration::from_secs(30)).await;
     let done = Instant::now();
     let shown = wait_for_hook_runs(&h, 1, Duration::from_secs(30)).await;
     let recorded = done.elapsed();
-    h.stop(child, "daemon.log").await;
+    child.stop().await;
     assert!(shown.contains("exited with exit status: 0"), "{shown}");
     assert!(shown.contains("left a child behind"), "{shown}");
     assert!(!shown.contains("timed out"), "{shown}");
@@ -134,7 +134,7 @@ async fn a_retry_hook_issued_while_the_hook_runs_runs_it_again() {
         runs.display()
     );
     h.write_config(&format!("{}\n{}", common::FAST_POLLING, hooked(&hook, "")));
-    let child = h.daemon("daemon.log").spawn().expect("spawn");
+    let child = h.spawn(h.daemon(), "daemon.log");
     let lines = || {
         std::fs::read_to_string(&runs)
             .unwrap_or_default()
@@ -148,7 +148,7 @@ async fn a_retry_hook_issued_while_the_hook_runs_runs_it_again() {
     let out = h.run(&["retry-hook", "1"]).await;
     assert!(out.status.success(), "retry-hook: {}", stderr(&out));
     let shown = wait_for_hook_runs(&h, 2, Duration::from_secs(30)).await;
-    h.stop(child, "daemon.log").await;
+    child.stop().await;
     assert_eq!(
         lines(),
         2,
@@ -169,7 +169,7 @@ async fn a_retry_issued_while_the_failure_hook_runs_is_kept() {
         fail_when: Some(("client_id".into(), serde_json::json!(5))),
         ..Faults::default()
     });
-    let child = h.daemon("daemon.log").spawn().expect("spawn");
+    let child = h.spawn(h.daemon(), "daemon.log");
     wait_for("the failure hook runs", Duration::from_secs(30), || async {
         started.exists()
     })
@@ -179,7 +179,7 @@ async fn a_retry_issued_while_the_failure_hook_runs_is_kept() {
     assert!(out.status.success(), "retry: {}", stderr(&out));
     h.wait_for_done(1, Duration::from_secs(30)).await;
     let shown = wait_for_hook_runs(&h, 1, Duration::from_secs(30)).await;
-    h.stop(child, "daemon.log").await;
+    child.stop().await;
     assert!(shown.contains("operator: retry"), "{shown}");
     assert_eq!(h.sim.tasks().len(), 2, "the retry made a new remote task");
 }

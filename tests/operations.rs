@@ -8,34 +8,15 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use common::notify::{notify_lines, Datagrams};
-use common::{send_signal, sha256_file, stderr, wait_for, Harness, BIN, TWO_REPORTS};
+use common::{sha256_file, stderr, wait_for, Harness, BIN, TWO_REPORTS};
 use gcore_reportd::sim::{Faults, SimOptions};
-use tokio::process::Child;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers: the daemon as a child process, waiting, signals, a notify socket, a journal socket.
 // ---------------------------------------------------------------------------------------------
-
-/// `args` with the daemon's log going to `daemon.log` in the harness directory.
-fn daemon_command(h: &Harness, args: &[&str]) -> tokio::process::Command {
-    let mut cmd = h.command(args);
-    let log = std::fs::File::create(h.path("daemon.log")).expect("create daemon.log");
-    cmd.stdout(Stdio::null())
-        .stderr(log)
-        .env_remove("NOTIFY_SOCKET")
-        .env_remove("WATCHDOG_USEC")
-        .env_remove("WATCHDOG_PID")
-        .env_remove("JOURNAL_STREAM");
-    cmd
-}
-
-fn daemon_log(h: &Harness) -> String {
-    std::fs::read_to_string(h.path("daemon.log")).unwrap_or_default()
-}
 
 /// Waits until the daemon has downloaded `n` files and every task is done.
 async fn wait_for_downloads(h: &Harness, n: usize) {
@@ -49,19 +30,10 @@ async fn wait_for_downloads(h: &Harness, n: usize) {
     .await;
 }
 
-/// Sends SIGTERM and waits (at most 30 s) for the daemon to exit.
-async fn terminate(mut child: Child) -> ExitStatus {
-    send_signal(&child, libc::SIGTERM);
-    tokio::time::timeout(Duration::from_secs(30), child.wait())
-        .await
-        .expect("the daemon stopped within 30 s of SIGTERM")
-        .expect("wait for the daemon")
-}
-
 /// When the two reports (`monthly`: day 1 at 00:00 UTC) are next due, as a STATUS line says it.
 /// The next 00:00 UTC on the 2nd of a month: the default monthly due day.
 fn next_monthly_run() -> String {
-    let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
+    let now = common::now().to_zoned(jiff::tz::TimeZone::UTC);
     let this_month = now
         .date()
         .first_of_month()
@@ -119,19 +91,28 @@ async fn under_systemd_the_daemon_says_ready_reports_status_pings_the_watchdog_a
     let socket = h.path("notify.sock");
     let datagrams = Datagrams::bind(&socket);
     let started = Instant::now();
-    let daemon = daemon_command(&h, &["run"])
-        .env("NOTIFY_SOCKET", &socket)
-        .env("WATCHDOG_USEC", "1000000")
-        .spawn()
-        .expect("spawn the daemon");
+    let mut cmd = h.child(&["run"]);
+    cmd.env("NOTIFY_SOCKET", &socket)
+        .env("WATCHDOG_USEC", "1000000");
+    let daemon = h.spawn(cmd, "daemon.log");
     wait_for_downloads(&h, 2).await;
     wait_for("the hook has run", Duration::from_secs(30), || async {
         hook_env.exists()
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let status = terminate(daemon).await;
-    assert!(status.success(), "exit {status}: {}", daemon_log(&h));
+    wait_for(
+        "the status with nothing in flight, and five pings",
+        Duration::from_secs(30),
+        || async {
+            let lines = datagrams.lines();
+            lines
+                .iter()
+                .any(|l| l.starts_with("STATUS=0 task(s) in flight"))
+                && lines.iter().filter(|l| *l == "WATCHDOG=1").count() >= 5
+        },
+    )
+    .await;
+    daemon.stop().await;
     let received = datagrams.finish();
 
     let messages: Vec<Vec<String>> = received.iter().map(|(_, d)| notify_lines(d)).collect();
@@ -216,14 +197,15 @@ async fn the_watchdog_is_not_pinged_when_watchdog_pid_names_another_process() {
     let h = Harness::start(TWO_REPORTS).await;
     let socket = h.path("notify.sock");
     let datagrams = Datagrams::bind(&socket);
-    let out = daemon_command(&h, &["run", "--once"])
-        .env("NOTIFY_SOCKET", &socket)
+    let mut cmd = h.child(&["run", "--once"]);
+    cmd.env("NOTIFY_SOCKET", &socket)
         .env("WATCHDOG_USEC", "400000")
-        .env("WATCHDOG_PID", "1")
-        .status()
-        .await
-        .expect("run --once");
-    assert!(out.success(), "{}", daemon_log(&h));
+        .env("WATCHDOG_PID", "1");
+    let out = h
+        .spawn(cmd, "daemon.log")
+        .finish(Duration::from_secs(120))
+        .await;
+    assert!(out.status.success(), "{}", stderr(&out));
     let lines: Vec<String> = datagrams
         .finish()
         .iter()
@@ -324,8 +306,8 @@ async fn journald_entries_carry_report_period_and_task_uuid_fields() {
     );
     let probe = std::process::Command::new("unshare")
         .args(["--user", "--map-root-user", "--mount", "true"])
-        .status();
-    if !probe.is_ok_and(|s| s.success()) {
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
         eprintln!("SKIPPED: unshare --user --mount is not available here");
         return;
     }
@@ -601,10 +583,8 @@ async fn the_metrics_endpoint_serves_values_that_match_the_run() {
         "{}\n[metrics]\nlisten = \"127.0.0.1:{port}\"\n{TWO_REPORTS}",
         common::FAST_POLLING
     ));
-    let started = jiff::Timestamp::now().as_second();
-    let daemon = daemon_command(&h, &["run"])
-        .spawn()
-        .expect("spawn the daemon");
+    let started = common::now().as_second();
+    let daemon = h.spawn(h.child(&["run"]), "daemon.log");
     wait_for_downloads(&h, 2).await;
     let url = format!("http://127.0.0.1:{port}/metrics");
     let response = reqwest::get(&url).await.expect("GET /metrics");
@@ -618,7 +598,7 @@ async fn the_metrics_endpoint_serves_values_that_match_the_run() {
         "{content_type}"
     );
     let page = response.text().await.expect("metrics body");
-    let finished = jiff::Timestamp::now().as_second();
+    let finished = common::now().as_second();
     let all = samples(&page);
 
     for (state, n) in [
@@ -711,8 +691,7 @@ async fn the_metrics_endpoint_serves_values_that_match_the_run() {
         );
     }
     eprintln!("metrics page:\n{page}");
-    let status = terminate(daemon).await;
-    assert!(status.success(), "{}", daemon_log(&h));
+    daemon.stop().await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -727,9 +706,7 @@ async fn status_and_show_work_while_the_daemon_holds_the_database() {
         ..SimOptions::default()
     };
     let h = Harness::with_options(options, TWO_REPORTS).await;
-    let mut daemon = daemon_command(&h, &["run"])
-        .spawn()
-        .expect("spawn the daemon");
+    let mut daemon = h.spawn(h.child(&["run"]), "daemon.log");
     // Until the daemon has migrated a new database, `status` says to try again in a moment.
     wait_for(
         "the daemon has created its database",
@@ -771,10 +748,7 @@ async fn status_and_show_work_while_the_daemon_holds_the_database() {
         seen.contains_key("polling"),
         "seen while the task was in flight: {seen:?}"
     );
-    assert!(
-        daemon.try_wait().expect("try_wait").is_none(),
-        "the daemon was running all along"
-    );
+    assert!(daemon.is_running(), "the daemon was running all along");
     let table = h.run(&["status"]).await;
     assert!(table.status.success(), "{}", stderr(&table));
     let table = String::from_utf8_lossy(&table.stdout).into_owned();
@@ -794,8 +768,7 @@ async fn status_and_show_work_while_the_daemon_holds_the_database() {
         by_uuid.contains(first["path"].as_str().expect("path")),
         "{by_uuid}"
     );
-    let status = terminate(daemon).await;
-    assert!(status.success(), "{}", daemon_log(&h));
+    daemon.stop().await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -806,34 +779,50 @@ async fn status_and_show_work_while_the_daemon_holds_the_database() {
 async fn sighup_makes_the_running_daemon_read_a_replaced_key_file() {
     let h = Harness::start(TWO_REPORTS).await;
     std::fs::write(h.path("api-key"), "1$revoked\n").expect("write the old key");
-    let daemon = daemon_command(&h, &["run"])
-        .env("GCORE_REPORTD__API__AUTH_RETRY_INTERVAL", "300ms")
-        .spawn()
-        .expect("spawn the daemon");
+    let mut cmd = h.child(&["run"]);
+    cmd.env("GCORE_REPORTD__API__AUTH_RETRY_INTERVAL", "300ms");
+    let daemon = h.spawn(cmd, "daemon.log");
+    let refused = || h.sim.status_counts().get(&401).copied().unwrap_or(0);
     wait_for(
         "the API refused the old key",
         Duration::from_secs(30),
-        || async { h.sim.status_counts().get(&401).is_some_and(|n| *n >= 2) },
+        || async { refused() >= 2 },
     )
     .await;
     std::fs::write(h.path("api-key"), format!("{}\n", h.key)).expect("write the new key");
-    tokio::time::sleep(Duration::from_millis(800)).await;
-    let refused = h.sim.status_counts().get(&401).copied().unwrap_or(0);
+    // Two more probes after the file changed, both refused: the daemon still sends the key
+    // it read at start.
+    let written = refused();
+    wait_for(
+        "two more refusals after the key file changed",
+        Duration::from_secs(30),
+        || async { refused() >= written + 2 },
+    )
+    .await;
     assert!(
         h.output_files().is_empty(),
         "the old key is still in use before SIGHUP"
     );
-    assert!(refused >= 3, "still refused before SIGHUP: {refused}");
-    send_signal(&daemon, libc::SIGHUP);
+    daemon.signal(libc::SIGHUP);
     wait_for_downloads(&h, 2).await;
-    let status = terminate(daemon).await;
-    assert!(status.success(), "{}", daemon_log(&h));
-    assert!(daemon_log(&h).contains("configuration reloaded"));
+    let log = daemon.log();
+    daemon.stop().await;
+    assert!(log.contains("configuration reloaded"), "{log}");
 }
 
 // ---------------------------------------------------------------------------------------------
 // What the package ships besides the binary
 // ---------------------------------------------------------------------------------------------
+
+/// The names of the binary's visible subcommands, as clap defines them.
+fn subcommands() -> Vec<String> {
+    use clap::CommandFactory;
+    gcore_reportd::cli::Cli::command()
+        .get_subcommands()
+        .filter(|sub| !sub.is_hide_set())
+        .map(|sub| sub.get_name().to_string())
+        .collect()
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn man_pages_and_completions_cover_every_subcommand() {
@@ -844,15 +833,9 @@ async fn man_pages_and_completions_cover_every_subcommand() {
         .await;
     assert!(out.status.success(), "{}", stderr(&out));
     let main = std::fs::read_to_string(dir.join("gcore-reportd.1")).expect("main page");
-    for sub in [
-        "run",
-        "status",
-        "show",
-        "retry",
-        "retry-hook",
-        "forget",
-        "templates",
-    ] {
+    let subs = subcommands();
+    assert!(subs.len() >= 10, "clap defines the subcommands: {subs:?}");
+    for sub in &subs {
         let page = dir.join(format!("gcore-reportd-{sub}.1"));
         assert!(page.exists(), "{} is written", page.display());
         assert!(
@@ -864,10 +847,9 @@ async fn man_pages_and_completions_cover_every_subcommand() {
         let out = h.run(&["completions", shell]).await;
         assert!(out.status.success(), "{shell}: {}", stderr(&out));
         let script = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            script.contains("retry-hook") && script.contains("check-config"),
-            "{shell} completes the subcommands"
-        );
+        for sub in &subs {
+            assert!(script.contains(sub.as_str()), "{shell} completes {sub}");
+        }
     }
 }
 

@@ -8,10 +8,9 @@
 mod common;
 
 use std::path::Path;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{stderr, Harness};
+use common::{stderr, wait_for, Harness};
 use gcore_reportd::sim::{Faults, SimOptions};
 
 /// A key whose secret part appears nowhere else.
@@ -95,42 +94,19 @@ async fn the_api_key_appears_in_no_json_log_line_at_trace_level_nor_in_any_outpu
         ..Faults::default()
     });
 
-    let mut child = h
-        .command(&["--log-format", "json", "--log-level", "trace", "run"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let stderr_pipe = child.stderr.take().expect("stderr");
-    let logs = tokio::spawn(async move {
-        let mut bytes = Vec::new();
-        let mut pipe = stderr_pipe;
-        let _ = tokio::io::AsyncReadExt::read_to_end(&mut pipe, &mut bytes).await;
-        bytes
-    });
-    let until = Instant::now() + Duration::from_secs(30);
-    loop {
+    let mut child = h.spawn(
+        h.child(&["--log-format", "json", "--log-level", "trace", "run"]),
+        "daemon.log",
+    );
+    wait_for("every task to end", Duration::from_secs(30), || async {
         let out = h.run(&["status", "--json"]).await;
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         let ended = ["\"done\"", "\"failed\""];
-        if out.status.success()
+        out.status.success()
             && text.lines().count() == 4
             && text.lines().all(|l| ended.iter().any(|s| l.contains(s)))
-        {
-            break;
-        }
-        if Instant::now() >= until {
-            let _ = child.start_kill();
-            let log = logs.await.unwrap_or_default();
-            let log = String::from_utf8_lossy(&log);
-            let tail: Vec<&str> = log.lines().rev().take(20).collect();
-            panic!(
-                "the run did not end: status said {text:?} ({}); the daemon's last lines, newest first:\n{}",
-                stderr(&out),
-                tail.join("\n")
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
     // While the daemon still holds the database open, its WAL is there to be read.
     // It, and its WAL and shared memory, are readable by the daemon's user only.
     for suffix in ["", "-wal", "-shm"] {
@@ -145,16 +121,10 @@ async fn the_api_key_appears_in_no_json_log_line_at_trace_level_nor_in_any_outpu
     let live = assert_database_has_no_secret(&h);
     assert!(live.contains(&"-wal"), "the WAL was read: {live:?}");
 
-    // SAFETY: kill(2) on a pid we spawned and have not reaped yet.
-    let pid = libc::pid_t::try_from(child.id().expect("running")).expect("pid");
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
-    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
-        .await
-        .expect("stopped")
-        .expect("wait");
+    child.signal(libc::SIGTERM);
+    let status = child.wait(Duration::from_secs(10)).await;
     assert!(status.success());
-    let logs = logs.await.expect("log reader");
-    let text = String::from_utf8_lossy(&logs).into_owned();
+    let text = child.log();
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines.len() > 200, "trace logging: {} lines", lines.len());
     for (i, line) in lines.iter().enumerate() {

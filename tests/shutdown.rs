@@ -9,16 +9,16 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::process::Stdio;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{send_signal, sha256_file, sha256_hex, stderr, wait_for, Harness};
+use common::{
+    assert_no_temporary_files, assert_one_remote_task_per_request, sha256_file, sha256_hex, stderr,
+    wait_for, Harness, Spawned,
+};
 use gcore_reportd::sim::{self, SimOptions};
 use sqlx::Connection;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Rows per report for the slow-download cases: about 2.3 MB per file.
 const BIG_ROWS: usize = 40_000;
@@ -92,39 +92,13 @@ async fn throttling_proxy(target: SocketAddr, pace: Duration) -> SocketAddr {
     addr
 }
 
-/// The child's stderr lines, collected as they come.
-fn collect_lines(child: &mut tokio::process::Child) -> Arc<Mutex<Vec<String>>> {
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let stderr = child.stderr.take().expect("stderr piped");
-    let sink = lines.clone();
-    tokio::spawn(async move {
-        let mut reader = tokio::io::BufReader::new(stderr).lines();
-        while let Ok(Some(line)) = reader.next_line().await {
-            sink.lock().expect("lock").push(line);
-        }
-    });
-    lines
-}
-
-fn logged(lines: &Arc<Mutex<Vec<String>>>, needle: &str) -> Option<String> {
-    lines
-        .lock()
-        .expect("lock")
-        .iter()
-        .find(|l| l.contains(needle))
-        .cloned()
-}
-
 /// Waits for the child to exit; returns its exit code and how long after `since` it exited.
 async fn exit_within(
-    child: &mut tokio::process::Child,
+    child: &mut Spawned,
     limit: Duration,
     since: Instant,
 ) -> (Option<i32>, Duration) {
-    let status = tokio::time::timeout(limit, child.wait())
-        .await
-        .unwrap_or_else(|_| panic!("the daemon did not exit within {limit:?}"))
-        .expect("wait");
+    let status = child.wait(limit).await;
     (status.code(), since.elapsed())
 }
 
@@ -155,31 +129,10 @@ async fn assert_database_consistent(h: &Harness, case: &str) {
     let _ = conn.close().await;
 }
 
-/// No `.gcore-reportd-*.part` (nor any hidden) file in the output directory.
-fn assert_no_temporary_files(h: &Harness, case: &str) {
-    let files = h.output_files();
-    assert!(
-        files.iter().all(|f| !f.starts_with('.')),
-        "{case}: temporary files left: {files:?}"
-    );
-}
-
 /// Every period has exactly one remote task and one file with the served bytes.
 async fn assert_each_period_delivered_once(h: &Harness, rows_per_report: usize, case: &str) {
-    let mut per_period: BTreeMap<String, usize> = BTreeMap::new();
-    for task in h.sim.tasks() {
-        let key = format!(
-            "{} {} {}",
-            task.template, task.parameters["date_from"], task.parameters["client_id"]
-        );
-        *per_period.entry(key).or_default() += 1;
-    }
-    assert!(
-        per_period.values().all(|n| *n == 1),
-        "{case}: duplicate remote tasks: {per_period:?}"
-    );
     let rows = h.status().await;
-    assert_eq!(rows.len(), per_period.len(), "{case}: {rows:?}");
+    assert_one_remote_task_per_request(h, rows.len(), case);
     let tasks = h.sim.tasks();
     for row in &rows {
         assert_eq!(row["state"], "done", "{case}: {row}");
@@ -207,26 +160,19 @@ async fn assert_each_period_delivered_once(h: &Harness, rows_per_report: usize, 
 
 /// Starts `run` (the daemon) through a throttling proxy, with `shutdown_timeout`, and waits
 /// until a download is writing its temporary file.
-async fn daemon_mid_download(
-    h: &Harness,
-    shutdown_timeout: &str,
-) -> (tokio::process::Child, Arc<Mutex<Vec<String>>>) {
+async fn daemon_mid_download(h: &Harness, shutdown_timeout: &str) -> Spawned {
     let proxy = throttling_proxy(h.sim.addr(), Duration::from_millis(20)).await;
-    let mut child = h
-        .command(&["run"])
-        .env("GCORE_REPORTD__API__BASE_URL", format!("http://{proxy}"))
-        .env("GCORE_REPORTD__DAEMON__SHUTDOWN_TIMEOUT", shutdown_timeout)
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let lines = collect_lines(&mut child);
+    let mut cmd = h.child(&["run"]);
+    cmd.env("GCORE_REPORTD__API__BASE_URL", format!("http://{proxy}"))
+        .env("GCORE_REPORTD__DAEMON__SHUTDOWN_TIMEOUT", shutdown_timeout);
+    let child = h.spawn(cmd, "daemon.log");
     wait_for(
         "a download's temporary file",
         Duration::from_secs(20),
         || async { h.output_files().iter().any(|f| f.ends_with(".part")) },
     )
     .await;
-    (child, lines)
+    child
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -234,17 +180,19 @@ async fn sigterm_mid_download_past_the_shutdown_timeout_exits_0_in_time_and_leav
 {
     let h = Harness::with_options(options(BIG_ROWS, 1), TWO_REPORTS).await;
     let grace = Duration::from_secs(1);
-    let (mut child, lines) = daemon_mid_download(&h, "1s").await;
+    let mut child = daemon_mid_download(&h, "1s").await;
     let signalled = Instant::now();
-    send_signal(&child, libc::SIGTERM);
+    child.signal(libc::SIGTERM);
     let (code, took) = exit_within(&mut child, Duration::from_secs(10), signalled).await;
-    assert_eq!(code, Some(0), "{:?}", lines.lock().expect("lock"));
+    assert_eq!(code, Some(0), "{}", child.log());
     assert!(
         took <= grace + Duration::from_millis(800),
         "exited {took:?} after SIGTERM; shutdown_timeout is {grace:?}"
     );
     assert!(
-        logged(&lines, "did not finish within daemon.shutdown_timeout").is_some(),
+        child
+            .logged("did not finish within daemon.shutdown_timeout")
+            .is_some(),
         "the abandoned work is logged"
     );
     assert_no_temporary_files(&h, "after SIGTERM");
@@ -266,15 +214,15 @@ async fn sigterm_mid_download_past_the_shutdown_timeout_exits_0_in_time_and_leav
 async fn sigint_mid_download_lets_the_download_finish_within_the_shutdown_timeout_and_exits_0() {
     let h = Harness::with_options(options(BIG_ROWS, 2), TWO_REPORTS).await;
     let grace = Duration::from_secs(20);
-    let (mut child, lines) = daemon_mid_download(&h, "20s").await;
+    let mut child = daemon_mid_download(&h, "20s").await;
     let signalled = Instant::now();
-    send_signal(&child, libc::SIGINT);
+    child.signal(libc::SIGINT);
     let (code, took) = exit_within(&mut child, grace + Duration::from_secs(2), signalled).await;
-    assert_eq!(code, Some(0), "{:?}", lines.lock().expect("lock"));
+    assert_eq!(code, Some(0), "{}", child.log());
     assert!(took <= grace, "exited {took:?} after SIGINT");
-    assert!(logged(&lines, "SIGINT received").is_some());
+    assert!(child.logged("SIGINT received").is_some());
     assert!(
-        logged(&lines, "did not finish within").is_none(),
+        child.logged("did not finish within").is_none(),
         "the in-flight download finished within the grace period"
     );
     assert_no_temporary_files(&h, "after SIGINT");
@@ -299,22 +247,18 @@ async fn sigterm_while_create_answers_hang_exits_0_and_the_next_run_adopts_each_
     let h = Harness::with_options(options(20, 3), &format!("{TWO_REPORTS}{THIRD_REPORT}")).await;
     // The simulator creates each task at once; the proxy holds its answer back for 3 s.
     let proxy = throttling_proxy(h.sim.addr(), Duration::from_secs(3)).await;
-    let mut child = h
-        .command(&["run"])
-        .env("GCORE_REPORTD__API__BASE_URL", format!("http://{proxy}"))
-        .env("GCORE_REPORTD__DAEMON__SHUTDOWN_TIMEOUT", "1s")
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let lines = collect_lines(&mut child);
+    let mut cmd = h.child(&["run"]);
+    cmd.env("GCORE_REPORTD__API__BASE_URL", format!("http://{proxy}"));
+    cmd.env("GCORE_REPORTD__DAEMON__SHUTDOWN_TIMEOUT", "1s");
+    let mut child = h.spawn(cmd, "daemon.log");
     wait_for("three tasks created", Duration::from_secs(10), || async {
         h.sim.tasks().len() == 3
     })
     .await;
     let signalled = Instant::now();
-    send_signal(&child, libc::SIGTERM);
+    child.signal(libc::SIGTERM);
     let (code, took) = exit_within(&mut child, Duration::from_secs(10), signalled).await;
-    assert_eq!(code, Some(0), "{:?}", lines.lock().expect("lock"));
+    assert_eq!(code, Some(0), "{}", child.log());
     assert!(took <= Duration::from_millis(1800), "exited after {took:?}");
     assert_database_consistent(&h, "creates abandoned").await;
     let midway = h.status().await;
@@ -343,12 +287,7 @@ async fn sighup_adds_a_report_without_a_restart_and_a_broken_config_is_refused_w
         ..options(20, 4)
     };
     let h = Harness::with_options(slow, TWO_REPORTS).await;
-    let mut child = h
-        .command(&["run"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let lines = collect_lines(&mut child);
+    let mut child = h.spawn(h.child(&["run"]), "daemon.log");
     wait_for("two tasks polling", Duration::from_secs(10), || async {
         h.try_status()
             .await
@@ -363,12 +302,12 @@ async fn sighup_adds_a_report_without_a_restart_and_a_broken_config_is_refused_w
         format!("{good}\n[[reports]]\nname = \"broken\"\ntemplate = \"ResellerCredits\"\nperiod = \"fortnight\"\n"),
     )
     .expect("write broken config");
-    send_signal(&child, libc::SIGHUP);
+    child.signal(libc::SIGHUP);
     wait_for("the refusal in the log", Duration::from_secs(5), || async {
-        logged(&lines, "new config refused").is_some()
+        child.logged("new config refused").is_some()
     })
     .await;
-    let refusal = logged(&lines, "new config refused").unwrap_or_default();
+    let refusal = child.logged("new config refused").unwrap_or_default();
     assert!(
         refusal.contains("period"),
         "the error names the key: {refusal}"
@@ -382,15 +321,12 @@ async fn sighup_adds_a_report_without_a_restart_and_a_broken_config_is_refused_w
         },
     )
     .await;
-    assert!(
-        child.try_wait().expect("try_wait").is_none(),
-        "still running"
-    );
+    assert!(child.is_running(), "still running");
 
     // A good config with a third report: created without a restart.
     std::fs::write(h.config_path(), format!("{good}\n{THIRD_REPORT}")).expect("write config");
     let reloaded = Instant::now();
-    send_signal(&child, libc::SIGHUP);
+    child.signal(libc::SIGHUP);
     wait_for(
         "the new report to be created",
         Duration::from_secs(5),
@@ -405,15 +341,15 @@ async fn sighup_adds_a_report_without_a_restart_and_a_broken_config_is_refused_w
     .await;
 
     let signalled = Instant::now();
-    send_signal(&child, libc::SIGTERM);
+    child.signal(libc::SIGTERM);
     let (code, took) = exit_within(&mut child, Duration::from_secs(5), signalled).await;
     assert_eq!(code, Some(0));
     assert_each_period_delivered_once(&h, 20, "after reloads").await;
     assert_database_consistent(&h, "after reloads").await;
     assert!(
-        logged(&lines, "configuration reloaded").is_some(),
-        "{:?}",
-        lines.lock().expect("lock")
+        child.logged("configuration reloaded").is_some(),
+        "{}",
+        child.log()
     );
     eprintln!(
         "SIGHUP: new report created {created_after:.2?} after the reload; idle SIGTERM exit in {took:.2?}"
@@ -422,25 +358,15 @@ async fn sighup_adds_a_report_without_a_restart_and_a_broken_config_is_refused_w
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_new_requests_at_once_even_with_many_queued_behind_the_request_budget() {
-    let today = jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .date();
-    let back = today
-        .first_of_month()
-        .checked_sub(jiff::Span::new().months(30))
-        .expect("date arithmetic");
+    let back = common::months_back(30);
     let reports = format!(
         "[[reports]]\nname = \"expenses\"\ntemplate = \"ResellerExpenses\"\ncatch_up_from = \"{back}\"\nday = 1\n"
     );
     let h = Harness::with_options(options(20, 5), &reports).await;
     // Four requests a second: thirty creates queue up behind the budget.
-    let mut child = h
-        .command(&["run"])
-        .env("GCORE_REPORTD__API__MAX_REQUESTS_PER_SECOND", "4")
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let lines = collect_lines(&mut child);
+    let mut cmd = h.child(&["run"]);
+    cmd.env("GCORE_REPORTD__API__MAX_REQUESTS_PER_SECOND", "4");
+    let mut child = h.spawn(cmd, "daemon.log");
     let creates = || h.sim.request_counts().get("create").copied().unwrap_or(0);
     wait_for("the first creates", Duration::from_secs(10), || async {
         creates() >= 3
@@ -448,9 +374,9 @@ async fn sigterm_stops_new_requests_at_once_even_with_many_queued_behind_the_req
     .await;
     let signalled = Instant::now();
     let before = h.sim.request_counts().values().sum::<u64>();
-    send_signal(&child, libc::SIGTERM);
+    child.signal(libc::SIGTERM);
     let (code, took) = exit_within(&mut child, Duration::from_secs(25), signalled).await;
-    assert_eq!(code, Some(0), "{:?}", lines.lock().expect("lock"));
+    assert_eq!(code, Some(0), "{}", child.log());
     let after = h.sim.request_counts().values().sum::<u64>();
     assert!(
         after - before <= 1,

@@ -2,7 +2,11 @@
 //! task lifecycle, downloads byte for byte, DRF-style 400s, list filters and pagination, and
 //! the injected faults a daemon must survive.
 
+mod common;
+
 use std::time::Duration;
+
+use common::wait_for;
 
 use gcore_reportd::sim::{self, Faults, SimHandle, SimOptions};
 use serde_json::{json, Value};
@@ -133,14 +137,20 @@ async fn a_created_task_goes_from_pending_to_in_progress_to_completed_over_time(
         "microseconds and Z: {created_at}"
     );
     let path = format!("{REPORTS}/{}", uuid_of(&task));
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    wait_for("InProgress", Duration::from_secs(10), || async {
+        api.json(&path).await.1["status"] == "InProgress"
+    })
+    .await;
     let (_, running) = api.json(&path).await;
     assert_eq!(running["status"], "InProgress");
     assert_ne!(
         running["updated_at"], task["updated_at"],
         "updated_at moves with the status"
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_for("Completed", Duration::from_secs(10), || async {
+        api.json(&path).await.1["status"] == "Completed"
+    })
+    .await;
     let (status, done) = api.json(&path).await;
     assert_eq!((status, done["status"].as_str()), (200, Some("Completed")));
     assert_eq!(done["processing_notes"]["records_to_process"], 20);
@@ -348,7 +358,12 @@ async fn the_list_paginates_with_absolute_next_links_and_clamps_the_limit_to_100
 async fn the_list_filters_by_status_and_created_after_and_rejects_bad_values() {
     let api = Api::start(30, 300).await;
     let old = api.create_january(json!({})).await;
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    wait_for(
+        "the first task completed",
+        Duration::from_secs(10),
+        || async { api.sim.tasks()[0].status == "Completed" },
+    )
+    .await;
     let new = api.create_january(json!({ "client_id": 5 })).await;
     let (_, unfinished) = api
         .json(&format!("{REPORTS}?status=Pending&status=InProgress"))
@@ -547,7 +562,12 @@ async fn fail_when_never_finish_when_unknown_status_invalid_json_and_delay_shape
     });
     let doomed = api.create_january(json!({ "client_id": 13 })).await;
     let stuck = api.create_january(json!({ "client_id": 14 })).await;
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    wait_for(
+        "the doomed task failed",
+        Duration::from_secs(10),
+        || async { api.sim.tasks().iter().any(|t| t.status == "Failed") },
+    )
+    .await;
     let (_, failed) = api.json(&format!("{REPORTS}/{}", uuid_of(&doomed))).await;
     assert_eq!(failed["status"], "Failed");
     let (_, running) = api.json(&format!("{REPORTS}/{}", uuid_of(&stuck))).await;

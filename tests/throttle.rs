@@ -59,9 +59,7 @@ async fn shown_pause(h: &Harness) -> String {
 /// Seconds from now (UTC, time of day) until `hh_mm_ss`, in -43200..43200.
 fn seconds_until(hh_mm_ss: &str) -> i64 {
     let at: jiff::civil::Time = hh_mm_ss.parse().expect("HH:MM:SS");
-    let now = jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .time();
+    let now = common::now().to_zoned(jiff::tz::TimeZone::UTC).time();
     let diff = at.duration_since(now).as_secs();
     (diff + 43_200).rem_euclid(86_400) - 43_200
 }
@@ -80,10 +78,10 @@ async fn a_retry_after_keeps_the_watchdog_fed_and_a_restarted_daemon_waits_it_ou
         cmd.env("NOTIFY_SOCKET", &socket)
             .env("WATCHDOG_USEC", "2000000");
     };
-    let mut first = h.daemon("first.log");
+    let mut first = h.daemon();
     watched(&mut first);
     let started = Instant::now();
-    let mut first = first.spawn().expect("spawn the daemon");
+    let mut first = h.spawn(first, "first.log");
     wait_for("a create answered 429", Duration::from_secs(20), || async {
         answered(&h, 429) > 0
     })
@@ -98,19 +96,31 @@ async fn a_retry_after_keeps_the_watchdog_fed_and_a_restarted_daemon_waits_it_ou
         (27..=31).contains(&left),
         "the pause ends in {left} s ({until})"
     );
-    // The daemon waits on the Retry-After; the watchdog must not starve meanwhile.
-    tokio::time::sleep(Duration::from_secs(6)).await;
+    // The daemon waits on the Retry-After; the watchdog must not starve meanwhile: six pings
+    // (WatchdogSec 2 s, so at least three seconds) into the pause.
+    wait_for(
+        "six watchdog pings during the pause",
+        Duration::from_secs(20),
+        || async {
+            datagrams
+                .pings()
+                .iter()
+                .filter(|p| **p > throttled_at)
+                .count()
+                >= 6
+        },
+    )
+    .await;
     let killed_at = Instant::now();
     let first_gap = longest_gap(&datagrams.pings(), started, killed_at);
     assert_eq!(requests(&h), sent, "nothing more was sent during the pause");
-    first.start_kill().expect("SIGKILL");
-    first.wait().await.expect("reap");
+    first.kill().await;
     let before = requests(&h);
 
-    let mut second = h.daemon("second.log");
+    let mut second = h.daemon();
     watched(&mut second);
     let restarted = Instant::now();
-    let second = second.spawn().expect("restart the daemon");
+    let second = h.spawn(second, "second.log");
     h.sim.set_faults(Faults::default());
     let mut first_request = None;
     while first_request.is_none() {
@@ -131,7 +141,7 @@ async fn a_retry_after_keeps_the_watchdog_fed_and_a_restarted_daemon_waits_it_ou
     h.wait_for_done(2, Duration::from_secs(30)).await;
     let delivered = Instant::now();
     let second_gap = longest_gap(&datagrams.pings(), restarted, delivered);
-    h.stop(second, "second.log").await;
+    second.stop().await;
     assert_eq!(h.sim.tasks().len(), 2, "one remote task per report");
     for gap in [first_gap, second_gap] {
         assert!(
@@ -160,11 +170,9 @@ async fn capped_wait(value: &str) -> Duration {
         retry_after_header: Some(value.into()),
         ..Faults::default()
     });
-    let mut child = h
-        .daemon("daemon.log")
-        .env("GCORE_REPORTD__API__MAX_RETRY_AFTER", "3s")
-        .spawn()
-        .expect("spawn");
+    let mut cmd = h.daemon();
+    cmd.env("GCORE_REPORTD__API__MAX_RETRY_AFTER", "3s");
+    let mut child = h.spawn(cmd, "daemon.log");
     wait_for("a first 429", Duration::from_secs(20), || async {
         answered(&h, 429) >= 1
     })
@@ -181,13 +189,10 @@ async fn capped_wait(value: &str) -> Duration {
     })
     .await;
     let waited = first.elapsed();
-    assert!(
-        child.try_wait().expect("try_wait").is_none(),
-        "{value}: still running"
-    );
+    assert!(child.is_running(), "{value}: still running");
     h.sim.set_faults(Faults::default());
     h.wait_for_done(1, Duration::from_secs(30)).await;
-    h.stop(child, "daemon.log").await;
+    child.stop().await;
     let logged = h.read("daemon.log");
     assert!(
         logged.contains("longer than api.max_retry_after"),
@@ -222,11 +227,9 @@ async fn a_server_trickling_a_byte_a_second_fails_json_requests_at_request_timeo
         ..Faults::default()
     });
     let started = Instant::now();
-    let child = h
-        .daemon("daemon.log")
-        .env("GCORE_REPORTD__API__REQUEST_TIMEOUT", "1s")
-        .spawn()
-        .expect("spawn");
+    let mut cmd = h.daemon();
+    cmd.env("GCORE_REPORTD__API__REQUEST_TIMEOUT", "1s");
+    let child = h.spawn(cmd, "daemon.log");
     // The create times out (its task may exist: it is looked for), the look-ups time out too.
     wait_for(
         "three trickled requests",
@@ -237,7 +240,7 @@ async fn a_server_trickling_a_byte_a_second_fails_json_requests_at_request_timeo
     let three = started.elapsed();
     h.sim.set_faults(Faults::default());
     h.wait_for_done(1, Duration::from_secs(30)).await;
-    h.stop(child, "daemon.log").await;
+    child.stop().await;
     let logged = h.read("daemon.log");
     let timeouts = logged.matches("timed out").count();
     assert!(timeouts >= 2, "the trickled requests timed out: {logged}");
@@ -262,11 +265,9 @@ async fn a_download_stalled_for_request_timeout_is_retried_without_leaving_a_par
         trickle_every: Duration::from_secs(3),
         ..Faults::default()
     });
-    let child = h
-        .daemon("daemon.log")
-        .env("GCORE_REPORTD__API__REQUEST_TIMEOUT", "1s")
-        .spawn()
-        .expect("spawn");
+    let mut cmd = h.daemon();
+    cmd.env("GCORE_REPORTD__API__REQUEST_TIMEOUT", "1s");
+    let child = h.spawn(cmd, "daemon.log");
     wait_for(
         "a stalled download retried",
         Duration::from_secs(30),
@@ -280,7 +281,7 @@ async fn a_download_stalled_for_request_timeout_is_retried_without_leaving_a_par
     );
     h.sim.set_faults(Faults::default());
     h.wait_for_done(1, Duration::from_secs(30)).await;
-    h.stop(child, "daemon.log").await;
+    child.stop().await;
     let rows = h.status().await;
     let path = rows[0]["path"].as_str().expect("path");
     let task = &h.sim.tasks()[0];
@@ -302,69 +303,70 @@ fn many_reports() -> String {
     )
 }
 
-/// The moment of each request the daemon sends in `watch` after its first one.
-async fn request_times(h: &Harness, watch: Duration) -> Vec<Instant> {
-    let mut seen: Vec<Instant> = Vec::new();
-    let watching = Instant::now();
-    let mut last = requests(h);
-    while seen.first().is_none_or(|t| t.elapsed() < watch) {
-        assert!(watching.elapsed() < Duration::from_secs(30), "no request");
-        let now = requests(h);
-        for _ in last..now {
-            seen.push(Instant::now());
-        }
-        last = now;
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    seen
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_key_costs_one_request_per_auth_interval_however_many_tasks_are_due() {
     let h = Harness::start(&many_reports()).await;
     std::fs::write(h.path("api-key"), "7$wrong-secret-0000\n").expect("wrong key");
-    let interval = Duration::from_secs(1);
-    // The default budget (20/s): the first 401 is back before the next create's slot, so even
-    // the first step sends one request; after it, one probe per interval whatever the budget.
-    let daemon = |log: &str| {
-        let mut cmd = h.daemon(log);
-        cmd.env("GCORE_REPORTD__API__AUTH_RETRY_INTERVAL", "1s")
-            .env("GCORE_REPORTD__API__MAX_REQUESTS_PER_SECOND", "20");
-        cmd.spawn().expect("spawn")
+    let text = std::fs::read_to_string(h.config_path()).expect("config");
+    let interval = Duration::from_secs(60);
+    std::fs::write(
+        h.config_path(),
+        text.replace(
+            "create_settle = \"100ms\"",
+            "create_settle = \"100ms\"\nauth_retry_interval = \"60s\"",
+        )
+        .replace(
+            "max_requests_per_second = 500",
+            "max_requests_per_second = 20",
+        ),
+    )
+    .expect("config");
+    // The engine runs on the test's clock: each interval passes when the test says so.
+    let clock = gcore_reportd::clock::Clock::manual(common::now().as_millisecond());
+    let open = || async {
+        let config =
+            gcore_reportd::config::load(&h.config_path(), &Default::default()).expect("config");
+        gcore_reportd::engine::open_engine(config, clock.clone())
+            .await
+            .expect("engine")
     };
-    let child = daemon("first.log");
-    let first = request_times(&h, interval * 4 + interval / 2).await;
-    h.stop(child, "first.log").await;
-    // Restarted: the recorded refusal holds, then one probe per interval again.
-    let child = daemon("second.log");
-    let second = request_times(&h, interval * 2 + interval / 2).await;
-    h.stop(child, "second.log").await;
-    let gaps =
-        |seen: &[Instant]| -> Vec<Duration> { seen.windows(2).map(|w| w[1] - w[0]).collect() };
-    let total = (first.len() + second.len()) as u64;
-    assert_eq!(answered(&h, 401), total, "every request was refused");
-    for (run, seen, intervals) in [("first", &first, 4..=5), ("restarted", &second, 2..=3)] {
-        let gaps = gaps(seen);
-        assert!(
-            intervals.contains(&seen.len()),
-            "{run}: {} requests: {gaps:?}",
-            seen.len()
-        );
-        assert!(
-            gaps.iter()
-                .all(|g| *g >= interval - Duration::from_millis(50)),
-            "{run}: two requests within one auth interval: {gaps:?}"
-        );
-    }
-    let rows = h.status().await;
-    assert_eq!(rows.len(), 20, "twenty tasks were due");
-    eprintln!(
-        "refused key, 20 tasks due: {} requests in 4.5 s, gaps {:?}; after a restart {} in 2.5 s, gaps {:?}",
-        first.len(),
-        gaps(&first),
-        second.len(),
-        gaps(&second)
+    let engine = open().await;
+    let first = engine.step(true).await.expect("first step");
+    assert_eq!(first.scheduled, 20, "twenty tasks are due");
+    // The default budget (20/s): the first 401 is normally back before the next create's
+    // slot; a create already on its way then is refused too.
+    let first_step = requests(&h);
+    assert!(
+        (1..=2).contains(&first_step),
+        "the first refusal stops the step: {first_step} requests"
     );
+    // Each interval: nothing a millisecond before it has passed, one probe once it has.
+    let probe = |engine: gcore_reportd::engine::Engine, sent: u64| {
+        let clock = clock.clone();
+        let h = &h;
+        async move {
+            clock.advance(interval - Duration::from_millis(1));
+            engine.step(true).await.expect("step in the pause");
+            assert_eq!(requests(h), sent, "no request within the interval");
+            clock.advance(Duration::from_millis(1));
+            engine.step(true).await.expect("step after the pause");
+            assert_eq!(requests(h), sent + 1, "one probe per interval");
+            engine
+        }
+    };
+    let mut engine = engine;
+    for n in 0..3 {
+        engine = probe(engine, first_step + n).await;
+    }
+    // Restarted: the recorded refusal holds, then one probe per interval again.
+    drop(engine);
+    let engine = open().await;
+    engine.step(true).await.expect("step after the restart");
+    let sent = first_step + 3;
+    assert_eq!(requests(&h), sent, "the refusal holds after a restart");
+    probe(engine, sent).await;
+    assert_eq!(answered(&h, 401), sent + 1, "every request was refused");
+    assert_eq!(h.status().await.len(), 20);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -374,7 +376,7 @@ async fn endless_json_bodies_on_create_and_list_leave_the_daemon_small_and_are_r
         endless_ops: vec!["create".into(), "list".into()],
         ..Faults::default()
     });
-    let child = h.daemon("daemon.log").spawn().expect("spawn");
+    let child = h.spawn(h.daemon(), "daemon.log");
     wait_for(
         "creates and look-ups cut off, then retried",
         Duration::from_secs(30),
@@ -396,7 +398,7 @@ async fn endless_json_bodies_on_create_and_list_leave_the_daemon_small_and_are_r
     h.sim.set_faults(Faults::default());
     h.wait_for_done(2, Duration::from_secs(30)).await;
     let peak = peak_rss_kib(&child);
-    h.stop(child, "daemon.log").await;
+    child.stop().await;
     assert_eq!(
         h.sim.tasks().len(),
         2,
@@ -437,15 +439,14 @@ async fn pause_then_kill(h: &Harness, log: &str) -> Instant {
         ..Faults::default()
     });
     let seen = answered(h, 429);
-    let mut child = h.daemon(log).spawn().expect("spawn");
+    let mut child = h.spawn(h.daemon(), log);
     wait_for("a create answered 429", Duration::from_secs(20), || async {
         answered(h, 429) > seen
     })
     .await;
     let throttled_at = Instant::now();
     shown_pause(h).await;
-    child.start_kill().expect("SIGKILL");
-    child.wait().await.expect("reap");
+    child.kill().await;
     h.sim.set_faults(Faults::default());
     throttled_at
 }
@@ -516,7 +517,7 @@ async fn a_download_larger_than_max_bytes_is_aborted_and_goes_through_once_the_l
         common::FAST_POLLING
     );
     h.write_config(&small);
-    let child = h.daemon("daemon.log").spawn().expect("spawn");
+    let child = h.spawn(h.daemon(), "daemon.log");
     wait_for(
         "a download refused twice",
         Duration::from_secs(30),
@@ -535,9 +536,9 @@ async fn a_download_larger_than_max_bytes_is_aborted_and_goes_through_once_the_l
         h.output_files()
     );
     h.write_config(&format!("{}\n{ONE_REPORT}", common::FAST_POLLING));
-    common::send_signal(&child, libc::SIGHUP);
+    child.signal(libc::SIGHUP);
     h.wait_for_done(1, Duration::from_secs(30)).await;
-    h.stop(child, "daemon.log").await;
+    child.stop().await;
     let rows = h.status().await;
     assert!(
         rows[0]["bytes"].as_i64().is_some_and(|b| b > 1024),

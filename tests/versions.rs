@@ -33,13 +33,8 @@ fn by_refresh(rows: &[Value], refresh: i64) -> &Value {
 }
 
 /// Starts the daemon, its log in the harness directory.
-fn start_daemon(h: &Harness) -> tokio::process::Child {
-    let log = std::fs::File::create(h.path("daemon.log")).expect("log file");
-    h.command(&["run"])
-        .stdout(std::process::Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("start the daemon")
+fn start_daemon(h: &Harness) -> common::Spawned {
+    h.spawn(h.child(&["run"]), "daemon.log")
 }
 
 /// A free loopback port for the daemon's metrics endpoint.
@@ -57,13 +52,8 @@ async fn metric(port: u16, name: &str) -> Option<f64> {
 }
 
 /// Stops a daemon with SIGTERM and waits for it.
-async fn stop(mut daemon: tokio::process::Child) {
-    common::send_signal(&daemon, libc::SIGTERM);
-    let ended = tokio::time::timeout(Duration::from_secs(60), daemon.wait()).await;
-    assert!(
-        matches!(ended, Ok(Ok(s)) if s.success()),
-        "the daemon stopped cleanly: {ended:?}"
-    );
+async fn stop(daemon: common::Spawned) {
+    daemon.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

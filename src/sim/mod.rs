@@ -55,6 +55,9 @@ pub struct SimOptions {
     /// Keep every request and answer, for [`SimHandle::exchanges`] (tests only: it holds
     /// bodies in memory).
     pub record: bool,
+    /// The simulator's clock (its tasks' `created_at`) is the system's plus this many ms: a
+    /// test running its binaries on a shifted clock (`GCORE_REPORTD_NOW`) shifts it alike.
+    pub clock_offset_ms: i64,
     /// How many times a period's content changes before it closes: the n-th task created for
     /// the same template and parameters serves revision `min(n - 1, restatements)` of the
     /// content (0: a period's content never changes). See also [`SimHandle::close_periods`].
@@ -70,6 +73,7 @@ impl Default for SimOptions {
             report_rows: 20,
             seed: 1,
             record: false,
+            clock_offset_ms: 0,
             restatements: 0,
         }
     }

@@ -151,6 +151,7 @@ impl Shared {
             .then(|| format!("Report generation failed: simulated failure {nth} of {fail_first} for these parameters"));
         let ahead = inner.faults.server_clock_ahead;
         let mut record = TaskRecord::new(template, params, doomed, ahead, inner.account.1);
+        record.shift_clock(self.options.clock_offset_ms);
         let kind = format!(
             "{template}\n{}",
             canonical(&Value::Object(record.params.clone()))

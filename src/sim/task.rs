@@ -201,6 +201,15 @@ pub(crate) fn rfc3339(t: Timestamp) -> String {
 }
 
 /// Truncates to whole microseconds, the precision the API shows.
+impl TaskRecord {
+    /// Moves its times by `offset_ms` (see `SimOptions::clock_offset_ms`).
+    pub(crate) fn shift_clock(&mut self, offset_ms: i64) {
+        let by = jiff::SignedDuration::from_millis(offset_ms);
+        self.created_at = self.created_at.checked_add(by).unwrap_or(self.created_at);
+        self.updated_at = self.updated_at.checked_add(by).unwrap_or(self.updated_at);
+    }
+}
+
 fn micros(t: Timestamp) -> Timestamp {
     Timestamp::from_microsecond(t.as_microsecond()).unwrap_or(t)
 }

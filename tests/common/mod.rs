@@ -59,6 +59,10 @@ impl Harness {
     }
 
     pub async fn with_options(options: SimOptions, reports: &str) -> Harness {
+        let options = SimOptions {
+            clock_offset_ms: clock_offset_ms(),
+            ..options
+        };
         let key = options.api_key.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -108,6 +112,9 @@ impl Harness {
             .env_remove("CREDENTIALS_DIRECTORY")
             .env_remove("RUST_LOG")
             .kill_on_drop(true);
+        if clock_offset_ms() != 0 {
+            cmd.env(gcore_reportd::clock::NOW_VARIABLE, now().to_string());
+        }
         cmd
     }
 
@@ -172,11 +179,9 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// The first day of the month `n` months before the current one (UTC).
+/// The first day of the month `n` months before the current one (UTC, by [`now`]).
 pub fn months_back(n: i64) -> jiff::civil::Date {
-    let today = jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .date();
+    let today = now().to_zoned(jiff::tz::TimeZone::UTC).date();
     today
         .first_of_month()
         .checked_sub(jiff::Span::new().months(n))
@@ -219,8 +224,8 @@ pub fn send_signal(child: &tokio::process::Child, signal: libc::c_int) {
 }
 
 /// The peak resident memory of a running process (`VmHWM`), in KiB.
-pub fn peak_rss_kib(child: &tokio::process::Child) -> u64 {
-    let pid = child.id().expect("the child is running");
+pub fn peak_rss_kib(child: &Spawned) -> u64 {
+    let pid = child.id();
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
     status
         .lines()
@@ -240,16 +245,19 @@ pub async fn status_conditions(h: &Harness) -> Vec<String> {
 }
 
 impl Harness {
-    /// `run` (the daemon) with JSON log lines into `log` (in the harness directory) and none of
-    /// systemd's variables.
-    pub fn daemon(&self, log: &str) -> tokio::process::Command {
-        let mut cmd = self.command(&["--log-format", "json", "run"]);
-        let file = std::fs::File::create(self.path(log)).expect("create the daemon's log");
-        cmd.stdout(std::process::Stdio::null())
-            .stderr(file)
-            .env_remove("NOTIFY_SOCKET")
+    /// `run` (the daemon) with JSON log lines and none of systemd's variables, for
+    /// [`Harness::spawn`].
+    pub fn daemon(&self) -> tokio::process::Command {
+        self.child(&["--log-format", "json", "run"])
+    }
+
+    /// The binary with `args`, none of systemd's variables and no journal: for [`Harness::spawn`].
+    pub fn child(&self, args: &[&str]) -> tokio::process::Command {
+        let mut cmd = self.command(args);
+        cmd.env_remove("NOTIFY_SOCKET")
             .env_remove("WATCHDOG_USEC")
-            .env_remove("WATCHDOG_PID");
+            .env_remove("WATCHDOG_PID")
+            .env_remove("JOURNAL_STREAM");
         cmd
     }
 
@@ -267,30 +275,24 @@ impl Harness {
         })
         .await;
     }
-
-    /// SIGTERMs the daemon, which must exit 0 within 30 s (else its log `log` is shown).
-    pub async fn stop(&self, mut child: tokio::process::Child, log: &str) {
-        send_signal(&child, libc::SIGTERM);
-        let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
-            .await
-            .expect("the daemon stopped within 30 s")
-            .expect("wait");
-        assert!(status.success(), "exit {status}: {}", self.read(log));
-    }
 }
 /// How many remote tasks the simulator holds per request (template + parameters, `type` left
 /// out), keyed by the request's canonical JSON.
 pub fn remote_tasks_per_request(h: &Harness) -> std::collections::BTreeMap<String, usize> {
     let mut per = std::collections::BTreeMap::new();
     for task in h.sim.tasks() {
-        let mut params = task.parameters.clone();
-        if let Some(map) = params.as_object_mut() {
-            map.remove("type");
-        }
-        *per.entry(format!("{} {params}", task.template))
-            .or_default() += 1;
+        *per.entry(request_key(&task)).or_default() += 1;
     }
     per
+}
+
+/// A remote task's request: its template and parameters (`type` left out), as JSON.
+fn request_key(task: &SimTask) -> String {
+    let mut params = task.parameters.clone();
+    if let Some(map) = params.as_object_mut() {
+        map.remove("type");
+    }
+    format!("{} {params}", task.template)
 }
 
 /// Exactly one remote task per (report, period): `expected` distinct requests, none twice.
@@ -314,6 +316,164 @@ pub fn assert_no_temporary_files(h: &Harness, case: &str) {
         files.iter().all(|f| !f.starts_with('.')),
         "{case}: temporary files left in the output directory: {files:?}"
     );
+}
+
+impl Harness {
+    /// Spawns `cmd` with its stderr into `log` and its stdout into `log.out` (both in the
+    /// harness directory): a green test prints nothing, a failing one shows them.
+    pub fn spawn(&self, mut cmd: tokio::process::Command, log: &str) -> Spawned {
+        let create = |name: &str| std::fs::File::create(self.path(name)).expect("create a log");
+        let out = format!("{log}.out");
+        cmd.stdout(create(&out)).stderr(create(log));
+        let child = cmd.spawn().expect("spawn gcore-reportd");
+        Spawned {
+            child,
+            log: self.path(log),
+            out: self.path(&out),
+        }
+    }
+}
+
+/// A child process of a test (see [`Harness::spawn`]). Killed when dropped; if the test is
+/// failing then, what it wrote is printed, so the failure report shows the daemon's log.
+pub struct Spawned {
+    child: tokio::process::Child,
+    log: PathBuf,
+    out: PathBuf,
+}
+
+impl Spawned {
+    /// What it has written to stderr so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The first stderr line containing `needle`.
+    pub fn logged(&self, needle: &str) -> Option<String> {
+        self.log()
+            .lines()
+            .find(|l| l.contains(needle))
+            .map(str::to_string)
+    }
+
+    pub fn id(&self) -> u32 {
+        self.child.id().expect("the child is running")
+    }
+
+    pub fn signal(&self, signal: libc::c_int) {
+        send_signal(&self.child, signal);
+    }
+
+    /// Whether it has not exited yet.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().expect("try_wait").is_none()
+    }
+
+    /// Waits (at most `limit`) for it to exit.
+    pub async fn wait(&mut self, limit: Duration) -> std::process::ExitStatus {
+        tokio::time::timeout(limit, self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("the child did not exit within {limit:?}"))
+            .expect("wait for the child")
+    }
+
+    /// Waits (at most `limit`) for it to exit; its status and everything it wrote.
+    pub async fn finish(mut self, limit: Duration) -> Output {
+        let status = self.wait(limit).await;
+        Output {
+            status,
+            stdout: std::fs::read(&self.out).unwrap_or_default(),
+            stderr: std::fs::read(&self.log).unwrap_or_default(),
+        }
+    }
+
+    /// SIGTERM; it must exit 0 within 30 s.
+    pub async fn stop(mut self) {
+        self.signal(libc::SIGTERM);
+        let status = self.wait(Duration::from_secs(30)).await;
+        assert!(status.success(), "exit {status}: {}", self.log());
+    }
+
+    /// SIGKILL, and reaps it.
+    pub async fn kill(&mut self) {
+        self.child.kill().await.expect("kill the child");
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+        if std::thread::panicking() {
+            eprintln!(
+                "--- stderr of {} ---\n{}\n--- stdout ---\n{}",
+                BIN,
+                self.log(),
+                std::fs::read_to_string(&self.out).unwrap_or_default()
+            );
+        }
+    }
+}
+
+/// No request has two remote tasks that did not fail (one that failed remotely may have been
+/// followed by another: `max_attempts`).
+pub fn assert_no_request_has_two_live_remote_tasks(h: &Harness, case: &str) {
+    let mut live = std::collections::BTreeMap::<String, usize>::new();
+    for task in h.sim.tasks().iter().filter(|t| t.status != "Failed") {
+        *live.entry(request_key(task)).or_default() += 1;
+    }
+    assert!(
+        live.values().all(|n| *n <= 1),
+        "{case}: a request has two live remote tasks: {live:?}"
+    );
+}
+
+/// Set in the test process to run the tests (and every binary they start) as if the system
+/// clock said this RFC 3339 instant, e.g. to check them near a month boundary.
+pub const TEST_NOW_VARIABLE: &str = "GCORE_REPORTD_TEST_NOW";
+
+/// How far the tests' clock is from the system's (ms), fixed for the test process: zero,
+/// unless [`TEST_NOW_VARIABLE`] says otherwise or the system clock is within two hours of a
+/// UTC month boundary; then the tests run three hours before that boundary, so a test that
+/// counts the months up to "now" and the daemon it starts agree, however long it runs.
+pub fn clock_offset_ms() -> i64 {
+    static OFFSET: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    *OFFSET.get_or_init(|| {
+        let real = jiff::Timestamp::now();
+        let system = match std::env::var(TEST_NOW_VARIABLE) {
+            Ok(at) => at
+                .parse()
+                .expect("GCORE_REPORTD_TEST_NOW is an RFC 3339 instant"),
+            Err(_) => real,
+        };
+        away_from_month_boundaries(system).as_millisecond() - real.as_millisecond()
+    })
+}
+
+/// `at`, or three hours before the month boundary it is within two hours of.
+fn away_from_month_boundaries(at: jiff::Timestamp) -> jiff::Timestamp {
+    let utc = at.to_zoned(jiff::tz::TimeZone::UTC);
+    let start = utc
+        .start_of_day()
+        .expect("midnight")
+        .first_of_month()
+        .expect("first");
+    let next = start
+        .checked_add(jiff::Span::new().months(1))
+        .expect("next month");
+    let hours = |h: i64| jiff::SignedDuration::from_hours(h);
+    for boundary in [start.timestamp(), next.timestamp()] {
+        if at.duration_until(boundary).abs() < hours(2) {
+            return boundary.checked_sub(hours(3)).expect("in range");
+        }
+    }
+    at
+}
+
+/// Now, by the tests' clock (see [`clock_offset_ms`]): what the binaries the harness starts
+/// take as now.
+pub fn now() -> jiff::Timestamp {
+    let real = jiff::Timestamp::now().as_millisecond();
+    jiff::Timestamp::from_millisecond(real + clock_offset_ms()).expect("in range")
 }
 
 /// The bytes the simulator serves for `task` in `format`, at the task's own row count and

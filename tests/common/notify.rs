@@ -28,10 +28,15 @@ impl Datagrams {
         let (sink, stopped) = (received.clone(), stop.clone());
         let thread = std::thread::spawn(move || {
             let mut buf = vec![0u8; 1 << 20];
-            while !stopped.load(Ordering::Relaxed) {
-                if let Ok(n) = socket.recv(&mut buf) {
-                    let mut all = sink.lock().expect("datagram list");
-                    all.push((Instant::now(), buf[..n].to_vec()));
+            // Once told to stop, it reads on until the socket is empty (a read times out).
+            loop {
+                match socket.recv(&mut buf) {
+                    Ok(n) => {
+                        let mut all = sink.lock().expect("datagram list");
+                        all.push((Instant::now(), buf[..n].to_vec()));
+                    }
+                    Err(_) if stopped.load(Ordering::Relaxed) => break,
+                    Err(_) => {}
                 }
             }
         });
@@ -44,7 +49,6 @@ impl Datagrams {
 
     /// Stops listening (after what is queued has been read) and returns every datagram.
     pub fn finish(mut self) -> Vec<Received> {
-        std::thread::sleep(Duration::from_millis(200));
         self.stop.store(true, Ordering::Relaxed);
         if let Some(thread) = self.thread.take() {
             thread.join().expect("listener thread");
@@ -62,6 +66,12 @@ pub fn notify_lines(datagram: &[u8]) -> Vec<String> {
 }
 
 impl Datagrams {
+    /// Every line received so far (the listener keeps running).
+    pub fn lines(&self) -> Vec<String> {
+        let all = self.received.lock().expect("datagram list");
+        all.iter().flat_map(|(_, d)| notify_lines(d)).collect()
+    }
+
     /// When each `WATCHDOG=1` received so far arrived (the listener keeps running).
     pub fn pings(&self) -> Vec<Instant> {
         let all = self.received.lock().expect("datagram list");
