@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    limit_malloc_arenas();
     let cli = gcore_reportd::cli::Cli::parse();
     gcore_reportd::logging::init(cli.log_format, cli.log_level.as_deref());
     // One thread runs every task: the work is waiting on the network, SQLite (its own worker
@@ -23,4 +24,16 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(gcore_reportd::cli::dispatch(cli))
+}
+
+/// glibc gives each thread that allocates its own arena; for a long-running daemon whose
+/// threads pass buffers around (downloads are verified on threads of their own), two arenas keep
+/// the resident size down. Kept for the RSS target (<= 40 MB at 10,000 reports): without it the
+/// scale benchmark's peak was 51.5 MB, with it 45.7 MB (2026-12-01, same machine, back to back).
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only tunes the allocator; called before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
 }
