@@ -1,0 +1,80 @@
+//! Upgrading a database the previous release wrote: migration 0008 rebuilds `tasks` and
+//! `events` (a table constraint cannot be dropped in SQLite); every task and every event of its
+//! history must survive, with the canonical request the new identity needs.
+
+use gcore_reportd::store::{State, Store};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+
+/// A database migrated only up to 0007, as the previous release left it, with one task that
+/// has a history of two events (appended by 0007's trigger).
+async fn previous_release_database(dir: &std::path::Path) -> std::path::PathBuf {
+    let old = dir.join("old-migrations");
+    std::fs::create_dir(&old).expect("dir");
+    for entry in std::fs::read_dir("migrations").expect("migrations") {
+        let path = entry.expect("entry").path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("")
+            .to_string();
+        if name.as_str() < "0008" {
+            std::fs::copy(&path, old.join(&name)).expect("copy");
+        }
+    }
+    let db = dir.join("state.db");
+    let options = SqliteConnectOptions::new()
+        .filename(&db)
+        .create_if_missing(true)
+        .foreign_keys(true);
+    let pool = SqlitePoolOptions::new()
+        .connect_with(options)
+        .await
+        .expect("open");
+    let migrator = sqlx::migrate::Migrator::new(old.as_path())
+        .await
+        .expect("migrator");
+    migrator.run(&pool).await.expect("old migrations");
+    sqlx::query(
+        "INSERT INTO tasks (report, period_from, period_to, template, format, parameters,
+            file_name, state, next_attempt_at, deadline_at, created_at, updated_at, event_message)
+         VALUES ('plans-42', '2026-10-01', '2026-11-01', 'ResellerPlans', 'json',
+            '{\"client_id\":42,\"date_from\":\"2026-10-01\",\"date_to\":\"2026-11-01\"}',
+            'plans.json', 'intent', 1, 2, 1, 1, 'period due: task recorded')",
+    )
+    .execute(&pool)
+    .await
+    .expect("insert");
+    sqlx::query(
+        "UPDATE tasks SET state = 'polling', uuid = 'u-1', tries = 3, updated_at = 5,
+            event_message = 'created' WHERE id = 1",
+    )
+    .execute(&pool)
+    .await
+    .expect("update");
+    pool.close().await;
+    db
+}
+
+#[tokio::test]
+async fn a_previous_release_database_keeps_every_task_and_event_through_the_rebuild() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = previous_release_database(dir.path()).await;
+    let store = Store::open(&db).await.expect("migrated to this version");
+    let task = store.find_task("1").await.expect("task 1");
+    assert_eq!(task.state, State::Polling);
+    assert_eq!(task.uuid.as_deref(), Some("u-1"));
+    assert_eq!(task.backoff_step, 3, "tries carried over as backoff_step");
+    assert_eq!(task.refresh, 0);
+    assert_eq!(
+        task.request,
+        r#"{"parameters":{"client_id":42,"date_from":"2026-10-01","date_to":"2026-11-01"},"template":"ResellerPlans"}"#
+    );
+    let canonical = gcore_reportd::store::canonical_request(&task.template, &task.parameters);
+    assert_eq!(
+        task.request, canonical,
+        "the migration's text is the store's"
+    );
+    let events = store.task_events(1).await.expect("events");
+    let messages: Vec<_> = events.iter().filter_map(|e| e.message.clone()).collect();
+    assert_eq!(messages, ["period due: task recorded", "created"]);
+}
