@@ -812,11 +812,25 @@ async fn last_success_metrics_cover_configured_reports_with_their_download_time_
         .find(|r| r["report"] == "expenses")
         .map(|r| r["updated_at"].clone())
         .expect("row");
-    // The hook runs again later: the row changes, the download time does not.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert!(h.run(&["retry-hook", "1"]).await.status.success());
+    // The hook runs again an hour later (the commands' clock is moved, not waited for): the
+    // row changes, the download time does not.
+    let at: jiff::Timestamp = downloaded_at
+        .as_str()
+        .expect("time")
+        .parse()
+        .expect("rfc3339");
+    let later = (at + jiff::SignedDuration::from_hours(1)).to_string();
+    let rearm = h
+        .child(&["retry-hook", "1"])
+        .env("GCORE_REPORTD_NOW", &later)
+        .output()
+        .await
+        .expect("retry-hook");
+    assert!(rearm.status.success(), "{}", stderr(&rearm));
     h.write_config(&config("costs"));
-    let daemon = h.spawn(h.child(&["run"]), "daemon.log");
+    let mut run = h.child(&["run"]);
+    run.env("GCORE_REPORTD_NOW", &later);
+    let daemon = h.spawn(run, "daemon.log");
     let url = format!("http://127.0.0.1:{port}/metrics");
     let fetch = || async {
         match reqwest::get(&url).await {
@@ -851,11 +865,6 @@ async fn last_success_metrics_cover_configured_reports_with_their_download_time_
         .next()
         .and_then(|v| v.parse().ok())
         .expect("value");
-    let at: jiff::Timestamp = downloaded_at
-        .as_str()
-        .expect("time")
-        .parse()
-        .expect("rfc3339");
     assert!(
         (value - at.as_second()).abs() <= 1,
         "{value} vs the download at {at}"
