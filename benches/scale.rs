@@ -25,6 +25,12 @@ mod crash;
 
 const BIN: &str = env!("CARGO_BIN_EXE_gcore-reportd");
 
+/// The daemon binary to measure: `GCORE_REPORTD_BIN` if set (e.g. a previous release's build, to
+/// compare it with this benchmark), else the one cargo built with the benchmark.
+fn daemon_bin() -> String {
+    std::env::var("GCORE_REPORTD_BIN").unwrap_or_else(|_| BIN.to_string())
+}
+
 /// What the kernel says a finished child used.
 struct Usage {
     wall: Duration,
@@ -45,7 +51,7 @@ fn run_measured(args: &[&str], dir: &Path) -> Usage {
 #[allow(clippy::zombie_processes)]
 fn run_measured_with(args: &[&str], dir: &Path, envs: &[(&str, String)]) -> Usage {
     let started = Instant::now();
-    let child = Command::new(BIN)
+    let child = Command::new(daemon_bin())
         .args(args)
         .env("RUST_LOG", "warn")
         .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
@@ -365,7 +371,7 @@ async fn main() {
         .position(|a| a == "--n")
         .and_then(|i| args.get(i + 1))
         .and_then(|n| n.parse().ok());
-    println!("gcore-reportd scale benchmark (binary {BIN})");
+    println!("gcore-reportd scale benchmark (binary {})", daemon_bin());
     let mut finished_runs = Vec::new();
     if wants("many") {
         for n in custom_n

@@ -27,23 +27,26 @@ pub async fn schedule_periods(
     let at = jiff::Timestamp::from_millisecond(now).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
     super::carry::carry_over_unfinished(store, config, now).await?;
     let newest = store.newest_periods().await?;
-    let mut news = Vec::new();
+    let mut due = Vec::new();
     for report in &config.reports {
         let newest = newest.get(&report.name).and_then(|d| d.parse().ok());
-        news.extend(
-            periods_due(report, newest, at)
-                .iter()
-                .map(|p| new_task(report, p, config.polling.deadline, now)),
-        );
+        due.extend(periods_due(report, newest, at).into_iter().map(|p| (report, p)));
     }
-    news.sort_by(|a, b| a.period_from.cmp(&b.period_from));
+    due.sort_by_key(|(_, period)| period.from);
+    // The rows are built a transaction's worth at a time: 10,000 of them at once (parameters,
+    // request, settings) were the daemon's peak heap, 14 MB of the 25 MB (heaptrack, 10,000
+    // reports due at once).
     let mut created = 0;
-    for chunk in news.chunks(INTENTS_PER_TRANSACTION) {
-        let moved = store.carry_over(chunk, now).await?;
+    for due in due.chunks(INTENTS_PER_TRANSACTION) {
+        let chunk: Vec<NewTask> = due
+            .iter()
+            .map(|(report, p)| new_task(report, p, config.polling.deadline, now))
+            .collect();
+        let moved = store.carry_over(&chunk, now).await?;
         if moved > 0 {
             tracing::info!(moved, "tasks carried over to their report's new name, format or file name (the same request)");
         }
-        let chunk = super::carry::untracked(store, config, chunk).await?;
+        let chunk = super::carry::untracked(store, config, &chunk).await?;
         let ids = store.insert_intents(&chunk, now).await?;
         crate::crashpoint::hit("schedule.recorded");
         for (new, id) in chunk.iter().zip(ids) {
