@@ -30,7 +30,11 @@ pub async fn schedule_periods(
     let mut due = Vec::new();
     for report in &config.reports {
         let newest = newest.get(&report.name).and_then(|d| d.parse().ok());
-        due.extend(periods_due(report, newest, at).into_iter().map(|p| (report, p)));
+        due.extend(
+            periods_due(report, newest, at)
+                .into_iter()
+                .map(|p| (report, p)),
+        );
     }
     due.sort_by_key(|(_, period)| period.from);
     // The rows are built a transaction's worth at a time: 10,000 of them at once (parameters,

@@ -5,6 +5,15 @@
 use super::events::{append, append_many, expect_changed, id_list};
 use super::{canonical_request, NewTask, RemoteTask, State, Store, StoreError};
 
+/// Marks the rows of ?3 (an id array) still `intent` or `creating` as `creating` at ?1, to be
+/// reconciled from ?2 on. `NOT INDEXED`: each row is looked up by id (see `bulk`), not found by
+/// walking every intent.
+pub(super) const BEGIN_CREATES: &str =
+    "UPDATE tasks NOT INDEXED SET state = 'creating', intent_at = ?1, next_attempt_at = ?2,
+        updated_at = ?1
+     WHERE id IN (SELECT value FROM json_each(?3)) AND state IN ('intent', 'creating')
+     RETURNING id";
+
 impl Store {
     /// Records a due period as an intent; `None` if its request already has a task.
     pub async fn insert_intent(&self, new: &NewTask, now: i64) -> Result<Option<i64>, StoreError> {
@@ -151,17 +160,12 @@ async fn begin_creates_on(
     now: i64,
 ) -> Result<Vec<i64>, StoreError> {
     let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
-    let marked: Vec<i64> = sqlx::query_scalar(
-        "UPDATE tasks SET state = 'creating', intent_at = ?1, next_attempt_at = ?2,
-            updated_at = ?1
-         WHERE id IN (SELECT value FROM json_each(?3)) AND state IN ('intent', 'creating')
-         RETURNING id",
-    )
-    .bind(now)
-    .bind(now.saturating_add(settle_ms))
-    .bind(id_list(ids))
-    .fetch_all(&mut *tx)
-    .await?;
+    let marked: Vec<i64> = sqlx::query_scalar(BEGIN_CREATES)
+        .bind(now)
+        .bind(now.saturating_add(settle_ms))
+        .bind(id_list(ids))
+        .fetch_all(&mut *tx)
+        .await?;
     append_many(&mut tx, &marked, now, Some("creating the remote task")).await?;
     tx.commit().await?;
     Ok(marked)
