@@ -31,8 +31,8 @@ fn main() -> ExitCode {
 /// are verified on the blocking pool), one arena keeps the resident size down: memory one thread
 /// freed (the config's parsing, at start) is reused by the others instead of each growing its
 /// own. Kept for the RSS target (<= 40 MB at 10,000 reports; scale benchmark, 2026-12-01, same
-/// machine): default arenas 51.5 MB, two 42.0-42.7 MB, one 38.6-39.3 MB, with no CPU
-/// difference measured.
+/// code, same machine): two arenas 42.0-42.7 MB, one 38.6-39.3 MB, no CPU difference measured
+/// (glibc's default, one per thread, was 51.5 MB on earlier code).
 fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only tunes the allocator; called before any other thread exists.

@@ -452,7 +452,9 @@ fn check_same_request(
     let parameters = serde_json::Value::Object(report.parameters.clone()).to_string();
     let exclusive = report.date_to_style == DateToStyle::Exclusive;
     let key = (report.template.clone(), parameters, exclusive);
-    let same = seen.entry(key).or_default();
+    // Nearly every request is made by one report: room for one (a default Vec grows to four,
+    // 1.3 MB with 10,000 reports, at the start's peak).
+    let same = seen.entry(key).or_insert_with(|| Vec::with_capacity(1));
     if let Some((other, _)) = same
         .iter()
         .find(|(_, kind)| can_coincide(*kind, report.period))
