@@ -271,7 +271,12 @@ async fn another_accounts_key_is_refused_clearly_and_nothing_is_marked_lost() {
 
     switch_to_other_account(&h);
     let out = h.run(&["run", "--once"]).await;
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(78),
+        "a configuration error: {}",
+        stderr(&out)
+    );
     let said = stderr(&out);
     assert!(
         said.contains("not of account 1000") && said.contains("nothing was marked lost"),

@@ -583,11 +583,18 @@ async fn a_recorded_retry_after_holds_a_restarted_engine_back_until_its_clock_ha
         let outcome = engine.step(true).await.expect("step in the pause");
         assert_eq!(requests(&h), sent, "nothing is sent {what}");
         assert_eq!(outcome.processed, 0, "{what}");
-        assert!(outcome.next_due_at.is_some(), "the loop wakes at the pause's end");
+        assert!(
+            outcome.next_due_at.is_some(),
+            "the loop wakes at the pause's end"
+        );
     }
     clock.advance(Duration::from_secs(1));
     engine.step(true).await.expect("step after the pause");
-    assert_eq!(count(&h, "create"), 2, "the create goes out once the pause has passed");
+    assert_eq!(
+        count(&h, "create"),
+        2,
+        "the create goes out once the pause has passed"
+    );
     assert!(
         !status_conditions(&h)
             .await
