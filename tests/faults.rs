@@ -690,9 +690,22 @@ async fn an_output_directory_that_is_unusable_for_a_while_delays_the_files_but_l
         },
     )
     .await;
-    // "It does not give up" has no event to wait for: the run is given a second, then must
-    // still be running.
-    tokio::time::sleep(Duration::from_millis(1000).saturating_sub(blocked_since.elapsed())).await;
+    // "It does not give up": every task fails to write its file again, and the run goes on.
+    wait_for(
+        "every task to have met the unusable directory twice",
+        Duration::from_secs(30),
+        || async {
+            let mut met = 0;
+            for row in h.try_status().await.unwrap_or_default() {
+                let id = row["id"].to_string();
+                let shown = h.run(&["show", &id]).await;
+                let history = String::from_utf8_lossy(&shown.stdout).into_owned();
+                met += usize::from(history.matches("output directory is usable").count() >= 2);
+            }
+            met == 4
+        },
+    )
+    .await;
     assert!(child.is_running(), "the daemon waits for the directory");
     let downloads_while_blocked = h.sim.request_counts().get("download").copied();
     std::fs::remove_file(&dir).expect("remove the file in the way");
