@@ -12,7 +12,9 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::notify::{longest_gap, Datagrams};
-use common::{peak_rss_kib, status_conditions, stderr, wait_for, Harness, TWO_REPORTS};
+use common::{
+    peak_rss_kib, status_conditions, stderr, wait_for, wait_for_value, Harness, TWO_REPORTS,
+};
 use gcore_reportd::sim::Faults;
 use tokio::process::Command;
 
@@ -39,25 +41,19 @@ fn answered(h: &Harness, status: u16) -> u64 {
 
 /// The pause `status` shows, as "HH:MM:SS", once it shows one.
 async fn shown_pause(h: &Harness) -> String {
-    let until = Instant::now() + Duration::from_secs(15);
-    loop {
-        let conditions = status_conditions(h).await;
-        let shown = conditions.iter().find_map(|c| {
-            c.split_once("the API asked to wait until ")
-                .map(|(_, rest)| rest.chars().take(8).collect::<String>())
-        });
-        if let Some(shown) = shown {
-            return shown;
-        }
-        assert!(
-            Instant::now() < until,
-            "status never showed the API's pause"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_value(
+        "status to show the API's pause",
+        Duration::from_secs(15),
+        || async {
+            status_conditions(h).await.iter().find_map(|c| {
+                c.split_once("the API asked to wait until ")
+                    .map(|(_, rest)| rest.chars().take(8).collect::<String>())
+            })
+        },
+    )
+    .await
 }
 
-/// Seconds from now (UTC, time of day) until `hh_mm_ss`, in -43200..43200.
 fn seconds_until(hh_mm_ss: &str) -> i64 {
     let at: jiff::civil::Time = hh_mm_ss.parse().expect("HH:MM:SS");
     let now = common::now().to_zoned(jiff::tz::TimeZone::UTC).time();

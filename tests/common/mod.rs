@@ -214,6 +214,25 @@ where
     }
 }
 
+/// Polls `check` until it yields a value, and returns it; panics naming `what` after `limit`.
+pub async fn wait_for_value<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let until = std::time::Instant::now() + limit;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "timed out waiting: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Sends `signal` to a running child.
 pub fn send_signal(child: &tokio::process::Child, signal: libc::c_int) {
     let pid = child.id().expect("the child is running");
