@@ -645,6 +645,70 @@ parameters = { client_id = 7 }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_the_engines_clock_a_task_still_running_expires_at_its_first_look_past_the_deadline() {
+    let h = Harness::with_options(sim_options(6), "").await;
+    h.write_config(
+        r#"
+[polling]
+initial_interval = "1m"
+max_interval = "10m"
+deadline = "1h"
+
+[[reports]]
+name = "stuck"
+template = "ResellerExpenses"
+parameters = { client_id = 666 }
+"#,
+    );
+    h.sim.set_faults(Faults {
+        never_finish_when: Some(("client_id".into(), serde_json::json!(666))),
+        ..Faults::default()
+    });
+    let config =
+        gcore_reportd::config::load(&h.config_path(), &Default::default()).expect("config");
+    // The engine runs on the test's clock, moved to each poll's due time in turn.
+    let start = common::now().as_millisecond();
+    let deadline = start + 3_600_000;
+    let clock = Clock::manual(start);
+    let engine = gcore_reportd::engine::open_engine(config, clock.clone())
+        .await
+        .expect("engine");
+    engine.step(true).await.expect("the step that creates");
+    let mut polls = 0;
+    let row = loop {
+        let row = h.status().await.remove(0);
+        if row["state"] != "polling" {
+            break row;
+        }
+        assert!(
+            clock.now_ms() <= deadline,
+            "still polling past the deadline: {row}"
+        );
+        let due: jiff::Timestamp = row["next_attempt_at"]
+            .as_str()
+            .expect("a due time")
+            .parse()
+            .expect("RFC 3339");
+        clock.set(due.as_millisecond());
+        engine.step(false).await.expect("a step at the due time");
+        polls += 1;
+        assert!(polls < 100, "never expired: {row}");
+    };
+    assert_eq!(row["state"], "expired", "{row}");
+    assert!(
+        clock.now_ms() > deadline,
+        "expired before the deadline: {row}"
+    );
+    let reason = row["last_error"].as_str().unwrap_or("");
+    assert!(reason.contains("polling.deadline (1h)"), "{reason}");
+    assert!(
+        polls >= 6,
+        "backoff of at most 10 m: {polls} polls in the hour"
+    );
+    assert_eq!(h.sim.tasks().len(), 1, "created once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_output_directory_that_is_unusable_for_a_while_delays_the_files_but_loses_nothing() {
     // Tasks take a while, so that the directory can be spoilt once the daemon has started (at
     // start, an output_dir that is not a directory is a configuration error: exit 78).
