@@ -664,15 +664,11 @@ parameters = { client_id = 666 }
         never_finish_when: Some(("client_id".into(), serde_json::json!(666))),
         ..Faults::default()
     });
-    let config =
-        gcore_reportd::config::load(&h.config_path(), &Default::default()).expect("config");
     // The engine runs on the test's clock, moved to each poll's due time in turn.
     let start = common::now().as_millisecond();
     let deadline = start + 3_600_000;
     let clock = Clock::manual(start);
-    let engine = gcore_reportd::engine::open_engine(config, clock.clone())
-        .await
-        .expect("engine");
+    let engine = h.engine_on(&clock).await;
     engine.step(true).await.expect("the step that creates");
     let mut polls = 0;
     let row = loop {
@@ -904,13 +900,9 @@ async fn a_refused_key_pauses_all_api_calls_for_the_interval_and_status_shows_wh
     std::fs::write(h.path("api-key"), "7$wrong-secret-0000\n").expect("wrong key");
     set_auth_retry_interval(&h, "10m");
     let interval = Duration::from_secs(600);
-    let config =
-        gcore_reportd::config::load(&h.config_path(), &Default::default()).expect("config");
     // The engine runs on the test's clock: the interval passes when the test says so.
     let clock = Clock::manual(common::now().as_millisecond());
-    let engine = gcore_reportd::engine::open_engine(config, clock.clone())
-        .await
-        .expect("engine");
+    let engine = h.engine_on(&clock).await;
     let total = || h.sim.request_counts().values().sum::<u64>();
     let refused = || h.sim.status_counts().get(&401).copied().unwrap_or(0);
 

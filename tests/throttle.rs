@@ -325,14 +325,7 @@ async fn a_refused_key_costs_one_request_per_auth_interval_however_many_tasks_ar
     .expect("config");
     // The engine runs on the test's clock: each interval passes when the test says so.
     let clock = gcore_reportd::clock::Clock::manual(common::now().as_millisecond());
-    let open = || async {
-        let config =
-            gcore_reportd::config::load(&h.config_path(), &Default::default()).expect("config");
-        gcore_reportd::engine::open_engine(config, clock.clone())
-            .await
-            .expect("engine")
-    };
-    let engine = open().await;
+    let engine = h.engine_on(&clock).await;
     let first = engine.step(true).await.expect("first step");
     assert_eq!(first.scheduled, 20, "twenty tasks are due");
     // The default budget (20/s): the first 401 is normally back before the next create's
@@ -362,7 +355,7 @@ async fn a_refused_key_costs_one_request_per_auth_interval_however_many_tasks_ar
     }
     // Restarted: the recorded refusal holds, then one probe per interval again.
     drop(engine);
-    let engine = open().await;
+    let engine = h.engine_on(&clock).await;
     engine.step(true).await.expect("step after the restart");
     let sent = first_step + 3;
     assert_eq!(requests(&h), sent, "the refusal holds after a restart");
@@ -558,21 +551,14 @@ async fn a_recorded_retry_after_holds_a_restarted_engine_back_until_its_clock_ha
     });
     // The engines run on the test's clock: the pause passes when the test says so.
     let clock = gcore_reportd::clock::Clock::manual(common::now().as_millisecond());
-    let open = || async {
-        let config =
-            gcore_reportd::config::load(&h.config_path(), &Default::default()).expect("config");
-        gcore_reportd::engine::open_engine(config, clock.clone())
-            .await
-            .expect("engine")
-    };
-    let throttled = open().await;
+    let throttled = h.engine_on(&clock).await;
     throttled.step(true).await.expect("the throttled step");
     assert_eq!(answered(&h, 429), 1, "the create was answered 429");
     shown_pause(&h).await;
     // A restart: a new engine, whose client never met the 429, on the same clock.
     drop(throttled);
     h.sim.set_faults(Faults::default());
-    let engine = open().await;
+    let engine = h.engine_on(&clock).await;
     let sent = requests(&h);
     for (advance, what) in [(0, "at once"), (29, "29 s after the 429")] {
         clock.advance(Duration::from_secs(advance));

@@ -286,6 +286,19 @@ impl Harness {
     }
 
     /// Waits until there are `n` tasks, every one done.
+    /// The engine in this process, on the harness's config file as it is now, reading "now"
+    /// from `clock` (a manual one: the test moves time); a second call is a restart.
+    pub async fn engine_on(
+        &self,
+        clock: &gcore_reportd::clock::Clock,
+    ) -> gcore_reportd::engine::Engine {
+        let config =
+            gcore_reportd::config::load(&self.config_path(), &Default::default()).expect("config");
+        gcore_reportd::engine::open_engine(config, clock.clone())
+            .await
+            .expect("engine")
+    }
+
     pub async fn wait_for_done(&self, n: usize, limit: Duration) {
         wait_for("every report delivered", limit, || async {
             self.try_status()
