@@ -465,9 +465,24 @@ async fn first_request_of(h: &Harness, args: &[&str]) -> (std::process::Output, 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_pause_the_daemon_recorded_holds_back_run_once_and_submit() {
+async fn a_pause_the_daemon_recorded_holds_back_run_once_submit_and_templates() {
     let h = Harness::start(ONE_REPORT).await;
     let throttled_at = pause_then_kill(&h, "first.log").await;
+    // The commands that ask the API directly refuse, saying until when.
+    for args in [&["templates"][..], &["check-config", "--online"]] {
+        let out = h.run(args).await;
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("asked to wait until"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(
+        count(&h, "templates"),
+        0,
+        "no templates request in the pause"
+    );
     let (out, first) = first_request_of(&h, &["run", "--once"]).await;
     assert!(out.status.success(), "run --once: {}", stderr(&out));
     let once_waited = first - throttled_at;
