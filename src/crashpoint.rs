@@ -41,9 +41,6 @@ pub fn hit(name: &str) {
     };
     if count == target.nth {
         eprintln!("crashpoint {name}:{count} reached: killing the process");
-        // SAFETY: kill(2) with our own pid has no memory-safety preconditions.
-        unsafe {
-            libc::kill(libc::getpid(), libc::SIGKILL);
-        }
+        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
     }
 }

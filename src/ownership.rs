@@ -10,8 +10,7 @@ use std::path::Path;
 /// Gives `path` the owner and group of `dir` when this process runs as root and `dir` is owned
 /// by another user. Failures are logged, not fatal: the file stays usable by root.
 pub fn match_dir_owner(path: &Path, dir: &Path) {
-    // SAFETY: geteuid(2) has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
+    if !nix::unistd::geteuid().is_root() {
         return;
     }
     let dir = if dir.as_os_str().is_empty() {

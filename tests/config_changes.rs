@@ -271,7 +271,12 @@ async fn another_accounts_key_is_refused_clearly_and_nothing_is_marked_lost() {
 
     switch_to_other_account(&h);
     let out = h.run(&["run", "--once"]).await;
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(78),
+        "a configuration error: {}",
+        stderr(&out)
+    );
     let said = stderr(&out);
     assert!(
         said.contains("not of account 1000") && said.contains("nothing was marked lost"),
@@ -292,6 +297,48 @@ async fn another_accounts_key_is_refused_clearly_and_nothing_is_marked_lost() {
             .all(|t| t.parameters["client_id"] != 2000),
         "nothing was created for the other account"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_bringing_another_accounts_key_is_refused_and_creates_nothing_there() {
+    let h = Harness::start(TWO_REPORTS).await;
+    let mut child = h.spawn(h.child(&["run"]), "daemon.log");
+    h.wait_for_done(2, Duration::from_secs(30)).await;
+    // The other account's key arrives with a third report, by SIGHUP. That account has a
+    // task of its own (one that lists nothing cannot be told from this database's account).
+    switch_to_other_account(&h);
+    let theirs = serde_json::json!({
+        "template_code": "ResellerPlans",
+        "parameters": { "date_from": "2026-01-01", "date_to": "2026-02-01" },
+    });
+    let answer = reqwest::Client::new()
+        .post(format!("{}/billing/org/v1/reports", h.sim.base_url()))
+        .header("Authorization", "apikey other-key")
+        .json(&theirs)
+        .send()
+        .await
+        .expect("create in the other account");
+    assert_eq!(answer.status().as_u16(), 201);
+    let text = std::fs::read_to_string(h.config_path()).expect("config");
+    let third = "[[reports]]\nname = \"credits\"\ntemplate = \"ResellerCredits\"\n";
+    std::fs::write(h.config_path(), format!("{text}\n{third}")).expect("config");
+    child.signal(libc::SIGHUP);
+    wait_for("the reload's refusal", Duration::from_secs(10), || async {
+        child.logged("its API key is another account's").is_some()
+    })
+    .await;
+    assert!(
+        child.is_running(),
+        "the daemon keeps running on the previous config"
+    );
+    assert_eq!(
+        h.sim.tasks().len(),
+        3,
+        "the daemon created nothing in the other account"
+    );
+    let rows = h.status().await;
+    assert!(rows.iter().all(|r| r["state"] == "done"), "{rows:?}");
+    child.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -233,14 +233,10 @@ async fn tasks_polled_through_the_list_keep_each_change_in_their_history() {
         ..SimOptions::default()
     };
     let h = Harness::with_options(options, &reports).await;
-    let config =
-        gcore_reportd::config::load(&h.config_path(), &Default::default()).expect("config");
     // The engine's clock is the test's: each step is an hour later, so every task is due,
     // and the steps wait for the simulator's tasks to change, not for fixed times.
     let clock = Clock::manual(common::now().as_millisecond());
-    let engine = gcore_reportd::engine::open_engine(config, clock.clone())
-        .await
-        .expect("engine");
+    let engine = h.engine_on(&clock).await;
     let first = engine.step(true).await.expect("first step");
     assert_eq!(first.scheduled, 40);
     assert_eq!(h.sim.tasks().len(), 40, "all created in the first step");

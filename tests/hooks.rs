@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{peak_rss_kib, stderr, wait_for, Harness};
+use common::{peak_rss_kib, stderr, wait_for, wait_for_value, Harness};
 use gcore_reportd::sim::Faults;
 
 /// A report with `on_success` set to `hook` (TOML array), and `extra` more TOML.
@@ -26,17 +26,12 @@ async fn history(h: &Harness) -> String {
 
 /// Waits until the first task's history says its hook `exited with`, `times` times.
 async fn wait_for_hook_runs(h: &Harness, times: usize, limit: Duration) -> String {
-    let mut shown = String::new();
-    let until = Instant::now() + limit;
-    while shown.matches("exited with").count() < times {
-        assert!(
-            Instant::now() < until,
-            "the hook did not end {times} time(s): {shown}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        shown = history(h).await;
-    }
-    shown
+    let what = format!("the hook to end {times} time(s)");
+    wait_for_value(&what, limit, || async {
+        let shown = history(h).await;
+        (shown.matches("exited with").count() >= times).then_some(shown)
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

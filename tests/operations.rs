@@ -722,7 +722,9 @@ async fn status_and_show_work_while_the_daemon_holds_the_database() {
             Instant::now() < deadline,
             "the reports never finished: {seen:?}"
         );
-        let (status, shown) = tokio::join!(h.run(&["status", "--json"]), h.run(&["show", "1"]));
+        // `show` after `status`: a task `status` saw must be there for `show`.
+        let status = h.run(&["status", "--json"]).await;
+        let shown = h.run(&["show", "1"]).await;
         calls += 1;
         assert!(status.status.success(), "status: {}", stderr(&status));
         let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&status.stdout)

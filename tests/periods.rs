@@ -436,24 +436,19 @@ fn catch_up_with_a_frequent_cron_reports_each_day_once() {
     );
 }
 
+// How fast is the scale benchmark's business, not a timed test's.
 #[test]
-fn enumerating_three_years_of_a_daily_cron_is_fast() {
+fn three_years_of_a_daily_cron_fire_once_a_day_oldest_first() {
     let daily: Schedule = "cron: 0 6 * * *".parse().expect("a valid cron line");
-    let started = std::time::Instant::now();
     let fires = daily.fire_times_between(
         &berlin(),
         ts("2024-01-01T00:00:00Z"),
         ts("2026-12-31T23:59:59Z"),
     );
-    let elapsed = started.elapsed();
     assert_eq!(fires.len(), 366 + 365 + 365);
     assert!(
         fires.windows(2).all(|w| w[0] < w[1]),
         "oldest first, no repeats"
-    );
-    assert!(
-        elapsed < std::time::Duration::from_secs(2),
-        "took {elapsed:?}"
     );
 }
 

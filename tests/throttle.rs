@@ -1,6 +1,7 @@
 //! A throttled, slow or hostile API, with the real binary against the simulator: every create
-//! answered 429 with `Retry-After: 30` while a stand-in for systemd's notify socket measures
-//! the watchdog's pings, then a SIGKILL and a restart that must wait out the pause it recorded;
+//! answered 429 with `Retry-After: 8` while a stand-in for systemd's notify socket measures
+//! the watchdog's pings, then a SIGKILL and a restart that must wait out the pause it recorded
+//! (and, on the test's clock, a restarted engine that sends nothing until the clock passes it);
 //! absurd `Retry-After` values (a u64's maximum, a date in year 9999) capped at
 //! `api.max_retry_after`; a server that trickles a byte a second (JSON answers and downloads);
 //! a refused key with many reports due (one request per `auth_retry_interval`); endless JSON
@@ -11,7 +12,9 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::notify::{longest_gap, Datagrams};
-use common::{peak_rss_kib, status_conditions, stderr, wait_for, Harness, TWO_REPORTS};
+use common::{
+    peak_rss_kib, status_conditions, stderr, wait_for, wait_for_value, Harness, TWO_REPORTS,
+};
 use gcore_reportd::sim::Faults;
 use tokio::process::Command;
 
@@ -38,25 +41,19 @@ fn answered(h: &Harness, status: u16) -> u64 {
 
 /// The pause `status` shows, as "HH:MM:SS", once it shows one.
 async fn shown_pause(h: &Harness) -> String {
-    let until = Instant::now() + Duration::from_secs(15);
-    loop {
-        let conditions = status_conditions(h).await;
-        let shown = conditions.iter().find_map(|c| {
-            c.split_once("the API asked to wait until ")
-                .map(|(_, rest)| rest.chars().take(8).collect::<String>())
-        });
-        if let Some(shown) = shown {
-            return shown;
-        }
-        assert!(
-            Instant::now() < until,
-            "status never showed the API's pause"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_value(
+        "status to show the API's pause",
+        Duration::from_secs(15),
+        || async {
+            status_conditions(h).await.iter().find_map(|c| {
+                c.split_once("the API asked to wait until ")
+                    .map(|(_, rest)| rest.chars().take(8).collect::<String>())
+            })
+        },
+    )
+    .await
 }
 
-/// Seconds from now (UTC, time of day) until `hh_mm_ss`, in -43200..43200.
 fn seconds_until(hh_mm_ss: &str) -> i64 {
     let at: jiff::civil::Time = hh_mm_ss.parse().expect("HH:MM:SS");
     let now = common::now().to_zoned(jiff::tz::TimeZone::UTC).time();
@@ -64,12 +61,16 @@ fn seconds_until(hh_mm_ss: &str) -> i64 {
     (diff + 43_200).rem_euclid(86_400) - 43_200
 }
 
+/// Long enough for six watchdog pings (WatchdogSec 2 s) before the SIGKILL and several after
+/// the restart; each second more is a second more of the suite.
+const RETRY_AFTER_SECS: u64 = 8;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retry_after_keeps_the_watchdog_fed_and_a_restarted_daemon_waits_it_out() {
     let h = Harness::start(TWO_REPORTS).await;
     h.sim.set_faults(Faults {
         throttle_ops: vec!["create".into()],
-        retry_after_secs: 30,
+        retry_after_secs: RETRY_AFTER_SECS,
         ..Faults::default()
     });
     let socket = h.path("notify.sock");
@@ -92,8 +93,9 @@ async fn a_retry_after_keeps_the_watchdog_fed_and_a_restarted_daemon_waits_it_ou
     // nothing is sent.
     let sent = requests(&h);
     let left = seconds_until(&until);
+    let asked = RETRY_AFTER_SECS as i64;
     assert!(
-        (27..=31).contains(&left),
+        (asked - 3..=asked + 1).contains(&left),
         "the pause ends in {left} s ({until})"
     );
     // The daemon waits on the Retry-After; the watchdog must not starve meanwhile: six pings
@@ -135,8 +137,8 @@ async fn a_retry_after_keeps_the_watchdog_fed_and_a_restarted_daemon_waits_it_ou
     }
     let waited = first_request.expect("seen") - throttled_at;
     assert!(
-        waited >= Duration::from_millis(29_900),
-        "a request reached the API {waited:?} after the 429 (Retry-After: 30)"
+        waited >= Duration::from_secs(RETRY_AFTER_SECS) - Duration::from_millis(100),
+        "a request reached the API {waited:?} after the 429 (Retry-After: {RETRY_AFTER_SECS})"
     );
     h.wait_for_done(2, Duration::from_secs(30)).await;
     let delivered = Instant::now();
@@ -323,14 +325,7 @@ async fn a_refused_key_costs_one_request_per_auth_interval_however_many_tasks_ar
     .expect("config");
     // The engine runs on the test's clock: each interval passes when the test says so.
     let clock = gcore_reportd::clock::Clock::manual(common::now().as_millisecond());
-    let open = || async {
-        let config =
-            gcore_reportd::config::load(&h.config_path(), &Default::default()).expect("config");
-        gcore_reportd::engine::open_engine(config, clock.clone())
-            .await
-            .expect("engine")
-    };
-    let engine = open().await;
+    let engine = h.engine_on(&clock).await;
     let first = engine.step(true).await.expect("first step");
     assert_eq!(first.scheduled, 20, "twenty tasks are due");
     // The default budget (20/s): the first 401 is normally back before the next create's
@@ -360,7 +355,7 @@ async fn a_refused_key_costs_one_request_per_auth_interval_however_many_tasks_ar
     }
     // Restarted: the recorded refusal holds, then one probe per interval again.
     drop(engine);
-    let engine = open().await;
+    let engine = h.engine_on(&clock).await;
     engine.step(true).await.expect("step after the restart");
     let sent = first_step + 3;
     assert_eq!(requests(&h), sent, "the refusal holds after a restart");
@@ -470,9 +465,24 @@ async fn first_request_of(h: &Harness, args: &[&str]) -> (std::process::Output, 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_pause_the_daemon_recorded_holds_back_run_once_and_submit() {
+async fn a_pause_the_daemon_recorded_holds_back_run_once_submit_and_templates() {
     let h = Harness::start(ONE_REPORT).await;
     let throttled_at = pause_then_kill(&h, "first.log").await;
+    // The commands that ask the API directly refuse, saying until when.
+    for args in [&["templates"][..], &["check-config", "--online"]] {
+        let out = h.run(args).await;
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("asked to wait until"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(
+        count(&h, "templates"),
+        0,
+        "no templates request in the pause"
+    );
     let (out, first) = first_request_of(&h, &["run", "--once"]).await;
     assert!(out.status.success(), "run --once: {}", stderr(&out));
     let once_waited = first - throttled_at;
@@ -543,5 +553,50 @@ async fn a_download_larger_than_max_bytes_is_aborted_and_goes_through_once_the_l
     assert!(
         rows[0]["bytes"].as_i64().is_some_and(|b| b > 1024),
         "{rows:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorded_retry_after_holds_a_restarted_engine_back_until_its_clock_has_passed_it() {
+    let h = Harness::start(ONE_REPORT).await;
+    h.sim.set_faults(Faults {
+        throttle_ops: vec!["create".into()],
+        retry_after_secs: 30,
+        ..Faults::default()
+    });
+    // The engines run on the test's clock: the pause passes when the test says so.
+    let clock = gcore_reportd::clock::Clock::manual(common::now().as_millisecond());
+    let throttled = h.engine_on(&clock).await;
+    throttled.step(true).await.expect("the throttled step");
+    assert_eq!(answered(&h, 429), 1, "the create was answered 429");
+    shown_pause(&h).await;
+    // A restart: a new engine, whose client never met the 429, on the same clock.
+    drop(throttled);
+    h.sim.set_faults(Faults::default());
+    let engine = h.engine_on(&clock).await;
+    let sent = requests(&h);
+    for (advance, what) in [(0, "at once"), (29, "29 s after the 429")] {
+        clock.advance(Duration::from_secs(advance));
+        let outcome = engine.step(true).await.expect("step in the pause");
+        assert_eq!(requests(&h), sent, "nothing is sent {what}");
+        assert_eq!(outcome.processed, 0, "{what}");
+        assert!(
+            outcome.next_due_at.is_some(),
+            "the loop wakes at the pause's end"
+        );
+    }
+    clock.advance(Duration::from_secs(1));
+    engine.step(true).await.expect("step after the pause");
+    assert_eq!(
+        count(&h, "create"),
+        2,
+        "the create goes out once the pause has passed"
+    );
+    assert!(
+        !status_conditions(&h)
+            .await
+            .iter()
+            .any(|c| c.contains("asked to wait")),
+        "the pause is cleared once it has passed"
     );
 }

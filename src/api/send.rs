@@ -20,18 +20,6 @@ impl Client {
         self.pauses.subscribe()
     }
 
-    /// Holds every request back until `until` (a pause recorded earlier), at most
-    /// `max_retry_after` from now.
-    pub fn honour_pause(&self, until: SystemTime) {
-        let wait = until
-            .duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO)
-            .min(self.max_retry_after);
-        if let Some(at) = tokio::time::Instant::now().checked_add(wait) {
-            self.limiter.pause_until(at);
-        }
-    }
-
     /// After a refusal of the key: the next request may test it again (the others wait for
     /// its answer).
     pub fn recheck_credentials(&self) {

@@ -30,6 +30,7 @@ pub async fn check_config(config_path: &Path, online: bool) -> anyhow::Result<Ex
     if !online {
         return Ok(ExitCode::SUCCESS);
     }
+    super::operator::refuse_during_api_pause(&config).await?;
     let client = engine::build_client(&config)?;
     let templates = client
         .templates()

@@ -1,6 +1,7 @@
 //! The command line: every subcommand's arguments (clap), and [`dispatch`], which runs one and
 //! maps its outcome to an exit code: 0 success, 1 a report failed or a runtime error, 2 bad
-//! usage (clap), 78 a configuration error (EX_CONFIG).
+//! usage (clap), 78 a configuration error (EX_CONFIG), including an API key of another account than
+//! the database's.
 
 mod backfill;
 mod check;
@@ -150,7 +151,21 @@ fn report_error(err: &anyhow::Error) -> ExitCode {
         return ExitCode::from(EXIT_CONFIG);
     }
     eprintln!("gcore-reportd: {}", chain(err));
+    if is_wrong_account(err) {
+        // The key file is configuration too: restarting cannot fix it (the unit's
+        // RestartPreventExitStatus=78 stops systemd from trying every 10 s).
+        return ExitCode::from(EXIT_CONFIG);
+    }
     ExitCode::FAILURE
+}
+
+fn is_wrong_account(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        matches!(
+            e.downcast_ref::<crate::engine::EngineError>(),
+            Some(crate::engine::EngineError::WrongAccount { .. })
+        )
+    })
 }
 
 /// An error and its causes on one line.

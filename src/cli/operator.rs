@@ -32,6 +32,28 @@ pub struct StatusArgs {
     pub all: bool,
 }
 
+/// The commands that ask the API directly (`templates`, `check-config --online`) send nothing
+/// while a pause the API asked for (a `Retry-After` the daemon recorded) lasts.
+pub(super) async fn refuse_during_api_pause(config: &config::Config) -> anyhow::Result<()> {
+    let store = match Store::open_existing(&config.storage.database).await {
+        Ok(store) => store,
+        Err(crate::store::StoreError::Missing { .. }) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let paused = store.condition(crate::store::API_PAUSED).await;
+    store.close().await;
+    let now = crate::clock::Clock::from_env()
+        .map_err(super::UsageError)?
+        .now_ms();
+    match paused? {
+        Some(pause) if pause.until_at.is_some_and(|until| until > now) => Err(anyhow::anyhow!(
+            "{}, and this command would ask it something: try again after that",
+            pause.value
+        )),
+        _ => Ok(()),
+    }
+}
+
 pub(super) async fn open_store(config_path: &Path) -> anyhow::Result<Store> {
     let (database, _) = config::storage_paths(config_path, &Overrides::default())?;
     Ok(Store::open_existing(&database).await?)
@@ -244,6 +266,7 @@ history:
 
 pub async fn templates(config_path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let config = load_config(config_path, &Overrides::default())?;
+    refuse_during_api_pause(&config).await?;
     let client = engine::build_client(&config)?;
     let templates = client
         .templates()

@@ -66,10 +66,6 @@ fn check_dir(key: &str, dir: &Path) -> Result<(), ConfigError> {
 
 /// Whether this process may create entries in `dir` (access(2), which honours root's rights).
 fn writable(dir: &Path) -> bool {
-    use std::os::unix::ffi::OsStrExt;
-    let Ok(path) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
-        return false;
-    };
-    // SAFETY: access(2) on a NUL-terminated path we own; it only reads.
-    unsafe { libc::access(path.as_ptr(), libc::W_OK | libc::X_OK) == 0 }
+    use nix::unistd::{access, AccessFlags};
+    access(dir, AccessFlags::W_OK | AccessFlags::X_OK).is_ok()
 }

@@ -46,6 +46,21 @@ impl Engine {
         }
     }
 
+    /// After a reload that brought a new key: whether it is the database's account's. Another
+    /// account's key is refused, and so is the reload: the previous key and configuration
+    /// keep working (nothing is created in the other account).
+    pub(super) async fn accepts_new_key(&self) -> Result<bool, EngineError> {
+        match self.check_account().await {
+            Ok(()) => Ok(true),
+            Err(EngineError::WrongAccount { .. }) => {
+                tracing::error!("new config refused: its API key is another account's; the previous key and config stay in force");
+                self.store.clear_condition(WRONG_ACCOUNT).await?;
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Before a 404 turns a task `lost`: Ok unless the key is another account's.
     pub(super) async fn confirm_account_before_lost(&self) -> Result<(), EngineError> {
         match self.seen_account(false).await? {

@@ -271,6 +271,7 @@ fn start_writeback(file: &std::fs::File, offset: u64, len: u64) {
     let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
         return;
     };
+    // Neither nix nor rustix wraps sync_file_range(2), hence libc.
     // SAFETY: sync_file_range on a descriptor we own; it only schedules I/O. A failure (e.g. a
     // file system without support) is harmless: the final fsync still makes the file durable.
     unsafe {

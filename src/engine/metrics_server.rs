@@ -3,7 +3,6 @@
 //! configured report (not one-off submits, nor reports renamed or removed since), when its
 //! newest delivered period was downloaded.
 
-use std::fmt::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -11,6 +10,11 @@ use axum::extract::State as AxumState;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use prometheus_client::encoding::prometheus_text::{encode, CONTENT_TYPE};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -40,45 +44,80 @@ pub async fn serve(
 async fn metrics(AxumState((store, configs)): AxumState<Shared>) -> impl IntoResponse {
     let config = configs.borrow().clone();
     match render(&store, &config).await {
-        Ok(text) => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-            text,
-        ),
+        Ok(text) => (StatusCode::OK, [(header::CONTENT_TYPE, CONTENT_TYPE)], text),
         Err(e) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             [(header::CONTENT_TYPE, "text/plain")],
-            format!("database error: {e}\n"),
+            format!("{e}\n"),
         ),
     }
 }
 
-async fn render(store: &Store, config: &Config) -> Result<String, crate::store::StoreError> {
-    let mut out = String::new();
-    out.push_str("# HELP gcore_reportd_tasks Report tasks by local state.\n# TYPE gcore_reportd_tasks gauge\n");
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabel {
+    state: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReportLabel {
+    report: String,
+}
+
+/// The page: the database's figures, read now, and the process counters, in Prometheus text.
+async fn render(store: &Store, config: &Config) -> Result<String, PageError> {
+    let mut registry = Registry::with_prefix("gcore_reportd");
+    let tasks = Family::<StateLabel, Gauge>::default();
     let counts = store.count_by_state().await?;
     for state in State::ALL {
         let n = counts
             .iter()
             .find(|(s, _)| s == state.as_str())
-            .map(|(_, n)| *n)
-            .unwrap_or(0);
-        let _ = writeln!(out, "gcore_reportd_tasks{{state=\"{state}\"}} {n}");
+            .map_or(0, |(_, n)| *n);
+        let label = StateLabel {
+            state: state.as_str(),
+        };
+        tasks.get_or_create(&label).set(n);
     }
-    out.push_str("# HELP gcore_reportd_last_success_timestamp_seconds When each configured report's newest delivered period was downloaded.\n# TYPE gcore_reportd_last_success_timestamp_seconds gauge\n");
+    registry.register("tasks", "Report tasks by local state", tasks);
+    let last_success = Family::<ReportLabel, Gauge>::default();
     let last = store.last_download_by_report().await?;
-    for (report, at) in last.iter().filter(|(r, _)| config.report(r).is_some()) {
-        let _ = writeln!(
-            out,
-            "gcore_reportd_last_success_timestamp_seconds{{report=\"{report}\"}} {}",
-            at / 1000
-        );
+    for (report, at) in last.into_iter().filter(|(r, _)| config.report(r).is_some()) {
+        let label = ReportLabel { report };
+        last_success.get_or_create(&label).set(at / 1000);
     }
+    registry.register(
+        "last_success_timestamp_seconds",
+        "When each configured report's newest delivered period was downloaded",
+        last_success,
+    );
     let (restated, empty) = store.count_restated_and_empty().await?;
-    out.push_str("# HELP gcore_reportd_versions_restated Versions of period files after the first (restatements) recorded in the database.\n# TYPE gcore_reportd_versions_restated gauge\n");
-    let _ = writeln!(out, "gcore_reportd_versions_restated {restated}");
-    out.push_str("# HELP gcore_reportd_empty_reports Done tasks whose verified report had no data rows.\n# TYPE gcore_reportd_empty_reports gauge\n");
-    let _ = writeln!(out, "gcore_reportd_empty_reports {empty}");
-    crate::metrics::global().render(&mut out);
+    registry.register(
+        "versions_restated",
+        "Versions of period files after the first (restatements) recorded in the database",
+        gauge(restated),
+    );
+    registry.register(
+        "empty_reports",
+        "Done tasks whose verified report had no data rows",
+        gauge(empty),
+    );
+    crate::metrics::global().register(&mut registry);
+    let mut out = String::new();
+    encode(&mut out, &registry).map_err(|_| PageError::Encode)?;
     Ok(out)
+}
+
+fn gauge(value: i64) -> Gauge {
+    let gauge = Gauge::default();
+    gauge.set(value);
+    gauge
+}
+
+/// Why the page could not be made (answered as a 500 with this message).
+#[derive(Debug, thiserror::Error)]
+enum PageError {
+    #[error("database error: {0}")]
+    Database(#[from] crate::store::StoreError),
+    #[error("the metrics could not be encoded as Prometheus text")]
+    Encode,
 }

@@ -162,8 +162,17 @@ impl Engine {
                 hooks_busy,
             });
         }
+        if let Some(until) = self.api_pause(now).await? {
+            return Ok(StepOutcome {
+                scheduled,
+                processed: 0,
+                active,
+                next_due_at: Some(until),
+                auth_refused: None,
+                hooks_busy,
+            });
+        }
         self.client.recheck_credentials();
-        self.honour_api_pause(now).await?;
         let processed = self.work_due().await?;
         let hooks_busy = self.start_pending_hooks().await?;
         if processed > 0 {

@@ -7,25 +7,28 @@ use std::time::SystemTime;
 
 use super::{Engine, EngineError};
 use crate::api::Client;
-use crate::clock::Clock;
+use crate::clock::{after, Clock};
 use crate::store::{Store, API_PAUSED};
 
 impl Engine {
-    /// Holds the client's requests back until a recorded pause ends; clears one that has.
-    pub(super) async fn honour_api_pause(&self, now: i64) -> Result<(), EngineError> {
+    /// The end of a recorded API pause still in force at `now`, by the engine's clock: the
+    /// step sends nothing before it. It is capped at `api.max_retry_after` from now, so a
+    /// clock stepped back cannot hold the daemon for days. A pause that has passed is cleared.
+    /// (The client that met the `Retry-After` also holds its own requests back until then, in
+    /// real time: requests of the same step wait in its rate budget.)
+    pub(super) async fn api_pause(&self, now: i64) -> Result<Option<i64>, EngineError> {
         let Some(condition) = self.store.condition(API_PAUSED).await? else {
-            return Ok(());
+            return Ok(None);
         };
         match condition.until_at {
             Some(until) if until > now => {
-                let wait = crate::clock::until(now, until);
-                if let Some(at) = SystemTime::now().checked_add(wait) {
-                    self.client.honour_pause(at);
-                }
+                Ok(Some(until.min(after(now, self.config.api.max_retry_after))))
             }
-            _ => self.store.clear_condition(API_PAUSED).await?,
+            _ => {
+                self.store.clear_condition(API_PAUSED).await?;
+                Ok(None)
+            }
         }
-        Ok(())
     }
 }
 

@@ -171,8 +171,13 @@ async fn drive(
         if let Some(rx) = reloads.as_mut() {
             if std::mem::take(&mut reload_seen) || rx.has_changed().unwrap_or(false) {
                 let config = rx.borrow_and_update().clone();
-                engine = reconfigure(&engine, config, shutdown)?;
-                clock = ScheduleClock::default();
+                let reloaded = reconfigure(&engine, config, shutdown)?;
+                if reloaded.config.api.key == engine.config.api.key
+                    || reloaded.accepts_new_key().await?
+                {
+                    engine = reloaded;
+                    clock = ScheduleClock::default();
+                }
             }
         }
         let engine = &engine;

@@ -214,6 +214,25 @@ where
     }
 }
 
+/// Polls `check` until it yields a value, and returns it; panics naming `what` after `limit`.
+pub async fn wait_for_value<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let until = std::time::Instant::now() + limit;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "timed out waiting: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Sends `signal` to a running child.
 pub fn send_signal(child: &tokio::process::Child, signal: libc::c_int) {
     let pid = child.id().expect("the child is running");
@@ -267,6 +286,19 @@ impl Harness {
     }
 
     /// Waits until there are `n` tasks, every one done.
+    /// The engine in this process, on the harness's config file as it is now, reading "now"
+    /// from `clock` (a manual one: the test moves time); a second call is a restart.
+    pub async fn engine_on(
+        &self,
+        clock: &gcore_reportd::clock::Clock,
+    ) -> gcore_reportd::engine::Engine {
+        let config =
+            gcore_reportd::config::load(&self.config_path(), &Default::default()).expect("config");
+        gcore_reportd::engine::open_engine(config, clock.clone())
+            .await
+            .expect("engine")
+    }
+
     pub async fn wait_for_done(&self, n: usize, limit: Duration) {
         wait_for("every report delivered", limit, || async {
             self.try_status()
