@@ -3,6 +3,11 @@
 //! row was there in that state (else [`StoreError::Conflict`]: another process, e.g. an
 //! operator's `retry` or `forget`, changed it first, and nothing is overwritten), and appends
 //! the task's event, with the row's new state, uuid and status, in the same transaction.
+//!
+//! The events were once appended by a trigger that a dedicated column fired, so an UPDATE that
+//! left the column out silently dropped history. Their explicit inserts cost, in the scale
+//! benchmark (N = 1,000, 2026-12-01), 13–16 % of the daemon's CPU against no events at all on
+//! tmpfs and 8–9 % on disk; the trigger wrote the same rows, so against it the cost is less.
 
 use sqlx::SqliteConnection;
 
