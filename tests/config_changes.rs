@@ -299,14 +299,10 @@ async fn another_accounts_key_is_refused_clearly_and_nothing_is_marked_lost() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reload_bringing_another_accounts_key_is_refused_and_creates_nothing_there() {
-    let h = Harness::start(TWO_REPORTS).await;
-    let mut child = h.spawn(h.child(&["run"]), "daemon.log");
-    h.wait_for_done(2, Duration::from_secs(30)).await;
-    // The other account's key arrives with a third report, by SIGHUP. That account has a
-    // task of its own (one that lists nothing cannot be told from this database's account).
-    switch_to_other_account(&h);
+/// The simulator serves another account from now on, which has a task of its own (one that
+/// lists nothing cannot be told from this database's account); its key is in the key file.
+async fn switch_to_other_account_with_a_task(h: &Harness) {
+    switch_to_other_account(h);
     let theirs = serde_json::json!({
         "template_code": "ResellerPlans",
         "parameters": { "date_from": "2026-01-01", "date_to": "2026-02-01" },
@@ -319,12 +315,22 @@ async fn a_reload_bringing_another_accounts_key_is_refused_and_creates_nothing_t
         .await
         .expect("create in the other account");
     assert_eq!(answer.status().as_u16(), 201);
+}
+
+const THIRD_REPORT: &str = "[[reports]]\nname = \"credits\"\ntemplate = \"ResellerCredits\"\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_bringing_another_accounts_key_is_refused_and_creates_nothing_there() {
+    let h = Harness::start(TWO_REPORTS).await;
+    let mut child = h.spawn(h.child(&["run"]), "daemon.log");
+    h.wait_for_done(2, Duration::from_secs(30)).await;
+    // The other account's key arrives with a third report, by SIGHUP.
+    switch_to_other_account_with_a_task(&h).await;
     let text = std::fs::read_to_string(h.config_path()).expect("config");
-    let third = "[[reports]]\nname = \"credits\"\ntemplate = \"ResellerCredits\"\n";
-    std::fs::write(h.config_path(), format!("{text}\n{third}")).expect("config");
+    std::fs::write(h.config_path(), format!("{text}\n{THIRD_REPORT}")).expect("config");
     child.signal(libc::SIGHUP);
     wait_for("the reload's refusal", Duration::from_secs(10), || async {
-        child.logged("its API key is another account's").is_some()
+        child.logged("new config refused: the API key is").is_some()
     })
     .await;
     assert!(
@@ -338,6 +344,41 @@ async fn a_reload_bringing_another_accounts_key_is_refused_and_creates_nothing_t
     );
     let rows = h.status().await;
     assert!(rows.iter().all(|r| r["state"] == "done"), "{rows:?}");
+    child.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_bringing_another_accounts_key_while_the_old_key_is_refused_is_refused_too() {
+    let h = Harness::start(TWO_REPORTS).await;
+    assert!(h.run(&["run", "--once"]).await.status.success());
+    // The key stops working while a third report is due: its create is refused (401).
+    std::fs::write(h.path("api-key"), "7$revoked-0000\n").expect("revoked key");
+    let text = std::fs::read_to_string(h.config_path()).expect("config");
+    std::fs::write(h.config_path(), format!("{text}\n{THIRD_REPORT}")).expect("config");
+    let mut child = h.spawn(h.child(&["run"]), "daemon.log");
+    wait_for("the refusal recorded", Duration::from_secs(20), || async {
+        common::status_conditions(&h)
+            .await
+            .iter()
+            .any(|c| c.contains("auth_blocked"))
+    })
+    .await;
+    // The replacement is another account's key: the old key's refusal does not let it in.
+    switch_to_other_account_with_a_task(&h).await;
+    child.signal(libc::SIGHUP);
+    wait_for("the reload's refusal", Duration::from_secs(10), || async {
+        child.logged("new config refused: the API key is").is_some()
+    })
+    .await;
+    assert!(
+        child.is_running(),
+        "the daemon keeps running on the previous config"
+    );
+    assert_eq!(
+        h.sim.tasks().len(),
+        3,
+        "the daemon created nothing in the other account"
+    );
     child.stop().await;
 }
 

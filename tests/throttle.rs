@@ -565,7 +565,8 @@ async fn a_recorded_retry_after_holds_a_restarted_engine_back_until_its_clock_ha
         ..Faults::default()
     });
     // The engines run on the test's clock: the pause passes when the test says so.
-    let clock = gcore_reportd::clock::Clock::manual(common::now().as_millisecond());
+    let start = common::now().as_millisecond();
+    let clock = gcore_reportd::clock::Clock::manual(start);
     let throttled = h.engine_on(&clock).await;
     throttled.step(true).await.expect("the throttled step");
     assert_eq!(answered(&h, 429), 1, "the create was answered 429");
@@ -580,9 +581,10 @@ async fn a_recorded_retry_after_holds_a_restarted_engine_back_until_its_clock_ha
         let outcome = engine.step(true).await.expect("step in the pause");
         assert_eq!(requests(&h), sent, "nothing is sent {what}");
         assert_eq!(outcome.processed, 0, "{what}");
+        let wakes = outcome.next_due_at.expect("a wake-up") - start;
         assert!(
-            outcome.next_due_at.is_some(),
-            "the loop wakes at the pause's end"
+            (29_000..=30_000).contains(&wakes),
+            "the loop wakes at the pause's end, {wakes} ms after the 429"
         );
     }
     clock.advance(Duration::from_secs(1));

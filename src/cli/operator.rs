@@ -38,7 +38,10 @@ pub(super) async fn refuse_during_api_pause(config: &config::Config) -> anyhow::
     let store = match Store::open_existing(&config.storage.database).await {
         Ok(store) => store,
         Err(crate::store::StoreError::Missing { .. }) => return Ok(()),
-        Err(e) => return Err(e.into()),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the database for a pause the API asked for; asking the API anyway");
+            return Ok(());
+        }
     };
     let paused = store.condition(crate::store::API_PAUSED).await;
     store.close().await;

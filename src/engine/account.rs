@@ -11,6 +11,15 @@ use super::{Engine, EngineError};
 use crate::api::{ApiError, ErrorClass, FileTask, ListQuery};
 use crate::store::{API_PAUSED, AUTH_BLOCKED};
 
+/// What a reload's new key turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum KeyCheck {
+    Accepted,
+    Refused,
+    /// Not known yet (the API paused or did not answer): the reload waits.
+    Later,
+}
+
 /// The condition recorded while the key is another account's.
 pub const WRONG_ACCOUNT: &str = "wrong_account";
 
@@ -46,18 +55,29 @@ impl Engine {
         }
     }
 
-    /// After a reload that brought a new key: whether it is the database's account's. Another
-    /// account's key is refused, and so is the reload: the previous key and configuration
-    /// keep working (nothing is created in the other account).
-    pub(super) async fn accepts_new_key(&self) -> Result<bool, EngineError> {
-        match self.check_account().await {
-            Ok(()) => Ok(true),
-            Err(EngineError::WrongAccount { .. }) => {
-                tracing::error!("new config refused: its API key is another account's; the previous key and config stay in force");
-                self.store.clear_condition(WRONG_ACCOUNT).await?;
-                Ok(false)
+    /// After a reload that brought a new key: whether it is the database's account's. The
+    /// gates of [`Engine::check_account`] do not apply: a recorded refusal was the old key's.
+    /// Another account's key refuses the reload as a whole (the previous key and configuration
+    /// keep working; nothing is created in the other account). While the API asks to wait, or
+    /// when it does not answer, the check is left for later and the reload waits with it.
+    pub(super) async fn check_new_key(&self) -> Result<KeyCheck, EngineError> {
+        if self.api_pause(self.now()).await?.is_some() {
+            return Ok(KeyCheck::Later);
+        }
+        match self.seen_account(true).await? {
+            Some(Seen::Ours) => Ok(KeyCheck::Accepted),
+            Some(Seen::Other(found)) => {
+                let expected = self.account.load(Ordering::Relaxed);
+                let err = EngineError::WrongAccount { expected, found };
+                tracing::error!(
+                    "new config refused: {err}; the previous key and config stay in force"
+                );
+                Ok(KeyCheck::Refused)
             }
-            Err(e) => Err(e),
+            None => {
+                tracing::warn!("the new API key's account cannot be checked now (no answer): the reload waits for the next wake-up");
+                Ok(KeyCheck::Later)
+            }
         }
     }
 

@@ -22,7 +22,16 @@ impl Engine {
         };
         match condition.until_at {
             Some(until) if until > now => {
-                Ok(Some(until.min(after(now, self.config.api.max_retry_after))))
+                let cap = after(now, self.config.api.max_retry_after);
+                if until <= cap {
+                    return Ok(Some(until));
+                }
+                // Recorded past the cap (the clock stepped back, or a lower cap since): the
+                // database keeps the capped end, so the next step does not find it again.
+                self.store
+                    .set_condition(API_PAUSED, &describe(cap), Some(cap), now)
+                    .await?;
+                Ok(Some(cap))
             }
             _ => {
                 self.store.clear_condition(API_PAUSED).await?;

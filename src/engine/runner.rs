@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use super::account::KeyCheck;
 use super::scheduler::next_fire;
 use super::{files::remove_partial_files, Engine, EngineError, StepOutcome};
 use crate::api::{Client, ClientOptions};
@@ -172,11 +173,17 @@ async fn drive(
             if std::mem::take(&mut reload_seen) || rx.has_changed().unwrap_or(false) {
                 let config = rx.borrow_and_update().clone();
                 let reloaded = reconfigure(&engine, config, shutdown)?;
-                if reloaded.config.api.key == engine.config.api.key
-                    || reloaded.accepts_new_key().await?
-                {
-                    engine = reloaded;
-                    clock = ScheduleClock::default();
+                match key_check(&engine, &reloaded).await? {
+                    KeyCheck::Accepted => {
+                        tracing::info!(
+                            reports = reloaded.config.reports.len(),
+                            "configuration reloaded"
+                        );
+                        engine = reloaded;
+                        clock = ScheduleClock::default();
+                    }
+                    KeyCheck::Refused => {}
+                    KeyCheck::Later => reload_seen = true,
                 }
             }
         }
@@ -281,7 +288,6 @@ fn reconfigure(
     let client = build_client(&config)
         .map_err(EngineError::Client)?
         .stopping_on(shutdown.clone());
-    tracing::info!(reports = config.reports.len(), "configuration reloaded");
     let mut reloaded = Engine::new(
         Arc::new(config),
         engine.store.clone(),
@@ -291,6 +297,21 @@ fn reconfigure(
     );
     reloaded.account = engine.account.clone();
     Ok(reloaded)
+}
+
+/// Whether a reload may replace `engine` by `reloaded`: yes when the key is the same; else
+/// the new key's account decides (see `account`). A database error leaves it for later.
+async fn key_check(engine: &Engine, reloaded: &Engine) -> Result<KeyCheck, EngineError> {
+    if reloaded.config.api.key == engine.config.api.key {
+        return Ok(KeyCheck::Accepted);
+    }
+    match reloaded.check_new_key().await {
+        Err(EngineError::Store(e)) => {
+            tracing::warn!(error = %e, "cannot check the new API key's account: the reload waits for the next wake-up");
+            Ok(KeyCheck::Later)
+        }
+        other => other,
+    }
 }
 
 /// The API client for a configuration.

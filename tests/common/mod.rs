@@ -285,7 +285,6 @@ impl Harness {
         std::fs::read_to_string(self.path(name)).unwrap_or_default()
     }
 
-    /// Waits until there are `n` tasks, every one done.
     /// The engine in this process, on the harness's config file as it is now, reading "now"
     /// from `clock` (a manual one: the test moves time); a second call is a restart.
     pub async fn engine_on(
@@ -299,6 +298,7 @@ impl Harness {
             .expect("engine")
     }
 
+    /// Waits until there are `n` tasks, every one done.
     pub async fn wait_for_done(&self, n: usize, limit: Duration) {
         wait_for("every report delivered", limit, || async {
             self.try_status()
