@@ -124,18 +124,13 @@ async fn a_retry_after_keeps_the_watchdog_fed_and_a_restarted_daemon_waits_it_ou
     let restarted = Instant::now();
     let second = h.spawn(second, "second.log");
     h.sim.set_faults(Faults::default());
-    let mut first_request = None;
-    while first_request.is_none() {
-        assert!(
-            restarted.elapsed() < Duration::from_secs(40),
-            "no request after the pause"
-        );
-        if requests(&h) > before {
-            first_request = Some(Instant::now());
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let waited = first_request.expect("seen") - throttled_at;
+    let first_request = wait_for_value(
+        "a request after the pause",
+        Duration::from_secs(40),
+        || async { h.sim.arrival(before as usize) },
+    )
+    .await;
+    let waited = first_request - throttled_at;
     assert!(
         waited >= Duration::from_secs(RETRY_AFTER_SECS) - Duration::from_millis(100),
         "a request reached the API {waited:?} after the 429 (Retry-After: {RETRY_AFTER_SECS})"
@@ -448,20 +443,10 @@ async fn pause_then_kill(h: &Harness, log: &str) -> Instant {
 
 /// Runs `args` to its end, noting when its first request reached the API.
 async fn first_request_of(h: &Harness, args: &[&str]) -> (std::process::Output, Instant) {
-    let before = requests(h);
-    let run = h.run(args);
-    tokio::pin!(run);
-    let mut first = None;
-    loop {
-        tokio::select! {
-            out = &mut run => return (out, first.expect("a request was sent")),
-            _ = tokio::time::sleep(Duration::from_millis(5)) => {
-                if first.is_none() && requests(h) > before {
-                    first = Some(Instant::now());
-                }
-            }
-        }
-    }
+    let before = requests(h) as usize;
+    let out = h.run(args).await;
+    let first = h.sim.arrival(before).expect("a request was sent");
+    (out, first)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

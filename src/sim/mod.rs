@@ -133,6 +133,11 @@ impl SimHandle {
         self.shared.request_counts()
     }
 
+    /// When the `n`th request (from 0, all operations) arrived, once it has.
+    pub fn arrival(&self, n: usize) -> Option<std::time::Instant> {
+        self.shared.arrival(n)
+    }
+
     /// Responses sent per HTTP status code (the intended status, even when a fault then cut
     /// the body off).
     pub fn status_counts(&self) -> BTreeMap<u16, u64> {

@@ -28,6 +28,8 @@ pub(crate) struct Inner {
     rng: StdRng,
     requests: u64,
     by_operation: BTreeMap<String, u64>,
+    /// When each request arrived, in order (16 bytes a request).
+    arrivals: Vec<Instant>,
     by_status: BTreeMap<u16, u64>,
     exchanges: Vec<Exchange>,
     /// Tasks created so far per (template, canonical parameters), for `fail_first`.
@@ -54,6 +56,7 @@ impl Shared {
             rng: StdRng::seed_from_u64(options.seed),
             requests: 0,
             by_operation: BTreeMap::new(),
+            arrivals: Vec::new(),
             by_status: BTreeMap::new(),
             exchanges: Vec::new(),
             created_per_kind: HashMap::new(),
@@ -78,7 +81,12 @@ impl Shared {
         let mut inner = self.lock();
         inner.requests += 1;
         *inner.by_operation.entry(operation.to_string()).or_insert(0) += 1;
+        inner.arrivals.push(Instant::now());
         (inner.faults.clone(), inner.requests)
+    }
+
+    pub(crate) fn arrival(&self, n: usize) -> Option<Instant> {
+        self.lock().arrivals.get(n).copied()
     }
 
     /// The faults in force now.
