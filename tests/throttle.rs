@@ -54,6 +54,17 @@ async fn shown_pause(h: &Harness) -> String {
     .await
 }
 
+/// `status` no longer shows the API's pause.
+async fn assert_pause_cleared(h: &Harness) {
+    assert!(
+        !status_conditions(h)
+            .await
+            .iter()
+            .any(|c| c.contains("asked to wait")),
+        "the pause is cleared once it has passed"
+    );
+}
+
 fn seconds_until(hh_mm_ss: &str) -> i64 {
     let at: jiff::civil::Time = hh_mm_ss.parse().expect("HH:MM:SS");
     let now = common::now().to_zoned(jiff::tz::TimeZone::UTC).time();
@@ -146,13 +157,7 @@ async fn a_retry_after_keeps_the_watchdog_fed_and_a_restarted_daemon_waits_it_ou
             "a gap of {gap:?} between WATCHDOG=1 pings (WatchdogSec 2 s)"
         );
     }
-    assert!(
-        !status_conditions(&h)
-            .await
-            .iter()
-            .any(|c| c.contains("asked to wait")),
-        "the pause is cleared once it has passed"
-    );
+    assert_pause_cleared(&h).await;
     eprintln!(
         "watchdog gaps: {first_gap:?} before the SIGKILL, {second_gap:?} after the restart; first request {waited:?} after the 429; delivered {:?} after the restart",
         delivered - restarted
@@ -579,11 +584,5 @@ async fn a_recorded_retry_after_holds_a_restarted_engine_back_until_its_clock_ha
         2,
         "the create goes out once the pause has passed"
     );
-    assert!(
-        !status_conditions(&h)
-            .await
-            .iter()
-            .any(|c| c.contains("asked to wait")),
-        "the pause is cleared once it has passed"
-    );
+    assert_pause_cleared(&h).await;
 }
