@@ -593,33 +593,40 @@ async fn a_create_the_backend_commits_after_a_504_is_adopted_once_create_settle_
     );
 }
 
+/// A report whose remote task never finishes, under [`never_finishing_stuck`].
+const STUCK: &str = r#"
+[[reports]]
+name = "stuck"
+template = "ResellerExpenses"
+parameters = { client_id = 666 }
+"#;
+
+fn never_finishing_stuck() -> Faults {
+    Faults {
+        never_finish_when: Some(("client_id".into(), serde_json::json!(666))),
+        ..Faults::default()
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_task_that_never_finishes_expires_at_the_deadline_and_run_once_exits_1() {
     let h = Harness::with_options(sim_options(5), "").await;
-    h.write_config(
+    h.write_config(&format!(
         r#"
 [polling]
 initial_interval = "50ms"
 max_interval = "300ms"
 multiplier = 1.5
 deadline = "3s"
-
-[[reports]]
-name = "stuck"
-template = "ResellerExpenses"
-parameters = { client_id = 666 }
-
+{STUCK}
 [[reports]]
 name = "fine"
 template = "ResellerPlans"
 format = "json"
-parameters = { client_id = 7 }
-"#,
-    );
-    h.sim.set_faults(Faults {
-        never_finish_when: Some(("client_id".into(), serde_json::json!(666))),
-        ..Faults::default()
-    });
+parameters = {{ client_id = 7 }}
+"#
+    ));
+    h.sim.set_faults(never_finishing_stuck());
     let started = Instant::now();
     let out = run_with_env(&h, &["run", "--once"], &[]).await;
     let elapsed = started.elapsed();
@@ -647,23 +654,10 @@ parameters = { client_id = 7 }
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_the_engines_clock_a_task_still_running_expires_at_its_first_look_past_the_deadline() {
     let h = Harness::with_options(sim_options(6), "").await;
-    h.write_config(
-        r#"
-[polling]
-initial_interval = "1m"
-max_interval = "10m"
-deadline = "1h"
-
-[[reports]]
-name = "stuck"
-template = "ResellerExpenses"
-parameters = { client_id = 666 }
-"#,
-    );
-    h.sim.set_faults(Faults {
-        never_finish_when: Some(("client_id".into(), serde_json::json!(666))),
-        ..Faults::default()
-    });
+    h.write_config(&format!(
+        "[polling]\ninitial_interval = \"1m\"\nmax_interval = \"10m\"\ndeadline = \"1h\"\n{STUCK}"
+    ));
+    h.sim.set_faults(never_finishing_stuck());
     // The engine runs on the test's clock, moved to each poll's due time in turn.
     let start = common::now().as_millisecond();
     let deadline = start + 3_600_000;
