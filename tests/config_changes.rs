@@ -685,16 +685,29 @@ async fn renaming_a_report_and_changing_its_format_file_name_and_schedule_create
         Harness::start("[[reports]]\nname = \"expenses\"\ntemplate = \"ResellerExpenses\"\n").await;
     assert!(h.run(&["run", "--once"]).await.status.success());
     let delivered = h.output_files();
-    // An older period still in flight when the config changes.
-    let older = common::months_back(3).to_string();
+    // An older period still in flight when the config changes: the one just before the period
+    // delivered (on the 1st that is two months back, from the 2nd on three), so that no gap
+    // lies between them for catch-up to fill whatever the date.
+    let newest = h.status().await[0]["period_from"]
+        .as_str()
+        .expect("period_from")
+        .parse::<jiff::civil::Date>()
+        .expect("a date");
+    let older = newest
+        .checked_sub(jiff::Span::new().months(1))
+        .expect("date arithmetic")
+        .to_string();
     let backfill = [
         "backfill", "--report", "expenses", "--from", &older, "--to", &older,
     ];
     run_killed_at(&h, &backfill, "create.recorded:1").await;
     assert_eq!(creates(&h), 2);
 
+    // The schedule is written anew (a cron line, in a named zone) but fires when the default
+    // does, the 2nd at 00:00 UTC: a schedule firing at other instants would leave, every month,
+    // a window in which the two disagree on the newest due period.
     h.write_config(&format!(
-        "{FAST_POLLING}\n[[reports]]\nname = \"costs\"\ntemplate = \"ResellerExpenses\"\nformat = \"xlsx\"\nfile_name = \"{{name}}-{{date_from}}.{{format}}\"\nat = \"07:30\"\ntimezone = \"Europe/Berlin\"\non_success = [\"true\"]\n"
+        "{FAST_POLLING}\n[[reports]]\nname = \"costs\"\ntemplate = \"ResellerExpenses\"\nformat = \"xlsx\"\nfile_name = \"{{name}}-{{date_from}}.{{format}}\"\nschedule = \"cron: 0 0 2 * *\"\ntimezone = \"Etc/UTC\"\non_success = [\"true\"]\n"
     ));
     let check = h.run(&["check-config"]).await;
     assert!(check.status.success(), "{}", stderr(&check));

@@ -75,9 +75,7 @@ pub async fn backfill(cli: &Cli, args: &BackfillArgs) -> anyhow::Result<ExitCode
         let msg = format!("--to {} is before --from {}", args.to, args.from);
         return Err(UsageError(msg).into());
     }
-    let today = jiff::Timestamp::now()
-        .to_zoned(report.timezone.clone())
-        .date();
+    let today = clock()?.now().to_zoned(report.timezone.clone()).date();
     let periods: Vec<_> = report
         .period
         .periods_starting_between(args.from, args.to)

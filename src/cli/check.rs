@@ -65,7 +65,9 @@ async fn print_changes(config: &crate::config::Config) -> anyhow::Result<()> {
         }
         Err(e) => return Err(e.into()),
     };
-    let now = jiff::Timestamp::now().as_millisecond();
+    let now = crate::clock::Clock::from_env()
+        .map_err(super::UsageError)?
+        .now_ms();
     let changes = engine::describe_changes(&store, config, now).await;
     store.close().await;
     println!("# what the config means for the tracked periods:");
