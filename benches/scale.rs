@@ -18,7 +18,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use gcore_reportd::sim::{self, SimHandle, SimOptions};
+use gcore_reportd_sim::{self as sim, SimHandle, SimOptions};
 
 #[path = "scale/crash.rs"]
 mod crash;

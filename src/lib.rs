@@ -3,7 +3,7 @@
 //! Layers, with dependencies pointing one way: the domain types ([`format`], [`period`],
 //! [`schedule`], [`naming`], [`secret`]); [`config`], [`api`] and [`store`], which know nothing
 //! of each other; the [`engine`], which uses them; and [`cli`], which wires everything up.
-//! [`sim`] is the built-in simulated Gcore API used by tests, benchmarks and `demo`.
+//! The simulated Gcore API used by tests, benchmarks and `demo` is its own crate, `crates/sim`.
 
 pub mod api;
 pub mod cli;
@@ -21,6 +21,6 @@ pub mod period;
 pub mod schedule;
 pub mod secret;
 pub mod service;
-pub mod sim;
+
 pub mod store;
 pub mod verify;

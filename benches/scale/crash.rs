@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use gcore_reportd::sim::{self, SimOptions};
+use gcore_reportd_sim::{self as sim, SimOptions};
 use gcore_reportd::store::{State, Store, TaskFilter};
 use sha2::{Digest, Sha256};
 
@@ -118,7 +118,7 @@ fn with_settle(config: &str) -> String {
 
 /// How many `done` tasks have a file whose bytes are what the simulator serves for their
 /// remote task (and whose recorded sha256 says so).
-async fn files_correct(dir: &Path, tasks: &[gcore_reportd::sim::SimTask]) -> usize {
+async fn files_correct(dir: &Path, tasks: &[gcore_reportd_sim::SimTask]) -> usize {
     let store = Store::open_existing(&dir.join("state.db"))
         .await
         .expect("db");
@@ -126,7 +126,7 @@ async fn files_correct(dir: &Path, tasks: &[gcore_reportd::sim::SimTask]) -> usi
         .list_tasks(&TaskFilter::default())
         .await
         .expect("rows");
-    let by_uuid: std::collections::HashMap<&str, &gcore_reportd::sim::SimTask> =
+    let by_uuid: std::collections::HashMap<&str, &gcore_reportd_sim::SimTask> =
         tasks.iter().map(|t| (t.uuid.as_str(), t)).collect();
     let mut ok = 0;
     for row in rows.iter().filter(|r| r.state == State::Done) {

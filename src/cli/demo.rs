@@ -13,7 +13,7 @@ use super::{load_config, operator, spawn_signal_handler};
 use crate::config::Overrides;
 use crate::engine::{self, RunMode};
 use crate::secret::ApiKey;
-use crate::sim::{self, SimOptions};
+use gcore_reportd_sim::{self as sim, SimOptions};
 use crate::store::{Store, TaskFilter};
 
 /// The demo config, used when `config/demo.toml` is not in the working directory.

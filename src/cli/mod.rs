@@ -5,6 +5,7 @@
 
 mod backfill;
 mod check;
+#[cfg(feature = "simulator")]
 mod demo;
 mod docs;
 mod effective;
@@ -107,8 +108,10 @@ pub enum Command {
         dir: Option<PathBuf>,
     },
     /// Serve the built-in simulated Gcore API, for trying configs without an account.
+    #[cfg(feature = "simulator")]
     Simulate(demo::SimulateArgs),
     /// Run the whole flow against the simulator with config/demo.toml, into ./demo-reports/.
+    #[cfg(feature = "simulator")]
     Demo(demo::DemoArgs),
 }
 
@@ -127,7 +130,9 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
         Command::Submit(args) => backfill::submit(&cli, args).await,
         Command::Completions { shell } => docs::completions(*shell),
         Command::Man { dir } => docs::man(dir.as_deref()),
+        #[cfg(feature = "simulator")]
         Command::Simulate(args) => demo::simulate(args).await,
+        #[cfg(feature = "simulator")]
         Command::Demo(args) => demo::demo(args).await,
     };
     match result {

@@ -5,12 +5,11 @@
 //! report under `on_empty = "refetch"` is asked again at the next refresh; a daemon killed
 //! during a refresh creates no second remote task for it.
 
-mod common;
-
+use crate::common;
 use std::time::Duration;
 
-use common::{served_as_created, sha256_file, sha256_hex, show, stderr, wait_for, Harness};
-use gcore_reportd::sim::SimOptions;
+use crate::common::{served_as_created, sha256_file, sha256_hex, show, stderr, wait_for, Harness};
+use gcore_reportd_sim::SimOptions;
 use serde_json::Value;
 
 /// Waits until `status --json` satisfies `done`, then returns it.

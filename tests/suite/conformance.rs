@@ -4,14 +4,12 @@
 //! matching `OrgReportTaskRequest`; every answer the simulator gives is a declared status with a
 //! body matching its schema (`FileTask`, `PaginatedFileTaskList`, `PaginatedTemplateList`, …).
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use common::openapi::Spec;
-use common::{stderr, Harness};
-use gcore_reportd::sim::{Exchange, Faults, SimOptions};
+use crate::common::openapi::Spec;
+use crate::common::{stderr, Harness};
+use gcore_reportd_sim::{Exchange, Faults, SimOptions};
 use serde_json::Value;
 
 const REPORTS: &str = r#"

@@ -3,15 +3,13 @@
 //! echoes parameters loosely, loses tasks for a while, fails list pages and runs a clock ahead;
 //! the real binary runs against it with a real SQLite file.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{
+use crate::common::{
     assert_no_temporary_files, assert_one_remote_task_per_request, months_back, stderr, wait_for,
     Harness, Spawned,
 };
-use gcore_reportd::sim::{Faults, SimOptions};
+use gcore_reportd_sim::{Faults, SimOptions};
 use gcore_reportd::store::{NewTask, RemoteTask, State, Store, StoreError};
 
 fn sim_options() -> SimOptions {

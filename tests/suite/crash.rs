@@ -4,14 +4,13 @@
 //! restart the run completes, the simulator holds exactly one task per (report, period), and
 //! the output directory holds exactly one correct file per period and no temporary files.
 
-mod common;
-
+use crate::common;
 use std::time::Duration;
 
-use common::{
+use crate::common::{
     assert_no_temporary_files, assert_one_remote_task_per_request, sha256_file, stderr, Harness,
 };
-use gcore_reportd::sim::{Faults, SimOptions};
+use gcore_reportd_sim::{Faults, SimOptions};
 
 /// Three months of catch-up for one report, the latest month for another: four periods.
 fn reports() -> String {

@@ -7,16 +7,15 @@
 //! keeps working. A throttling TCP proxy between the daemon and the simulator makes downloads
 //! last long enough to be interrupted.
 
-mod common;
-
+use crate::common;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::{
+use crate::common::{
     assert_no_temporary_files, assert_one_remote_task_per_request, sha256_file, sha256_hex, stderr,
     wait_for, Harness, Spawned,
 };
-use gcore_reportd::sim::{self, SimOptions};
+use gcore_reportd_sim::{self as sim, SimOptions};
 use sqlx::Connection;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

@@ -4,12 +4,11 @@
 //! leaves a child holding its stderr (recorded by its exit status), and a `retry-hook` issued
 //! while the hook runs (it runs again).
 
-mod common;
-
+use crate::common;
 use std::time::{Duration, Instant};
 
-use common::{peak_rss_kib, stderr, wait_for, wait_for_value, Harness};
-use gcore_reportd::sim::Faults;
+use crate::common::{peak_rss_kib, stderr, wait_for, wait_for_value, Harness};
+use gcore_reportd_sim::Faults;
 
 /// A report with `on_success` set to `hook` (TOML array), and `extra` more TOML.
 fn hooked(hook: &str, extra: &str) -> String {

@@ -2,9 +2,7 @@
 //! exactly three monthly reports on boot; backfilling a year creates twelve tasks and a second
 //! backfill creates none; `submit` tracks a one-off task to the end.
 
-mod common;
-
-use common::{months_back, stderr, wait_for, Harness};
+use crate::common::{months_back, stderr, wait_for, Harness};
 
 fn expenses_tasks(h: &Harness) -> Vec<String> {
     let mut froms: Vec<String> = h

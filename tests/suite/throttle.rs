@@ -7,15 +7,14 @@
 //! a refused key with many reports due (one request per `auth_retry_interval`); endless JSON
 //! bodies on create and on list (the daemon's peak RSS stays under 40 MB).
 
-mod common;
-
+use crate::common;
 use std::time::{Duration, Instant};
 
-use common::notify::{longest_gap, Datagrams};
-use common::{
+use crate::common::notify::{longest_gap, Datagrams};
+use crate::common::{
     peak_rss_kib, status_conditions, stderr, wait_for, wait_for_value, Harness, TWO_REPORTS,
 };
-use gcore_reportd::sim::Faults;
+use gcore_reportd_sim::Faults;
 use tokio::process::Command;
 
 const ONE_REPORT: &str = r#"
@@ -505,11 +504,11 @@ async fn a_pause_the_daemon_recorded_holds_back_run_once_submit_and_templates() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_download_larger_than_max_bytes_is_aborted_and_goes_through_once_the_limit_is_raised() {
-    let options = gcore_reportd::sim::SimOptions {
+    let options = gcore_reportd_sim::SimOptions {
         pending_for: Duration::from_millis(100),
         running_for: Duration::from_millis(150),
         report_rows: 400,
-        ..gcore_reportd::sim::SimOptions::default()
+        ..gcore_reportd_sim::SimOptions::default()
     };
     let h = Harness::with_options(options, ONE_REPORT).await;
     let small = format!(

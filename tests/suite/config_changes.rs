@@ -4,13 +4,12 @@
 //! cannot work refused with exit 78, one database per Gcore account, the operator commands'
 //! edge cases, metrics for configured reports only, and the demo's layout.
 
-mod common;
-
+use crate::common;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{stderr, wait_for, Harness, FAST_POLLING, TWO_REPORTS};
+use crate::common::{stderr, wait_for, Harness, FAST_POLLING, TWO_REPORTS};
 
 /// The UTC date `n` days before today.
 fn days_back(n: i64) -> jiff::civil::Date {
@@ -802,7 +801,7 @@ async fn a_typo_rejected_with_400_is_fixed_in_the_config_then_retry_delivers_the
     assert_eq!(made, ["ResellerExpenses"], "the fixed template was sent");
 
     // A task whose report is gone cannot be re-rendered: refused.
-    h.sim.set_faults(gcore_reportd::sim::Faults {
+    h.sim.set_faults(gcore_reportd_sim::Faults {
         fail_first: 5,
         ..Default::default()
     });
@@ -841,7 +840,7 @@ async fn a_removed_reports_task_finishes_with_its_own_max_attempts_and_no_hook_r
         "{FAST_POLLING}\n[[reports]]\nname = \"flaky\"\ntemplate = \"ResellerExpenses\"\nmax_attempts = 5\n{hook}\n"
     ));
     // Every attempt fails remotely; the report leaves the config with its task in flight.
-    h.sim.set_faults(gcore_reportd::sim::Faults {
+    h.sim.set_faults(gcore_reportd_sim::Faults {
         fail_first: 10,
         ..Default::default()
     });

@@ -4,15 +4,14 @@
 //! kills the whole hook and `retry-hook`; the Prometheus endpoint's values after a run;
 //! `status` and `show` while the daemon holds the database; and SIGHUP re-reading the key file.
 
-mod common;
-
+use crate::common;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::notify::{notify_lines, Datagrams};
-use common::{sha256_file, stderr, wait_for, Harness, BIN, TWO_REPORTS};
-use gcore_reportd::sim::{Faults, SimOptions};
+use crate::common::notify::{notify_lines, Datagrams};
+use crate::common::{sha256_file, stderr, wait_for, Harness, BIN, TWO_REPORTS};
+use gcore_reportd_sim::{Faults, SimOptions};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers: the daemon as a child process, waiting, signals, a notify socket, a journal socket.

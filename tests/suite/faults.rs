@@ -12,17 +12,16 @@
 //! two live remote tasks, that no temporary file is left in the output directory, and that the
 //! reports that cannot complete end in the right state.
 
-mod common;
-
+use crate::common;
 use std::time::{Duration, Instant};
 
-use common::{
+use crate::common::{
     assert_no_request_has_two_live_remote_tasks, assert_no_temporary_files,
     remote_tasks_per_request, sha256_file, sha256_hex, status_conditions, stderr, wait_for,
     Harness,
 };
 use gcore_reportd::clock::Clock;
-use gcore_reportd::sim::{self, Exchange, Faults, SimOptions, SimTask};
+use gcore_reportd_sim::{self as sim, Exchange, Faults, SimOptions, SimTask};
 use serde_json::Value;
 
 /// How long one `run --once` may take before the case counts as hung.

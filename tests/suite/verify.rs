@@ -4,10 +4,9 @@
 //! fails with the reason when it never is; the `verify` levels relax the check; an empty
 //! report is delivered marked empty; the demo's workbook is a real one.
 
-mod common;
-
-use common::{served_as_created, show, stderr, Harness};
-use gcore_reportd::sim::SimOptions;
+use crate::common;
+use crate::common::{served_as_created, show, stderr, Harness};
+use gcore_reportd_sim::SimOptions;
 
 /// One report per format, retried quickly.
 const THREE_FORMATS: &str = r#"
@@ -34,7 +33,7 @@ fn row<'a>(status: &'a [serde_json::Value], report: &str) -> &'a serde_json::Val
         .unwrap_or_else(|| panic!("no task for {report}: {status:?}"))
 }
 
-fn task_of(h: &Harness, template: &str) -> gcore_reportd::sim::SimTask {
+fn task_of(h: &Harness, template: &str) -> gcore_reportd_sim::SimTask {
     let tasks = h.sim.tasks();
     let mut of: Vec<_> = tasks
         .into_iter()

@@ -2,13 +2,12 @@
 //! a report is created once, polled, downloaded with the right bytes; a restart resumes; a
 //! remote failure is recorded with its reason.
 
-mod common;
-
+use crate::common;
 use std::time::Duration;
 
-use common::{sha256_file, sha256_hex, stderr, wait_for, Harness, TWO_REPORTS};
+use crate::common::{sha256_file, sha256_hex, stderr, wait_for, Harness, TWO_REPORTS};
 use gcore_reportd::clock::Clock;
-use gcore_reportd::sim::{Faults, SimOptions};
+use gcore_reportd_sim::{Faults, SimOptions};
 
 /// The bytes the simulator serves for the task created for `template` and `period_from`.
 fn expected_bytes(h: &Harness, template: &str, format: &str, period_from: &str) -> Vec<u8> {

@@ -2,13 +2,11 @@
 //! task lifecycle, downloads byte for byte, DRF-style 400s, list filters and pagination, and
 //! the injected faults a daemon must survive.
 
-mod common;
-
 use std::time::Duration;
 
-use common::wait_for;
+use crate::common::wait_for;
 
-use gcore_reportd::sim::{self, Faults, SimHandle, SimOptions};
+use gcore_reportd_sim::{self as sim, Faults, SimHandle, SimOptions};
 use serde_json::{json, Value};
 
 const AUTH: &str = "apikey sim-key$secret";

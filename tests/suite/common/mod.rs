@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
-use gcore_reportd::sim::{self, SimHandle, SimOptions, SimTask};
+use gcore_reportd_sim::{self as sim, SimHandle, SimOptions, SimTask};
 use sha2::{Digest, Sha256};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_gcore-reportd");

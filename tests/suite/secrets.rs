@@ -5,13 +5,11 @@
 //! shared-memory file, read while the daemon still has them open (all three mode 0600) and
 //! again after it stopped.
 
-mod common;
-
 use std::path::Path;
 use std::time::Duration;
 
-use common::{stderr, wait_for, Harness};
-use gcore_reportd::sim::{Faults, SimOptions};
+use crate::common::{stderr, wait_for, Harness};
+use gcore_reportd_sim::{Faults, SimOptions};
 
 /// A key whose secret part appears nowhere else.
 const KEY: &str = "4217$Zq9vXk3TpL0sWm8RaeY2";

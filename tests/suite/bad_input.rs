@@ -1,12 +1,10 @@
 //! Broken configs and command lines: each one stops the program before it touches anything,
 //! with exit code 78 (config) or 2 (usage) and a one-line message naming the key or argument.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
-use common::BIN;
+use crate::common::BIN;
 
 const GOOD_API: &str = "[api]\nbase_url = \"http://127.0.0.1:9\"\napi_key_file = \"KEY\"\n";
 const STORAGE: &str = "[storage]\ndatabase = \"DIR/state.db\"\noutput_dir = \"DIR/reports\"\n";

@@ -1,0 +1,26 @@
+//! The integration suite, one test binary: each module drives the real `gcore-reportd` binary
+//! (or the engine in process) against the simulator on 127.0.0.1, real SQLite files and real
+//! processes; `common` holds the harness and helpers every module shares.
+
+mod common;
+
+mod bad_input;
+mod catch_up;
+mod config_changes;
+mod conformance;
+mod crash;
+mod end_to_end;
+mod exactly_once;
+mod faults;
+mod hooks;
+mod migrations;
+mod operations;
+mod parsing;
+mod periods;
+mod query_plans;
+mod secrets;
+mod shutdown;
+mod simulator;
+mod throttle;
+mod verify;
+mod versions;
