@@ -34,7 +34,13 @@ pub fn init(format: Option<LogFormat>, level: Option<&str>) {
         LogFormat::Text
     });
     let registry = tracing_subscriber::registry().with(filter);
-    let text = || tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    // Colours only for a person at a terminal: a file or pipe gets plain text to grep.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let text = || {
+        tracing_subscriber::fmt::layer()
+            .with_ansi(ansi)
+            .with_writer(std::io::stderr)
+    };
     let result = match format {
         LogFormat::Text => registry.with(text()).try_init(),
         LogFormat::Json => registry

@@ -13,8 +13,8 @@ use super::{load_config, operator, spawn_signal_handler};
 use crate::config::Overrides;
 use crate::engine::{self, RunMode};
 use crate::secret::ApiKey;
-use gcore_reportd_sim::{self as sim, SimOptions};
 use crate::store::{Store, TaskFilter};
+use gcore_reportd_sim::{self as sim, SimOptions};
 
 /// The demo config, used when `config/demo.toml` is not in the working directory.
 const DEMO_TOML: &str = include_str!("../../config/demo.toml");

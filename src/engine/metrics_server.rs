@@ -32,6 +32,8 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
+    // The bound address, not the configured one: with port 0 the kernel picks the port.
+    let listen = listener.local_addr()?;
     tracing::info!(%listen, "metrics endpoint listening");
     let app = axum::Router::new()
         .route("/metrics", get(metrics))

@@ -9,8 +9,8 @@ use crate::common::{
     assert_no_temporary_files, assert_one_remote_task_per_request, months_back, stderr, wait_for,
     Harness, Spawned,
 };
-use gcore_reportd_sim::{Faults, SimOptions};
 use gcore_reportd::store::{NewTask, RemoteTask, State, Store, StoreError};
+use gcore_reportd_sim::{Faults, SimOptions};
 
 fn sim_options() -> SimOptions {
     SimOptions {

@@ -306,10 +306,11 @@ async fn journald_entries_carry_report_period_and_task_uuid_fields() {
     let probe = std::process::Command::new("unshare")
         .args(["--user", "--map-root-user", "--mount", "true"])
         .output();
-    if !probe.is_ok_and(|o| o.status.success()) {
-        eprintln!("SKIPPED: unshare --user --mount is not available here");
-        return;
-    }
+    assert!(
+        probe.is_ok_and(|o| o.status.success()),
+        "this test needs `unshare --user --map-root-user --mount` (util-linux, with user \
+         namespaces enabled in the kernel) to give the daemon a private journald socket"
+    );
     let out = tokio::process::Command::new("unshare")
         .args([
             "--user",
@@ -551,13 +552,6 @@ parameters = {{ client_id = 13 }}
 // Metrics
 // ---------------------------------------------------------------------------------------------
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
 /// `series{labels} value` lines of a Prometheus text page, by series.
 fn samples(page: &str) -> BTreeMap<String, f64> {
     page.lines()
@@ -577,13 +571,13 @@ fn sample(all: &BTreeMap<String, f64>, series: &str) -> f64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_metrics_endpoint_serves_values_that_match_the_run() {
     let h = Harness::start("").await;
-    let port = free_port();
     h.write_config(&format!(
-        "{}\n[metrics]\nlisten = \"127.0.0.1:{port}\"\n{TWO_REPORTS}",
+        "{}\n[metrics]\nlisten = \"127.0.0.1:0\"\n{TWO_REPORTS}",
         common::FAST_POLLING
     ));
     let started = common::now().as_second();
     let daemon = h.spawn(h.child(&["run"]), "daemon.log");
+    let port = daemon.metrics_port().await;
     wait_for_downloads(&h, 2).await;
     let url = format!("http://127.0.0.1:{port}/metrics");
     let response = reqwest::get(&url).await.expect("GET /metrics");

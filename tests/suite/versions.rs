@@ -36,12 +36,6 @@ fn start_daemon(h: &Harness) -> common::Spawned {
     h.spawn(h.child(&["run"]), "daemon.log")
 }
 
-/// A free loopback port for the daemon's metrics endpoint.
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
-}
-
 /// The value of the unlabelled metric `name` at `port`'s `/metrics`.
 async fn metric(port: u16, name: &str) -> Option<f64> {
     let url = format!("http://127.0.0.1:{port}/metrics");
@@ -63,11 +57,10 @@ async fn a_period_refreshed_twice_that_changed_once_has_two_versions_a_manifest_
         ..common::quick_sim()
     };
     let hook_log = tempfile::NamedTempFile::new().expect("temp file");
-    let port = free_port();
     let reports = format!(
         r#"
 [metrics]
-listen = "127.0.0.1:{port}"
+listen = "127.0.0.1:0"
 
 [[reports]]
 name = "expenses"
@@ -194,11 +187,10 @@ async fn an_empty_report_under_on_empty_refetch_is_not_delivered_and_asked_again
         report_rows: 0,
         ..common::quick_sim()
     };
-    let port = free_port();
     let reports = format!(
         r#"
 [metrics]
-listen = "127.0.0.1:{port}"
+listen = "127.0.0.1:0"
 
 [[reports]]
 name = "expenses"
@@ -210,6 +202,7 @@ on_empty = "refetch"
     );
     let h = Harness::with_options(options, &reports).await;
     let daemon = start_daemon(&h);
+    let port = daemon.metrics_port().await;
     let rows = status_when(&h, "the empty first report", |r| all_done(r, 1)).await;
     h.sim.set_report_rows(20);
     let first = &rows[0];

@@ -380,6 +380,21 @@ impl Spawned {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// The port its metrics endpoint listens on, once it says so (configured with port 0, the
+    /// kernel picks a free one: nothing binds, drops and hopes to bind again).
+    pub async fn metrics_port(&self) -> u16 {
+        let line = wait_for_value("the metrics endpoint", Duration::from_secs(30), || async {
+            self.logged("metrics endpoint listening")
+        })
+        .await;
+        line.split("listen=")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|addr| addr.parse::<std::net::SocketAddr>().ok())
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .port()
+    }
+
     /// The first stderr line containing `needle`.
     pub fn logged(&self, needle: &str) -> Option<String> {
         self.log()
