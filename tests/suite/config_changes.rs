@@ -13,9 +13,7 @@ use crate::common::{stderr, wait_for, Harness, FAST_POLLING, TWO_REPORTS};
 
 /// The UTC date `n` days before today.
 fn days_back(n: i64) -> jiff::civil::Date {
-    let today = jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .date();
+    let today = common::now().to_zoned(jiff::tz::TimeZone::UTC).date();
     today
         .checked_sub(jiff::Span::new().days(n))
         .expect("date arithmetic")

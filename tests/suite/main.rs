@@ -14,6 +14,7 @@ mod exactly_once;
 mod faults;
 mod hooks;
 mod migrations;
+mod month_ends;
 mod operations;
 mod parsing;
 mod periods;

@@ -479,9 +479,8 @@ pub fn assert_no_request_has_two_live_remote_tasks(h: &Harness, case: &str) {
 pub const TEST_NOW_VARIABLE: &str = "GCORE_REPORTD_TEST_NOW";
 
 /// How far the tests' clock is from the system's (ms), fixed for the test process: zero,
-/// unless [`TEST_NOW_VARIABLE`] says otherwise or the system clock is within two hours of a
-/// UTC month boundary; then the tests run three hours before that boundary, so a test that
-/// counts the months up to "now" and the daemon it starts agree, however long it runs.
+/// unless [`TEST_NOW_VARIABLE`] says otherwise (the suite then runs from that instant) or the
+/// start is in the last [`BEFORE_MIDNIGHT`] of a UTC day (see [`not_straddling_midnight`]).
 pub fn clock_offset_ms() -> i64 {
     static OFFSET: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
     *OFFSET.get_or_init(|| {
@@ -492,26 +491,29 @@ pub fn clock_offset_ms() -> i64 {
                 .expect("GCORE_REPORTD_TEST_NOW is an RFC 3339 instant"),
             Err(_) => real,
         };
-        away_from_month_boundaries(system).as_millisecond() - real.as_millisecond()
+        not_straddling_midnight(system).as_millisecond() - real.as_millisecond()
     })
 }
 
-/// `at`, or three hours before the month boundary it is within two hours of.
-fn away_from_month_boundaries(at: jiff::Timestamp) -> jiff::Timestamp {
-    let utc = at.to_zoned(jiff::tz::TimeZone::UTC);
-    let start = utc
+/// How long before a UTC midnight the suite does not start: longer than a whole run takes.
+const BEFORE_MIDNIGHT: jiff::SignedDuration = jiff::SignedDuration::from_mins(20);
+
+/// `at`, or, in the last [`BEFORE_MIDNIGHT`] of a UTC day, an hour before that midnight. A
+/// test on the real clock cannot stop it: one that straddled midnight (the daily reports' fire
+/// time, on the 1st a new month, on the 2nd the default monthly schedule's) would compare the
+/// periods due when it started with those due when its daemon ran. The boundaries themselves
+/// are met by `month_ends`, which drives a manual clock through them; the suite is run at such
+/// instants by `.ci/run`.
+fn not_straddling_midnight(at: jiff::Timestamp) -> jiff::Timestamp {
+    let midnight = at
+        .to_zoned(jiff::tz::TimeZone::UTC)
         .start_of_day()
-        .expect("midnight")
-        .first_of_month()
-        .expect("first");
-    let next = start
-        .checked_add(jiff::Span::new().months(1))
-        .expect("next month");
-    let hours = |h: i64| jiff::SignedDuration::from_hours(h);
-    for boundary in [start.timestamp(), next.timestamp()] {
-        if at.duration_until(boundary).abs() < hours(2) {
-            return boundary.checked_sub(hours(3)).expect("in range");
-        }
+        .and_then(|d| d.checked_add(jiff::Span::new().days(1)))
+        .expect("the next midnight")
+        .timestamp();
+    if at.duration_until(midnight) <= BEFORE_MIDNIGHT {
+        let hour = jiff::SignedDuration::from_hours(1);
+        return midnight.checked_sub(hour).expect("in range");
     }
     at
 }
