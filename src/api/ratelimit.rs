@@ -1,12 +1,21 @@
-//! The daemon-wide request budget (`api.max_requests_per_second`): every request takes the next
-//! free slot, so however many tasks are due the API sees an even, capped rate. A `Retry-After`
-//! pauses the whole budget, including requests already waiting for their slot: when a slot
-//! comes up during a pause, its request waits for the pause to end and takes a new slot.
-//! Waiting here is legitimate: it vouches for the process to the watchdog (see `liveness`).
+//! The daemon-wide request budget (`api.max_requests_per_second`): `governor`'s GCRA with a
+//! burst of one, so however many tasks are due the API sees an even, capped rate. Requests
+//! wait for the budget one at a time, the others queued behind in order; one that stops
+//! waiting (a shutdown drops it) costs no slot. A `Retry-After` pauses the whole budget,
+//! including the request already waiting for its slot: it waits for the pause to end, then
+//! takes a new slot. The budget runs on tokio's clock, the one the pause and the watchdog's
+//! vouches use (and tests can pause), and waits on tokio's timer: `governor`'s own
+//! `until_ready` would wait on a separate timer thread, on another clock. Waiting here is
+//! legitimate: it vouches for the process to the watchdog (see `liveness`).
 
 use std::sync::Mutex;
 use std::time::Duration;
 
+use governor::clock::Clock;
+use governor::middleware::NoOpMiddleware;
+use governor::nanos::Nanos;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::Quota;
 use tokio::time::Instant;
 
 use crate::liveness;
@@ -15,69 +24,95 @@ use crate::liveness;
 /// below one request per 1000 s; this only keeps arithmetic finite).
 const MAX_SPACING: Duration = Duration::from_secs(1000);
 
-/// Hands out evenly spaced send times; at most one request per `spacing`, none while paused.
-#[derive(Debug)]
-pub struct RateLimiter {
-    spacing: Duration,
-    slots: Mutex<Slots>,
+type Gcra = governor::RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<Nanos>>;
+
+/// Tokio's clock, as `governor` reads it: the time since the budget was made.
+#[derive(Debug, Clone, Copy)]
+struct TokioClock {
+    origin: Instant,
 }
 
+impl TokioClock {
+    /// The tokio instant of one of `governor`'s.
+    fn instant(&self, at: Nanos) -> Instant {
+        self.origin
+            .checked_add(Duration::from(at))
+            .unwrap_or_else(Instant::now)
+    }
+}
+
+impl Clock for TokioClock {
+    type Instant = Nanos;
+
+    fn now(&self) -> Nanos {
+        Nanos::new(u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX))
+    }
+}
+
+/// At most one request per `1 / per_second`, none while paused.
 #[derive(Debug)]
-struct Slots {
-    /// The earliest free slot.
-    next: Instant,
+pub struct RateLimiter {
+    budget: Gcra,
+    clock: TokioClock,
+    /// Held by the request waiting for the budget; the others queue for it (in order).
+    turn: tokio::sync::Mutex<()>,
     /// No request is sent before this (the latest `Retry-After`).
-    paused_until: Instant,
+    paused_until: Mutex<Instant>,
+}
+
+/// The time between two requests at `per_second`, kept within 1 ns..[`MAX_SPACING`].
+fn spacing(per_second: f64) -> Duration {
+    Duration::try_from_secs_f64(1.0 / per_second)
+        .unwrap_or(MAX_SPACING)
+        .clamp(Duration::from_nanos(1), MAX_SPACING)
 }
 
 impl RateLimiter {
     pub fn new(per_second: f64) -> RateLimiter {
-        let now = Instant::now();
+        let clock = TokioClock {
+            origin: Instant::now(),
+        };
+        // A spacing of at least 1 ns always makes a quota; burst 1 is `with_period`'s own.
+        let quota = Quota::with_period(spacing(per_second))
+            .unwrap_or(Quota::per_second(std::num::NonZeroU32::MIN));
         RateLimiter {
-            spacing: Duration::try_from_secs_f64(1.0 / per_second)
-                .unwrap_or(MAX_SPACING)
-                .min(MAX_SPACING),
-            slots: Mutex::new(Slots {
-                next: now,
-                paused_until: now,
-            }),
+            budget: Gcra::direct_with_clock(quota, clock),
+            clock,
+            turn: tokio::sync::Mutex::new(()),
+            paused_until: Mutex::new(clock.origin),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Slots> {
-        self.slots.lock().unwrap_or_else(|e| e.into_inner())
+    fn pause_end(&self) -> Instant {
+        *self.paused_until.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Waits until this request may be sent.
     pub async fn acquire(&self) {
+        let _turn = self.turn.lock().await;
         loop {
-            let slot = {
-                let mut slots = self.lock();
-                let slot = slots.next.max(slots.paused_until).max(Instant::now());
-                slots.next = slot.checked_add(self.spacing).unwrap_or(slot);
-                slot
-            };
-            liveness::vouch_until(slot);
-            tokio::time::sleep_until(slot).await;
-            let paused_until = self.lock().paused_until;
-            if paused_until <= Instant::now() {
-                return;
+            let paused_until = self.pause_end();
+            if paused_until > Instant::now() {
+                // Also when the pause began while this request waited for its slot.
+                liveness::vouch_until(paused_until);
+                tokio::time::sleep_until(paused_until).await;
+                continue;
             }
-            // A pause began while this request waited for its slot.
-            liveness::vouch_until(paused_until);
-            tokio::time::sleep_until(paused_until).await;
+            match self.budget.check() {
+                Ok(()) => return,
+                Err(not_until) => {
+                    let slot = self.clock.instant(not_until.earliest_possible());
+                    liveness::vouch_until(slot);
+                    tokio::time::sleep_until(slot).await;
+                }
+            }
         }
     }
 
     /// Holds every request back until `until` (after a 429 or 503 with `Retry-After`).
     pub fn pause_until(&self, until: Instant) {
-        let mut slots = self.lock();
-        slots.paused_until = slots.paused_until.max(until);
-    }
-
-    /// Until when requests are held back (in the past when they are not).
-    pub fn paused_until(&self) -> Instant {
-        self.lock().paused_until
+        let mut paused = self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
+        *paused = (*paused).max(until);
     }
 }
 
@@ -86,46 +121,82 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_rate_too_small_or_not_a_number_gives_a_finite_spacing() {
-        for rate in [1e-20, 0.0, -1.0, f64::NAN, f64::INFINITY] {
-            assert!(RateLimiter::new(rate).spacing <= MAX_SPACING, "{rate}");
+    fn a_rate_too_small_too_large_or_not_a_number_gives_a_finite_spacing() {
+        for rate in [1e-20, 0.0, -1.0, f64::NAN, f64::INFINITY, 1e300] {
+            let spacing = spacing(rate);
+            assert!(spacing <= MAX_SPACING && !spacing.is_zero(), "{rate}");
+            RateLimiter::new(rate);
         }
     }
 
     // Tokio's paused clock: time only moves when every task waits, so these are exact.
     #[tokio::test(start_paused = true)]
-    async fn requests_are_spaced_by_the_budget() {
+    async fn requests_are_spaced_by_the_budget_and_an_idle_budget_saves_up_no_burst() {
         let limiter = RateLimiter::new(50.0);
         let start = Instant::now();
         for _ in 0..5 {
             limiter.acquire().await;
         }
-        assert!(
-            start.elapsed() >= Duration::from_millis(80),
-            "{:?}",
-            start.elapsed()
-        );
+        assert_eq!(start.elapsed(), Duration::from_millis(80));
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let idle = Instant::now();
+        for _ in 0..3 {
+            limiter.acquire().await;
+        }
+        assert_eq!(idle.elapsed(), Duration::from_millis(40));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_fractional_rate_spaces_requests_by_its_inverse() {
+        let limiter = RateLimiter::new(0.4);
+        let start = Instant::now();
+        for _ in 0..3 {
+            limiter.acquire().await;
+        }
+        assert_eq!(start.elapsed(), Duration::from_secs(5));
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_pause_holds_back_requests_already_waiting_for_their_slot() {
-        let limiter = std::sync::Arc::new(RateLimiter::new(10.0));
+        let limiter = RateLimiter::new(10.0);
         let start = Instant::now();
         limiter.acquire().await;
-        // A second request takes the slot at 100 ms and waits for it...
-        let waiting = {
-            let limiter = limiter.clone();
-            tokio::spawn(async move {
-                limiter.acquire().await;
-                start.elapsed()
-            })
+        // A second request waits for the slot at 100 ms...
+        let waiting = async {
+            limiter.acquire().await;
+            start.elapsed()
         };
-        tokio::time::sleep(Duration::from_millis(20)).await;
         // ...when a Retry-After of 300 ms arrives.
-        limiter.pause_until(start + Duration::from_millis(320));
-        let sent_at = waiting.await.expect("task");
+        let throttled = async {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            limiter.pause_until(start + Duration::from_millis(320));
+        };
+        let (sent_at, ()) = tokio::join!(waiting, throttled);
         assert!(sent_at >= Duration::from_millis(320), "{sent_at:?}");
         limiter.acquire().await;
         assert!(start.elapsed() >= sent_at + Duration::from_millis(100));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_that_stops_waiting_costs_no_slot_and_the_queue_keeps_its_order() {
+        let limiter = RateLimiter::new(10.0);
+        let start = Instant::now();
+        limiter.acquire().await;
+        // Given up 20 ms into its wait for the slot at 100 ms (as a shutdown drops it).
+        let gave_up = tokio::time::timeout(Duration::from_millis(20), limiter.acquire()).await;
+        assert!(gave_up.is_err(), "it was still waiting");
+        // The next takes that slot; two more queue behind it, in the order they came.
+        let order = Mutex::new(Vec::new());
+        let queued = |n: u32| {
+            let (limiter, order) = (&limiter, &order);
+            async move {
+                limiter.acquire().await;
+                order.lock().expect("order").push((n, start.elapsed()));
+            }
+        };
+        tokio::join!(queued(1), queued(2), queued(3));
+        let order = order.into_inner().expect("order");
+        let ms = |n| Duration::from_millis(n);
+        assert_eq!(order, [(1, ms(100)), (2, ms(200)), (3, ms(300))]);
     }
 }

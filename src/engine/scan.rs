@@ -6,13 +6,15 @@
 
 use std::time::Duration;
 
+use backon::{ExponentialBuilder, Retryable};
+
 use super::Engine;
 use crate::api::{ApiError, ErrorClass, FileTask, ListQuery, MAX_PAGE};
 
 /// More pages than any real listing has (10 million tasks): a server whose `next` never ends.
 const MAX_PAGES: u32 = 100_000;
-/// How many times one page is asked for before the scan fails.
-const PAGE_TRIES: u32 = 5;
+/// How many times one page is asked for again before the scan fails (five tries in all).
+const PAGE_RETRIES: usize = 4;
 /// The first wait before a page is asked again; it doubles.
 const PAGE_RETRY: Duration = Duration::from_millis(200);
 
@@ -46,25 +48,52 @@ impl Engine {
 
     /// One page, asked for again after a transient failure.
     async fn page(&self, query: &ListQuery) -> Result<crate::api::Page<FileTask>, ApiError> {
-        let mut wait = PAGE_RETRY;
-        let mut tries = 1;
-        loop {
-            match self.client.list(query).await {
-                Ok(page) => return Ok(page),
-                Err(e) if retryable(&e) && tries < PAGE_TRIES => {
-                    tracing::debug!(offset = query.offset, error = %e, "list page failed; asking for it again");
-                    // A Retry-After pauses the client's budget itself; this only spaces tries.
-                    crate::liveness::vouch(wait);
-                    tokio::time::sleep(wait).await;
-                    wait = wait.saturating_mul(2);
-                    tries += 1;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        (|| self.client.list(query))
+            .retry(page_backoff())
+            .sleep(tokio::time::sleep)
+            .when(retryable)
+            .notify(|e, wait| {
+                tracing::debug!(offset = query.offset, error = %e, "list page failed; asking for it again");
+                // A Retry-After pauses the client's budget itself; this only spaces tries.
+                crate::liveness::vouch(wait);
+            })
+            .await
     }
+}
+
+/// The waits before each new ask for a page: 200 ms, doubling, no jitter, four of them.
+fn page_backoff() -> ExponentialBuilder {
+    ExponentialBuilder::new()
+        .with_min_delay(PAGE_RETRY)
+        .with_factor(2.0)
+        .with_max_times(PAGE_RETRIES)
 }
 
 fn retryable(err: &ApiError) -> bool {
     err.class() == ErrorClass::Transient && !matches!(err, ApiError::Stopped { .. })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use backon::BackoffBuilder;
+
+    #[test]
+    fn a_failed_page_is_asked_for_four_more_times_200_ms_apart_doubling() {
+        // backon multiplies by an f32: a few ns more than the exact doubling.
+        let waits: Vec<_> = page_backoff().build().map(|w| w.as_millis()).collect();
+        assert_eq!(waits, [200, 400, 800, 1600]);
+    }
+
+    #[test]
+    fn a_stop_is_never_retried_but_a_transient_failure_is() {
+        let op = crate::api::Operation::List;
+        assert!(!retryable(&ApiError::Stopped { op }));
+        let dropped = ApiError::Transport {
+            op,
+            message: "connection reset".into(),
+            maybe_sent: false,
+        };
+        assert!(retryable(&dropped));
+    }
 }
