@@ -187,8 +187,7 @@ async fn an_empty_report_under_on_empty_refetch_is_not_delivered_and_asked_again
         report_rows: 0,
         ..common::quick_sim()
     };
-    let reports = format!(
-        r#"
+    let reports = r#"
 [metrics]
 listen = "127.0.0.1:0"
 
@@ -198,9 +197,8 @@ template = "ResellerExpenses"
 format = "json"
 refresh = ["4s"]
 on_empty = "refetch"
-"#
-    );
-    let h = Harness::with_options(options, &reports).await;
+"#;
+    let h = Harness::with_options(options, reports).await;
     let daemon = start_daemon(&h);
     let port = daemon.metrics_port().await;
     let rows = status_when(&h, "the empty first report", |r| all_done(r, 1)).await;
