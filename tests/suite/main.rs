@@ -17,6 +17,7 @@ mod migrations;
 mod operations;
 mod parsing;
 mod periods;
+mod progress;
 mod query_plans;
 mod secrets;
 mod shutdown;
