@@ -5,8 +5,16 @@
 //! hook or a shell inherits the variable but not the stream); if the journal socket cannot be
 //! opened, plain text on stderr is the fallback. Every task's lines carry its span (id,
 //! report, period, task_uuid): in JSON as the `span` object, in the journal as the fields ID,
-//! REPORT, PERIOD and TASK_UUID.
+//! REPORT, PERIOD and TASK_UUID. On a terminal, a command showing its progress line
+//! (`cli::progress`) logs at `warn` unless a level is asked for, and each log line is written
+//! above the line instead of through it; elsewhere stderr gets the lines as they are.
 
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+
+use indicatif::ProgressBar;
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
@@ -22,11 +30,13 @@ pub enum LogFormat {
     Journald,
 }
 
-/// Installs the global subscriber; `level` wins over `RUST_LOG` when given.
-pub fn init(format: Option<LogFormat>, level: Option<&str>) {
+/// Installs the global subscriber; `level` wins over `RUST_LOG` when given, and without
+/// either the level is `info`, or `warn` when the command shows a progress line (`progress`).
+pub fn init(format: Option<LogFormat>, level: Option<&str>, progress: bool) {
+    let default = if progress { "warn" } else { "info" };
     let filter = match level {
         Some(level) => EnvFilter::new(level),
-        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default)),
     };
     let format = format.unwrap_or(if stderr_is_the_journal() {
         LogFormat::Journald
@@ -34,12 +44,17 @@ pub fn init(format: Option<LogFormat>, level: Option<&str>) {
         LogFormat::Text
     });
     let registry = tracing_subscriber::registry().with(filter);
-    // Colours only for a person at a terminal: a file or pipe gets plain text to grep.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    // Colours and the progress bar only for a person at a terminal: a file or pipe gets plain
+    // text to grep.
+    let terminal = std::io::stderr().is_terminal();
     let text = || {
+        let writer = match terminal {
+            true => BoxMakeWriter::new(AboveBar),
+            false => BoxMakeWriter::new(std::io::stderr),
+        };
         tracing_subscriber::fmt::layer()
-            .with_ansi(ansi)
-            .with_writer(std::io::stderr)
+            .with_ansi(terminal)
+            .with_writer(writer)
     };
     let result = match format {
         LogFormat::Text => registry.with(text()).try_init(),
@@ -56,6 +71,54 @@ pub fn init(format: Option<LogFormat>, level: Option<&str>) {
     };
     if let Err(e) = result {
         eprintln!("gcore-reportd: logging not initialised: {e}");
+    }
+}
+
+/// The progress line log lines are written above, while one shows.
+static BAR: Mutex<Option<ProgressBar>> = Mutex::new(None);
+
+/// Log lines go above `bar` from now on (`None`: straight to stderr again).
+pub fn show_above(bar: Option<ProgressBar>) {
+    *BAR.lock().unwrap_or_else(|e| e.into_inner()) = bar;
+}
+
+/// On a terminal: stderr, or, while a progress line shows, a buffer of one log line written
+/// above it.
+struct AboveBar;
+
+impl<'a> MakeWriter<'a> for AboveBar {
+    type Writer = Box<dyn Write>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        let bar = BAR.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        match bar {
+            Some(bar) => Box::new(LineAbove(bar, Vec::new())),
+            None => Box::new(std::io::stderr()),
+        }
+    }
+}
+
+/// One event's text, written when the subscriber is done with it (drop), with the progress
+/// line lifted out of the way.
+struct LineAbove(ProgressBar, Vec<u8>);
+
+impl Write for LineAbove {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.1.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for LineAbove {
+    fn drop(&mut self) {
+        let text = std::mem::take(&mut self.1);
+        self.0.suspend(|| {
+            let _ = std::io::stderr().write_all(&text);
+        });
     }
 }
 

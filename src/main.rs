@@ -8,7 +8,11 @@ use clap::Parser;
 fn main() -> ExitCode {
     limit_malloc_arenas();
     let cli = gcore_reportd::cli::Cli::parse();
-    gcore_reportd::logging::init(cli.log_format, cli.log_level.as_deref());
+    gcore_reportd::logging::init(
+        cli.log_format,
+        cli.log_level.as_deref(),
+        cli.shows_progress(),
+    );
     // One thread runs every task: the work is waiting on the network, SQLite (its own worker
     // threads) and the disk (the blocking pool), and at 10,000 reports the wake-ups between
     // runtime threads cost more CPU than the work they would spread (measured in the scale

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use jiff::civil::Date;
 use tokio_util::sync::CancellationToken;
 
+use super::progress::Progress;
 use super::{load_config, spawn_signal_handler, Cli, UsageError};
 use crate::clock::Clock;
 use crate::config::{Config, Overrides};
@@ -94,6 +95,7 @@ pub async fn backfill(cli: &Cli, args: &BackfillArgs) -> anyhow::Result<ExitCode
         println!("{} period(s); nothing recorded (--dry-run)", periods.len());
         return Ok(ExitCode::SUCCESS);
     }
+    let since = clock()?.now_ms();
     let store = Store::open(&config.storage.database).await?;
     let mut recorded = 0;
     for period in &periods {
@@ -107,12 +109,13 @@ pub async fn backfill(cli: &Cli, args: &BackfillArgs) -> anyhow::Result<ExitCode
         "{recorded} new period(s) recorded, {} already had a task",
         periods.len() - recorded
     );
-    drain(config).await
+    drain(config, since).await
 }
 
 pub async fn submit(cli: &Cli, args: &SubmitArgs) -> anyhow::Result<ExitCode> {
     let config = load_config(&cli.config, &Overrides::default())?;
     let parameters: serde_json::Map<_, _> = args.params.iter().cloned().collect();
+    let since = clock()?.now_ms();
     let store = Store::open(&config.storage.database).await?;
     let id = engine::record_adhoc(
         &store,
@@ -125,15 +128,19 @@ pub async fn submit(cli: &Cli, args: &SubmitArgs) -> anyhow::Result<ExitCode> {
     .await?;
     store.close().await;
     println!("task {id} recorded for template {}", args.template);
-    drain(config).await
+    drain(config, since).await
 }
 
 /// Works on recorded tasks until none is in flight; exit 1 if any failed. When a daemon
-/// already works on the database, the recorded tasks are left to it.
-async fn drain(config: Config) -> anyhow::Result<ExitCode> {
+/// already works on the database, the recorded tasks are left to it. On a terminal the
+/// progress line counts the tasks changed from `since` (those just recorded included).
+async fn drain(config: Config, since: i64) -> anyhow::Result<ExitCode> {
     let shutdown = CancellationToken::new();
     spawn_signal_handler(shutdown.clone());
-    let summary = match engine::run(config, clock()?, shutdown, RunMode::Drain).await {
+    let progress = Progress::start(&config.storage.database, since);
+    let result = engine::run(config, clock()?, shutdown.clone(), RunMode::Drain).await;
+    progress.finish(&result, &shutdown).await;
+    let summary = match result {
         Err(EngineError::Busy { .. }) => {
             println!("another gcore-reportd is working on this database: it will process them");
             return Ok(ExitCode::SUCCESS);

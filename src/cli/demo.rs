@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
+use super::progress::Progress;
 use super::{load_config, operator, spawn_signal_handler};
 use crate::config::Overrides;
 use crate::engine::{self, RunMode};
@@ -103,13 +104,11 @@ pub async fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let shutdown = CancellationToken::new();
     spawn_signal_handler(shutdown.clone());
     let database = config.storage.database.clone();
-    let summary = engine::run(
-        config,
-        crate::clock::Clock::system(),
-        shutdown,
-        RunMode::Once,
-    )
-    .await?;
+    let clock = crate::clock::Clock::system();
+    let progress = Progress::start(&database, clock.now_ms());
+    let result = engine::run(config, clock, shutdown.clone(), RunMode::Once).await;
+    progress.finish(&result, &shutdown).await;
+    let summary = result?;
     sim.shutdown();
     let store = Store::open_existing(&database).await?;
     let tasks = store.list_tasks(&TaskFilter::default()).await?;

@@ -10,6 +10,7 @@ mod demo;
 mod docs;
 mod effective;
 mod operator;
+mod progress;
 mod retry;
 mod steer;
 mod table;
@@ -41,7 +42,8 @@ pub struct Cli {
     /// Log format [default: journald when stderr is the journal (JOURNAL_STREAM), else text].
     #[arg(long, global = true, value_enum)]
     pub log_format: Option<LogFormat>,
-    /// Log level or filter (e.g. "debug", "gcore_reportd=trace"); default from RUST_LOG, else info.
+    /// Log level or filter (e.g. "debug", "gcore_reportd=trace"); default from RUST_LOG, else
+    /// info (warn while `run --once`, `backfill`, `submit` or `demo` shows its progress line).
     #[arg(long, global = true)]
     pub log_level: Option<String>,
     #[command(subcommand)]
@@ -205,7 +207,13 @@ async fn run(cli: &Cli, once: bool) -> anyhow::Result<ExitCode> {
         "gcore-reportd starting"
     );
     let clock = crate::clock::Clock::from_env().map_err(UsageError)?;
-    let summary = engine::run_with_reloads(config, clock, shutdown, mode, reloads).await?;
+    let progress = match once {
+        true => progress::Progress::start(&config.storage.database, clock.now_ms()),
+        false => progress::Progress::off(),
+    };
+    let result = engine::run_with_reloads(config, clock, shutdown.clone(), mode, reloads).await;
+    progress.finish(&result, &shutdown).await;
+    let summary = result?;
     tracing::info!(
         done = summary.done,
         failed = summary.failed,

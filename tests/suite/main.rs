@@ -18,6 +18,7 @@ mod month_ends;
 mod operations;
 mod parsing;
 mod periods;
+mod progress;
 mod query_plans;
 mod secrets;
 mod shutdown;
