@@ -1,12 +1,15 @@
-//! The SQLite state: opening the database (WAL, busy timeout, mode 0600, migrations applied),
-//! the row types, and the local task states. Reads live in `reads`, the engine's changes in
-//! `transitions` and `bulk`, the operators' in `operator` (one transaction per change,
-//! compare-and-set, with its event: the rule is in `events`), row shapes in `rows`.
+//! The SQLite state: opening the database (WAL, busy timeout, mode 0600, migrations applied).
+//! The local task states live in `state`, the errors in `error`, the file on disk in `files`.
+//! Reads live in `reads`, the engine's changes in `transitions` and `bulk`, the operators' in
+//! `operator` (one transaction per change, compare-and-set, with its event: the rule is in
+//! `events`), row shapes in `rows`.
 
 mod bulk;
 mod daemon;
 mod deliveries;
+mod error;
 mod events;
+mod files;
 mod hook_runs;
 mod identity;
 mod lookup;
@@ -15,23 +18,28 @@ mod progress;
 mod reads;
 mod report_view;
 mod rows;
+mod state;
 mod transitions;
 
-use std::path::{Path, PathBuf};
-use std::str::FromStr;
+use std::path::Path;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
+use error::is_not_a_database;
+use files::{check_header, companions, create_private, restrict_permissions};
+
 pub use bulk::PollUpdate;
 pub use daemon::{Condition, API_PAUSED, AUTH_BLOCKED};
 pub use deliveries::Delivery;
+pub use error::StoreError;
 pub use identity::Rerendered;
 pub use lookup::FileOwner;
 pub use reads::HOT_QUERIES;
 pub use report_view::{NewestTask, ReportCounts};
 pub use rows::*;
+pub use state::State;
 
 /// The schema's migrations, embedded at build time (`build.rs` reruns when they change).
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -44,125 +52,6 @@ const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Store {
     pool: SqlitePool,
 }
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("cannot open the database {path}: {source}; check that its directory exists and is writable by the daemon")]
-    Open { path: PathBuf, source: sqlx::Error },
-    #[error("cannot migrate the database {path}: {source}")]
-    Migrate {
-        path: PathBuf,
-        source: sqlx::migrate::MigrateError,
-    },
-    #[error("the database {path} does not exist yet: start the daemon once (gcore-reportd run) to create it")]
-    Missing { path: PathBuf },
-    #[error("the database {path} is not ready yet: a daemon starting right now creates or upgrades its tables; try again in a moment")]
-    Uninitialised { path: PathBuf },
-    #[error("database error: {0}")]
-    Sql(#[from] sqlx::Error),
-    #[error("task {0} not found in the database (see gcore-reportd status)")]
-    NoSuchTask(String),
-    #[error("{key:?} is the start of the uuids of several tasks ({}): give more characters, or the task's id", list_ids(candidates))]
-    Ambiguous { key: String, candidates: Vec<i64> },
-    #[error("{path} is not an SQLite database, or it is damaged: stop the service, move the file aside and restore the backup (README: Back up the state); remove it to start afresh, forgetting every tracked task")]
-    NotADatabase { path: PathBuf },
-    #[error("task {id} in the database has {column} = {value:?}, which this version cannot read ({why}); was the database written by a newer gcore-reportd? Run that version, or restore a backup")]
-    BadRow {
-        id: i64,
-        column: &'static str,
-        value: String,
-        why: String,
-    },
-    #[error("task {id} was changed by another process while this one worked on it (it expected the task {expected}); nothing was overwritten, it is read again")]
-    Conflict { id: i64, expected: State },
-    #[error("cannot encode a statement's arguments: {0}")]
-    Encode(String),
-}
-
-/// `ids 3, 7, 9` for an ambiguity error.
-fn list_ids(ids: &[i64]) -> String {
-    let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
-    format!("ids {}", ids.join(", "))
-}
-
-/// A task's local state: where it is in create → poll → download.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum State {
-    /// Recorded as due; nothing sent yet.
-    Intent,
-    /// A create was (maybe) sent; its outcome must be reconciled before creating again.
-    Creating,
-    /// Created remotely; waiting for Completed / Failed / Cancelled.
-    Polling,
-    /// Completed remotely; the file is being fetched.
-    Downloading,
-    /// The file is in the output directory.
-    Done,
-    /// Given up: rejected, or failed remotely `max_attempts` times.
-    Failed,
-    /// Not finished before `polling.deadline`.
-    Expired,
-    /// The remote task vanished (404).
-    Lost,
-}
-
-impl State {
-    pub const ALL: [State; 8] = [
-        State::Intent,
-        State::Creating,
-        State::Polling,
-        State::Downloading,
-        State::Done,
-        State::Failed,
-        State::Expired,
-        State::Lost,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Intent => "intent",
-            State::Creating => "creating",
-            State::Polling => "polling",
-            State::Downloading => "downloading",
-            State::Done => "done",
-            State::Failed => "failed",
-            State::Expired => "expired",
-            State::Lost => "lost",
-        }
-    }
-
-    /// Whether no remote task is known yet (`intent` or `creating`).
-    pub fn is_creating(self) -> bool {
-        matches!(self, State::Intent | State::Creating)
-    }
-
-    /// Whether the engine still has work to do for a task in this state.
-    pub fn is_active(self) -> bool {
-        matches!(
-            self,
-            State::Intent | State::Creating | State::Polling | State::Downloading
-        )
-    }
-}
-
-impl std::fmt::Display for State {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for State {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        State::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| format!("unknown state {s:?}: expected one of intent, creating, polling, downloading, done, failed, expired, lost"))
-    }
-}
-
 impl Store {
     /// Opens (creating if needed) the database and applies pending migrations.
     pub async fn open(path: &Path) -> Result<Store, StoreError> {
@@ -288,84 +177,5 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
-    }
-}
-
-/// `path` with each suffix appended (`state.db-wal`, …), for the files that exist.
-fn companions(path: &Path, suffixes: &[&str]) -> Vec<PathBuf> {
-    suffixes
-        .iter()
-        .map(|suffix| {
-            let mut name = path.as_os_str().to_owned();
-            name.push(suffix);
-            PathBuf::from(name)
-        })
-        .filter(|p| p.exists())
-        .collect()
-}
-
-/// Refuses a file that does not start like an SQLite database (an empty file is a new one).
-fn check_header(path: &Path) -> Result<(), StoreError> {
-    use std::io::Read;
-    let Ok(file) = std::fs::File::open(path) else {
-        return Ok(()); // missing or unreadable: opening it says why
-    };
-    let mut head = Vec::with_capacity(16);
-    if file.take(16).read_to_end(&mut head).is_err() || head.is_empty() {
-        return Ok(());
-    }
-    match head.as_slice() == b"SQLite format 3\0" {
-        true => Ok(()),
-        false => Err(StoreError::NotADatabase {
-            path: path.to_path_buf(),
-        }),
-    }
-}
-
-/// SQLite's "file is not a database" (26) or "database disk image is malformed" (11).
-fn is_not_a_database(err: &sqlx::Error) -> bool {
-    let code = err.as_database_error().and_then(|e| e.code());
-    matches!(code.as_deref(), Some("26" | "11"))
-}
-
-/// Makes the database file exist with mode 0600 before SQLite opens it: SQLite gives the WAL
-/// and shared-memory files it creates the database file's mode, so they are private too
-/// (created by SQLite itself, the file would start with the umask's mode, and so would they).
-/// A zero-length file is an empty database to SQLite.
-fn create_private(path: &Path) {
-    use std::os::unix::fs::OpenOptionsExt;
-    if path.exists() {
-        restrict_permissions(path);
-        return;
-    }
-    let created = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path);
-    if let Err(e) = created {
-        // Another process may have created it meanwhile; any real problem (a missing
-        // directory, no write access) is reported when SQLite opens the file.
-        tracing::debug!(path = %path.display(), error = %e, "cannot create the database file beforehand");
-    }
-}
-
-/// The database holds report metadata: it and its WAL and shared-memory files are readable
-/// by the daemon's user only.
-fn restrict_permissions(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    let private = || std::fs::Permissions::from_mode(0o600);
-    if let Err(e) = std::fs::set_permissions(path, private()) {
-        tracing::warn!(path = %path.display(), error = %e, "cannot set the database's mode to 0600");
-    }
-    for suffix in ["-wal", "-shm"] {
-        let mut companion = path.as_os_str().to_owned();
-        companion.push(suffix);
-        let companion = PathBuf::from(companion);
-        if companion.exists() {
-            if let Err(e) = std::fs::set_permissions(&companion, private()) {
-                tracing::warn!(path = %companion.display(), error = %e, "cannot set the mode to 0600");
-            }
-        }
     }
 }

@@ -1,17 +1,14 @@
-//! The operator commands: `status`, `show`, `check-config` and `templates`. They read the same
-//! database as a running daemon (WAL lets them), and never create one.
+//! `status`: every task, newest first, as a table narrow enough for a terminal (with the
+//! daemon-wide conditions above it) or as JSON Lines.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::Context;
-
-use super::{load_config, table};
+use super::{open_store, print_quietly};
+use crate::cli::table;
 use crate::config::{self, Overrides};
-use crate::engine;
-use crate::store::{State, Store, TaskFilter, TaskRow};
+use crate::store::{State, TaskFilter, TaskRow};
 
 #[derive(Debug, clap::Args)]
 pub struct StatusArgs {
@@ -31,37 +28,6 @@ pub struct StatusArgs {
     #[arg(long)]
     pub all: bool,
 }
-
-/// The commands that ask the API directly (`templates`, `check-config --online`) send nothing
-/// while a pause the API asked for (a `Retry-After` the daemon recorded) lasts.
-pub(super) async fn refuse_during_api_pause(config: &config::Config) -> anyhow::Result<()> {
-    let store = match Store::open_existing(&config.storage.database).await {
-        Ok(store) => store,
-        Err(crate::store::StoreError::Missing { .. }) => return Ok(()),
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot read the database for a pause the API asked for; asking the API anyway");
-            return Ok(());
-        }
-    };
-    let paused = store.condition(crate::store::API_PAUSED).await;
-    store.close().await;
-    let now = crate::clock::Clock::from_env()
-        .map_err(super::UsageError)?
-        .now_ms();
-    match paused? {
-        Some(pause) if pause.until_at.is_some_and(|until| until > now) => Err(anyhow::anyhow!(
-            "{}, and this command would ask it something: try again after that",
-            pause.value
-        )),
-        _ => Ok(()),
-    }
-}
-
-pub(super) async fn open_store(config_path: &Path) -> anyhow::Result<Store> {
-    let (database, _) = config::storage_paths(config_path, &Overrides::default())?;
-    Ok(Store::open_existing(&database).await?)
-}
-
 pub async fn status(config_path: &Path, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     let store = open_store(config_path).await?;
     let filter = TaskFilter {
@@ -85,7 +51,7 @@ pub async fn status(config_path: &Path, args: &StatusArgs) -> anyhow::Result<Exi
                 .is_some_and(|names| !names.iter().any(|n| n == report))
     };
     let mut out = String::new();
-    let versions = super::versions::counts(&store, &tasks).await?;
+    let versions = crate::cli::versions::counts(&store, &tasks).await?;
     if args.json {
         for task in &tasks {
             let mut json = task_json(task);
@@ -119,17 +85,6 @@ pub async fn status(config_path: &Path, args: &StatusArgs) -> anyhow::Result<Exi
     print_quietly(&out)?;
     Ok(ExitCode::SUCCESS)
 }
-
-/// Writes `text` to stdout. A reader that went away (`status | head`) is not an error: the
-/// command just stops.
-pub(super) fn print_quietly(text: &str) -> std::io::Result<()> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other,
-    }
-}
-
 /// The `status --json` object for one task.
 pub fn task_json(task: &TaskRow) -> serde_json::Value {
     serde_json::json!({
@@ -211,95 +166,4 @@ fn file_or_error(task: &TaskRow) -> String {
     }
     let cut: String = error.chars().take(ERROR_SHOWN - 1).collect();
     format!("{cut}…")
-}
-
-pub async fn show(config_path: &Path, key: &str) -> anyhow::Result<ExitCode> {
-    let store = open_store(config_path).await?;
-    let task = store.find_task(key).await?;
-    let events = store.task_events(task.id).await?;
-    let json = task_json(&task);
-    let mut out = String::new();
-    if let Some(fields) = json.as_object() {
-        for (k, v) in fields {
-            let value = match v {
-                serde_json::Value::String(s) => s.clone(),
-                serde_json::Value::Null => "-".into(),
-                other => other.to_string(),
-            };
-            out.push_str(&format!("{k:>16}: {value}\n"));
-        }
-    }
-    out.push_str(&format!(
-        "{:>16}: {}\n",
-        "parameters",
-        serde_json::Value::Object(task.parameters.0.clone())
-    ));
-    if let Some(versions) = super::versions::period_table(&store, &task).await? {
-        out.push_str(
-            "
-versions of the period's file:
-",
-        );
-        out.push_str(&versions);
-    }
-    out.push_str(
-        "
-history:
-",
-    );
-    let rows: Vec<Vec<String>> = events
-        .iter()
-        .map(|e| {
-            vec![
-                table::time(e.at),
-                e.state.clone(),
-                e.uuid.clone().unwrap_or_else(|| "-".into()),
-                e.remote_status.clone().unwrap_or_else(|| "-".into()),
-                e.message.clone().unwrap_or_default(),
-            ]
-        })
-        .collect();
-    out.push_str(&table::render(
-        &["AT (UTC)", "STATE", "UUID", "REMOTE", "MESSAGE"],
-        &rows,
-    ));
-    print_quietly(&out)?;
-    Ok(ExitCode::SUCCESS)
-}
-
-pub async fn templates(config_path: &Path, json: bool) -> anyhow::Result<ExitCode> {
-    let config = load_config(config_path, &Overrides::default())?;
-    refuse_during_api_pause(&config).await?;
-    let client = engine::build_client(&config)?;
-    let templates = client
-        .templates()
-        .await
-        .context("cannot list the report templates")?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&templates)?);
-        return Ok(ExitCode::SUCCESS);
-    }
-    let rows: Vec<Vec<String>> = templates
-        .iter()
-        .map(|t| {
-            let params = t.parameters.clone().unwrap_or_default().parameters;
-            let params: Vec<String> = params
-                .iter()
-                .map(|p| {
-                    let req = if p.required == Some(true) { "" } else { "?" };
-                    format!("{}{req}:{}", p.name, p.kind.as_deref().unwrap_or("any"))
-                })
-                .collect();
-            vec![
-                t.code.clone(),
-                t.name_en.clone().unwrap_or_default(),
-                params.join(", "),
-            ]
-        })
-        .collect();
-    print!(
-        "{}",
-        table::render(&["CODE", "NAME", "PARAMETERS (? = optional)"], &rows)
-    );
-    Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,33 @@
+//! The operator commands: `status`, `show`, `check-config` and `templates`. They read the same
+//! database as a running daemon (WAL lets them), and never create one.
+//! The commands live in `status`, `show` and `templates`; here are what they share.
+
+mod show;
+mod status;
+mod templates;
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::config::{self, Overrides};
+use crate::store::Store;
+
+pub use show::show;
+pub use status::{status, status_table, task_json, StatusArgs};
+pub(super) use templates::refuse_during_api_pause;
+pub use templates::templates;
+
+pub(super) async fn open_store(config_path: &Path) -> anyhow::Result<Store> {
+    let (database, _) = config::storage_paths(config_path, &Overrides::default())?;
+    Ok(Store::open_existing(&database).await?)
+}
+
+/// Writes `text` to stdout. A reader that went away (`status | head`) is not an error: the
+/// command just stops.
+pub(super) fn print_quietly(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}

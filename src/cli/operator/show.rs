@@ -1,0 +1,62 @@
+//! `show ID|UUID`: one task's fields, the versions of its period's file and its whole event
+//! history.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use super::{open_store, print_quietly, task_json};
+use crate::cli::table;
+
+pub async fn show(config_path: &Path, key: &str) -> anyhow::Result<ExitCode> {
+    let store = open_store(config_path).await?;
+    let task = store.find_task(key).await?;
+    let events = store.task_events(task.id).await?;
+    let json = task_json(&task);
+    let mut out = String::new();
+    if let Some(fields) = json.as_object() {
+        for (k, v) in fields {
+            let value = match v {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Null => "-".into(),
+                other => other.to_string(),
+            };
+            out.push_str(&format!("{k:>16}: {value}\n"));
+        }
+    }
+    out.push_str(&format!(
+        "{:>16}: {}\n",
+        "parameters",
+        serde_json::Value::Object(task.parameters.0.clone())
+    ));
+    if let Some(versions) = crate::cli::versions::period_table(&store, &task).await? {
+        out.push_str(
+            "
+versions of the period's file:
+",
+        );
+        out.push_str(&versions);
+    }
+    out.push_str(
+        "
+history:
+",
+    );
+    let rows: Vec<Vec<String>> = events
+        .iter()
+        .map(|e| {
+            vec![
+                table::time(e.at),
+                e.state.clone(),
+                e.uuid.clone().unwrap_or_else(|| "-".into()),
+                e.remote_status.clone().unwrap_or_else(|| "-".into()),
+                e.message.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    out.push_str(&table::render(
+        &["AT (UTC)", "STATE", "UUID", "REMOTE", "MESSAGE"],
+        &rows,
+    ));
+    print_quietly(&out)?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,192 @@
+//! Turning a [`RawConfig`] into a [`Config`]: every value checked, `[defaults]` applied to each
+//! report, and each refusal worded as "key: what is wrong, what is expected".
+
+/// A report's value for a key: its own, else `[defaults]`'. Defined before the submodules,
+/// which use it.
+macro_rules! pick {
+    ($report:expr, $defaults:expr, $field:ident) => {
+        $report.$field.clone().or_else(|| $defaults.$field.clone())
+    };
+}
+
+mod duplicates;
+mod fields;
+mod report;
+
+use std::collections::{HashMap, HashSet};
+
+use super::bounds;
+use super::raw::{RawApi, RawConfig, RawPolling};
+use super::*;
+use duplicates::check_same_request;
+use report::validate_report;
+
+/// Checks everything; the first problem found is returned.
+pub fn validate(raw: RawConfig, key: ApiKey) -> Result<Config, ConfigError> {
+    let api = validate_api(&raw.api, key)?;
+    let polling = validate_polling(&raw.polling)?;
+    let slots = ("downloads.max_concurrent", raw.downloads.max_concurrent);
+    bounds::count(slots.0, slots.1, bounds::DOWNLOAD_SLOTS)?;
+    let max_bytes = ("downloads.max_bytes", raw.downloads.max_bytes);
+    bounds::count(max_bytes.0, max_bytes.1, bounds::DOWNLOAD_BYTES)?;
+    let busy = ("storage.busy_timeout", raw.storage.busy_timeout);
+    bounds::duration(busy.0, busy.0, busy.1)?;
+    let grace = ("daemon.shutdown_timeout", raw.daemon.shutdown_timeout);
+    bounds::duration(grace.0, grace.0, grace.1)?;
+    let metrics_listen = match &raw.metrics.listen {
+        None => None,
+        Some(addr) => Some(addr.parse().map_err(|_| {
+            ConfigError::invalid(
+                "metrics.listen",
+                format!("{addr:?} is not an address: expected IP:PORT, e.g. \"127.0.0.1:9464\""),
+            )
+        })?),
+    };
+    let mut names = HashSet::new();
+    let mut reports = Vec::with_capacity(raw.reports.len());
+    let defaults = &raw.defaults;
+    let mut file_names = HashSet::new();
+    let mut requests = HashMap::new();
+    // Consumed one by one, so the raw and the checked reports are not both held in full.
+    for (i, report) in raw.reports.into_iter().enumerate() {
+        let report = validate_report(i, &report, defaults)?;
+        if !names.insert(report.name.clone()) {
+            return Err(ConfigError::invalid(
+                format!("reports[{i}].name"),
+                format!(
+                    "{:?} is used by two reports: names must be unique",
+                    report.name
+                ),
+            ));
+        }
+        let files = report
+            .file_name
+            .replace("{name}", &report.name)
+            .replace("{template}", &report.template)
+            .replace("{format}", report.format.as_str());
+        check_same_request(i, &report, &mut requests)?;
+        if !file_names.insert(files) {
+            return Err(ConfigError::invalid(
+                format!("reports[{i}].file_name"),
+                "gives the same file names as another report's: add {name} to it",
+            ));
+        }
+        reports.push(report);
+    }
+    let mut config = Config {
+        api,
+        storage: StorageConfig {
+            database: raw.storage.database,
+            output_dir: raw.storage.output_dir,
+            busy_timeout: raw.storage.busy_timeout,
+        },
+        polling,
+        downloads: DownloadsConfig {
+            max_concurrent: raw.downloads.max_concurrent,
+            max_bytes: raw.downloads.max_bytes,
+        },
+        daemon: DaemonConfig {
+            shutdown_timeout: raw.daemon.shutdown_timeout,
+        },
+        metrics_listen,
+        reports,
+        by_name: Default::default(),
+        warnings: Vec::new(),
+    };
+    config.index_reports();
+    Ok(config)
+}
+
+fn validate_api(raw: &RawApi, key: ApiKey) -> Result<ApiConfig, ConfigError> {
+    let url = reqwest::Url::parse(&raw.base_url).map_err(|e| {
+        ConfigError::invalid(
+            "api.base_url",
+            format!("{:?} is not a URL: {e}", raw.base_url),
+        )
+    })?;
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) => {}
+        "http" => return Err(ConfigError::invalid(
+            "api.base_url",
+            "http:// is accepted only for loopback hosts (127.0.0.1, ::1, localhost); use https://",
+        )),
+        other => {
+            return Err(ConfigError::invalid(
+                "api.base_url",
+                format!("unsupported scheme {other:?}: expected https://"),
+            ))
+        }
+    }
+    for (key, value) in [
+        ("api.request_timeout", raw.request_timeout),
+        ("api.auth_retry_interval", raw.auth_retry_interval),
+        ("api.create_settle", raw.create_settle),
+        ("api.max_retry_after", raw.max_retry_after),
+        ("api.clock_skew", raw.clock_skew),
+    ] {
+        bounds::duration(key, key, value)?;
+    }
+    bounds::rate("api.max_requests_per_second", raw.max_requests_per_second)?;
+    Ok(ApiConfig {
+        base_url: url,
+        key,
+        request_timeout: raw.request_timeout,
+        max_requests_per_second: raw.max_requests_per_second,
+        auth_retry_interval: raw.auth_retry_interval,
+        create_settle: raw.create_settle,
+        max_retry_after: raw.max_retry_after,
+        clock_skew: raw.clock_skew,
+    })
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+fn validate_polling(raw: &RawPolling) -> Result<PollingConfig, ConfigError> {
+    for (key, value) in [
+        ("polling.initial_interval", raw.initial_interval),
+        ("polling.max_interval", raw.max_interval),
+        ("polling.deadline", raw.deadline),
+        ("polling.lost_after", raw.lost_after),
+    ] {
+        bounds::duration(key, key, value)?;
+    }
+    if raw.initial_interval.is_zero() {
+        return Err(ConfigError::invalid(
+            "polling.initial_interval",
+            "must be longer than 0s",
+        ));
+    }
+    if raw.max_interval < raw.initial_interval {
+        return Err(ConfigError::invalid(
+            "polling.max_interval",
+            "must be at least polling.initial_interval",
+        ));
+    }
+    if !(raw.multiplier >= 1.0 && raw.multiplier <= 100.0) {
+        return Err(ConfigError::invalid(
+            "polling.multiplier",
+            "must be between 1.0 and 100.0",
+        ));
+    }
+    if raw.deadline.is_zero() {
+        return Err(ConfigError::invalid(
+            "polling.deadline",
+            "must be longer than 0s",
+        ));
+    }
+    Ok(PollingConfig {
+        initial_interval: raw.initial_interval,
+        max_interval: raw.max_interval,
+        multiplier: raw.multiplier,
+        deadline: raw.deadline,
+        lost_after: raw.lost_after,
+    })
+}
