@@ -54,7 +54,7 @@ impl Engine {
                 Err(e) if retryable(&e) && tries < PAGE_TRIES => {
                     tracing::debug!(offset = query.offset, error = %e, "list page failed; asking for it again");
                     // A Retry-After pauses the client's budget itself; this only spaces tries.
-                    crate::liveness::vouch(wait);
+                    let _spacing = self.owner.liveness.wait("list page retry", wait);
                     tokio::time::sleep(wait).await;
                     wait = wait.saturating_mul(2);
                     tries += 1;
