@@ -110,7 +110,13 @@ mod tests {
         drop((hook, events));
         speaker.await.expect("speaker ends with the events");
         let sent = sent.lock().unwrap_or_else(|e| e.into_inner());
-        assert!(sent.first().is_some_and(|d| d.starts_with("READY=1")), "{sent:?}");
-        assert!(sent.last().is_some_and(|d| d.starts_with("STOPPING=1")), "{sent:?}");
+        assert!(
+            sent.first().is_some_and(|d| d.starts_with("READY=1")),
+            "{sent:?}"
+        );
+        assert!(
+            sent.last().is_some_and(|d| d.starts_with("STOPPING=1")),
+            "{sent:?}"
+        );
     }
 }

@@ -9,20 +9,14 @@
 //! `retry-hook` or `retry` issued while it runs).
 //!
 //! Hooks never hold up the engine: each runs in its own task (on the owner's tracker, see
-//! `owner`), at most [`HOOK_SLOTS`] at once per engine, while steps go on polling and
+//! `owner`), at most `hook_pool::HOOK_SLOTS` at once per engine, while steps go on polling and
 //! downloading. A hook runs in its own process group (see `hook_process`); it does not inherit
 //! the notify socket, the watchdog variables or `GCORE_API_KEY`. It registers its wait with the
 //! watchdog for its `hook_timeout` (and no longer), and its log lines carry the task's span like
 //! every other line about the task.
 
-use std::collections::BTreeSet;
 use std::process::Stdio;
-use std::sync::Arc;
-use std::time::Duration;
 
-use tokio::sync::{watch, Notify, Semaphore};
-use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::hook_process::{spawn_in_group, supervise, Ended, DRAIN};
@@ -30,14 +24,8 @@ use super::{Engine, EngineError};
 use crate::service;
 use crate::store::{State, TaskRow};
 
-/// How many hooks run at once.
-pub const HOOK_SLOTS: usize = 4;
 /// How much of a hook's stderr a log line quotes (the history keeps more).
 const STDERR_LOGGED: usize = 2000;
-/// After the hooks still running at the end of the grace are killed, how long their tasks get
-/// to notice (their process groups are killed as their supervision is dropped).
-const KILLED_SETTLE: Duration = Duration::from_secs(5);
-
 /// What a hook must not inherit from the daemon: the service-manager protocol and the key.
 const NOT_INHERITED: [&str; 4] = [
     service::PROTOCOL_VARIABLES[0],
@@ -46,74 +34,26 @@ const NOT_INHERITED: [&str; 4] = [
     "GCORE_API_KEY",
 ];
 
-/// The running hooks of an engine (shared by its clones and reloads): their slots, the tasks
-/// whose hook runs, a wake-up for each end, and the order to kill those still running.
-#[derive(Debug)]
-pub(super) struct HookPool {
-    slots: Arc<Semaphore>,
-    running: watch::Sender<BTreeSet<i64>>,
-    ended: Notify,
-    kill: CancellationToken,
-}
-
-impl Default for HookPool {
-    fn default() -> HookPool {
-        HookPool {
-            slots: Arc::new(Semaphore::new(HOOK_SLOTS)),
-            running: watch::Sender::new(BTreeSet::new()),
-            ended: Notify::new(),
-            kill: CancellationToken::new(),
-        }
-    }
-}
-
-impl HookPool {
-    fn is_running(&self, task: i64) -> bool {
-        self.running.borrow().contains(&task)
-    }
-
-    /// Resolves when a hook ends: a slot is free, or a one-shot run may be over.
-    pub(super) async fn ended(&self) {
-        self.ended.notified().await
-    }
-
-    /// Lets running hooks end until `deadline` (the end of the shutdown's grace, or of the
-    /// grace after a one-shot run); past it they are killed, and run again at the next start.
-    pub(super) async fn wait_until(&self, deadline: Instant) {
-        let mut running = self.running.subscribe();
-        let idle = running.wait_for(BTreeSet::is_empty);
-        if tokio::time::timeout_at(deadline, idle).await.is_ok() {
-            return;
-        }
-        tracing::warn!("a hook did not end within daemon.shutdown_timeout: killed (it runs again at the next start)");
-        self.kill.cancel();
-        let killed = running.wait_for(BTreeSet::is_empty);
-        let _ = tokio::time::timeout(KILLED_SETTLE, killed).await;
-    }
-}
-
 impl Engine {
     /// Starts armed hooks in their own tasks, as many as there are free slots. Returns whether
     /// any hook is running or still armed (a one-shot run waits for them).
     pub(super) async fn start_pending_hooks(&self) -> Result<bool, EngineError> {
         let pool = &self.owner.hooks;
-        let busy = pool.running.borrow().len();
-        let want = pool.slots.available_permits() + busy + 1;
+        let busy = pool.running();
+        let want = pool.free_slots() + busy + 1;
         let mut outstanding = busy > 0;
         for task in self.store.pending_hooks(want as i64).await? {
             outstanding = true;
             if pool.is_running(task.id) {
                 continue; // re-armed while it runs: started again once it ends
             }
-            let Ok(slot) = pool.slots.clone().try_acquire_owned() else {
+            let Some(slot) = pool.take_slot() else {
                 break;
             };
             if !self.store.claim_hook(task.id).await? {
                 continue;
             }
-            pool.running.send_modify(|running| {
-                running.insert(task.id);
-            });
+            pool.started(task.id);
             let (engine, pool) = (self.clone(), pool.clone());
             let span = tracing::info_span!("task", id = task.id, report = %task.report,
                 period = %task.period_from, task_uuid = task.uuid.as_deref().unwrap_or(""));
@@ -124,13 +64,9 @@ impl Engine {
                             tracing::error!(error = %e, "the hook's outcome could not be recorded; it runs again at the next start");
                         },
                         // Dropping the supervision kills the hook's process group.
-                        _ = pool.kill.cancelled() => {}
+                        _ = pool.killed() => {}
                     }
-                    pool.running.send_modify(|running| {
-                        running.remove(&task.id);
-                    });
-                    drop(slot);
-                    pool.ended.notify_one();
+                    pool.finished(task.id, slot);
                 }
                 .instrument(span),
             );

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio_util::task::TaskTracker;
 
-use super::hooks::HookPool;
+use super::hook_pool::HookPool;
 use crate::liveness::Liveness;
 
 /// How the engine is doing, in the order it happens.

@@ -1,19 +1,57 @@
-//! The loop's pacing: when the schedules next need looking at ([`ScheduleClock`]), how long
-//! to sleep after a step, what to tell the service manager about it, and the wake-up on a
-//! reloaded configuration.
+//! The loop's pacing: its modes, when the schedules next need looking at ([`ScheduleClock`]),
+//! how long to sleep after a step, the status line about it, the wake-up on a reloaded
+//! configuration, and the wait after a database error.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
+use super::owner::{Progress, Reporter};
 use super::scheduler::next_fire;
-use super::{RunMode, StepOutcome};
+use super::{Engine, StepOutcome};
 use crate::clock::until;
 use crate::config::Config;
 
 /// The longest the daemon sleeps without looking at its schedules again.
 pub(super) const MAX_SLEEP: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunMode {
+    /// Keep running: schedules fire as time passes.
+    Daemon,
+    /// Do what is due now, wait for every task to end, then return.
+    Once,
+    /// Schedule nothing; work on the tasks already recorded until none is left in flight
+    /// (`backfill`, `submit`).
+    Drain,
+}
+
+/// After the database failed `failures` times in a row: logs it, says it in the status, and
+/// waits (1 s, doubling up to a minute) or until shutdown.
+pub(super) async fn wait_after_store_error(
+    engine: &Engine,
+    err: &crate::store::StoreError,
+    failures: u32,
+    shutdown: &CancellationToken,
+    reporter: &Reporter,
+) {
+    let wait = Duration::from_secs(1 << failures.saturating_sub(1).min(6)).min(MAX_SLEEP);
+    let retry_in = humantime::format_duration(wait);
+    tracing::error!(error = %err, %retry_in, failures, "the database failed; tasks keep their state, retrying");
+    let _waiting = engine
+        .owner
+        .liveness
+        .wait("retry after a database error", wait);
+    reporter.say(Progress::Status(format!(
+        "database error, retrying in {retry_in}: {err}"
+    )));
+    tokio::select! {
+        _ = tokio::time::sleep(wait) => {}
+        _ = shutdown.cancelled() => {}
+    }
+}
 
 pub(super) fn sleep_for(outcome: &StepOutcome, mode: RunMode, now: i64) -> Duration {
     let cap = match mode {

@@ -14,33 +14,19 @@ use tokio_util::sync::CancellationToken;
 use super::account::KeyCheck;
 use super::open::{key_check, open_owned_engine, reconfigure};
 use super::owner::{Owner, Progress, Reporter};
-use super::pacing::{reload_signalled, sleep_for, status_line, ScheduleClock, MAX_SLEEP};
+pub use super::pacing::RunMode;
+use super::pacing::{
+    reload_signalled, sleep_for, status_line, wait_after_store_error, ScheduleClock,
+};
+pub use super::run_report::RunSummary;
+use super::run_report::{log_changes, summarise};
 use super::{files::remove_partial_files, Engine, EngineError, StepOutcome};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::store::State;
 
 /// The longest one step runs: past it no new request of the step is sent, in-flight ones get
 /// `request_timeout`, and the loop goes on (the tasks keep their state).
 const STEP_LIMIT: Duration = Duration::from_secs(15 * 60);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunMode {
-    /// Keep running: schedules fire as time passes.
-    Daemon,
-    /// Do what is due now, wait for every task to end, then return.
-    Once,
-    /// Schedule nothing; work on the tasks already recorded until none is left in flight
-    /// (`backfill`, `submit`).
-    Drain,
-}
-
-/// How a run ended: the tasks that finished badly since it started.
-#[derive(Debug, Clone, Default)]
-pub struct RunSummary {
-    pub done: usize,
-    pub failed: usize,
-}
 
 /// Builds the engine from `config` and runs it until `shutdown` (or, in `Once` mode, until no
 /// task is in flight).
@@ -122,21 +108,6 @@ pub async fn run_owned(
     engine.store.close().await;
     result?;
     summary
-}
-
-/// Says what the configuration's changes since the last run mean for the tracked periods: one
-/// line per changed report, and how many are unchanged.
-async fn log_changes(engine: &Engine) -> Result<(), EngineError> {
-    let changes = super::describe_changes(&engine.store, &engine.config, engine.now()).await?;
-    let unchanged = changes.iter().filter(|c| !c.changed).count();
-    for change in changes.iter().filter(|c| c.changed) {
-        tracing::info!("{}", change.line);
-    }
-    tracing::info!(
-        unchanged,
-        "reports whose tracked periods the config leaves as they are"
-    );
-    Ok(())
 }
 
 /// Steps and sleeps until told to stop; `stopped_at` is when it saw the shutdown (the grace
@@ -224,31 +195,6 @@ async fn drive(
     Ok(())
 }
 
-/// After the database failed `failures` times in a row: logs it, says it in the status, and
-/// waits (1 s, doubling up to a minute) or until shutdown.
-async fn wait_after_store_error(
-    engine: &Engine,
-    err: &crate::store::StoreError,
-    failures: u32,
-    shutdown: &CancellationToken,
-    reporter: &Reporter,
-) {
-    let wait = Duration::from_secs(1 << failures.saturating_sub(1).min(6)).min(MAX_SLEEP);
-    let retry_in = humantime::format_duration(wait);
-    tracing::error!(error = %err, %retry_in, failures, "the database failed; tasks keep their state, retrying");
-    let _waiting = engine
-        .owner
-        .liveness
-        .wait("retry after a database error", wait);
-    reporter.say(Progress::Status(format!(
-        "database error, retrying in {retry_in}: {err}"
-    )));
-    tokio::select! {
-        _ = tokio::time::sleep(wait) => {}
-        _ = shutdown.cancelled() => {}
-    }
-}
-
 /// Runs a step; on shutdown, lets it finish within `shutdown_timeout`, else abandons it. A
 /// step past [`STEP_LIMIT`] sends nothing more and is given `request_timeout` to end. The step
 /// registers as one wait bounded by those limits.
@@ -297,17 +243,4 @@ async fn step_or_stop(
             }
         }
     }
-}
-
-async fn summarise(engine: &Engine, since: i64) -> Result<RunSummary, EngineError> {
-    let mut summary = RunSummary::default();
-    for (state, count) in engine.store.count_changed_since(since).await? {
-        let count = usize::try_from(count).unwrap_or(0);
-        match state.parse::<State>() {
-            Ok(State::Done) => summary.done += count,
-            Ok(State::Failed | State::Expired | State::Lost) => summary.failed += count,
-            _ => {}
-        }
-    }
-    Ok(summary)
 }
