@@ -6,6 +6,7 @@
 //! engine's run ends it waits on the tracker (within `daemon.shutdown_timeout`), so nothing
 //! outlives the process's owner.
 
+mod metrics_server;
 mod systemd;
 
 use std::sync::Arc;
@@ -146,7 +147,7 @@ impl Supervisor {
         if let Some(listen) = listen {
             let (store, stop) = (engine.store().clone(), self.services.clone());
             self.tasks.spawn(async move {
-                if let Err(e) = engine::serve_metrics(listen, store, configs, stop).await {
+                if let Err(e) = metrics_server::serve(listen, store, configs, stop).await {
                     tracing::error!(%listen, error = %e, "the metrics endpoint cannot listen");
                 }
             });
