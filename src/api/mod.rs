@@ -67,6 +67,8 @@ pub struct Client {
     /// Where each request and each wait for a download's next bytes registers itself for the
     /// watchdog (see [`Client::watched_by`]).
     liveness: crate::liveness::Liveness,
+    /// The bytes the JSON bodies this client and its clones read at once may hold together.
+    body_budget: Arc<tokio::sync::Semaphore>,
 }
 
 impl Client {
@@ -99,6 +101,7 @@ impl Client {
             max_download_bytes: options.max_download_bytes,
             stop: None,
             liveness: crate::liveness::Liveness::default(),
+            body_budget: Arc::new(body::body_budget()),
         })
     }
 

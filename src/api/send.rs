@@ -127,7 +127,7 @@ impl Client {
         request: reqwest::RequestBuilder,
     ) -> Result<T, ApiError> {
         let response = self.send(op, request.timeout(self.timeout)).await?;
-        let bytes = body::read_capped(op, response, MAX_JSON_BODY).await?;
+        let bytes = body::read_capped(op, response, MAX_JSON_BODY, &self.body_budget).await?;
         parse_json(op, &bytes)
     }
 }
