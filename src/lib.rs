@@ -6,6 +6,7 @@
 //! The simulated Gcore API used by tests, benchmarks and `demo` is its own crate, `crates/sim`.
 
 pub mod api;
+pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod config;

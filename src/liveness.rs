@@ -1,100 +1,173 @@
-//! Proof of life for the systemd watchdog. Work that is progressing or waiting for a reason the
-//! daemon can name vouches for the process for as long as that reason lasts: a request for its
-//! `request_timeout`, a wait in the rate budget or behind a `Retry-After` until its end, a
-//! download until its idle timeout, a hook for its `hook_timeout`, the loop for its sleep.
-//! The heartbeat (`service::spawn_heartbeat`) pings only while some vouch is in force, so a
-//! loop that hangs outside every bounded wait stops the pings and systemd restarts it.
+//! Proof of life for the systemd watchdog: a registry of the process's outstanding waits.
+//! Each long wait (the loop's sleep, a step, a request, a download's next chunk, a hook)
+//! registers itself with its own deadline and gets a [`Wait`] guard that unregisters it when
+//! the wait ends. The watchdog is fed ([`Liveness::is_alive`]) only while every registered
+//! wait is within its own deadline, and while the registry is empty only briefly (the
+//! stretches between two waits): a hook allowed to run for a day cannot hide a poll loop stuck
+//! past its step's bound, and a loop hanging outside every wait stops the pings too.
 //!
-//! One process-wide deadline, kept as milliseconds since its first use (monotonic clock).
+//! The application makes one [`Liveness`] and hands clones to the engine and the API client;
+//! deadlines are on tokio's clock, so tests can pause it.
 
-use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-/// A deadline until which the process is vouched for.
+use tokio::time::Instant;
+
+/// The registry of outstanding waits (cheap to clone: every clone is the same registry).
+#[derive(Debug, Clone)]
+pub struct Liveness(Arc<Mutex<Waits>>);
+
 #[derive(Debug)]
-struct Vouched {
-    base: Instant,
-    /// Milliseconds since `base`.
-    until: AtomicU64,
+struct Waits {
+    next_id: u64,
+    /// Each outstanding wait: what it is, and until when it may last.
+    open: BTreeMap<u64, (&'static str, Instant)>,
+    /// When the registry last became empty.
+    idle_since: Instant,
 }
 
-impl Vouched {
-    fn new() -> Vouched {
-        Vouched {
-            base: Instant::now(),
-            until: AtomicU64::new(0),
+/// One outstanding wait; it is unregistered when dropped.
+#[must_use = "the wait is unregistered as soon as its guard is dropped"]
+#[derive(Debug)]
+pub struct Wait {
+    registry: Liveness,
+    id: u64,
+}
+
+impl Default for Liveness {
+    fn default() -> Liveness {
+        Liveness(Arc::new(Mutex::new(Waits {
+            next_id: 0,
+            open: BTreeMap::new(),
+            idle_since: Instant::now(),
+        })))
+    }
+}
+
+impl Liveness {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Waits> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Registers a wait named `what` that may last `bound` from now.
+    pub fn wait(&self, what: &'static str, bound: Duration) -> Wait {
+        let now = Instant::now();
+        self.wait_until(what, now.checked_add(bound).unwrap_or_else(far_future))
+    }
+
+    /// Registers a wait named `what` that may last until `deadline`.
+    pub fn wait_until(&self, what: &'static str, deadline: Instant) -> Wait {
+        let mut waits = self.lock();
+        let id = waits.next_id;
+        waits.next_id += 1;
+        waits.open.insert(id, (what, deadline));
+        Wait {
+            registry: self.clone(),
+            id,
         }
     }
 
-    fn millis(&self, at: Instant) -> u64 {
-        u64::try_from(at.saturating_duration_since(self.base).as_millis()).unwrap_or(u64::MAX)
+    /// The first registered wait past its deadline by more than `grace`, if any: what it is
+    /// and how long it has been overdue.
+    pub fn overdue(&self, grace: Duration) -> Option<(&'static str, Duration)> {
+        let now = Instant::now();
+        let waits = self.lock();
+        waits
+            .open
+            .values()
+            .map(|(what, deadline)| (*what, now.saturating_duration_since(*deadline)))
+            .filter(|(_, late)| *late > grace)
+            .max_by_key(|(_, late)| *late)
     }
 
-    fn vouch(&self, for_at_least: Duration) {
-        let until = Instant::now()
-            .checked_add(for_at_least)
-            .map(|at| self.millis(at))
-            .unwrap_or(u64::MAX);
-        self.until.fetch_max(until, Ordering::Relaxed);
+    /// Whether the process may be vouched for now: no wait overdue (allowing `grace` past its
+    /// deadline), and some wait registered or the last one ended within `grace`.
+    pub fn is_alive(&self, grace: Duration) -> bool {
+        if self.overdue(grace).is_some() {
+            return false;
+        }
+        let waits = self.lock();
+        !waits.open.is_empty() || waits.idle_since.elapsed() <= grace
     }
 
-    fn holds(&self, grace: Duration) -> bool {
-        let now = self.millis(Instant::now());
-        let grace = u64::try_from(grace.as_millis()).unwrap_or(u64::MAX);
-        self.until.load(Ordering::Relaxed).saturating_add(grace) >= now
+    /// How many waits are registered now.
+    pub fn outstanding(&self) -> usize {
+        self.lock().open.len()
     }
 }
 
-fn process() -> &'static Vouched {
-    static PROCESS: OnceLock<Vouched> = OnceLock::new();
-    PROCESS.get_or_init(Vouched::new)
+impl Drop for Wait {
+    fn drop(&mut self) {
+        let mut waits = self.registry.lock();
+        waits.open.remove(&self.id);
+        if waits.open.is_empty() {
+            waits.idle_since = Instant::now();
+        }
+    }
 }
 
-/// The process is alive and busy with bounded work until `for_at_least` from now.
-pub fn vouch(for_at_least: Duration) {
-    process().vouch(for_at_least);
+/// A deadline no wait reaches (about 30 years ahead).
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(86400 * 365 * 30)
 }
 
-/// The process is alive and waits legitimately until `until` (a tokio instant: the rate
-/// budget's slot, the end of a `Retry-After`).
-pub fn vouch_until(until: tokio::time::Instant) {
-    vouch(until.saturating_duration_since(tokio::time::Instant::now()));
-}
-
-/// Whether some vouch is in force now, allowing `grace` after the last one ended (the short
-/// unvouched stretches between two bounded waits: a database statement, a log line).
-pub fn is_vouched(grace: Duration) -> bool {
-    process().holds(grace)
-}
-
-/// Runs `work`, vouching for it until `bound` has passed (work with its own time limit).
-pub async fn bounded<F: Future>(bound: Duration, work: F) -> F::Output {
-    vouch(bound);
-    work.await
-}
+/// Kept for the rate limiter, which the `governor` rewrite replaces: its waits are part of the
+/// request or step that waits (registered by their callers with their own bounds). Remove with
+/// its last call.
+pub fn vouch_until(_until: Instant) {}
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_vouch_holds_for_its_duration_and_its_grace_then_lapses() {
-        let vouched = Vouched::new();
-        std::thread::sleep(Duration::from_millis(5));
-        assert!(!vouched.holds(Duration::ZERO), "nothing vouched yet");
-        vouched.vouch(Duration::from_millis(30));
-        assert!(vouched.holds(Duration::ZERO));
-        std::thread::sleep(Duration::from_millis(60));
-        assert!(!vouched.holds(Duration::ZERO), "lapsed");
-        assert!(vouched.holds(Duration::from_secs(10)), "within the grace");
+    const GRACE: Duration = Duration::from_millis(500);
+
+    #[tokio::test(start_paused = true)]
+    async fn a_wait_holds_for_its_bound_and_its_grace_then_is_overdue() {
+        let liveness = Liveness::default();
+        let _sleep = liveness.wait("sleep", Duration::from_secs(30));
+        tokio::time::advance(Duration::from_secs(30) + GRACE).await;
+        assert!(liveness.is_alive(GRACE), "within the grace");
+        tokio::time::advance(Duration::from_millis(1)).await;
+        assert!(!liveness.is_alive(GRACE), "overdue");
+        assert_eq!(liveness.overdue(GRACE).map(|(w, _)| w), Some("sleep"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_empty_registry_is_alive_only_briefly_after_the_last_wait_ended() {
+        let liveness = Liveness::default();
+        drop(liveness.wait("request", Duration::from_secs(5)));
+        assert_eq!(liveness.outstanding(), 0);
+        assert!(liveness.is_alive(GRACE), "just between two waits");
+        tokio::time::advance(GRACE * 2).await;
+        assert!(!liveness.is_alive(GRACE), "hanging outside every wait");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_day_long_hook_does_not_vouch_for_an_overdue_poll() {
+        let liveness = Liveness::default();
+        let _hook = liveness.wait("hook", Duration::from_secs(86400));
+        let _poll = liveness.wait("step", Duration::from_secs(10));
+        tokio::time::advance(Duration::from_secs(9)).await;
+        assert!(liveness.is_alive(GRACE));
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert!(!liveness.is_alive(GRACE), "the hook must not hide the step");
+        drop(_poll);
+        assert!(liveness.is_alive(GRACE), "the overdue wait ended");
     }
 
     #[test]
-    fn a_huge_vouch_does_not_overflow() {
-        let vouched = Vouched::new();
-        vouched.vouch(Duration::MAX);
-        assert!(vouched.holds(Duration::MAX));
+    fn a_huge_bound_does_not_overflow() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let liveness = Liveness::default();
+            let _wait = liveness.wait("forever", Duration::MAX);
+            assert!(liveness.is_alive(Duration::ZERO));
+        });
     }
 }

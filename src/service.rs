@@ -1,13 +1,10 @@
-//! systemd integration: `READY=1` once the database is migrated and the config loaded,
-//! `STATUS=` lines saying what the daemon is doing, `WATCHDOG=1` from the working loop, and
-//! `STOPPING=1` on shutdown. Without `NOTIFY_SOCKET` (not under systemd) every call is a no-op.
+//! The systemd notify protocol: `READY=1`, `STATUS=` lines, `WATCHDOG=1` and `STOPPING=1`
+//! through [`Notifier`]. Without `NOTIFY_SOCKET` (not under systemd) every call is a no-op.
+//! The application decides when each is said (see `app::systemd`: the watchdog is fed only
+//! while every registered wait is within its own deadline, see `liveness`).
 //!
 //! The watchdog follows `sd_watchdog_enabled(3)`: it is on when `WATCHDOG_USEC` is set and
-//! `WATCHDOG_PID` is either unset or this process's pid. `WATCHDOG=1` comes from a
-//! [`Heartbeat`] task that pings four times per period while the process vouches for itself
-//! (see `liveness`): while it progresses, or waits for a reason with an end (a `Retry-After`,
-//! the rate budget, a backoff, a request's timeout, a hook's `hook_timeout`). A loop that hangs
-//! outside every such wait stops the pings, and systemd restarts it.
+//! `WATCHDOG_PID` is either unset or this process's pid.
 
 use std::time::Duration;
 
@@ -20,6 +17,9 @@ pub const PROTOCOL_VARIABLES: [&str; 3] = ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WA
 #[derive(Debug, Clone)]
 pub struct Notifier {
     watchdog: Option<Duration>,
+    /// Where the datagrams go: the socket, or (in tests) a list of the lines said.
+    #[cfg(test)]
+    recorded: Option<std::sync::Arc<std::sync::Mutex<Vec<String>>>>,
 }
 
 impl Notifier {
@@ -29,15 +29,38 @@ impl Notifier {
         let pid = std::env::var("WATCHDOG_PID").ok();
         Notifier {
             watchdog: watchdog_period(usec.as_deref(), pid.as_deref(), std::process::id()),
+            #[cfg(test)]
+            recorded: None,
         }
     }
 
-    /// How often the working loop must ping: half of `WatchdogSec`, if a watchdog is set.
-    pub fn ping_interval(&self) -> Option<Duration> {
-        self.watchdog.map(|d| d / 2)
+    /// A notifier with a watchdog of `period` that records each datagram it would send (its
+    /// lines joined by newlines).
+    #[cfg(test)]
+    pub(crate) fn recording(
+        period: Duration,
+    ) -> (Notifier, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+        let lines = std::sync::Arc::default();
+        let notifier = Notifier {
+            watchdog: Some(period),
+            recorded: Some(std::sync::Arc::clone(&lines)),
+        };
+        (notifier, lines)
+    }
+
+    /// `WatchdogSec`, if the service manager set a watchdog for this process.
+    pub fn watchdog_period(&self) -> Option<Duration> {
+        self.watchdog
     }
 
     fn send(&self, states: &[NotifyState<'_>]) {
+        #[cfg(test)]
+        if let Some(lines) = &self.recorded {
+            let mut lines = lines.lock().unwrap_or_else(|e| e.into_inner());
+            let datagram: Vec<String> = states.iter().map(|state| state.to_string()).collect();
+            lines.push(datagram.join("\n"));
+            return;
+        }
         if let Err(e) = sd_notify::notify(false, states) {
             tracing::debug!(error = %e, "cannot notify the service manager");
         }
@@ -51,7 +74,7 @@ impl Notifier {
         self.send(&[NotifyState::Status(status)]);
     }
 
-    /// Called by the working loop after each step; pings the watchdog if there is one.
+    /// Pings the watchdog, if there is one.
     pub fn alive(&self) {
         if self.watchdog.is_some() {
             self.send(&[NotifyState::Watchdog]);
@@ -71,43 +94,6 @@ fn watchdog_period(usec: Option<&str>, pid: Option<&str>, me: u32) -> Option<Dur
         None => Some(Duration::from_micros(usec)),
         Some(Ok(pid)) if pid == me => Some(Duration::from_micros(usec)),
         Some(_) => None,
-    }
-}
-
-/// The task that feeds the watchdog; it stops when dropped.
-pub struct Heartbeat(Option<tokio::task::JoinHandle<()>>);
-
-impl Heartbeat {
-    /// Starts pinging for `notifier`'s watchdog, if it has one: every quarter period, while
-    /// the process vouches for itself (allowing half a period after the last vouch ended).
-    pub fn start(notifier: &Notifier) -> Heartbeat {
-        let Some(period) = notifier.watchdog else {
-            return Heartbeat(None);
-        };
-        let notifier = notifier.clone();
-        Heartbeat(Some(tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(period / 4);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let mut withheld = false;
-            loop {
-                ticks.tick().await;
-                let alive = crate::liveness::is_vouched(period / 2);
-                if alive {
-                    notifier.alive();
-                } else if !withheld {
-                    tracing::error!("the daemon is neither progressing nor waiting for a reason: withholding the watchdog's pings");
-                }
-                withheld = !alive;
-            }
-        })))
-    }
-}
-
-impl Drop for Heartbeat {
-    fn drop(&mut self) {
-        if let Some(task) = self.0.take() {
-            task.abort();
-        }
     }
 }
 

@@ -1,8 +1,9 @@
 //! Reading answer bodies without trusting their size: a JSON answer is gathered chunk by chunk
 //! up to [`MAX_JSON_BODY`] and refused past it (a transient fault naming the operation: a
 //! server or proxy streaming an endless body must not grow the daemon without bound), and the
-//! body of an error answer is read only as far as its message needs. All JSON bodies being
-//! read at once share [`BODY_BUDGET`] bytes, so many concurrent hostile answers cannot add up.
+//! body of an error answer is read only as far as its message needs. All JSON bodies a client
+//! (and its clones) reads at once share [`BODY_BUDGET`] bytes (see [`body_budget`]), so many
+//! concurrent hostile answers cannot add up.
 
 use reqwest::Response;
 use tokio::sync::{Semaphore, SemaphorePermit};
@@ -16,14 +17,19 @@ pub const MAX_JSON_BODY: usize = 4 * 1024 * 1024;
 /// The bytes all JSON bodies being read may hold together.
 pub const BODY_BUDGET: usize = 4 * MAX_JSON_BODY;
 
-static BUDGET: Semaphore = Semaphore::const_new(BODY_BUDGET);
+/// A budget of [`BODY_BUDGET`] bytes, for a client and its clones to share.
+pub fn body_budget() -> Semaphore {
+    Semaphore::new(BODY_BUDGET)
+}
 
 /// The whole body, if it is at most `cap` bytes; a longer one fails as soon as it passes the
-/// cap (or at once, when its Content-Length says so), without reading the rest.
+/// cap (or at once, when its Content-Length says so), without reading the rest. The memory it
+/// holds is taken from `budget` first.
 pub async fn read_capped(
     op: Operation,
     mut response: Response,
     cap: usize,
+    budget: &Semaphore,
 ) -> Result<Vec<u8>, ApiError> {
     let too_long = || ApiError::BadResponse {
         op,
@@ -39,7 +45,7 @@ pub async fn read_capped(
         return Err(too_long());
     }
     let mut body = Vec::new();
-    let mut held: Option<SemaphorePermit<'static>> = None;
+    let mut held: Option<SemaphorePermit<'_>> = None;
     while let Some(chunk) = response.chunk().await.map_err(|e| transport(op, &e))? {
         let len = body.len().saturating_add(chunk.len());
         if len > cap {
@@ -49,7 +55,7 @@ pub async fn read_capped(
             // Doubling, but never past the cap; the budget is taken before the memory.
             let grown = body.capacity().saturating_mul(2).clamp(len, cap);
             let more = u32::try_from(grown - body.capacity()).unwrap_or(u32::MAX);
-            let permit = BUDGET.acquire_many(more).await.map_err(|_| too_long())?;
+            let permit = budget.acquire_many(more).await.map_err(|_| too_long())?;
             match held.as_mut() {
                 Some(held) => held.merge(permit),
                 None => held = Some(permit),

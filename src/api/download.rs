@@ -17,6 +17,7 @@ pub struct Download {
     idle: std::time::Duration,
     limit: u64,
     received: u64,
+    liveness: crate::liveness::Liveness,
 }
 
 impl Download {
@@ -25,6 +26,7 @@ impl Download {
         response: reqwest::Response,
         idle: std::time::Duration,
         limit: u64,
+        liveness: crate::liveness::Liveness,
     ) -> Result<Download, ApiError> {
         let expected_len = response.content_length();
         if expected_len.is_some_and(|len| len > limit) {
@@ -36,14 +38,17 @@ impl Download {
             idle,
             limit,
             received: 0,
+            liveness,
         })
     }
 
     /// The next chunk, `None` at the end of the body.
     pub async fn chunk(&mut self) -> Result<Option<bytes::Bytes>, ApiError> {
         // Waiting for the next chunk is bounded by the idle timeout.
-        crate::liveness::vouch(self.idle);
-        match self.body.next().await {
+        let waiting = self.liveness.wait("download chunk", self.idle);
+        let next = self.body.next().await;
+        drop(waiting);
+        match next {
             None => Ok(None),
             Some(Ok(bytes)) => {
                 self.received = self.received.saturating_add(bytes.len() as u64);

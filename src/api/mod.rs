@@ -64,6 +64,11 @@ pub struct Client {
     max_download_bytes: u64,
     /// Once cancelled, nothing more is sent (see [`Client::stopping_on`]).
     stop: Option<tokio_util::sync::CancellationToken>,
+    /// Where each request and each wait for a download's next bytes registers itself for the
+    /// watchdog (see [`Client::watched_by`]).
+    liveness: crate::liveness::Liveness,
+    /// The bytes the JSON bodies this client and its clones read at once may hold together.
+    body_budget: Arc<tokio::sync::Semaphore>,
 }
 
 impl Client {
@@ -95,6 +100,8 @@ impl Client {
             max_retry_after: options.max_retry_after,
             max_download_bytes: options.max_download_bytes,
             stop: None,
+            liveness: crate::liveness::Liveness::default(),
+            body_budget: Arc::new(body::body_budget()),
         })
     }
 
@@ -103,6 +110,13 @@ impl Client {
     /// and bodies being read, are not interrupted.
     pub fn stopping_on(mut self, token: tokio_util::sync::CancellationToken) -> Client {
         self.stop = Some(token);
+        self
+    }
+
+    /// The client registers each request (for its timeout) and each wait for a download's next
+    /// bytes (for the idle timeout) in `liveness`, the registry the watchdog reads.
+    pub fn watched_by(mut self, liveness: crate::liveness::Liveness) -> Client {
+        self.liveness = liveness;
         self
     }
 
@@ -174,7 +188,12 @@ impl Client {
             .header(header::ACCEPT, format.media_type());
         let response = self.send(op, request).await?;
         check_content_type(&response, format)?;
-        Download::new(response, self.timeout, self.max_download_bytes)
+        Download::new(
+            response,
+            self.timeout,
+            self.max_download_bytes,
+            self.liveness.clone(),
+        )
     }
 }
 

@@ -82,8 +82,9 @@ impl Client {
         let _pass = self.admit(op).await?;
         let started = std::time::Instant::now();
         // In flight: bounded by the request timeout (a total one for JSON, idle for files).
-        crate::liveness::vouch(self.timeout);
+        let in_flight = self.liveness.wait("API request", self.timeout);
         let result = request.header(header::AUTHORIZATION, auth).send().await;
+        drop(in_flight);
         let status = result.as_ref().ok().map(|r| r.status().as_u16());
         crate::metrics::global().record_request(
             op.as_str(),
@@ -126,7 +127,7 @@ impl Client {
         request: reqwest::RequestBuilder,
     ) -> Result<T, ApiError> {
         let response = self.send(op, request.timeout(self.timeout)).await?;
-        let bytes = body::read_capped(op, response, MAX_JSON_BODY).await?;
+        let bytes = body::read_capped(op, response, MAX_JSON_BODY, &self.body_budget).await?;
         parse_json(op, &bytes)
     }
 }

@@ -19,14 +19,11 @@ mod versions;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use std::sync::Arc;
-
 use clap::{Parser, Subcommand};
-use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{self, ConfigError, Overrides};
-use crate::engine::{self, RunMode};
+use crate::engine::RunMode;
 use crate::logging::LogFormat;
 
 /// Exit code for a configuration error (sysexits.h EX_CONFIG).
@@ -197,10 +194,16 @@ pub(crate) fn load_config(
 
 async fn run(cli: &Cli, once: bool) -> anyhow::Result<ExitCode> {
     let config = load_config(&cli.config, &Overrides::default())?;
-    let shutdown = CancellationToken::new();
-    spawn_signal_handler(shutdown.clone());
+    let supervisor = crate::app::Supervisor::default();
+    supervisor.stop_on_signals();
     let mode = if once { RunMode::Once } else { RunMode::Daemon };
-    let reloads = (!once).then(|| spawn_reloader(cli.config.clone(), &config));
+    let reloads = (!once).then(|| {
+        let path = cli.config.clone();
+        supervisor.reload_on_sighup(&config, move || {
+            tracing::info!(path = %path.display(), "reading the config again");
+            load_config(&path, &Overrides::default())
+        })
+    });
     tracing::info!(
         reports = config.reports.len(),
         ?mode,
@@ -211,7 +214,8 @@ async fn run(cli: &Cli, once: bool) -> anyhow::Result<ExitCode> {
         true => progress::Progress::start(&config.storage.database, clock.now_ms()),
         false => progress::Progress::off(),
     };
-    let result = engine::run_with_reloads(config, clock, shutdown.clone(), mode, reloads).await;
+    let shutdown = supervisor.shutdown();
+    let result = supervisor.run(config, clock, mode, reloads).await;
     progress.finish(&result, &shutdown).await;
     let summary = result?;
     tracing::info!(
@@ -226,34 +230,9 @@ async fn run(cli: &Cli, once: bool) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Reloads the config on SIGHUP; a config that fails to load is refused with a logged error
-/// and the old one kept.
-fn spawn_reloader(path: PathBuf, current: &config::Config) -> watch::Receiver<Arc<config::Config>> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (tx, rx) = watch::channel(Arc::new(current.clone()));
-    tokio::spawn(async move {
-        let Ok(mut hup) = signal(SignalKind::hangup()) else {
-            tracing::error!("cannot install the SIGHUP handler: config reload disabled");
-            return;
-        };
-        while hup.recv().await.is_some() {
-            tracing::info!(path = %path.display(), "SIGHUP received: reloading the config");
-            match load_config(&path, &Overrides::default()) {
-                Ok(config) => {
-                    if tx.send(Arc::new(config)).is_err() {
-                        return;
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(error = %chain(&e), "new config refused; keeping the old one")
-                }
-            }
-        }
-    });
-    rx
-}
-
-/// Cancels `token` on SIGTERM or SIGINT.
+/// Cancels `token` on SIGTERM or SIGINT (for `backfill`, `submit` and `demo`, which have no
+/// supervisor yet: `run` uses [`crate::app::Supervisor::stop_on_signals`]). The task ends with
+/// the token, so it does not outlive the command's run.
 pub(crate) fn spawn_signal_handler(token: CancellationToken) {
     use tokio::signal::unix::{signal, SignalKind};
     tokio::spawn(async move {
@@ -267,6 +246,7 @@ pub(crate) fn spawn_signal_handler(token: CancellationToken) {
         tokio::select! {
             _ = term.recv() => tracing::info!("SIGTERM received"),
             _ = int.recv() => tracing::info!("SIGINT received"),
+            _ = token.cancelled() => return,
         }
         token.cancel();
     });

@@ -1,19 +1,21 @@
-//! Supervising one hook process: it runs in its own process group, its stderr is read as it
-//! comes (only the last [`STDERR_KEPT`] bytes are kept, however much it writes), and it is
-//! judged by its exit status as soon as it exits, even when a child it left behind keeps the
-//! stderr pipe open. Past `hook_timeout`, or if the supervision is dropped (the daemon
-//! stopping), the whole group is killed.
+//! Supervising one hook process: `process-wrap` starts it as the leader of its own process
+//! group (and kills the leader if it is dropped), its stderr is read as it comes (only the last
+//! [`STDERR_KEPT`] bytes are kept, however much it writes), and it is judged by its exit status
+//! as soon as it exits, even when a child it left behind keeps the stderr pipe open. Past
+//! `hook_timeout`, or if the supervision is dropped (the daemon stopping), the whole group is
+//! killed.
 
 use std::process::ExitStatus;
 use std::time::Duration;
 
+use process_wrap::tokio::{ChildWrapper, CommandWrap, KillOnDrop, ProcessGroup};
 use tokio::io::AsyncReadExt;
-use tokio::process::{Child, ChildStderr};
+use tokio::process::ChildStderr;
 
 /// How much of a hook's stderr is kept: the end of it.
 pub(super) const STDERR_KEPT: usize = 64 * 1024;
 /// After the hook exits, how long what it wrote just before may still be read from the pipe.
-const DRAIN: Duration = Duration::from_millis(200);
+pub(super) const DRAIN: Duration = Duration::from_millis(200);
 
 /// How a hook ended.
 pub(super) enum Ended {
@@ -22,32 +24,43 @@ pub(super) enum Ended {
     TimedOut,
 }
 
+/// A hook process, leader of its own group.
+pub(super) struct HookChild(Box<dyn ChildWrapper>);
+
+/// Starts `command` in a new process group whose leader it is.
+pub(super) fn spawn_in_group(command: tokio::process::Command) -> std::io::Result<HookChild> {
+    let mut command = CommandWrap::from(command);
+    command.wrap(ProcessGroup::leader()).wrap(KillOnDrop);
+    command.spawn().map(HookChild)
+}
+
 /// Waits for the hook (reading its stderr) for at most `timeout`; past it, or if this future is
 /// dropped first, the hook's process group is killed.
-pub(super) async fn supervise(mut child: Child, timeout: Duration) -> Ended {
-    let mut group = GroupKiller(child.id().and_then(|pid| i32::try_from(pid).ok()));
-    let mut pipe = child.stderr.take();
+pub(super) async fn supervise(child: HookChild, timeout: Duration) -> Ended {
+    let mut group = Group {
+        child: child.0,
+        reaped: false,
+    };
+    let mut pipe = group.child.stderr().take();
     let mut tail = Tail::default();
     let run = async {
         let status = loop {
             tokio::select! {
-                status = child.wait() => break status,
+                status = group.child.wait() => break status,
                 _ = read_some(&mut pipe, &mut tail) => {}
             }
         };
         // Reaped: from now on the group id may be reused, so it is never signalled.
-        group.disarm();
+        group.reaped = true;
         let drain = async { while read_some(&mut pipe, &mut tail).await {} };
         let _ = tokio::time::timeout(DRAIN, drain).await;
         status
     };
-    let ended = match tokio::time::timeout(timeout, run).await {
-        Err(_) => return Ended::TimedOut,
+    match tokio::time::timeout(timeout, run).await {
+        Err(_) => Ended::TimedOut,
         Ok(Err(e)) => Ended::WaitFailed(e),
         Ok(Ok(status)) => Ended::Exited(status, tail.into_bytes()),
-    };
-    drop(group);
-    ended
+    }
 }
 
 /// Reads what the pipe has into `tail`; false at its end (or with no pipe: then never ready).
@@ -88,22 +101,18 @@ impl Tail {
     }
 }
 
-/// Kills a process group with SIGKILL when dropped, unless disarmed once its leader has ended.
-struct GroupKiller(Option<i32>);
-
-impl GroupKiller {
-    fn disarm(&mut self) {
-        self.0 = None;
-    }
+/// The hook's process group, killed with SIGKILL when dropped unless its leader was reaped.
+struct Group {
+    child: Box<dyn ChildWrapper>,
+    reaped: bool,
 }
 
-impl Drop for GroupKiller {
+impl Drop for Group {
     fn drop(&mut self) {
-        // The leader has not been reaped yet (it is disarmed as soon as it is), so the group
+        // The leader has not been reaped yet (`reaped` is set as soon as it is), so the group
         // id cannot have been reused. A group already gone (ESRCH) is what was wanted.
-        if let Some(pgid) = self.0.take() {
-            let group = nix::unistd::Pid::from_raw(pgid);
-            let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+        if !self.reaped {
+            let _ = self.child.start_kill();
         }
     }
 }

@@ -8,36 +8,24 @@
 //! status and the end of stderr go into the task's history (see `store::hook_runs` for a
 //! `retry-hook` or `retry` issued while it runs).
 //!
-//! Hooks never hold up the engine: each runs in its own task, at most [`HOOK_SLOTS`] at once,
-//! while steps go on polling and downloading. A hook runs in its own process group (see
-//! `hook_process`); it does not inherit the notify socket, the watchdog variables or
-//! `GCORE_API_KEY`. It vouches for the process to the watchdog for its `hook_timeout`, and its
-//! log lines carry the task's span like every other line about the task.
+//! Hooks never hold up the engine: each runs in its own task (on the owner's tracker, see
+//! `owner`), at most `hook_pool::HOOK_SLOTS` at once per engine, while steps go on polling and
+//! downloading. A hook runs in its own process group (see `hook_process`); it does not inherit
+//! the notify socket, the watchdog variables or `GCORE_API_KEY`. It registers its wait with the
+//! watchdog for its `hook_timeout` (and no longer), and its log lines carry the task's span like
+//! every other line about the task.
 
-use std::collections::BTreeSet;
 use std::process::Stdio;
-use std::sync::Mutex;
-use std::time::Duration;
 
-use tokio::sync::{Notify, Semaphore};
 use tracing::Instrument;
 
-use super::hook_process::{supervise, Ended};
+use super::hook_process::{spawn_in_group, supervise, Ended, DRAIN};
 use super::{Engine, EngineError};
 use crate::service;
 use crate::store::{State, TaskRow};
 
-/// How many hooks run at once, in the whole process.
-pub const HOOK_SLOTS: usize = 4;
 /// How much of a hook's stderr a log line quotes (the history keeps more).
 const STDERR_LOGGED: usize = 2000;
-
-static SLOTS: Semaphore = Semaphore::const_new(HOOK_SLOTS);
-/// The tasks whose hook is running in this process.
-static RUNNING: Mutex<BTreeSet<i64>> = Mutex::new(BTreeSet::new());
-/// Told each time a hook ends.
-static ENDED: Notify = Notify::const_new();
-
 /// What a hook must not inherit from the daemon: the service-manager protocol and the key.
 const NOT_INHERITED: [&str; 4] = [
     service::PROTOCOL_VARIABLES[0],
@@ -46,91 +34,39 @@ const NOT_INHERITED: [&str; 4] = [
     "GCORE_API_KEY",
 ];
 
-fn running() -> std::sync::MutexGuard<'static, BTreeSet<i64>> {
-    RUNNING.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Resolves when a hook ends: a slot is free, or a one-shot run may be over.
-pub async fn hook_ended() {
-    ENDED.notified().await
-}
-
-/// Waits until no hook runs in this process.
-pub async fn hooks_idle() {
-    while !running().is_empty() {
-        let ended = ENDED.notified();
-        if running().is_empty() {
-            return;
-        }
-        let _ = tokio::time::timeout(Duration::from_millis(200), ended).await;
-    }
-}
-
-/// When work still running at a shutdown must be abandoned: `grace` after the signal.
-pub(super) fn stop_deadline(
-    shutdown: &tokio_util::sync::CancellationToken,
-    grace: Duration,
-) -> tokio::task::JoinHandle<tokio::time::Instant> {
-    let shutdown = shutdown.clone();
-    tokio::spawn(async move {
-        shutdown.cancelled().await;
-        tokio::time::Instant::now() + grace
-    })
-}
-
-/// Lets running hooks end: at a shutdown within its grace (past it they are killed, and run
-/// again at the next start), otherwise within `grace`.
-pub(super) async fn wait_for_hooks(
-    shutdown: &tokio_util::sync::CancellationToken,
-    stop_deadline: tokio::task::JoinHandle<tokio::time::Instant>,
-    grace: Duration,
-) {
-    let deadline = if shutdown.is_cancelled() {
-        stop_deadline
-            .await
-            .unwrap_or_else(|_| tokio::time::Instant::now())
-    } else {
-        stop_deadline.abort();
-        tokio::time::Instant::now() + grace
-    };
-    if tokio::time::timeout_at(deadline, hooks_idle())
-        .await
-        .is_err()
-    {
-        tracing::warn!("a hook did not end within daemon.shutdown_timeout: killed (it runs again at the next start)");
-    }
-}
-
 impl Engine {
     /// Starts armed hooks in their own tasks, as many as there are free slots. Returns whether
     /// any hook is running or still armed (a one-shot run waits for them).
     pub(super) async fn start_pending_hooks(&self) -> Result<bool, EngineError> {
-        let busy = running().len();
-        let want = SLOTS.available_permits() + busy + 1;
+        let pool = &self.owner.hooks;
+        let busy = pool.running();
+        let want = pool.free_slots() + busy + 1;
         let mut outstanding = busy > 0;
         for task in self.store.pending_hooks(want as i64).await? {
             outstanding = true;
-            if running().contains(&task.id) {
+            if pool.is_running(task.id) {
                 continue; // re-armed while it runs: started again once it ends
             }
-            let Ok(slot) = SLOTS.try_acquire() else {
+            let Some(slot) = pool.take_slot() else {
                 break;
             };
             if !self.store.claim_hook(task.id).await? {
                 continue;
             }
-            running().insert(task.id);
-            let engine = self.clone();
+            pool.started(task.id);
+            let (engine, pool) = (self.clone(), pool.clone());
             let span = tracing::info_span!("task", id = task.id, report = %task.report,
                 period = %task.period_from, task_uuid = task.uuid.as_deref().unwrap_or(""));
-            tokio::spawn(
+            self.owner.tasks.spawn(
                 async move {
-                    if let Err(e) = engine.run_and_record(&task).await {
-                        tracing::error!(error = %e, "the hook's outcome could not be recorded; it runs again at the next start");
+                    tokio::select! {
+                        recorded = engine.run_and_record(&task) => if let Err(e) = recorded {
+                            tracing::error!(error = %e, "the hook's outcome could not be recorded; it runs again at the next start");
+                        },
+                        // Dropping the supervision kills the hook's process group.
+                        _ = pool.killed() => {}
                     }
-                    running().remove(&task.id);
-                    drop(slot);
-                    ENDED.notify_one();
+                    pool.finished(task.id, slot);
                 }
                 .instrument(span),
             );
@@ -193,12 +129,16 @@ impl Engine {
             return quiet(true, format!("hook skipped: no {kind} configured any more"));
         };
         let what = format!("{kind} hook {program:?}");
-        let child = match hook_command(program, args, task, previous).spawn() {
+        let child = match spawn_in_group(hook_command(program, args, task, previous)) {
             Ok(child) => child,
             Err(e) => return quiet(false, format!("{what} could not start: {e}")),
         };
         let timeout = report.hook_timeout;
-        match crate::liveness::bounded(timeout, supervise(child, timeout)).await {
+        let _waiting = self
+            .owner
+            .liveness
+            .wait("hook", timeout.saturating_add(DRAIN));
+        match supervise(child, timeout).await {
             Ended::TimedOut => quiet(
                 false,
                 format!(
@@ -216,7 +156,8 @@ impl Engine {
     }
 }
 
-/// The hook's command: its own process group, the task's variables, no stdin or stdout.
+/// The hook's command: the task's variables, no stdin or stdout (`hook_process` puts it in its
+/// own process group).
 fn hook_command(
     program: &str,
     args: &[String],
@@ -233,9 +174,7 @@ fn hook_command(
         )
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
+        .stderr(Stdio::piped());
     for name in NOT_INHERITED {
         command.env_remove(name);
     }

@@ -1,7 +1,8 @@
 //! The engine: it turns due periods into tasks and drives each task through create → poll →
 //! download, reading and writing all state through the store, so it can be killed at any
 //! instruction and resume. [`Engine::step`] does one pass of due work and returns an
-//! [`StepOutcome`]; [`run`] wraps it in the loop that sleeps, wakes and stops.
+//! [`StepOutcome`]; [`run`] wraps it in the loop that sleeps, wakes and stops. Everything it
+//! spawns and every long wait belongs to an [`Owner`] the application lends it.
 
 mod account;
 mod auth;
@@ -14,14 +15,18 @@ mod create;
 mod deliver;
 mod download;
 mod files;
+mod hook_pool;
 mod hook_process;
 mod hooks;
 mod matching;
-mod metrics_server;
+mod open;
+mod owner;
+mod pacing;
 mod pause;
 mod poll;
 mod reconcile;
 mod refresh;
+mod run_report;
 mod runner;
 mod scan;
 mod scheduler;
@@ -43,7 +48,9 @@ use crate::store::{State, Store, StoreError, TaskRow};
 pub use carry::TaskSettings;
 pub use changes::{describe_changes, period_covering, Change};
 pub use files::remove_partial_files;
-pub use runner::{build_client, open_engine, run, run_with_reloads, RunMode, RunSummary};
+pub use open::{build_client, open_engine, open_owned_engine};
+pub use owner::{Owner, Progress};
+pub use runner::{run, run_owned, run_with_reloads, RunMode, RunSummary};
 pub use scheduler::{new_task, periods_due, record_adhoc, record_period, schedule_periods};
 
 /// How many due tasks one step takes on at most.
@@ -99,6 +106,8 @@ pub struct Engine {
     lock: Arc<std::fs::File>,
     /// The database's Gcore account (`client_id`) once known, 0 before (see `account`).
     account: Arc<std::sync::atomic::AtomicI64>,
+    /// The tracker its tasks are on, the liveness registry, the running hooks (see `owner`).
+    owner: Owner,
 }
 
 /// The span every log line about `task` is in: its id, report, period and remote uuid.
@@ -119,8 +128,21 @@ impl Engine {
         clock: Clock,
         lock: Arc<std::fs::File>,
     ) -> Engine {
+        Engine::owned(config, store, client, clock, lock, Owner::default())
+    }
+
+    /// An engine whose tasks and waits belong to `owner` (see [`Owner`]).
+    pub fn owned(
+        config: Arc<Config>,
+        store: Store,
+        client: Client,
+        clock: Clock,
+        lock: Arc<std::fs::File>,
+        owner: Owner,
+    ) -> Engine {
         let slots = config.downloads.max_concurrent;
-        pause::record_pauses(&store, &client, &clock);
+        let client = client.watched_by(owner.liveness.clone());
+        pause::record_pauses(&store, &client, &clock, &owner.tasks);
         Engine {
             config,
             store,
@@ -129,6 +151,7 @@ impl Engine {
             download_slots: Arc::new(Semaphore::new(slots)),
             lock,
             account: Arc::default(),
+            owner,
         }
     }
 

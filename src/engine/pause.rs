@@ -42,14 +42,20 @@ impl Engine {
 }
 
 /// Records each pause `client` (or a clone of it) meets, for as long as one of them lives,
-/// in `clock`'s time (the engine's, which may be shifted from the system's).
-pub(super) fn record_pauses(store: &Store, client: &Client, clock: &Clock) {
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+/// in `clock`'s time (the engine's, which may be shifted from the system's), on the owner's
+/// `tasks`.
+pub(super) fn record_pauses(
+    store: &Store,
+    client: &Client,
+    clock: &Clock,
+    tasks: &tokio_util::task::TaskTracker,
+) {
+    if tokio::runtime::Handle::try_current().is_err() {
         return;
-    };
+    }
     let mut pauses = client.pauses();
     let (store, clock) = (store.clone(), clock.clone());
-    runtime.spawn(async move {
+    tasks.spawn(async move {
         while pauses.changed().await.is_ok() {
             let Some(until) = *pauses.borrow_and_update() else {
                 continue;

@@ -48,14 +48,20 @@ impl Engine {
 
     /// One page, asked for again after a transient failure.
     async fn page(&self, query: &ListQuery) -> Result<crate::api::Page<FileTask>, ApiError> {
+        let liveness = self.owner.liveness.clone();
         (|| self.client.list(query))
             .retry(page_backoff())
-            .sleep(tokio::time::sleep)
-            .when(retryable)
-            .notify(|e, wait| {
-                tracing::debug!(offset = query.offset, error = %e, "list page failed; asking for it again");
+            .sleep(move |wait| {
                 // A Retry-After pauses the client's budget itself; this only spaces tries.
-                crate::liveness::vouch(wait);
+                let spacing = liveness.wait("list page retry", wait);
+                async move {
+                    tokio::time::sleep(wait).await;
+                    drop(spacing);
+                }
+            })
+            .when(retryable)
+            .notify(|e, _| {
+                tracing::debug!(offset = query.offset, error = %e, "list page failed; asking for it again");
             })
             .await
     }

@@ -1,0 +1,125 @@
+//! Building an engine: the database's lock, the store (migrated), the API client, and the
+//! engine again with a reloaded configuration (same database, lock, owner and account).
+
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use super::account::KeyCheck;
+use super::{files::remove_partial_files, Engine, EngineError, Owner};
+use crate::api::{Client, ClientOptions};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::store::Store;
+
+/// Opens the database (migrating it), removes stale temporary files, builds the client; the
+/// engine owns its own tasks (see [`open_owned_engine`] for the daemon's).
+pub async fn open_engine(config: Config, clock: Clock) -> Result<Engine, EngineError> {
+    open_owned_engine(config, clock, Owner::default()).await
+}
+
+/// [`open_engine`], with every task and wait of the engine belonging to `owner`.
+pub async fn open_owned_engine(
+    config: Config,
+    clock: Clock,
+    owner: Owner,
+) -> Result<Engine, EngineError> {
+    let lock = Arc::new(lock_database(&config.storage.database)?);
+    let store = Store::open_waiting(&config.storage.database, config.storage.busy_timeout).await?;
+    let removed = remove_partial_files(&config.storage.output_dir);
+    if removed > 0 {
+        tracing::info!(
+            removed,
+            "removed temporary files left by an interrupted run"
+        );
+    }
+    let client = build_client(&config).map_err(EngineError::Client)?;
+    Ok(Engine::owned(
+        Arc::new(config),
+        store,
+        client,
+        clock,
+        lock,
+        owner,
+    ))
+}
+
+/// Takes `<database>.lock` exclusively (`File::try_lock`, an flock on Linux): one process at a
+/// time works on a database, so two engines never race for the same task or clean up each
+/// other's downloads. The kernel releases it when the process ends, however it ends.
+fn lock_database(database: &std::path::Path) -> Result<std::fs::File, EngineError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut name = database.as_os_str().to_owned();
+    name.push(".lock");
+    let path = std::path::PathBuf::from(name);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|source| EngineError::Lock {
+            path: path.clone(),
+            source,
+        })?;
+    crate::ownership::match_parent_owner(&path);
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(EngineError::Busy { path }),
+        Err(std::fs::TryLockError::Error(source)) => Err(EngineError::Lock { path, source }),
+    }
+}
+
+/// The engine with a reloaded config: same database, owner and account, new client, new
+/// settings.
+pub(super) fn reconfigure(
+    engine: &Engine,
+    config: Arc<Config>,
+    shutdown: &CancellationToken,
+) -> Result<Engine, EngineError> {
+    let mut config = (*config).clone();
+    if config.storage.database != engine.config.storage.database {
+        tracing::warn!("storage.database changed: this takes effect at the next restart");
+        config.storage.database = engine.config.storage.database.clone();
+    }
+    let client = build_client(&config)
+        .map_err(EngineError::Client)?
+        .stopping_on(shutdown.clone());
+    let mut reloaded = Engine::owned(
+        Arc::new(config),
+        engine.store.clone(),
+        client,
+        engine.clock.clone(),
+        engine.lock.clone(),
+        engine.owner.clone(),
+    );
+    reloaded.account = engine.account.clone();
+    Ok(reloaded)
+}
+
+/// Whether a reload may replace `engine` by `reloaded`: yes when the key is the same; else
+/// the new key's account decides (see `account`). A database error leaves it for later.
+pub(super) async fn key_check(engine: &Engine, reloaded: &Engine) -> Result<KeyCheck, EngineError> {
+    if reloaded.config.api.key == engine.config.api.key {
+        return Ok(KeyCheck::Accepted);
+    }
+    match reloaded.check_new_key().await {
+        Err(EngineError::Store(e)) => {
+            tracing::warn!(error = %e, "cannot check the new API key's account: the reload waits for the next wake-up");
+            Ok(KeyCheck::Later)
+        }
+        other => other,
+    }
+}
+
+/// The API client for a configuration.
+pub fn build_client(config: &Config) -> Result<Client, crate::api::ApiError> {
+    Client::new(ClientOptions {
+        base_url: config.api.base_url.clone(),
+        key: config.api.key.clone(),
+        timeout: config.api.request_timeout,
+        max_requests_per_second: config.api.max_requests_per_second,
+        max_retry_after: config.api.max_retry_after,
+        max_download_bytes: config.downloads.max_bytes,
+    })
+}
