@@ -113,11 +113,6 @@ fn far_future() -> Instant {
     Instant::now() + Duration::from_secs(86400 * 365 * 30)
 }
 
-/// Kept for the rate limiter, which the `governor` rewrite replaces: its waits are part of the
-/// request or step that waits (registered by their callers with their own bounds). Remove with
-/// its last call.
-pub fn vouch_until(_until: Instant) {}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,8 +18,6 @@ use governor::state::{InMemoryState, NotKeyed};
 use governor::Quota;
 use tokio::time::Instant;
 
-use crate::liveness;
-
 /// The widest spacing the budget uses, whatever rate it is given (validation refuses rates
 /// below one request per 1000 s; this only keeps arithmetic finite).
 const MAX_SPACING: Duration = Duration::from_secs(1000);
@@ -94,7 +92,6 @@ impl RateLimiter {
             let paused_until = self.pause_end();
             if paused_until > Instant::now() {
                 // Also when the pause began while this request waited for its slot.
-                liveness::vouch_until(paused_until);
                 tokio::time::sleep_until(paused_until).await;
                 continue;
             }
@@ -102,7 +99,6 @@ impl RateLimiter {
                 Ok(()) => return,
                 Err(not_until) => {
                     let slot = self.clock.instant(not_until.earliest_possible());
-                    liveness::vouch_until(slot);
                     tokio::time::sleep_until(slot).await;
                 }
             }

@@ -5,10 +5,9 @@
 use std::process::ExitCode;
 
 use jiff::civil::Date;
-use tokio_util::sync::CancellationToken;
 
 use super::progress::Progress;
-use super::{load_config, spawn_signal_handler, Cli, UsageError};
+use super::{load_config, Cli, UsageError};
 use crate::clock::Clock;
 use crate::config::{Config, Overrides};
 use crate::engine::{self, EngineError, RunMode};
@@ -135,10 +134,11 @@ pub async fn submit(cli: &Cli, args: &SubmitArgs) -> anyhow::Result<ExitCode> {
 /// already works on the database, the recorded tasks are left to it. On a terminal the
 /// progress line counts the tasks changed from `since` (those just recorded included).
 async fn drain(config: Config, since: i64) -> anyhow::Result<ExitCode> {
-    let shutdown = CancellationToken::new();
-    spawn_signal_handler(shutdown.clone());
+    let supervisor = crate::app::Supervisor::default();
+    supervisor.stop_on_signals();
+    let shutdown = supervisor.shutdown();
     let progress = Progress::start(&config.storage.database, since);
-    let result = engine::run(config, clock()?, shutdown.clone(), RunMode::Drain).await;
+    let result = supervisor.run(config, clock()?, RunMode::Drain, None).await;
     progress.finish(&result, &shutdown).await;
     let summary = match result {
         Err(EngineError::Busy { .. }) => {

@@ -7,12 +7,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use tokio_util::sync::CancellationToken;
 
 use super::progress::Progress;
-use super::{load_config, operator, spawn_signal_handler};
+use super::{load_config, operator};
 use crate::config::Overrides;
-use crate::engine::{self, RunMode};
+use crate::engine::RunMode;
 use crate::secret::ApiKey;
 use crate::store::{Store, TaskFilter};
 use gcore_reportd_sim::{self as sim, SimOptions};
@@ -74,9 +73,9 @@ pub async fn simulate(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
         ..SimOptions::default()
     };
     println!("simulated Gcore API on http://{}", args.listen);
-    let shutdown = CancellationToken::new();
-    spawn_signal_handler(shutdown.clone());
-    sim::serve_forever(listener, options, shutdown).await?;
+    let supervisor = crate::app::Supervisor::default();
+    supervisor.stop_on_signals();
+    sim::serve_forever(listener, options, supervisor.shutdown()).await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -101,12 +100,13 @@ pub async fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     config.storage.output_dir = args.dir.clone();
     config.storage.database = beside(&args.dir, "state.db");
     fresh_database(&config.storage.database);
-    let shutdown = CancellationToken::new();
-    spawn_signal_handler(shutdown.clone());
+    let supervisor = crate::app::Supervisor::default();
+    supervisor.stop_on_signals();
+    let shutdown = supervisor.shutdown();
     let database = config.storage.database.clone();
     let clock = crate::clock::Clock::system();
     let progress = Progress::start(&database, clock.now_ms());
-    let result = engine::run(config, clock, shutdown.clone(), RunMode::Once).await;
+    let result = supervisor.run(config, clock, RunMode::Once, None).await;
     progress.finish(&result, &shutdown).await;
     let summary = result?;
     sim.shutdown();

@@ -20,7 +20,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use tokio_util::sync::CancellationToken;
 
 use crate::config::{self, ConfigError, Overrides};
 use crate::engine::RunMode;
@@ -228,26 +227,4 @@ async fn run(cli: &Cli, once: bool) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// Cancels `token` on SIGTERM or SIGINT (for `backfill`, `submit` and `demo`, which have no
-/// supervisor yet: `run` uses [`crate::app::Supervisor::stop_on_signals`]). The task ends with
-/// the token, so it does not outlive the command's run.
-pub(crate) fn spawn_signal_handler(token: CancellationToken) {
-    use tokio::signal::unix::{signal, SignalKind};
-    tokio::spawn(async move {
-        let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
-            tracing::error!("cannot install signal handlers; stop the daemon with SIGKILL");
-            return;
-        };
-        tokio::select! {
-            _ = term.recv() => tracing::info!("SIGTERM received"),
-            _ = int.recv() => tracing::info!("SIGINT received"),
-            _ = token.cancelled() => return,
-        }
-        token.cancel();
-    });
 }
