@@ -6,11 +6,13 @@ mod common;
 
 mod bad_input;
 mod catch_up;
+mod completion;
 mod config_changes;
 mod conformance;
 mod crash;
 mod end_to_end;
 mod exactly_once;
+mod example_config;
 mod faults;
 mod hooks;
 mod migrations;
