@@ -19,6 +19,7 @@ mod hooks;
 mod matching;
 mod metrics_server;
 mod pause;
+mod pipeline;
 mod poll;
 mod reconcile;
 mod refresh;
