@@ -7,8 +7,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use gcore_reportd_sim::{self as sim, SimOptions};
 use gcore_reportd::store::{State, Store, TaskFilter};
+use gcore_reportd_sim::{self as sim, SimOptions};
 use sha2::{Digest, Sha256};
 
 use super::{run_measured_with, start_sim, write_config};
