@@ -4,6 +4,11 @@
 //! goes through the csv crate's own parser (csv-core) until that record ends. UTF-8 is
 //! checked over the raw bytes, carrying a character cut by a block boundary. Memory: one
 //! partial line, bounded.
+//!
+//! The line fast path's figure (`cargo bench --bench scale -- verified`, 1 GiB CSV, 2 shared
+//! cores, 2026-12-01): strict verification cost 19 % of the download's throughput (124 vs
+//! 153 MB/s, CPU 5.0 s) with it, 34 % (132 vs 199 MB/s, CPU 6.3 s) with `csv::Reader` on every
+//! record.
 
 use std::io::BufRead;
 
