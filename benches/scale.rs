@@ -7,11 +7,14 @@
 //! - 100,000 task rows: `status` and start-up time.
 //! - The 1 GiB CSV with `verify = "off"` and `verify = "strict"`: what verification costs in
 //!   download throughput (issue 13: at most 10 %) and peak RSS (at most 30 MB).
+//! - A slow server (`slow`): 174 MB sent at 20 MB/s in 16 KiB writes, downloaded by the daemon
+//!   with `verify = "off"` and `"strict"` and by curl, side by side (issue 20: strict within 5 %
+//!   of curl's time); `--rounds R` repeats it (default 3) and prints the medians.
 //!
 //! - A create burst of N per-client reports killed three times (`crash`), beside the same
 //!   burst uncrashed: duplicates, API requests per report over all runs, wall times.
 //!
-//! Arguments select scenarios: `many`, `crash`, `big`, `rows`, `verified` (default: all);
+//! Arguments select scenarios: `many`, `crash`, `big`, `rows`, `verified`, `slow` (default: all);
 //! `--n N` overrides the report counts of `many` and `crash`.
 
 use std::path::Path;
@@ -22,6 +25,8 @@ use gcore_reportd_sim::{self as sim, SimHandle, SimOptions};
 
 #[path = "scale/crash.rs"]
 mod crash;
+#[path = "scale/pace.rs"]
+mod pace;
 
 const BIN: &str = env!("CARGO_BIN_EXE_gcore-reportd");
 
@@ -396,70 +401,16 @@ async fn main() {
         rows(100_000).await;
     }
     if wants("verified") {
-        verified().await;
+        pace::verified().await;
+    }
+    if wants("slow") {
+        let rounds = args
+            .iter()
+            .position(|a| a == "--rounds")
+            .and_then(|i| args.get(i + 1))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(3);
+        pace::slow(rounds).await;
     }
     drop(finished_runs);
-}
-
-/// The 1 GiB CSV downloaded by a daemon with `verify = level`: its usage, bytes and seconds
-/// between the "downloading" and "downloaded" events.
-async fn download_1gib(level: &str) -> (Usage, u64, f64) {
-    let today = jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .date();
-    let this_month = today.first_of_month();
-    let prev = this_month
-        .checked_sub(jiff::Span::new().months(1))
-        .expect("date");
-    let params =
-        serde_json::json!({"date_from": prev.to_string(), "date_to": this_month.to_string()});
-    let options = SimOptions {
-        pending_for: Duration::ZERO,
-        running_for: Duration::ZERO,
-        report_rows: rows_for(1 << 30, &params),
-        ..SimOptions::default()
-    };
-    let key = options.api_key.clone();
-    let sim = start_sim(options).await;
-    let dir = tempfile::tempdir_in(".").expect("temp dir on the project's disk");
-    let body = format!("[polling]\ninitial_interval = \"100ms\"\n\n[[reports]]\nname = \"big\"\ntemplate = \"ResellerExpenses\"\nverify = \"{level}\"\n");
-    let config = write_config(dir.path(), &sim, &key, &body);
-    let d = dir.path().to_path_buf();
-    let usage = tokio::task::spawn_blocking(move || {
-        run_measured(&["--config", &config, "run", "--once"], &d)
-    })
-    .await
-    .expect("join");
-    let (bytes, secs) = download_timing(&dir.path().join("state.db")).await;
-    (usage, bytes, secs)
-}
-
-/// Verification's cost on the 1 GiB CSV: throughput without and with it, and peak RSS.
-async fn verified() {
-    let (off, bytes, off_secs) = download_1gib("off").await;
-    let (strict, _, strict_secs) = download_1gib("strict").await;
-    let rate = |secs: f64| bytes as f64 / 1e6 / secs;
-    println!(
-        "\n== Verification of one {:.2} GiB CSV",
-        bytes as f64 / (1u64 << 30) as f64
-    );
-    println!(
-        "  verify = \"off\":    {off_secs:.2} s = {:.0} MB/s, peak RSS {:.1} MB (ok: {}), CPU {:.2} s",
-        rate(off_secs),
-        off.max_rss_mb,
-        off.success,
-        off.cpu.as_secs_f64()
-    );
-    println!(
-        "  verify = \"strict\": {strict_secs:.2} s = {:.0} MB/s, peak RSS {:.1} MB (ok: {}), CPU {:.2} s",
-        rate(strict_secs),
-        strict.max_rss_mb,
-        strict.success,
-        strict.cpu.as_secs_f64()
-    );
-    println!(
-        "  throughput lost to verification: {:.1} %  (target <= 10 %); peak RSS {:.1} MB  (target <= 30 MB)",
-        (1.0 - off_secs / strict_secs) * 100.0,
-        strict.max_rss_mb
-    );
 }

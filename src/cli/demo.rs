@@ -45,6 +45,20 @@ pub struct SimulateArgs {
     /// is final: a refreshed report then brings a new version.
     #[arg(long, default_value_t = 0)]
     pub restatements: u32,
+    /// A slow server: send every report file at this many MB/s (10^6 bytes), in writes of
+    /// `--write-kib` (default: as fast as the client reads).
+    #[arg(long, value_name = "MB_PER_S", value_parser = parse_rate)]
+    pub pace: Option<f64>,
+    /// With `--pace`: the size of each write, in KiB.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=65536))]
+    pub write_kib: u32,
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && (0.001..=100_000.0).contains(&rate) => Ok(rate),
+        _ => Err(format!("{text:?}: expected MB/s between 0.001 and 100000")),
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -70,6 +84,10 @@ pub async fn simulate(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
         running_for: args.running_for,
         report_rows: args.rows,
         restatements: args.restatements,
+        pace: args.pace.map(|rate| sim::Pace {
+            bytes_per_second: (rate * 1e6) as u64,
+            write_size: args.write_kib as usize * 1024,
+        }),
         ..SimOptions::default()
     };
     println!("simulated Gcore API on http://{}", args.listen);

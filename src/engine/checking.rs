@@ -1,14 +1,20 @@
 //! How a download's bytes are checked on their way to the disk (see [`crate::verify`]): a CSV
-//! or JSON body is parsed on a blocking thread fed the same chunks the writer gets (a bounded
-//! channel: a slow parser slows the download, it never piles chunks up), an XLSX is opened from
-//! the finished temporary file, and nothing is checked under `verify = "off"`.
+//! or JSON body is parsed on a blocking thread fed the same blocks the writer gets, an XLSX is
+//! opened from the finished temporary file, and nothing is checked under `verify = "off"`.
+//!
+//! The parser reads its channel through tokio-util's bridges: the blocks as a `StreamReader`
+//! (an async buffered reader), made a blocking `BufRead` by a `SyncIoBridge`, so the CSV check
+//! reads each block where it lies. The channel holds at most `depth` blocks: a parser that
+//! falls that far behind slows the download, it never piles bytes up.
 
-use super::files::{FetchError, Target};
+use bytes::Bytes;
+use tempfile::NamedTempFile;
+use tokio::sync::mpsc;
+use tokio_util::io::{StreamReader, SyncIoBridge};
+
+use super::files::FetchError;
 use crate::format::ReportFormat;
 use crate::verify::{self, Rejection, Shape, Strictness};
-
-/// Chunks in flight between the network and the parser.
-const PIPELINE_DEPTH: usize = 4;
 
 /// How a download's bytes are to be checked.
 #[derive(Debug, Clone, Copy)]
@@ -25,16 +31,21 @@ impl Check {
 }
 
 /// The parser a streamed body is fed to (none when the body is checked from the file, or not
-/// at all): its channel and its verdict.
+/// at all): its channel, holding up to `depth` blocks, and its verdict. Call from the runtime.
 pub(super) fn spawn_verifier(
     check: Check,
+    depth: usize,
 ) -> (
-    Option<tokio::sync::mpsc::Sender<bytes::Bytes>>,
+    Option<mpsc::Sender<Bytes>>,
     impl std::future::Future<Output = Result<Option<Shape>, Rejection>>,
 ) {
     let (tx, handle) = if check.streams() {
-        let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(PIPELINE_DEPTH);
-        let reader = verify::ChunkReader::new(rx);
+        let (tx, mut rx) = mpsc::channel::<Bytes>(depth);
+        let blocks = futures_util::stream::poll_fn(move |cx| {
+            rx.poll_recv(cx)
+                .map(|block| block.map(Ok::<_, std::io::Error>))
+        });
+        let reader = SyncIoBridge::new(StreamReader::new(blocks));
         let handle = tokio::task::spawn_blocking(move || {
             verify::check_stream(check.format, check.level, reader)
         });
@@ -57,10 +68,13 @@ pub(super) fn spawn_verifier(
 }
 
 /// Checks the finished temporary file (an XLSX is read back from disk; blocking).
-pub(super) fn check_file(target: &Target, check: Check) -> Result<Option<Shape>, FetchError> {
+pub(super) fn check_file(part: &NamedTempFile, check: Check) -> Result<Option<Shape>, FetchError> {
     if check.level == Strictness::Off {
         return Ok(None);
     }
-    let file = std::fs::File::open(&target.part).map_err(|e| target.local(e))?;
+    let file = part.reopen().map_err(|source| FetchError::Local {
+        path: part.path().to_path_buf(),
+        source,
+    })?;
     verify::check_seekable(check.format, check.level, file).map_err(FetchError::Rejected)
 }

@@ -23,6 +23,7 @@ mod open;
 mod owner;
 mod pacing;
 mod pause;
+mod pipeline;
 mod poll;
 mod reconcile;
 mod refresh;

@@ -5,18 +5,15 @@
 //! streams (a report is never held in memory) and yields the report's [`Shape`]: its data rows
 //! and columns. The module knows only the formats; the engine decides what a rejection means.
 
-mod chunks;
 mod csv;
 mod json;
 mod xlsx;
 
 use std::fmt;
-use std::io::{Read, Seek};
+use std::io::{BufRead, Read, Seek};
 use std::str::FromStr;
 
 use crate::format::ReportFormat;
-
-pub use chunks::ChunkReader;
 
 /// How strictly a report is checked (a report's `verify` setting).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -94,18 +91,24 @@ impl Rejection {
 }
 
 /// Checks a CSV or JSON report read from `reader` (an XLSX needs [`check_seekable`]).
-/// `Ok(None)` when the level is `off` or the format is XLSX.
+/// `Ok(None)` when the level is `off` or the format is XLSX. The CSV check reads the reader's
+/// own buffer (no copy); the JSON parser, which reads a byte at a time, gets a buffer of its own.
 pub fn check_stream(
     format: ReportFormat,
     level: Strictness,
-    reader: impl Read,
+    reader: impl BufRead,
 ) -> Result<Option<Shape>, Rejection> {
     match (level, format) {
         (Strictness::Off, _) | (_, ReportFormat::Xlsx) => Ok(None),
         (_, ReportFormat::Csv) => csv::check(reader, level).map(Some),
-        (_, ReportFormat::Json) => json::check(reader, level).map(Some),
+        (_, ReportFormat::Json) => {
+            json::check(std::io::BufReader::with_capacity(BUFFER, reader), level).map(Some)
+        }
     }
 }
+
+/// The read buffer of a check that needs one of its own.
+const BUFFER: usize = 64 * 1024;
 
 /// Checks a report of any format that can be re-read from the start (a file, a buffer).
 pub fn check_seekable(
@@ -119,7 +122,7 @@ pub fn check_seekable(
         _ => check_stream(
             format,
             level,
-            std::io::BufReader::with_capacity(64 * 1024, reader),
+            std::io::BufReader::with_capacity(BUFFER, reader),
         ),
     }
 }

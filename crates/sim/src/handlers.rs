@@ -1,7 +1,8 @@
 //! The single-task operations: create (`POST /billing/org/v1/reports`), retrieve and delete
 //! (`/billing/org/v1/reports/{id}`) and download (`…/{uuid}/download`), whose file is streamed
-//! from [`super::content`] with its Content-Length declared up front. The download format
-//! comes from `?format=`, else the Accept header, else JSON.
+//! from [`super::content`] with its Content-Length declared up front (at a slow server's pace
+//! when [`crate::SimOptions::pace`] says so). The download format comes from `?format=`, else
+//! the Accept header, else JSON.
 
 use std::sync::Arc;
 
@@ -119,7 +120,10 @@ pub(crate) async fn download(
         return (StatusCode::OK, file_headers(&task, format, len), body).into_response();
     }
     let len = content::len_at(&task.template, &params, ext, rows, revision);
-    let stream = content::stream_at(&task.template, &params, ext, rows, revision);
+    let mut stream = content::stream_at(&task.template, &params, ext, rows, revision);
+    if let Some(pace) = shared.options.pace {
+        stream = super::pace::paced(stream, pace);
+    }
     let truncate = len > 1 && shared.roll_current(|faults| faults.truncate_downloads_rate);
     let body = if truncate {
         let keep = len / 10 + shared.draw(len * 8 / 10 + 1);

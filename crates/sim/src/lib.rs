@@ -15,6 +15,7 @@ mod gate;
 mod handlers;
 mod layout;
 mod listing;
+mod pace;
 mod query;
 mod record;
 mod reply;
@@ -35,6 +36,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use content::{malformed_body, report_body, report_body_at, report_len, report_stream};
 pub use faults::Faults;
+pub use pace::Pace;
 pub use record::{Exchange, RECORD_LIMIT};
 
 use state::Shared;
@@ -62,6 +64,9 @@ pub struct SimOptions {
     /// the same template and parameters serves revision `min(n - 1, restatements)` of the
     /// content (0: a period's content never changes). See also [`SimHandle::close_periods`].
     pub restatements: u32,
+    /// A slow server: every report file is sent at this rate in writes of this size (`None`:
+    /// as fast as the connection takes it, in 64 KiB chunks).
+    pub pace: Option<Pace>,
 }
 
 impl Default for SimOptions {
@@ -75,6 +80,7 @@ impl Default for SimOptions {
             record: false,
             clock_offset_ms: 0,
             restatements: 0,
+            pace: None,
         }
     }
 }

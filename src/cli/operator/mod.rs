@@ -13,7 +13,9 @@ use crate::config::{self, Overrides};
 use crate::store::Store;
 
 pub use show::show;
-pub use status::{status, status_table, task_json, StatusArgs};
+#[cfg(feature = "simulator")]
+pub use status::status_table;
+pub use status::{status, task_json, StatusArgs};
 pub(super) use templates::refuse_during_api_pause;
 pub use templates::templates;
 

@@ -1,0 +1,150 @@
+//! The download-speed scenarios of `cargo bench --bench scale`: what verification costs on the
+//! fast 1 GiB CSV (`verified`), and a slow server (`slow`): the simulator sends a 174 MB CSV at
+//! 20 MB/s in 16 KiB writes, as a server generating its report while it sends it does, and the
+//! daemon with `verify = "off"` and `"strict"` and curl download it in turn, for `rounds`
+//! rounds; each round's times and the medians are printed side by side.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use gcore_reportd_sim::{Pace, SimHandle, SimOptions};
+
+use super::{download_timing, rows_for, run_measured, start_sim, write_config, Usage};
+
+/// `date_from`/`date_to` of the previous month: the period `run --once` asks for.
+fn previous_month() -> serde_json::Value {
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    let this_month = today.first_of_month();
+    let prev = this_month
+        .checked_sub(jiff::Span::new().months(1))
+        .expect("date");
+    serde_json::json!({"date_from": prev.to_string(), "date_to": this_month.to_string()})
+}
+
+/// A simulator whose tasks complete at once and whose reports are about `bytes` long.
+async fn report_server(bytes: u64, pace: Option<Pace>) -> SimHandle {
+    start_sim(SimOptions {
+        pending_for: Duration::ZERO,
+        running_for: Duration::ZERO,
+        report_rows: rows_for(bytes, &previous_month()),
+        pace,
+        ..SimOptions::default()
+    })
+    .await
+}
+
+/// One daemon run downloading the report with `verify = level`: its usage, the file's bytes
+/// and the seconds between the "downloading" and "downloaded" events.
+async fn daemon_download(sim: &SimHandle, level: &str) -> (Usage, u64, f64) {
+    let key = "sim-key$secret";
+    let dir = tempfile::tempdir_in(".").expect("temp dir on the project's disk");
+    let body = format!("[polling]\ninitial_interval = \"100ms\"\n\n[[reports]]\nname = \"big\"\ntemplate = \"ResellerExpenses\"\nverify = \"{level}\"\n");
+    let config = write_config(dir.path(), sim, key, &body);
+    let d = dir.path().to_path_buf();
+    let usage = tokio::task::spawn_blocking(move || {
+        run_measured(&["--config", &config, "run", "--once"], &d)
+    })
+    .await
+    .expect("join");
+    let (bytes, secs) = download_timing(&dir.path().join("state.db")).await;
+    (usage, bytes, secs)
+}
+
+/// `curl -o` of the newest task's CSV: whether it succeeded, its seconds and bytes.
+async fn curl(sim: &SimHandle) -> (bool, f64, u64) {
+    let uuid = sim.tasks().last().map(|t| t.uuid.clone()).expect("a task");
+    let url = format!(
+        "{}/billing/org/v1/reports/{uuid}/download?format=csv",
+        sim.base_url()
+    );
+    tokio::task::spawn_blocking(move || {
+        let dir = tempfile::tempdir_in(".").expect("temp dir on the project's disk");
+        let target = dir.path().join("curl.csv");
+        let started = Instant::now();
+        let ok = Command::new("curl")
+            .args(["-sS", "-o"])
+            .arg(&target)
+            .args(["-H", "Authorization: apikey sim-key$secret", &url])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        let secs = started.elapsed().as_secs_f64();
+        (
+            ok,
+            secs,
+            std::fs::metadata(&target).map(|m| m.len()).unwrap_or(0),
+        )
+    })
+    .await
+    .expect("join")
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// The slow server: daemon (off, strict) and curl times, round by round, then the medians.
+pub async fn slow(rounds: usize) {
+    let pace = Pace::SLOW;
+    let sim = report_server(174_000_000, Some(pace)).await;
+    println!(
+        "\n== A slow server: 174 MB CSV at {} MB/s in {} KiB writes, {rounds} round(s)",
+        pace.bytes_per_second / 1_000_000,
+        pace.write_size / 1024
+    );
+    let (mut off, mut strict, mut by_curl) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 1..=rounds.max(1) {
+        let (off_usage, bytes, off_secs) = daemon_download(&sim, "off").await;
+        let (strict_usage, _, strict_secs) = daemon_download(&sim, "strict").await;
+        let (ok, curl_secs, curl_bytes) = curl(&sim).await;
+        println!(
+            "  round {round}: off {off_secs:.2} s (ok: {}, RSS {:.1} MB), strict {strict_secs:.2} s (ok: {}, RSS {:.1} MB), curl {curl_secs:.2} s (ok: {ok}, {curl_bytes} of {bytes} bytes)",
+            off_usage.success, off_usage.max_rss_mb, strict_usage.success, strict_usage.max_rss_mb
+        );
+        off.push(off_secs);
+        strict.push(strict_secs);
+        by_curl.push(curl_secs);
+    }
+    let (off, strict, by_curl) = (median(off), median(strict), median(by_curl));
+    println!(
+        "  medians: curl {by_curl:.2} s, verify = \"off\" {off:.2} s ({:.2}x curl), verify = \"strict\" {strict:.2} s ({:.2}x curl; target <= 1.05x)",
+        off / by_curl,
+        strict / by_curl
+    );
+}
+
+/// Verification's cost on the 1 GiB CSV: throughput without and with it, and peak RSS.
+pub async fn verified() {
+    let sim = report_server(1 << 30, None).await;
+    let (off, bytes, off_secs) = daemon_download(&sim, "off").await;
+    let (strict, _, strict_secs) = daemon_download(&sim, "strict").await;
+    let (curl_ok, curl_secs, _) = curl(&sim).await;
+    let rate = |secs: f64| bytes as f64 / 1e6 / secs;
+    println!(
+        "\n== Verification of one {:.2} GiB CSV",
+        bytes as f64 / (1u64 << 30) as f64
+    );
+    for (level, usage, secs) in [("off", &off, off_secs), ("strict", &strict, strict_secs)] {
+        let label = format!("\"{level}\":");
+        println!(
+            "  verify = {label:<9} {secs:.2} s = {:.0} MB/s, peak RSS {:.1} MB (ok: {}), CPU {:.2} s",
+            rate(secs),
+            usage.max_rss_mb,
+            usage.success,
+            usage.cpu.as_secs_f64()
+        );
+    }
+    println!(
+        "  curl -o same URL: {curl_secs:.2} s = {:.0} MB/s (ok: {curl_ok})",
+        rate(curl_secs)
+    );
+    println!(
+        "  throughput lost to verification: {:.1} %  (target <= 10 %); strict / curl: {:.0} %  (target >= 90 %); peak RSS {:.1} MB  (target <= 30 MB)",
+        (1.0 - off_secs / strict_secs) * 100.0,
+        curl_secs / strict_secs * 100.0,
+        strict.max_rss_mb
+    );
+}
