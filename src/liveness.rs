@@ -4,7 +4,10 @@
 //! the wait ends. The watchdog is fed ([`Liveness::is_alive`]) only while every registered
 //! wait is within its own deadline, and while the registry is empty only briefly (the
 //! stretches between two waits): a hook allowed to run for a day cannot hide a poll loop stuck
-//! past its step's bound, and a loop hanging outside every wait stops the pings too.
+//! past its step's bound, and a loop hanging outside every wait stops the pings too. Work that
+//! runs beside the loop (a hook) registers as a *background* wait: it is held to its own
+//! deadline, but it does not count as the loop being somewhere, so a loop hanging outside its
+//! waits stops the pings even while a day-long hook runs.
 //!
 //! The application makes one [`Liveness`] and hands clones to the engine and the API client;
 //! deadlines are on tokio's clock, so tests can pause it.
@@ -22,9 +25,12 @@ pub struct Liveness(Arc<Mutex<Waits>>);
 #[derive(Debug)]
 struct Waits {
     next_id: u64,
-    /// Each outstanding wait: what it is, and until when it may last.
-    open: BTreeMap<u64, (&'static str, Instant)>,
-    /// When the registry last became empty.
+    /// Each outstanding wait: what it is, until when it may last, and whether it runs beside
+    /// the loop (background) rather than being where the loop is.
+    open: BTreeMap<u64, (&'static str, Instant, bool)>,
+    /// How many of them are the loop's own (not background).
+    foreground: usize,
+    /// When the last of the loop's own waits ended.
     idle_since: Instant,
 }
 
@@ -41,6 +47,7 @@ impl Default for Liveness {
         Liveness(Arc::new(Mutex::new(Waits {
             next_id: 0,
             open: BTreeMap::new(),
+            foreground: 0,
             idle_since: Instant::now(),
         })))
     }
@@ -59,10 +66,24 @@ impl Liveness {
 
     /// Registers a wait named `what` that may last until `deadline`.
     pub fn wait_until(&self, what: &'static str, deadline: Instant) -> Wait {
+        self.register(what, deadline, false)
+    }
+
+    /// Registers work named `what` that runs beside the loop for at most `bound` (a hook): held
+    /// to its deadline, but not counted as the loop being in a wait.
+    pub fn background(&self, what: &'static str, bound: Duration) -> Wait {
+        let deadline = Instant::now().checked_add(bound).unwrap_or_else(far_future);
+        self.register(what, deadline, true)
+    }
+
+    fn register(&self, what: &'static str, deadline: Instant, background: bool) -> Wait {
         let mut waits = self.lock();
         let id = waits.next_id;
         waits.next_id += 1;
-        waits.open.insert(id, (what, deadline));
+        waits.open.insert(id, (what, deadline, background));
+        if !background {
+            waits.foreground += 1;
+        }
         Wait {
             registry: self.clone(),
             id,
@@ -77,19 +98,20 @@ impl Liveness {
         waits
             .open
             .values()
-            .map(|(what, deadline)| (*what, now.saturating_duration_since(*deadline)))
+            .map(|(what, deadline, _)| (*what, now.saturating_duration_since(*deadline)))
             .filter(|(_, late)| *late > grace)
             .max_by_key(|(_, late)| *late)
     }
 
     /// Whether the process may be vouched for now: no wait overdue (allowing `grace` past its
-    /// deadline), and some wait registered or the last one ended within `grace`.
+    /// deadline), and one of the loop's own waits registered or the last one ended within
+    /// `grace` (background work does not count).
     pub fn is_alive(&self, grace: Duration) -> bool {
         if self.overdue(grace).is_some() {
             return false;
         }
         let waits = self.lock();
-        !waits.open.is_empty() || waits.idle_since.elapsed() <= grace
+        waits.foreground > 0 || waits.idle_since.elapsed() <= grace
     }
 
     /// How many waits are registered now.
@@ -101,9 +123,11 @@ impl Liveness {
 impl Drop for Wait {
     fn drop(&mut self) {
         let mut waits = self.registry.lock();
-        waits.open.remove(&self.id);
-        if waits.open.is_empty() {
-            waits.idle_since = Instant::now();
+        if let Some((_, _, false)) = waits.open.remove(&self.id) {
+            waits.foreground -= 1;
+            if waits.foreground == 0 {
+                waits.idle_since = Instant::now();
+            }
         }
     }
 }
@@ -143,7 +167,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_day_long_hook_does_not_vouch_for_an_overdue_poll() {
         let liveness = Liveness::default();
-        let _hook = liveness.wait("hook", Duration::from_secs(86400));
+        let _hook = liveness.background("hook", Duration::from_secs(86400));
         let _poll = liveness.wait("step", Duration::from_secs(10));
         tokio::time::advance(Duration::from_secs(9)).await;
         assert!(liveness.is_alive(GRACE));
@@ -151,6 +175,31 @@ mod tests {
         assert!(!liveness.is_alive(GRACE), "the hook must not hide the step");
         drop(_poll);
         assert!(liveness.is_alive(GRACE), "the overdue wait ended");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_loop_hanging_outside_its_waits_is_not_vouched_for_by_a_running_hook() {
+        let liveness = Liveness::default();
+        let _hook = liveness.background("hook", Duration::from_secs(86400));
+        drop(liveness.wait("step", Duration::from_secs(10)));
+        assert!(liveness.is_alive(GRACE), "just between two steps");
+        tokio::time::advance(GRACE * 2).await;
+        assert!(
+            !liveness.is_alive(GRACE),
+            "the hook's day must not vouch for a loop that registers no wait"
+        );
+        let _sleep = liveness.wait("sleep", Duration::from_secs(60));
+        assert!(liveness.is_alive(GRACE), "the loop is back in a wait");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_background_wait_past_its_own_deadline_is_overdue() {
+        let liveness = Liveness::default();
+        let _sleep = liveness.wait("sleep", Duration::from_secs(3600));
+        let _hook = liveness.background("hook", Duration::from_secs(5));
+        tokio::time::advance(Duration::from_secs(5) + GRACE * 2).await;
+        assert_eq!(liveness.overdue(GRACE).map(|(w, _)| w), Some("hook"));
+        assert!(!liveness.is_alive(GRACE));
     }
 
     #[test]

@@ -87,7 +87,7 @@ mod tests {
         events
             .send(Progress::Ready("ready".into()))
             .expect("speaker");
-        let hook = liveness.wait("hook", Duration::from_secs(86400));
+        let hook = liveness.background("hook", Duration::from_secs(86400));
         let step = liveness.wait("step", Duration::from_secs(10));
         let fed = pings_during(&sent, Duration::from_secs(10)).await;
         assert!(
@@ -102,12 +102,14 @@ mod tests {
             "the hook's day must not vouch for the stuck step"
         );
         drop(step);
+        // The loop goes back to sleeping until its next due work.
+        let sleep = liveness.wait("sleep", Duration::from_secs(3600));
         let resumed = pings_during(&sent, Duration::from_secs(10)).await;
         assert!(
             resumed >= 8,
             "the stuck wait ended: {resumed} pings in 10 s"
         );
-        drop((hook, events));
+        drop((hook, sleep, events));
         speaker.await.expect("speaker ends with the events");
         let sent = sent.lock().unwrap_or_else(|e| e.into_inner());
         assert!(

@@ -101,7 +101,8 @@ impl Engine {
             format,
             level: self.verify_level(task),
         };
-        files::save(download, target, check).await
+        let depth = super::pipeline::depth_for(self.config.downloads.max_concurrent);
+        files::save(download, target, check, depth).await
     }
 
     /// A file recorded for another task is never replaced: the download waits (a local fault,

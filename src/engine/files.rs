@@ -111,11 +111,13 @@ pub(super) fn local(part: &NamedTempFile, source: std::io::Error) -> FetchError 
     }
 }
 
-/// Writes the body of `download` to `target`'s final path.
+/// Writes the body of `download` to `target`'s final path; a streamed body is queued at most
+/// `depth` blocks deep (see [`super::pipeline::depth_for`]).
 pub(super) async fn save(
     download: Download,
     target: Target,
     check: Check,
+    depth: usize,
 ) -> Result<Saved, FetchError> {
     match download.expected_len {
         Some(len) if len <= SMALL_BODY => {
@@ -123,7 +125,7 @@ pub(super) async fn save(
             let dir = target.dir.clone();
             blocking(dir, move || write_whole(&target, &body, check)).await
         }
-        _ => super::pipeline::stream(download, target, check).await,
+        _ => super::pipeline::stream(download, target, check, depth).await,
     }
 }
 

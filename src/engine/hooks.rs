@@ -137,7 +137,7 @@ impl Engine {
         let _waiting = self
             .owner
             .liveness
-            .wait("hook", timeout.saturating_add(DRAIN));
+            .background("hook", timeout.saturating_add(DRAIN));
         match supervise(child, timeout).await {
             Ended::TimedOut => quiet(
                 false,

@@ -6,7 +6,8 @@
 //! one), are gathered into blocks of [`BLOCK`] bytes before they are handed over: a hand-off
 //! (a thread wake-up) costs once per block, not once per chunk. What may wait between the
 //! network and the slower of the two threads is a byte budget, [`BUDGET`] (the same blocks are
-//! shared by both queues), not a number of chunks: the socket is read without pause until a
+//! shared by both queues; less when many downloads run at once, [`depth_for`]), not a number
+//! of chunks: the socket is read without pause until a
 //! thread is that far behind, which on a busy host absorbs a descheduled thread's hundreds of
 //! milliseconds. Memory stays flat whatever the report's size.
 //!
@@ -27,10 +28,18 @@ use crate::crashpoint;
 
 /// The bytes handed to the writer and the checker at a time.
 const BLOCK: usize = 256 * 1024;
-/// The bytes that may wait for the slower of the writer and the checker.
+/// The most bytes one download may hold waiting for the slower of its writer and checker.
 const BUDGET: usize = 4 * 1024 * 1024;
-/// Blocks each queue holds: the budget, since both queues share the same blocks.
-const DEPTH: usize = BUDGET / BLOCK;
+/// The bytes all concurrent downloads together may hold so: with `downloads.max_concurrent`
+/// up to 256, a per-download budget alone could reach a gigabyte under `MemoryMax=512M`.
+const TOTAL_BUDGET: usize = 16 * 1024 * 1024;
+
+/// Blocks each queue of one download holds (both queues share the same blocks): its share of
+/// [`TOTAL_BUDGET`] among `max_concurrent` downloads, at least 2 and at most [`BUDGET`]'s worth
+/// (the default 4 downloads get the whole 4 MiB each).
+pub(super) fn depth_for(max_concurrent: usize) -> usize {
+    (TOTAL_BUDGET / BLOCK / max_concurrent.max(1)).clamp(2, BUDGET / BLOCK)
+}
 
 /// How much of a large file is written before the kernel is asked to start writing it out.
 const WRITEBACK_STEP: u64 = 8 * 1024 * 1024;
@@ -40,12 +49,13 @@ pub(super) async fn stream(
     mut download: Download,
     target: Target,
     check: Check,
+    depth: usize,
 ) -> Result<Saved, FetchError> {
     let part = target.create_part()?;
     let part_path = part.path().to_path_buf();
-    let (to_writer, blocks) = mpsc::channel::<Bytes>(DEPTH);
+    let (to_writer, blocks) = mpsc::channel::<Bytes>(depth);
     let writer = tokio::task::spawn_blocking(move || write_blocks(part, blocks));
-    let (to_verifier, verifier) = spawn_verifier(check, DEPTH);
+    let (to_verifier, verifier) = spawn_verifier(check, depth);
     let mut pipe = Pipe {
         pending: BytesMut::with_capacity(BLOCK),
         writer: to_writer,
@@ -175,5 +185,22 @@ fn start_writeback(file: &std::fs::File, offset: u64, len: u64) {
     // file system without support) is harmless: the final fsync still makes the file durable.
     unsafe {
         libc::sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn many_concurrent_downloads_share_the_byte_budget_instead_of_each_holding_it_whole() {
+        assert_eq!(
+            depth_for(4) * BLOCK,
+            BUDGET,
+            "the default four get 4 MiB each"
+        );
+        assert_eq!(depth_for(16) * BLOCK * 16, TOTAL_BUDGET);
+        assert_eq!(depth_for(256), 2, "never fewer than two blocks");
+        assert_eq!(depth_for(0) * BLOCK, BUDGET);
     }
 }
