@@ -21,6 +21,10 @@ use crate::engine::{self, EngineError, Owner, RunMode, RunSummary};
 use crate::liveness::Liveness;
 use crate::service::Notifier;
 
+/// How long the tasks left when the engine has stopped (the metrics endpoint, the notifier,
+/// the signal handler: each ends with the services token) may take to end.
+const SERVICES_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Owns the daemon's tasks, its shutdown token and its liveness registry.
 #[derive(Debug)]
 pub struct Supervisor {
@@ -106,7 +110,9 @@ impl Supervisor {
 
     /// Opens the engine on the supervisor's tracker and liveness registry, starts the metrics
     /// endpoint (`metrics.listen`) and the systemd notifier beside it, runs it, then stops the
-    /// services and waits for every task (within `daemon.shutdown_timeout`).
+    /// services and waits for every task: at most [`SERVICES_GRACE`] more, since the engine
+    /// has already spent `daemon.shutdown_timeout` on its work and hooks, and a second full
+    /// timeout would overrun the unit's `TimeoutStopSec`.
     pub async fn run(
         self,
         config: Config,
@@ -114,7 +120,7 @@ impl Supervisor {
         mode: RunMode,
         reloads: Option<watch::Receiver<Arc<Config>>>,
     ) -> Result<RunSummary, EngineError> {
-        let grace = config.daemon.shutdown_timeout;
+        let grace = config.daemon.shutdown_timeout.min(SERVICES_GRACE);
         let result = self.run_engine(config, clock, mode, reloads).await;
         self.services.cancel();
         self.tasks.close();
@@ -124,7 +130,7 @@ impl Supervisor {
         {
             tracing::warn!(
                 tasks = self.tasks.len(),
-                "tasks still running past daemon.shutdown_timeout: abandoned"
+                "tasks still running after the engine stopped: abandoned"
             );
         }
         result
