@@ -1,4 +1,5 @@
-//! Month ends, a year end and a daylight-saving night met head-on instead of stepped around:
+//! Month ends, a year end and the first period due after the spring daylight-saving change
+//! (Berlin on UTC+2) met head-on instead of stepped around:
 //! the engine runs in process on a manual clock that the test sets to the last second before
 //! each period falls due and then to the instant it does. Two reports make the same monthly
 //! request apart from their client, one on UTC and one on Berlin time (whose midnight is 23:00

@@ -138,11 +138,14 @@ fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs root (only root creates files for another user): `cargo test -- --ignored` as root, which .ci/run does"]
 async fn backfill_and_submit_run_by_root_leave_files_owned_by_the_state_directorys_owner() {
     // SAFETY: geteuid(2) has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return; // only root can create files for another user
-    }
+    let euid = unsafe { libc::geteuid() };
+    assert_eq!(
+        euid, 0,
+        "run as root: only root creates files for another user"
+    );
     let h = Harness::start(TWO_REPORTS).await;
     let service = 65534; // nobody: the service's user
     std::os::unix::fs::chown(h.dir.path(), Some(service), Some(service)).expect("chown");
