@@ -3,7 +3,7 @@
 //! under 40 MB of RSS; a download larger than `downloads.max_bytes` is aborted, and goes through
 //! once the limit is raised.
 
-use super::{count, requests, ONE_REPORT};
+use super::{count, ONE_REPORT};
 use crate::common;
 use crate::common::{peak_rss_kib, wait_for, Harness, TWO_REPORTS};
 use gcore_reportd_sim::Faults;
