@@ -94,7 +94,9 @@ async fn an_explicit_log_level_or_rust_log_still_shows_info_lines_on_a_terminal(
 async fn with_pipes_run_once_and_backfill_print_plain_log_lines_and_no_progress_line() {
     let h = Harness::start(TWO_REPORTS).await;
     let once = h.run(&["run", "--once"]).await;
-    let (from, to) = (months_back(3).to_string(), months_back(2).to_string());
+    // Two months older than any the run can have made (on the 1st, before the monthly
+    // schedule fires on the 2nd, the run makes the period two months back).
+    let (from, to) = (months_back(4).to_string(), months_back(3).to_string());
     let backfill = h
         .run(&[
             "backfill", "--report", "expenses", "--from", &from, "--to", &to,
