@@ -22,6 +22,7 @@ mod parsing;
 mod periods;
 mod progress;
 mod query_plans;
+mod release_database;
 mod secrets;
 mod shutdown;
 mod simulator;
