@@ -67,8 +67,13 @@ pub(super) fn spawn_verifier(
     (tx, verdict)
 }
 
-/// Checks the finished temporary file (an XLSX is read back from disk; blocking).
-pub(super) fn check_file(part: &NamedTempFile, check: Check) -> Result<Option<Shape>, FetchError> {
+/// Checks the finished temporary file, whose sha256 is `sha256` (an XLSX is read back from
+/// disk; blocking).
+pub(super) fn check_file(
+    part: &NamedTempFile,
+    check: Check,
+    sha256: &str,
+) -> Result<Option<Shape>, FetchError> {
     if check.level == Strictness::Off {
         return Ok(None);
     }
@@ -76,5 +81,10 @@ pub(super) fn check_file(part: &NamedTempFile, check: Check) -> Result<Option<Sh
         path: part.path().to_path_buf(),
         source,
     })?;
-    verify::check_seekable(check.format, check.level, file).map_err(FetchError::Rejected)
+    verify::check_seekable(check.format, check.level, file).map_err(|rejection| {
+        FetchError::Rejected {
+            rejection,
+            sha256: sha256.to_string(),
+        }
+    })
 }

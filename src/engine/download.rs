@@ -4,14 +4,14 @@
 //! failing is retried until the task's `polling.deadline`, then the task is `expired`; a local
 //! fault (the output directory unusable, the disk full) is retried for as long as it lasts,
 //! since the report is ready and only waits for somewhere to go. A file that arrives whole but
-//! fails the report's `verify` check is never delivered: it is fetched again like after a
-//! transient fault, and after `max_attempts` such files the task ends `failed` saying why.
+//! fails the report's `verify` check is never delivered; what a failed download costs (nothing
+//! for a bad transfer, a new remote task for a bad file) is `transfer`'s.
 
 use super::files::{self, Check, FetchError, Saved, Target};
 use super::{backoff, Engine, EngineError};
 use crate::api::ApiError;
 use crate::store::{State, TaskRow};
-use crate::verify::{Rejection, Strictness};
+use crate::verify::Strictness;
 
 impl Engine {
     /// One download step for a task in `downloading`.
@@ -33,8 +33,10 @@ impl Engine {
                 tracing::warn!(%reason, "task expired");
                 self.end_task(task, State::Expired, &reason).await
             }
-            Err(FetchError::Api(err)) => self.retry_later(task, &err).await,
-            Err(FetchError::Rejected(rejection)) => self.rejected(task, &rejection).await,
+            Err(FetchError::Api(err)) => self.transfer_failed(task, &err).await,
+            Err(FetchError::Rejected { rejection, sha256 }) => {
+                self.rejected(task, &rejection, &sha256).await
+            }
             Err(local @ FetchError::Local { .. }) => {
                 let step = task.backoff_step + 1;
                 let delay = backoff::retry_delay(&self.config.polling, step, None);
@@ -44,32 +46,7 @@ impl Engine {
         }
     }
 
-    /// A whole file that failed verification: fetched again after a backoff, until the
-    /// report's `max_attempts` files were rejected; then the task fails with the reason.
-    async fn rejected(&self, task: &TaskRow, rejection: &Rejection) -> Result<(), EngineError> {
-        crate::metrics::global().add_rejected();
-        let level = self.verify_level(task);
-        let hint = if rejection.width_only {
-            "; verify = \"well-formed\" accepts rows of any width"
-        } else {
-            ""
-        };
-        let reason = format!(
-            "the downloaded {} was not delivered: {} (verify = \"{level}\"{hint})",
-            task.format, rejection.problem
-        );
-        let tries = task.backoff_step.saturating_add(1);
-        let max = self.max_attempts(task).await?;
-        if tries >= max {
-            let reason = format!("failed after {tries} downloads (max_attempts = {max}): {reason}");
-            tracing::error!(%reason, "task failed");
-            return self.end_task(task, State::Failed, &reason).await;
-        }
-        let delay = backoff::retry_delay(&self.config.polling, tries, None);
-        self.reschedule(task, delay, &reason).await
-    }
-
-    fn verify_level(&self, task: &TaskRow) -> Strictness {
+    pub(super) fn verify_level(&self, task: &TaskRow) -> Strictness {
         self.report_config(task)
             .map(|r| r.verify)
             .unwrap_or_default()

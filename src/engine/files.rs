@@ -43,9 +43,13 @@ pub(super) enum FetchError {
         path: PathBuf,
         source: std::io::Error,
     },
-    /// The body arrived whole but is not the format asked for.
-    #[error("{0}")]
-    Rejected(Rejection),
+    /// The body arrived whole but is not the format asked for; `sha256` is the rejected
+    /// body's, the evidence that tells a bad transfer from a bad file (see `transfer`).
+    #[error("{rejection}")]
+    Rejected {
+        rejection: Rejection,
+        sha256: String,
+    },
 }
 
 /// A report file in place: its path, size, sha256 and (when verified) shape.
@@ -160,8 +164,12 @@ async fn gather(mut download: Download, len: u64) -> Result<Vec<u8>, ApiError> {
 /// The blocking half of a small download: check, temporary file, fsync, rename, directory
 /// fsync.
 fn write_whole(target: &Target, body: &[u8], check: Check) -> Result<Saved, FetchError> {
+    let sha256 = hex::encode(Sha256::digest(body));
     let shape = verify::check_seekable(check.format, check.level, std::io::Cursor::new(body))
-        .map_err(FetchError::Rejected)?;
+        .map_err(|rejection| FetchError::Rejected {
+            rejection,
+            sha256: sha256.clone(),
+        })?;
     let mut part = target.create_part()?;
     part.write_all(body)
         .and_then(|()| part.as_file().sync_all())
@@ -170,7 +178,7 @@ fn write_whole(target: &Target, body: &[u8], check: Check) -> Result<Saved, Fetc
     Ok(Saved {
         path: target.path.clone(),
         bytes: body.len() as u64,
-        sha256: hex::encode(Sha256::digest(body)),
+        sha256,
         shape,
     })
 }

@@ -31,6 +31,7 @@ mod run_report;
 mod runner;
 mod scan;
 mod scheduler;
+mod transfer;
 mod versions;
 
 use std::path::PathBuf;

@@ -96,8 +96,11 @@ pub(super) async fn stream(
     })?;
     blocking(target.path.clone(), move || {
         let shape = match verdict {
-            Ok(_) if !check.streams() => check_file(&part, check)?,
-            verdict => verdict.map_err(FetchError::Rejected)?,
+            Ok(_) if !check.streams() => check_file(&part, check, &sha256)?,
+            verdict => verdict.map_err(|rejection| FetchError::Rejected {
+                rejection,
+                sha256: sha256.clone(),
+            })?,
         };
         publish(&target, part)?;
         Ok(Saved {

@@ -16,6 +16,7 @@ mod lookup;
 mod operator;
 mod progress;
 mod reads;
+mod rejections;
 mod report_view;
 mod rows;
 mod state;

@@ -6,7 +6,7 @@
 //! (the benchmark asks for ~1 GiB) is streamed in 64 KiB chunks, never held in memory. The
 //! xlsx form is a real workbook (see [`super::workbook`]), built in memory. A content revision
 //! (a restated period, see [`super::SimOptions::restatements`]) changes the seed, so every
-//! value changes; revision 0 is the original. [`malformed_body`] is a report broken on purpose.
+//! value changes; revision 0 is the original. [`super::malformed`] breaks a report on purpose.
 
 use bytes::Bytes;
 use futures_util::Stream;
@@ -126,37 +126,15 @@ pub(crate) fn stream_at(
     futures_util::stream::iter(Chunks::new(layout).map(Ok)).boxed()
 }
 
-/// A report broken on purpose, whole (its length is its Content-Length): a CSV with one
-/// record a field too wide, a JSON row one value short, or an XLSX that is no workbook.
-pub fn malformed_body(
+/// The layout of a report; an unknown format is JSON. A top-level `type` key (the one the API
+/// adds to a task's parameters) is ignored, so a task's shown parameters give the same bytes.
+pub(crate) fn layout(
     template: &str,
     parameters: &Value,
     format: &str,
     rows: usize,
     revision: u32,
-) -> Vec<u8> {
-    let rows = rows.max(1);
-    let layout = layout(template, parameters, format, rows, revision);
-    let broken = (rows / 2) as u64;
-    match layout.format {
-        Format::Xlsx => b"PK\x03\x04this is not a workbook: the archive ends here\n".to_vec(),
-        _ => {
-            let (format, at, row_len) = (layout.format, layout.row_at(broken), layout.row_len());
-            let mut body = report_body_at(template, parameters, format.extension(), rows, revision);
-            let row = at as usize..at as usize + row_len;
-            if format == Format::Csv {
-                body.splice(row.end - 2..row.end - 2, b",extra".iter().copied());
-            } else if let Some(comma) = body[row.clone()].iter().rposition(|b| *b == b',') {
-                body.drain(row.start + comma..row.end - 1);
-            }
-            body
-        }
-    }
-}
-
-/// The layout of a report; an unknown format is JSON. A top-level `type` key (the one the API
-/// adds to a task's parameters) is ignored, so a task's shown parameters give the same bytes.
-fn layout(template: &str, parameters: &Value, format: &str, rows: usize, revision: u32) -> Layout {
+) -> Layout {
     let format = Format::parse(format).unwrap_or(Format::Json);
     let mut parameters = parameters.clone();
     if let Some(map) = parameters.as_object_mut() {

@@ -14,7 +14,9 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 
 use super::content::{self, Format};
+use super::content_control::Served;
 use super::faults;
+use super::malformed::malformed_variant;
 use super::query::Query;
 use super::reply;
 use super::state::Shared;
@@ -101,10 +103,10 @@ pub(crate) async fn download(
         if task.status == Status::Completed {
             task.downloads = task.downloads.saturating_add(1);
         }
-        let malformed = inner.content.is_malformed(task.downloads);
-        Some((task.clone(), malformed))
+        let served = inner.content.serve(task.bad_file, task.downloads);
+        Some((task.clone(), served))
     });
-    let (task, malformed) = match found {
+    let (task, served) = match found {
         Some(found) if is_uuid(&id) => found,
         _ => return reply::not_found(),
     };
@@ -114,8 +116,8 @@ pub(crate) async fn download(
     }
     let params = Value::Object(task.params.clone());
     let (rows, revision, ext) = (task.rows, task.revision, format.extension());
-    if malformed {
-        let body = content::malformed_body(&task.template, &params, ext, rows, revision);
+    if let Served::Malformed(variant) = served {
+        let body = malformed_variant(&task.template, &params, ext, rows, revision, variant);
         let len = body.len() as u64;
         return (StatusCode::OK, file_headers(&task, format, len), body).into_response();
     }

@@ -10,11 +10,13 @@
 
 mod content;
 mod content_control;
+mod controls;
 mod faults;
 mod gate;
 mod handlers;
 mod layout;
 mod listing;
+mod malformed;
 mod pace;
 mod query;
 mod record;
@@ -34,8 +36,9 @@ use axum::routing::get;
 use axum::Router;
 use tokio_util::sync::CancellationToken;
 
-pub use content::{malformed_body, report_body, report_body_at, report_len, report_stream};
+pub use content::{report_body, report_body_at, report_len, report_stream};
 pub use faults::Faults;
+pub use malformed::{malformed_body, malformed_variant};
 pub use pace::Pace;
 pub use record::{Exchange, RECORD_LIMIT};
 
@@ -154,25 +157,6 @@ impl SimHandle {
     /// [`SimOptions::record`] is on).
     pub fn exchanges(&self) -> Vec<Exchange> {
         self.shared.exchanges()
-    }
-
-    /// Rows in the reports of tasks created from now on (0: empty reports, a header only).
-    pub fn set_report_rows(&self, rows: usize) {
-        self.shared.lock().content.rows = rows;
-    }
-
-    /// Each task's first `count` downloads are served malformed, whole and with the right
-    /// Content-Type: a CSV with a ragged record, a JSON row one value short, an XLSX that is
-    /// not a workbook.
-    pub fn serve_malformed(&self, count: u32) {
-        self.shared.lock().content.malformed_first = count;
-    }
-
-    /// Closes every period seen so far (the admin call): tasks created from now on serve the
-    /// content of the latest revision already served for their period, whatever
-    /// [`SimOptions::restatements`] says.
-    pub fn close_periods(&self) {
-        self.shared.lock().content.close();
     }
 
     /// Stops accepting connections; requests in flight are allowed to finish.

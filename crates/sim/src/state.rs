@@ -164,7 +164,7 @@ impl Shared {
             "{template}\n{}",
             canonical(&Value::Object(record.params.clone()))
         );
-        (record.rows, record.revision) = inner.content.for_new_task(&kind, nth);
+        (record.rows, record.revision, record.bad_file) = inner.content.for_new_task(&kind, nth);
         let task = inner.show(&record, self.options.report_rows);
         let rate = inner.faults.error_after_create_rate;
         let fail_after = inner.roll(rate);

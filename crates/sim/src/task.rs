@@ -62,6 +62,8 @@ pub(crate) struct TaskRecord {
     pub revision: u32,
     /// Downloads of its file so far.
     pub downloads: u32,
+    /// Created with a bad file: every download is the same malformed bytes.
+    pub bad_file: bool,
 }
 
 impl TaskRecord {
@@ -88,6 +90,7 @@ impl TaskRecord {
             rows: 0,
             revision: 0,
             downloads: 0,
+            bad_file: false,
         }
     }
 

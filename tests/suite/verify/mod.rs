@@ -4,10 +4,12 @@
 //! fails with the reason when it never is; the `verify` levels relax the check; an empty
 //! report is delivered marked empty; the demo's workbook is a real one.
 //!
-//! The tests are grouped by family: malformed files fetched again or failed (`refetch`), the
+//! The tests are grouped by family: malformed files fetched again or failed (`refetch`), what
+//! a malformed download costs (`budgets`: a bad transfer nothing, a bad file a remote task), the
 //! `verify` levels and their config values (`levels`), and what is delivered for an empty
 //! report and by the demo (`delivered`); the helpers several families use are here.
 
+mod budgets;
 mod delivered;
 mod levels;
 mod refetch;

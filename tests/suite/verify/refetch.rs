@@ -1,6 +1,7 @@
 //! Malformed files are never delivered: a ragged CSV, a short JSON row and a broken workbook
 //! served whole with the right Content-Type are fetched again and delivered once good; a report
-//! malformed at every download fails with the reason after `max_attempts`.
+//! malformed identically at every download fails with the reason after `max_attempts` remote
+//! tasks.
 
 use super::{row, THREE_FORMATS};
 use crate::common::{served_as_created, show, stderr, Harness};
@@ -71,7 +72,8 @@ async fn a_ragged_csv_a_short_json_row_and_a_broken_workbook_are_fetched_again_a
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_report_malformed_at_every_download_fails_with_the_reason_after_max_attempts() {
+async fn a_file_malformed_identically_at_every_download_fails_after_max_attempts_remote_tasks_naming_it(
+) {
     let h = Harness::start(&format!("[defaults]\nmax_attempts = 2\n{THREE_FORMATS}")).await;
     h.sim.serve_malformed(u32::MAX);
     let out = h.run(&["run", "--once"]).await;
@@ -81,7 +83,8 @@ async fn a_report_malformed_at_every_download_fails_with_the_reason_after_max_at
     assert_eq!(csv["state"], "failed", "{csv}");
     let reason = csv["last_error"].as_str().unwrap_or_default();
     assert!(
-        reason.contains("failed after 2 downloads (max_attempts = 2)")
+        reason.contains("failed after 2 remote tasks (max_attempts = 2)")
+            && reason.contains("the same bytes downloaded twice")
             && reason.contains("record 11 has 7 fields, the header has 6")
             && reason.contains(
                 "verify = \"strict\"; verify = \"well-formed\" accepts rows of any width"
@@ -95,5 +98,7 @@ async fn a_report_malformed_at_every_download_fails_with_the_reason_after_max_at
         "nothing delivered: {:?}",
         h.output_files()
     );
-    assert_eq!(h.sim.request_counts().get("download").copied(), Some(6));
+    assert_eq!(h.sim.tasks().len(), 6, "two remote tasks per report");
+    let downloads = h.sim.request_counts().get("download").copied();
+    assert_eq!(downloads, Some(12), "each remote task's file twice");
 }
