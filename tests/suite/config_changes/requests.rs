@@ -122,3 +122,32 @@ async fn check_config_says_when_a_changed_request_would_wait_for_the_old_request
         "{said}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_switched_to_quarterly_then_down_for_two_quarters_catches_both_up() {
+    let year = common::now().to_zoned(jiff::tz::TimeZone::UTC).year() - 1;
+    let next = year + 1;
+    let report = "[[reports]]\nname = \"expenses\"\ntemplate = \"ResellerExpenses\"\n";
+    let h = Harness::start(report).await;
+    let december = format!("{year}-12-10T12:00:00Z");
+    let (october, november) = (format!("{year}-10-01"), format!("{year}-11-01"));
+    let backfill = [
+        "backfill", "--report", "expenses", "--from", &october, "--to", &november,
+    ];
+    run_at(&h, &december, &backfill).await;
+    h.write_config(&format!(
+        "{FAST_POLLING}\n{report}period = \"previous-quarter\"\n"
+    ));
+    run_at(&h, &december, &["run", "--once"]).await;
+    // Down from December to April: the newest period of the report's name is still November's
+    // monthly one; the quarterly request's newest is Q3, so Q4 and Q1 are both due.
+    run_at(&h, &format!("{next}-04-02T00:00:00Z"), &["run", "--once"]).await;
+    let want = vec![
+        done(format!("{year}-07-01"), format!("{year}-10-01")),
+        done(october.clone(), format!("{year}-11-01")),
+        done(october, format!("{next}-01-01")),
+        done(november, format!("{year}-12-01")),
+        done(format!("{next}-01-01"), format!("{next}-04-01")),
+    ];
+    assert_eq!(periods(&h).await, want);
+}
