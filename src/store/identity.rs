@@ -8,6 +8,17 @@
 use super::events::{append, expect_changed};
 use super::{canonical_request, NewTask, State, Store, StoreError};
 
+/// Which of a batch of canonical requests (a JSON array) a task makes: their keys.
+pub(super) const TRACKED_REQUESTS: &str = "SELECT n.key FROM json_each(?1) AS n
+    WHERE EXISTS (SELECT 1 FROM tasks AS t WHERE t.request = n.value)";
+
+/// Every first delivery of each report's newest tracked period.
+pub(super) const NEWEST_REQUESTS: &str = "SELECT t.report, t.period_from, t.period_to, t.request
+    FROM tasks AS t JOIN (
+        SELECT report, MAX(period_from) AS newest FROM tasks GROUP BY report
+    ) AS n ON t.report = n.report AND t.period_from = n.newest
+    WHERE t.refresh = 0";
+
 /// A task of its report's newest tracked period (see [`Store::newest_requests`]).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct NewestRequest {
@@ -75,13 +86,10 @@ impl Store {
     /// query for the batch, answered from the (request, refresh) unique index.
     pub async fn tracked_requests(&self, requests: &[&str]) -> Result<Vec<bool>, StoreError> {
         let batch = serde_json::to_string(requests).unwrap_or_else(|_| "[]".into());
-        let tracked: Vec<i64> = sqlx::query_scalar(
-            "SELECT n.key FROM json_each(?1) AS n
-             WHERE EXISTS (SELECT 1 FROM tasks AS t WHERE t.request = n.value)",
-        )
-        .bind(batch)
-        .fetch_all(&self.pool)
-        .await?;
+        let tracked: Vec<i64> = sqlx::query_scalar(TRACKED_REQUESTS)
+            .bind(batch)
+            .fetch_all(&self.pool)
+            .await?;
         let mut flags = vec![false; requests.len()];
         for key in tracked {
             if let Some(flag) = usize::try_from(key).ok().and_then(|k| flags.get_mut(k)) {
@@ -95,15 +103,9 @@ impl Store {
     /// first delivery starting on that day (several when the request changed, or month-to-date
     /// periods share it): where catch-up starts, when the config still makes one of them.
     pub async fn newest_requests(&self) -> Result<Vec<NewestRequest>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT t.report, t.period_from, t.period_to, t.request
-             FROM tasks AS t JOIN (
-                SELECT report, MAX(period_from) AS newest FROM tasks GROUP BY report
-             ) AS n ON t.report = n.report AND t.period_from = n.newest
-             WHERE t.refresh = 0",
-        )
-        .fetch_all(&self.pool)
-        .await?)
+        Ok(sqlx::query_as(NEWEST_REQUESTS)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     /// Makes a failed, expired or lost task (in state `expected`) ask what `new` asks: the
