@@ -66,8 +66,8 @@ pub async fn schedule_periods(
 /// The periods of `report` due at `at`. With `catch_up_from`, every one since that date (see
 /// [`due_periods`]). Without it, the most recent one and, once the report's request has a task
 /// (`newest` is the first day of its newest period, see `catch_up_starts`), every period after
-/// that one however long the daemon was down, at most `max_catch_up_periods` of them: a longer gap is logged and only
-/// its newest periods are created.
+/// that one however long the daemon was down, at most `max_catch_up_periods` of them: a longer
+/// gap is logged and only its newest periods are created.
 pub fn periods_due(report: &ReportConfig, newest: Option<Date>, at: Timestamp) -> Vec<Period> {
     let due = |from| due_periods(&report.schedule, report.period, &report.timezone, from, at);
     let recent = due(report.catch_up_from);
