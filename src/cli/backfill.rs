@@ -1,5 +1,5 @@
-//! `backfill` records every period of one report in a date range (skipping those that already
-//! have a task) and processes them to the end; `submit` creates a one-off task outside any
+//! `backfill` records every period of one report in a date range (skipping those whose request
+//! already has a task) and processes them to the end; `submit` creates a one-off task outside any
 //! schedule. Both then run like `run --once`, limited to the tasks already recorded.
 
 use std::process::ExitCode;

@@ -74,8 +74,9 @@ async fn created_again(
         ));
     };
     let clock = Clock::from_env().map_err(UsageError)?;
-    let newest = store.newest_period_of(&report.name).await?;
-    let newest = newest.and_then(|d| d.parse().ok());
+    let reports = std::slice::from_ref(report);
+    let starts = crate::engine::catch_up_starts(store, reports, clock.now()).await?;
+    let newest = starts.get(&report.name).copied();
     let due = crate::engine::periods_due(report, newest, clock.now());
     if due.iter().any(|p| p.from.to_string() == task.period_from) {
         return Ok("its period will be created again at the next scheduling pass (the daemon's next due report or restart, or `run --once`)".into());

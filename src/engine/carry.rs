@@ -1,11 +1,11 @@
 //! Configuration changes at scheduling time: the unfinished tasks of a renamed report are
-//! carried over to its new name (the same request), a period the report already tracks is not
-//! asked again under a changed request, and the report settings a task keeps so that it
-//! finishes under them once its report is removed from the config.
+//! carried over to its new name (the same request), a due period is asked unless its exact
+//! request is tracked (a changed request is a new request), and the report settings a task
+//! keeps so that it finishes under them once its report is removed from the config.
 
 use super::scheduler::new_task;
 use crate::config::{Config, ReportConfig};
-use crate::store::{NewTask, Store, StoreError};
+use crate::store::{canonical_request, NewTask, Store, StoreError};
 
 /// The report settings a task keeps (JSON in its row), so that it finishes under them when its
 /// report is removed from the config.
@@ -71,20 +71,17 @@ pub(super) async fn carry_over_unfinished(
     Ok(())
 }
 
-/// The due periods their report does not track yet: a period already tracked under another
-/// request (the config changed what it asks) keeps its task; the new request applies from the
-/// next period on.
-pub(super) async fn untracked(
-    store: &Store,
-    config: &Config,
-    news: &[NewTask],
-) -> Result<Vec<NewTask>, StoreError> {
-    let month_to_date = |n: &NewTask| {
-        config
-            .report(&n.report)
-            .is_some_and(|r| r.period == crate::period::PeriodKind::MonthToDate)
-    };
-    let tracked = store.already_tracked(news, month_to_date).await?;
+/// The due periods whose exact request has no task yet. A changed request (template,
+/// parameters, period kind, `date_to_style`) is a new request, asked even for a period its
+/// report tracks under the old one; a month-to-date period is tracked only with its own
+/// `date_to` (the request carries it), as before.
+pub(super) async fn untracked(store: &Store, news: &[NewTask]) -> Result<Vec<NewTask>, StoreError> {
+    let requests: Vec<String> = news
+        .iter()
+        .map(|n| canonical_request(&n.template, &n.parameters))
+        .collect();
+    let requests: Vec<&str> = requests.iter().map(String::as_str).collect();
+    let tracked = store.tracked_requests(&requests).await?;
     Ok(news
         .iter()
         .zip(tracked)

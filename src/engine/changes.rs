@@ -1,18 +1,23 @@
 //! What a configuration change means for the periods already tracked, one line per report, for
 //! `check-config` and the start of `run`: a task is the request it makes (template and
 //! parameters with the period's dates), so a renamed report, or a new format, file name, hook,
-//! schedule time or time zone, carries its tasks over and creates nothing again; a new
-//! template, parameters, period kind or `date_to_style` is a new request from the next period
-//! on, and delivered periods keep their files. Reports removed from the config are listed too.
+//! schedule time or time zone, carries its tasks over and creates nothing again; a changed
+//! request (template, parameters, period kind or `date_to_style`) is a new request: its most
+//! recent due period is created again, and delivered periods keep their files. Reports removed
+//! from the config are listed too.
 
 use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::scheduler::{new_task, periods_due};
+use super::scheduler::{new_task, periods_due, request_of};
 use crate::config::{Config, ReportConfig};
 use crate::period::Period;
 use crate::store::{canonical_request, NewestTask, ReportCounts, Store, StoreError};
+
+/// What a changed request means, in the words of the README.
+const NEW_REQUEST: &str =
+    "a changed request is a new request: its most recent due period is created again";
 
 /// A line about one report, and whether it describes a change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +44,14 @@ pub async fn describe_changes(
     for report in &config.reports {
         let count = counts.get(&report.name).copied().unwrap_or_default();
         let change = match newest.get(&report.name) {
-            Some(task) => compare(config, report, task, count, now),
+            Some(task) => {
+                let task = current_task(store, report, task, now).await?;
+                let mut change = compare(config, report, &task, count, now);
+                if change.line.contains(NEW_REQUEST) {
+                    change.line += &file_clash(store, config, report, now).await?;
+                }
+                change
+            }
             None => untracked(store, config, report, now).await?,
         };
         lines.push(change);
@@ -62,6 +74,60 @@ pub async fn describe_changes(
     Ok(lines)
 }
 
+/// The task to hold the config against: the one making the config's request for the report's
+/// most recent due period once it is tracked (a changed request already created again), else
+/// the report's newest task.
+async fn current_task(
+    store: &Store,
+    report: &ReportConfig,
+    newest: &NewestTask,
+    now: i64,
+) -> Result<NewestTask, StoreError> {
+    let at = jiff::Timestamp::from_millisecond(now).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    let Some(period) = periods_due(report, None, at).last().copied() else {
+        return Ok(newest.clone());
+    };
+    let request = request_of(report, &period);
+    if request == newest.request {
+        return Ok(newest.clone());
+    }
+    Ok(match store.task_by_request(&request).await? {
+        Some(t) if t.report == report.name => NewestTask {
+            report: t.report,
+            period_from: t.period_from,
+            period_to: t.period_to,
+            template: t.template,
+            request: t.request,
+            format: t.format.as_str().to_string(),
+            file_name: t.file_name,
+            state: t.state.as_str().to_string(),
+        },
+        _ => newest.clone(),
+    })
+}
+
+/// When the most recent due period, asked again, would be named like a file another request of
+/// the report has: the words saying its download waits, else nothing.
+async fn file_clash(
+    store: &Store,
+    config: &Config,
+    report: &ReportConfig,
+    now: i64,
+) -> Result<String, StoreError> {
+    let at = jiff::Timestamp::from_millisecond(now).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    let Some(period) = periods_due(report, None, at).last().copied() else {
+        return Ok(String::new());
+    };
+    let new = new_task(report, &period, config.polling.deadline, now);
+    let request = canonical_request(&new.template, &new.parameters);
+    let taken = store
+        .file_name_taken(&report.name, &new.file_name, &request)
+        .await?;
+    Ok(taken.map_or_else(String::new, |from| {
+        format!("; but {} is already the file of the period from {from} under the old request: the new one waits until file_name tells them apart", new.file_name)
+    }))
+}
+
 /// A configured report with tracked periods: its newest task against what the config asks.
 fn compare(
     config: &Config,
@@ -73,7 +139,10 @@ fn compare(
     let name = &report.name;
     let kept = format!("{} delivered period(s) keep their files", count.delivered);
     let Some(period) = period_covering(report, &task.period_from, &task.period_to) else {
-        let line = format!("{name}: period changed to {} since the last run; a new request from the next due period on; {kept}", report.period);
+        let line = format!(
+            "{name}: period changed to {} since the last run; {NEW_REQUEST}; {kept}",
+            report.period
+        );
         return Change {
             line,
             changed: true,
@@ -82,10 +151,7 @@ fn compare(
     let new = new_task(report, &period, config.polling.deadline, now);
     if canonical_request(&new.template, &new.parameters) != task.request {
         let what = what_changed(task, &new.template, &new.parameters);
-        let line = format!(
-            "{name}: {what} changed since the last run; periods after {} use the new ones; {kept}",
-            task.period_from
-        );
+        let line = format!("{name}: {what} changed since the last run; {NEW_REQUEST}; {kept}");
         return Change {
             line,
             changed: true,

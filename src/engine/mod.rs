@@ -9,6 +9,7 @@ mod auth;
 mod backoff;
 mod batch;
 mod carry;
+mod catch_up;
 mod changes;
 mod checking;
 mod create;
@@ -48,6 +49,7 @@ use crate::config::{Config, ReportConfig};
 use crate::store::{State, Store, StoreError, TaskRow};
 
 pub use carry::TaskSettings;
+pub use catch_up::catch_up_starts;
 pub use changes::{describe_changes, period_covering, Change};
 pub use files::remove_partial_files;
 pub use open::{build_client, open_engine, open_owned_engine};

@@ -1,7 +1,7 @@
 //! Turning schedules into work: for every configured report, each period that is due (the most
-//! recent one and every one since the report's newest task, or all since `catch_up_from`) and
-//! has no task yet is recorded as an intent row, oldest first. The unique key makes a second
-//! row for a period impossible.
+//! recent one and every one since the newest period tracked under the request the config makes
+//! now, or all since `catch_up_from`) whose exact request has no task yet is recorded as an
+//! intent row, oldest first. The unique key makes a second row for a request impossible.
 
 use std::time::Duration;
 
@@ -13,7 +13,7 @@ use crate::format::ReportFormat;
 use crate::naming::{self, NameParts};
 use crate::period::Period;
 use crate::schedule::due_periods;
-use crate::store::{NewTask, Parameters, Store, StoreError};
+use crate::store::{canonical_request, NewTask, Parameters, Store, StoreError};
 
 /// Intents recorded per transaction when many periods fall due at once.
 const INTENTS_PER_TRANSACTION: usize = 500;
@@ -26,10 +26,10 @@ pub async fn schedule_periods(
 ) -> Result<usize, StoreError> {
     let at = jiff::Timestamp::from_millisecond(now).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
     super::carry::carry_over_unfinished(store, config, now).await?;
-    let newest = store.newest_periods().await?;
+    let newest = super::catch_up::catch_up_starts(store, &config.reports, at).await?;
     let mut due = Vec::new();
     for report in &config.reports {
-        let newest = newest.get(&report.name).and_then(|d| d.parse().ok());
+        let newest = newest.get(&report.name).copied();
         due.extend(
             periods_due(report, newest, at)
                 .into_iter()
@@ -50,7 +50,7 @@ pub async fn schedule_periods(
         if moved > 0 {
             tracing::info!(moved, "tasks carried over to their report's new name, format or file name (the same request)");
         }
-        let chunk = super::carry::untracked(store, config, &chunk).await?;
+        let chunk = super::carry::untracked(store, &chunk).await?;
         let ids = store.insert_intents(&chunk, now).await?;
         crate::crashpoint::hit("schedule.recorded");
         for (new, id) in chunk.iter().zip(ids) {
@@ -64,10 +64,10 @@ pub async fn schedule_periods(
 }
 
 /// The periods of `report` due at `at`. With `catch_up_from`, every one since that date (see
-/// [`due_periods`]). Without it, the most recent one and, once the report has a task (`newest`
-/// is the first day of its newest period), every period after that one however long the
-/// daemon was down, at most `max_catch_up_periods` of them: a longer gap is logged and only
-/// its newest periods are created.
+/// [`due_periods`]). Without it, the most recent one and, once the report's request has a task
+/// (`newest` is the first day of its newest period, see `catch_up_starts`), every period after
+/// that one however long the daemon was down, at most `max_catch_up_periods` of them: a longer
+/// gap is logged and only its newest periods are created.
 pub fn periods_due(report: &ReportConfig, newest: Option<Date>, at: Timestamp) -> Vec<Period> {
     let due = |from| due_periods(&report.schedule, report.period, &report.timezone, from, at);
     let recent = due(report.catch_up_from);
@@ -98,7 +98,7 @@ pub fn periods_due(report: &ReportConfig, newest: Option<Date>, at: Timestamp) -
     periods
 }
 
-/// Records one period of a report as an intent; false if it already had a task.
+/// Records one period of a report as an intent; false if its request already had a task.
 pub async fn record_period(
     store: &Store,
     report: &ReportConfig,
@@ -109,8 +109,8 @@ pub async fn record_period(
     let new = new_task(report, period, deadline, now);
     let news = std::slice::from_ref(&new);
     store.carry_over(news, now).await?;
-    let month_to_date = report.period == crate::period::PeriodKind::MonthToDate;
-    let tracked = store.already_tracked(news, |_| month_to_date).await?;
+    let request = canonical_request(&new.template, &new.parameters);
+    let tracked = store.tracked_requests(&[request.as_str()]).await?;
     if tracked.first().copied().unwrap_or(false) {
         return Ok(false);
     }
@@ -134,6 +134,13 @@ pub fn new_task(report: &ReportConfig, period: &Period, deadline: Duration, now:
     );
     new.settings = Some(super::carry::TaskSettings::of(report).to_json());
     new
+}
+
+/// The canonical request the config makes for one period of a report: its identity.
+pub fn request_of(report: &ReportConfig, period: &Period) -> String {
+    let from = period.from.to_string();
+    let to = period.date_to(report.date_to_style).to_string();
+    canonical_request(&report.template, &period_parameters(report, &from, &to))
 }
 
 /// The `parameters` sent on create: the report's own, plus `date_from` and `date_to`.

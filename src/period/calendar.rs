@@ -52,6 +52,16 @@ impl PeriodKind {
             None => month_to_date_between(start, end),
         }
     }
+    /// The periods of this kind starting on or before `end` and at most `n` periods' lengths
+    /// (month-to-date: `n` months) before it, oldest first: where the newest period a request
+    /// tracks is looked for. A span or date out of jiff's range saturates.
+    pub fn periods_reaching_back(self, end: Date, n: u32) -> Vec<Period> {
+        let step = self.length().unwrap_or(1.month());
+        let back = step.checked_mul(i64::from(n)).unwrap_or(step);
+        let start = end.checked_sub(back).unwrap_or(Date::MIN);
+        self.periods_starting_between(start, end)
+    }
+
     /// The length of one period of a contiguous kind; `None` for month-to-date.
     fn length(self) -> Option<Span> {
         match self {

@@ -142,6 +142,19 @@ mod tests {
     }
 
     #[test]
+    fn periods_reaching_back_n_quarters_end_with_the_one_starting_on_the_end() {
+        let end = jiff::civil::date(2026, 1, 1);
+        let froms: Vec<String> = PeriodKind::PreviousQuarter
+            .periods_reaching_back(end, 2)
+            .iter()
+            .map(|p| p.from.to_string())
+            .collect();
+        assert_eq!(froms, ["2025-07-01", "2025-10-01", "2026-01-01"]);
+        let far = PeriodKind::PreviousDay.periods_reaching_back(jiff::civil::Date::MIN, 3);
+        assert_eq!(far.len(), 1, "saturates at the start of the range: {far:?}");
+    }
+
+    #[test]
     fn date_to_style_serde_names_are_exclusive_and_inclusive() {
         let styles: Vec<DateToStyle> =
             serde_json::from_str(r#"["exclusive", "inclusive"]"#).expect("valid names");

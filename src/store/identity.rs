@@ -1,12 +1,32 @@
 //! A task is the request it makes (migration 0008), so configuration changes are changes of
 //! labels or of requests. Here: carrying a task over to its report's new name, format and
-//! file name (a rename creates nothing again), periods already tracked under another request,
+//! file name (a rename creates nothing again), which requests are already tracked,
 //! re-rendering a failed task's request from the corrected config for `retry`, the settings a
 //! task was created with, and hooks skipped for a removed report. (`report_view` has the
 //! reads that say what a change means.)
 
 use super::events::{append, expect_changed};
 use super::{canonical_request, NewTask, State, Store, StoreError};
+
+/// Which of a batch of canonical requests (a JSON array) a task makes: their keys.
+pub(super) const TRACKED_REQUESTS: &str = "SELECT n.key FROM json_each(?1) AS n
+    WHERE EXISTS (SELECT 1 FROM tasks AS t WHERE t.request = n.value)";
+
+/// Every first delivery of each report's newest tracked period.
+pub(super) const NEWEST_REQUESTS: &str = "SELECT t.report, t.period_from, t.period_to, t.request
+    FROM tasks AS t JOIN (
+        SELECT report, MAX(period_from) AS newest FROM tasks GROUP BY report
+    ) AS n ON t.report = n.report AND t.period_from = n.newest
+    WHERE t.refresh = 0";
+
+/// A task of its report's newest tracked period (see [`Store::newest_requests`]).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct NewestRequest {
+    pub report: String,
+    pub period_from: String,
+    pub period_to: String,
+    pub request: String,
+}
 
 /// What re-rendering a task's request for `retry` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,34 +80,32 @@ impl Store {
         Ok(moved.len())
     }
 
-    /// For each due period, whether its report already tracks that period (the same first
-    /// day; with `same_end`, also the same `date_to`, for month-to-date periods, which share
-    /// their first day), whatever request the task makes: a changed request applies from the
-    /// next period on, the periods already tracked are not asked again.
-    pub async fn already_tracked(
-        &self,
-        news: &[NewTask],
-        same_end: impl Fn(&NewTask) -> bool,
-    ) -> Result<Vec<bool>, StoreError> {
-        let batch: Vec<serde_json::Value> = news
-            .iter()
-            .map(|n| serde_json::json!([n.report, n.period_from, n.period_to, same_end(n)]))
-            .collect();
-        let tracked: Vec<i64> = sqlx::query_scalar(
-            "SELECT DISTINCT n.key FROM json_each(?1) AS n JOIN tasks AS t
-                ON t.report = n.value ->> 0 AND t.period_from = n.value ->> 1
-                AND (NOT (n.value ->> 3) OR t.period_to = n.value ->> 2)",
-        )
-        .bind(serde_json::Value::Array(batch).to_string())
-        .fetch_all(&self.pool)
-        .await?;
-        let mut flags = vec![false; news.len()];
+    /// For each canonical request, whether a task already makes it (any refresh): a task is
+    /// the request it makes, so a changed request (template, parameters, period kind, date
+    /// style) is not tracked even where its report tracks the same period under another. One
+    /// query for the batch, answered from the (request, refresh) unique index.
+    pub async fn tracked_requests(&self, requests: &[&str]) -> Result<Vec<bool>, StoreError> {
+        let batch = serde_json::to_string(requests).unwrap_or_else(|_| "[]".into());
+        let tracked: Vec<i64> = sqlx::query_scalar(TRACKED_REQUESTS)
+            .bind(batch)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut flags = vec![false; requests.len()];
         for key in tracked {
             if let Some(flag) = usize::try_from(key).ok().and_then(|k| flags.get_mut(k)) {
                 *flag = true;
             }
         }
         Ok(flags)
+    }
+
+    /// Each report's newest tracked period, as (report, first day, `date_to`, request) for every
+    /// first delivery starting on that day (several when the request changed, or month-to-date
+    /// periods share it): where catch-up starts, when the config still makes one of them.
+    pub async fn newest_requests(&self) -> Result<Vec<NewestRequest>, StoreError> {
+        Ok(sqlx::query_as(NEWEST_REQUESTS)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     /// Makes a failed, expired or lost task (in state `expected`) ask what `new` asks: the

@@ -1,9 +1,6 @@
-//! Lookups behind configuration changes and the operator commands: each report's newest
-//! period (catch-up since the last task), tasks by uuid prefix (an ambiguous prefix is
+//! Lookups behind the operator commands: tasks by uuid prefix (an ambiguous prefix is
 //! refused with its candidates), which task a file path belongs to, the newest download of
 //! each report, and the Gcore account the database works for.
-
-use std::collections::HashMap;
 
 use super::{Store, StoreError, TaskRow};
 
@@ -19,25 +16,6 @@ pub struct FileOwner {
 }
 
 impl Store {
-    /// The first day of each report's newest period that has a task (`YYYY-MM-DD`).
-    pub async fn newest_periods(&self) -> Result<HashMap<String, String>, StoreError> {
-        let rows: Vec<(String, String)> =
-            sqlx::query_as("SELECT report, MAX(period_from) FROM tasks GROUP BY report")
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(rows.into_iter().collect())
-    }
-
-    /// The first day of one report's newest period that has a task.
-    pub async fn newest_period_of(&self, report: &str) -> Result<Option<String>, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT MAX(period_from) FROM tasks WHERE report = ?")
-                .bind(report)
-                .fetch_one(&self.pool)
-                .await?,
-        )
-    }
-
     /// One task by its id, or by (a prefix of at least 8 characters of) its remote uuid. A
     /// key of 8 characters or more is always a uuid prefix, even when it is all digits; a
     /// prefix that several tasks share is refused with them.

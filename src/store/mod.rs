@@ -35,7 +35,7 @@ pub use bulk::PollUpdate;
 pub use daemon::{Condition, API_PAUSED, AUTH_BLOCKED};
 pub use deliveries::Delivery;
 pub use error::StoreError;
-pub use identity::Rerendered;
+pub use identity::{NewestRequest, Rerendered};
 pub use lookup::FileOwner;
 pub use reads::HOT_QUERIES;
 pub use report_view::{NewestTask, ReportCounts};

@@ -53,6 +53,26 @@ impl Store {
         }
     }
 
+    /// The first day of a period of `report` whose task, making another request than
+    /// `request`, has the file name `file_name`: a period asked again under a changed request
+    /// would wait for that file (a file recorded for one task is never replaced by another's).
+    pub async fn file_name_taken(
+        &self,
+        report: &str,
+        file_name: &str,
+        request: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT period_from FROM tasks WHERE report = ? AND file_name = ? AND request <> ?
+             LIMIT 1",
+        )
+        .bind(report)
+        .bind(file_name)
+        .bind(request)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     /// Each report's task of its newest period (one per report).
     pub async fn newest_tasks(&self) -> Result<Vec<NewestTask>, StoreError> {
         Ok(sqlx::query_as(

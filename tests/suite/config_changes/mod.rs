@@ -14,6 +14,7 @@ mod commands;
 mod files;
 mod removed;
 mod renames;
+mod requests;
 mod schedules;
 
 use crate::common;

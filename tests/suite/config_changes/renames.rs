@@ -77,19 +77,30 @@ async fn renaming_a_report_and_changing_its_format_file_name_and_schedule_create
         String::from_utf8_lossy(&again.stdout).contains("costs: unchanged; 2 tracked period(s)")
     );
 
-    // A new date_to_style is a new request: from the next period on.
+    // A new date_to_style is a new request: its most recent due period is created again (its
+    // file named apart from the delivered one, which stays).
     h.write_config(&format!(
-        "{FAST_POLLING}\n[[reports]]\nname = \"costs\"\ntemplate = \"ResellerExpenses\"\nformat = \"xlsx\"\nfile_name = \"{{name}}-{{date_from}}.{{format}}\"\ndate_to_style = \"inclusive\"\n"
+        "{FAST_POLLING}\n[[reports]]\nname = \"costs\"\ntemplate = \"ResellerExpenses\"\nformat = \"xlsx\"\nfile_name = \"{{name}}-{{date_from}}-{{date_to}}.{{format}}\"\ndate_to_style = \"inclusive\"\n"
     ));
     let check = h.run(&["check-config"]).await;
     let said = String::from_utf8_lossy(&check.stdout);
     assert!(
-        said.contains("costs: the dates asked (period or date_to_style) changed since the last run; periods after")
+        said.contains("costs: the dates asked (period or date_to_style) changed since the last run; a changed request is a new request: its most recent due period is created again")
             && said.contains("2 delivered period(s) keep their files"),
         "{said}"
     );
-    assert!(h.run(&["run", "--once"]).await.status.success());
-    assert_eq!(creates(&h), 2, "the tracked periods are not asked again");
+    let out = h.run(&["run", "--once"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(creates(&h), 3, "the most recent period, asked anew");
+    let rows = h.status().await;
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert!(rows.iter().all(|r| r["state"] == "done"), "{rows:?}");
+    let asked_again = rows
+        .iter()
+        .filter(|r| r["period_from"] == newest.to_string().as_str())
+        .count();
+    assert_eq!(asked_again, 2, "{rows:?}");
+    assert!(delivered.iter().all(|f| h.output_files().contains(f)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
