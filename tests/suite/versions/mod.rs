@@ -7,10 +7,12 @@
 //!
 //! The tests are grouped by family: a restated period kept as versions (`restated`), what a
 //! refresh does with an empty report or a daemon killed during it (`refresh`), two refreshes
-//! due at once after downtime (`downtime`) and unique version numbers (`unique`); the helpers
+//! due at once after downtime (`downtime`), one task of a period in flight (`in_flight`) and
+//! unique version numbers (`unique`); the helpers
 //! they share are here.
 
 mod downtime;
+mod in_flight;
 mod refresh;
 mod restated;
 mod unique;

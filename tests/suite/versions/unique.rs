@@ -5,11 +5,11 @@
 
 use gcore_reportd::store::{Delivery, FileRecord, State, Store, StoreError};
 
-const REQUEST: &str = r#"{"parameters":{"date_from":"2026-10-01","date_to":"2026-11-01"},"template":"ResellerExpenses"}"#;
+pub(super) const REQUEST: &str = r#"{"parameters":{"date_from":"2026-10-01","date_to":"2026-11-01"},"template":"ResellerExpenses"}"#;
 
 /// Inserts a task of `request` with refresh number `refresh`, in `state`, holding `version`
 /// (delivered at `delivered_at`); the insert's outcome.
-async fn insert(
+pub(super) async fn insert(
     pool: &sqlx::SqlitePool,
     request: &str,
     refresh: i64,
