@@ -43,10 +43,13 @@ impl Engine {
             return self.deliver_versioned(task, &file, record).await;
         }
         let message = downloaded_message(&record);
+        // Version 1, unless the period has versions already (its report had a refresh list
+        // once): the file written over the period's name is then the newest.
+        let version = self.store.next_version(&task.request).await?;
         let delivery = Delivery {
             file: record,
             path: Some(&path),
-            version: Some(1),
+            version: Some(version),
             hook: self
                 .report_config(task)
                 .is_some_and(|r| !r.on_success.is_empty()),

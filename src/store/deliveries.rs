@@ -88,6 +88,17 @@ impl Store {
         row.map(TaskRow::try_from).transpose()
     }
 
+    /// The number the next version of `request`'s file takes: its highest so far plus one.
+    pub async fn next_version(&self, request: &str) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT COALESCE(MAX(version), 0) + 1 FROM tasks
+             WHERE request = ?1 AND version IS NOT NULL",
+        )
+        .bind(request)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     /// Every task of `request` (the first delivery and its refreshes), by refresh number.
     pub async fn period_tasks(&self, request: &str) -> Result<Vec<TaskRow>, StoreError> {
         let rows = sqlx::query_as(PERIOD_TASKS)

@@ -56,12 +56,14 @@ const TASK_EVENTS: &str = "SELECT id, task_id, at, state, uuid, remote_status, m
 
 /// The statements on the daemon's hot paths, by name: `tests/query_plans.rs` checks with
 /// `EXPLAIN QUERY PLAN` that SQLite answers each one from an index, not a table scan.
-pub const HOT_QUERIES: [(&str, &str); 5] = [
+pub const HOT_QUERIES: [(&str, &str); 7] = [
     ("due_tasks", DUE_TASKS),
     ("next_due_at", NEXT_DUE_AT),
     ("count_active", COUNT_ACTIVE),
     ("list_tasks (status)", LIST_TASKS),
     ("find_task by uuid (show)", FIND_BY_UUID),
+    ("due_refreshes", super::refreshes::DUE_REFRESHES),
+    ("next_refresh_due", super::refreshes::NEXT_REFRESH_DUE),
 ];
 
 impl Store {

@@ -24,16 +24,19 @@ macro_rules! period_idle {
     };
 }
 
-const DUE_REFRESHES: &str = concat!(
+pub(super) const DUE_REFRESHES: &str = concat!(
     "SELECT ",
     task_columns!(),
     " FROM tasks WHERE next_refresh_at <= ?1 AND ",
     period_idle!(),
     " ORDER BY next_refresh_at LIMIT ?2"
 );
-const NEXT_REFRESH_DUE: &str = concat!(
-    "SELECT MIN(next_refresh_at) FROM tasks WHERE next_refresh_at IS NOT NULL AND ",
-    period_idle!()
+// The index walked in order, stopping at the first idle period (MIN() with the NOT EXISTS
+// would look at every scheduled period).
+pub(super) const NEXT_REFRESH_DUE: &str = concat!(
+    "SELECT next_refresh_at FROM tasks WHERE next_refresh_at IS NOT NULL AND ",
+    period_idle!(),
+    " ORDER BY next_refresh_at LIMIT 1"
 );
 const MOVE_SCHEDULE: &str = concat!(
     "UPDATE tasks SET next_refresh_at = ?1, next_refresh = ?2
@@ -69,7 +72,7 @@ impl Store {
     /// for its task is looked at again when that task ends, by the step that ends it).
     pub async fn next_refresh_due(&self) -> Result<Option<i64>, StoreError> {
         Ok(sqlx::query_scalar(NEXT_REFRESH_DUE)
-            .fetch_one(&self.pool)
+            .fetch_optional(&self.pool)
             .await?)
     }
 
