@@ -1,7 +1,8 @@
 //! `retry ID`: a failed, expired or lost task gets a new attempt that asks what the config asks
 //! now (template, parameters, format, file name for the task's period), so the usual fix works:
 //! correct the config, then retry. A task whose report is no longer in the config is refused
-//! (there is nothing to re-render it from), except a one-off `submit`, retried as it was.
+//! (there is nothing to re-render it from), except a one-off `submit`, retried as it was. A task
+//! is refused too while another task of its period (a refresh) is in flight.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -20,6 +21,13 @@ pub async fn retry(config_path: &Path, key: &str) -> anyhow::Result<ExitCode> {
         let msg = format!(
             "task {} is {}: only failed, expired or lost tasks can be retried",
             task.id, task.state
+        );
+        return Err(UsageError(msg).into());
+    }
+    if let Some(other) = store.in_flight_beside(task.id).await? {
+        let msg = format!(
+            "task {other} of the same period is still in flight, and a period has one task in flight at a time: retry task {} when task {other} has ended",
+            task.id
         );
         return Err(UsageError(msg).into());
     }

@@ -2,29 +2,20 @@
 //! its name (version 1). A report with a `refresh` list has each of its files staged first and
 //! compared with the period's current one: the first becomes version 1; a refresh with the same
 //! sha256 only confirms the current file ("confirmed unchanged at …"); one that differs becomes
-//! the period's file, the old one kept as a version (see `versions`), and arms `on_restated`.
+//! the period's file, the old one kept as a version (see `versions`), and arms `on_restated`;
+//! one whose remote task was created before the current version's is older content and is not
+//! delivered (see `outcome`). Versions are numbered in delivery order, the highest is current.
 //! An empty report under `on_empty = "refetch"` is not delivered: the next refresh asks again.
 //! The period's manifest is rewritten before the database records the outcome, and every file
 //! step can be repeated, so a crash at any point ends in the same files and record.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::files::{FetchError, Saved};
+use super::outcome::{decide, describe, downloaded_message, place, Current, Outcome};
 use super::{versions, Engine, EngineError};
 use crate::config::OnEmpty;
 use crate::store::{Delivery, FileRecord, State, TaskRow};
-
-/// What a staged file leads to.
-enum Outcome {
-    /// The period's first version (or the first after empty reports that were not delivered).
-    First,
-    /// The same bytes as the current version.
-    Unchanged(i64),
-    /// Different bytes: a new version after this one.
-    Restated(i64),
-    /// An empty report not delivered.
-    EmptyRefetched,
-}
 
 impl Engine {
     /// Whether `task`'s file is staged and compared before it is placed.
@@ -52,10 +43,13 @@ impl Engine {
             return self.deliver_versioned(task, &file, record).await;
         }
         let message = downloaded_message(&record);
+        // Version 1, unless the period has versions already (its report had a refresh list
+        // once): the file written over the period's name is then the newest.
+        let version = self.store.next_version(&task.request).await?;
         let delivery = Delivery {
             file: record,
             path: Some(&path),
-            version: Some(1),
+            version: Some(version),
             hook: self
                 .report_config(task)
                 .is_some_and(|r| !r.on_success.is_empty()),
@@ -80,14 +74,8 @@ impl Engine {
         let refetch = record.shape.is_some_and(|(rows, _)| rows == 0)
             && report.is_some_and(|r| r.on_empty == OnEmpty::Refetch);
         let current = self.store.current_version(&task.request).await?;
-        let outcome = match current.as_ref().and_then(|c| c.version.map(|v| (c, v))) {
-            _ if refetch => Outcome::EmptyRefetched,
-            None => Outcome::First,
-            Some((c, v)) if c.sha256.as_deref() == Some(file.sha256.as_str()) => {
-                Outcome::Unchanged(v)
-            }
-            Some((_, v)) => Outcome::Restated(v),
-        };
+        let current = current.as_ref().and_then(Current::of);
+        let outcome = decide(refetch, current, task.remote_created_at, &file.sha256);
         if let Err(source) = place(&outcome, &file.path, &period_file).await {
             let local = FetchError::Local {
                 path: period_file,
@@ -163,75 +151,6 @@ impl Engine {
         if !matches!(written, Ok(Ok(()))) {
             tracing::warn!("the period's manifest could not be written");
         }
-    }
-}
-
-/// Moves the staged file where the outcome says (blocking work on the blocking pool).
-async fn place(outcome: &Outcome, staged: &Path, period_file: &Path) -> std::io::Result<()> {
-    let (staged, period_file): (PathBuf, PathBuf) = (staged.into(), period_file.into());
-    let previous = match outcome {
-        Outcome::Restated(v) => Some(*v),
-        _ => None,
-    };
-    let keep = matches!(outcome, Outcome::First | Outcome::Restated(_));
-    tokio::task::spawn_blocking(move || match (keep, previous) {
-        (true, Some(v)) => versions::restate(&staged, &period_file, v),
-        (true, None) => versions::place(&staged, &period_file),
-        (false, _) => std::fs::remove_file(&staged),
-    })
-    .await
-    .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())))
-}
-
-/// The version recorded, whether a hook is due, and the event's message.
-fn describe(
-    outcome: &Outcome,
-    record: &FileRecord<'_>,
-    period_file: &Path,
-    now: i64,
-) -> (Option<i64>, bool, String) {
-    let at = jiff::Timestamp::from_millisecond(now)
-        .map(|t| t.to_string())
-        .unwrap_or_default();
-    match outcome {
-        Outcome::First => (Some(1), true, format!("{} (version 1)", downloaded_message(record))),
-        Outcome::Unchanged(v) => (
-            None,
-            false,
-            format!("confirmed unchanged at {at}: the same sha256 {} as version {v}", record.sha256),
-        ),
-        Outcome::Restated(v) => {
-            let kept = versions::version_path(period_file, *v);
-            let kept = kept.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let message = format!(
-                "restated: {} became version {} (version {v} kept as {kept})",
-                downloaded_message(record),
-                v + 1
-            );
-            (Some(v + 1), true, message)
-        }
-        Outcome::EmptyRefetched => (
-            None,
-            false,
-            format!(
-                "an empty report ({} columns, no rows) not delivered (on_empty = \"refetch\"): the period is asked again at its next refresh",
-                record.shape.map_or(0, |(_, c)| c)
-            ),
-        ),
-    }
-}
-
-/// The event of a delivery: size, digest and, when verified, the table's shape.
-fn downloaded_message(file: &FileRecord<'_>) -> String {
-    let (bytes, sha256) = (file.bytes, file.sha256);
-    match file.shape {
-        Some((0, columns)) => format!(
-            "downloaded {bytes} bytes, sha256 {sha256}: an empty report ({columns} columns, no rows)"
-        ),
-        Some((rows, columns)) => {
-            format!("downloaded {bytes} bytes, sha256 {sha256}: {rows} rows, {columns} columns")
-        }
-        None => format!("downloaded {bytes} bytes, sha256 {sha256}"),
     }
 }
 

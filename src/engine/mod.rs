@@ -21,6 +21,7 @@ mod hook_process;
 mod hooks;
 mod matching;
 mod open;
+mod outcome;
 mod owner;
 mod pacing;
 mod pause;

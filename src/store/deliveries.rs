@@ -1,15 +1,14 @@
 //! How a download ends under verification and refreshes (issue 13): a new version of the
 //! period's file delivered (with its verified shape), a refresh that confirmed the current file
-//! unchanged, an empty report not delivered (`on_empty = "refetch"`); and the refresh schedule:
-//! a period's first task carries when the period is next asked again, and turning that into
-//! the refresh's task moves the schedule on in the same transaction, so each refresh is
-//! recorded exactly once (the refresh number is part of the task's identity).
+//! unchanged, an empty report not delivered (`on_empty = "refetch"`). A period's versions are
+//! numbered in delivery order: a version is recorded only as the period's highest plus one (and
+//! migration 0015 makes (request, version) unique), so the current file is the highest version.
+//! The refresh schedule is in `refreshes`.
 
 use super::events::{append, expect_changed};
 use super::reads::task_columns;
 use super::rows::{typed, RawTaskRow};
-use super::transitions::insert_intent_in;
-use super::{FileRecord, NewTask, State, Store, StoreError, TaskRow};
+use super::{FileRecord, State, Store, StoreError, TaskRow};
 
 /// How a task's download ends: the file recorded, the version it became (if any), whether a
 /// hook is to run, the refresh schedule (on a period's first task) and the event's message.
@@ -35,15 +34,12 @@ const PERIOD_TASKS: &str = concat!(
     task_columns!(),
     " FROM tasks WHERE request = ?1 ORDER BY refresh"
 );
-const DUE_REFRESHES: &str = concat!(
-    "SELECT ",
-    task_columns!(),
-    " FROM tasks WHERE next_refresh_at <= ?1 ORDER BY next_refresh_at LIMIT ?2"
-);
-
 impl Store {
     /// The download is done: the file delivered as version `version`, or (version `None`)
-    /// confirmed unchanged or not delivered; the shape, the refresh schedule, the hook.
+    /// confirmed unchanged or not delivered; the shape, the refresh schedule, the hook. A
+    /// version is recorded only as the period's next one (its highest so far plus one): when
+    /// another delivery of the period took that number first, [`StoreError::Conflict`], and
+    /// the task, still `downloading`, is compared with the new current file next time.
     pub async fn record_delivery(
         &self,
         id: i64,
@@ -60,7 +56,9 @@ impl Store {
                 data_rows = ?6, data_columns = ?7, version = ?8, delivered_at = ?5,
                 downloaded_at = CASE WHEN ?1 IS NULL THEN downloaded_at ELSE ?5 END,
                 next_refresh_at = ?9, next_refresh = ?10
-             WHERE id = ?11 AND state = 'downloading'",
+             WHERE id = ?11 AND state = 'downloading'
+                AND (?8 IS NULL OR ?8 = 1 + (SELECT COALESCE(MAX(o.version), 0) FROM tasks o
+                    WHERE o.request = tasks.request AND o.version IS NOT NULL))",
         )
         .bind(delivery.path)
         .bind(file.bytes)
@@ -90,6 +88,17 @@ impl Store {
         row.map(TaskRow::try_from).transpose()
     }
 
+    /// The number the next version of `request`'s file takes: its highest so far plus one.
+    pub async fn next_version(&self, request: &str) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT COALESCE(MAX(version), 0) + 1 FROM tasks
+             WHERE request = ?1 AND version IS NOT NULL",
+        )
+        .bind(request)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     /// Every task of `request` (the first delivery and its refreshes), by refresh number.
     pub async fn period_tasks(&self, request: &str) -> Result<Vec<TaskRow>, StoreError> {
         let rows = sqlx::query_as(PERIOD_TASKS)
@@ -97,71 +106,6 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         typed(rows)
-    }
-
-    /// Periods whose next refresh is due by `now`, at most `limit`, most overdue first.
-    pub async fn due_refreshes(&self, now: i64, limit: i64) -> Result<Vec<TaskRow>, StoreError> {
-        let rows = sqlx::query_as(DUE_REFRESHES)
-            .bind(now)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        typed(rows)
-    }
-
-    /// When the next refresh of any period is due.
-    pub async fn next_refresh_due(&self) -> Result<Option<i64>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT MIN(next_refresh_at) FROM tasks")
-            .fetch_one(&self.pool)
-            .await?)
-    }
-
-    /// Records the refresh `new.refresh` of the period whose first task is `anchor` (its
-    /// schedule read as `expected`), and moves the schedule to `next` (or ends it), in one
-    /// transaction. `None` when the refresh had a task already.
-    pub async fn schedule_refresh(
-        &self,
-        anchor: i64,
-        expected: i64,
-        new: &NewTask,
-        next: Option<(i64, i64)>,
-        now: i64,
-    ) -> Result<Option<i64>, StoreError> {
-        let mut tx = self.write().await?;
-        let (next_at, next_n) = next.unzip();
-        let affected = sqlx::query(
-            "UPDATE tasks SET next_refresh_at = ?1, next_refresh = ?2
-             WHERE id = ?3 AND next_refresh = ?4",
-        )
-        .bind(next_at)
-        .bind(next_n)
-        .bind(anchor)
-        .bind(expected)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        expect_changed(affected, anchor, State::Done)?;
-        let id = insert_intent_in(&mut tx, new, now).await?;
-        if let Some(id) = id {
-            let message = format!("refresh {} of the period due: task recorded", new.refresh);
-            append(&mut tx, id, now, Some(&message)).await?;
-        }
-        tx.commit().await?;
-        Ok(id)
-    }
-
-    /// The period's refreshes end (its report's list no longer has refresh `expected`).
-    pub async fn schedule_refresh_end(&self, anchor: i64, expected: i64) -> Result<(), StoreError> {
-        let affected = sqlx::query(
-            "UPDATE tasks SET next_refresh_at = NULL, next_refresh = NULL
-             WHERE id = ?1 AND next_refresh = ?2",
-        )
-        .bind(anchor)
-        .bind(expected)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        expect_changed(affected, anchor, State::Done)
     }
 
     /// How many versions each of `requests` has (requests without any are left out).

@@ -2,7 +2,8 @@
 //! The local task states live in `state`, the errors in `error`, the file on disk in `files`.
 //! Reads live in `reads`, the engine's changes in `transitions` and `bulk`, the operators' in
 //! `operator` (one transaction per change, compare-and-set, with its event: the rule is in
-//! `events`), row shapes in `rows`.
+//! `events`), row shapes in `rows`, deliveries in `deliveries`, the refresh schedule in
+//! `refreshes`.
 
 mod bulk;
 mod daemon;
@@ -16,6 +17,7 @@ mod lookup;
 mod operator;
 mod progress;
 mod reads;
+mod refreshes;
 mod rejections;
 mod report_view;
 mod rows;
@@ -38,6 +40,7 @@ pub use error::StoreError;
 pub use identity::{NewestRequest, Rerendered};
 pub use lookup::FileOwner;
 pub use reads::HOT_QUERIES;
+pub use refreshes::RefreshPlan;
 pub use report_view::{NewestTask, ReportCounts};
 pub use rows::*;
 pub use state::State;

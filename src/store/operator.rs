@@ -11,7 +11,8 @@ impl Store {
     /// that expired while its remote task was still running goes back to polling that task; one
     /// that ended while a create's outcome was unknown goes back to `creating`, so the server
     /// is searched for that task before anything is created again (its settle window still
-    /// counts from its intent); others are created anew.
+    /// counts from its intent); others are created anew. One task of a period is in flight at
+    /// a time: false while another task of the period (a refresh) is unfinished.
     pub async fn retry_task(
         &self,
         id: i64,
@@ -29,7 +30,10 @@ impl Store {
                 remote_status = CASE WHEN state = 'expired' THEN remote_status END,
                 backoff_step = 0, hook_state = NULL, missing_since = NULL,
                 next_attempt_at = ?1, deadline_at = ?2, updated_at = ?1
-             WHERE id = ?3 AND state IN ('failed', 'expired', 'lost')",
+             WHERE id = ?3 AND state IN ('failed', 'expired', 'lost')
+                AND NOT EXISTS (SELECT 1 FROM tasks a WHERE a.request = tasks.request
+                    AND a.id <> tasks.id
+                    AND a.state IN ('intent', 'creating', 'polling', 'downloading'))",
         )
         .bind(now)
         .bind(deadline_at)
@@ -43,6 +47,18 @@ impl Store {
         append(&mut tx, id, now, Some("operator: retry")).await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// An unfinished task of task `id`'s period other than `id` itself, if there is one.
+    pub async fn in_flight_beside(&self, id: i64) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT a.id FROM tasks t JOIN tasks a ON a.request = t.request AND a.id <> t.id
+             WHERE t.id = ? AND a.state IN ('intent', 'creating', 'polling', 'downloading')
+             LIMIT 1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     /// Drops a finished task and its history, so its period can be recorded again. A task still

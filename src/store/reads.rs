@@ -56,7 +56,7 @@ const TASK_EVENTS: &str = "SELECT id, task_id, at, state, uuid, remote_status, m
 
 /// The statements on the daemon's hot paths, by name: `tests/query_plans.rs` checks with
 /// `EXPLAIN QUERY PLAN` that SQLite answers each one from an index, not a table scan.
-pub const HOT_QUERIES: [(&str, &str); 7] = [
+pub const HOT_QUERIES: [(&str, &str); 9] = [
     ("due_tasks", DUE_TASKS),
     ("next_due_at", NEXT_DUE_AT),
     ("count_active", COUNT_ACTIVE),
@@ -70,6 +70,8 @@ pub const HOT_QUERIES: [(&str, &str); 7] = [
         "newest_requests (catch-up)",
         super::identity::NEWEST_REQUESTS,
     ),
+    ("due_refreshes", super::refreshes::DUE_REFRESHES),
+    ("next_refresh_due", super::refreshes::NEXT_REFRESH_DUE),
 ];
 
 impl Store {

@@ -5,9 +5,12 @@
 use gcore_reportd::store::{State, Store};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
-/// A database migrated only up to 0007, as the previous release left it, with one task that
-/// has a history of two events (appended by 0007's trigger).
-async fn previous_release_database(dir: &std::path::Path) -> std::path::PathBuf {
+/// A database at `dir/state.db` migrated only by the migrations named before `first_missing`
+/// (e.g. "0008"), as an earlier release left it, and a connection to it.
+pub(crate) async fn migrated_before(
+    dir: &std::path::Path,
+    first_missing: &str,
+) -> (std::path::PathBuf, sqlx::SqlitePool) {
     let old = dir.join("old-migrations");
     std::fs::create_dir(&old).expect("dir");
     for entry in std::fs::read_dir("migrations").expect("migrations") {
@@ -17,7 +20,7 @@ async fn previous_release_database(dir: &std::path::Path) -> std::path::PathBuf 
             .and_then(|n| n.to_str())
             .unwrap_or("")
             .to_string();
-        if name.as_str() < "0008" {
+        if name.as_str() < first_missing {
             std::fs::copy(&path, old.join(&name)).expect("copy");
         }
     }
@@ -34,6 +37,13 @@ async fn previous_release_database(dir: &std::path::Path) -> std::path::PathBuf 
         .await
         .expect("migrator");
     migrator.run(&pool).await.expect("old migrations");
+    (db, pool)
+}
+
+/// A database migrated only up to 0007, as the previous release left it, with one task that
+/// has a history of two events (appended by 0007's trigger).
+async fn previous_release_database(dir: &std::path::Path) -> std::path::PathBuf {
+    let (db, pool) = migrated_before(dir, "0008").await;
     sqlx::query(
         "INSERT INTO tasks (report, period_from, period_to, template, format, parameters,
             file_name, state, next_attempt_at, deadline_at, created_at, updated_at, event_message)

@@ -5,12 +5,17 @@
 //! report under `on_empty = "refetch"` is asked again at the next refresh; a daemon killed
 //! during a refresh creates no second remote task for it.
 //!
-//! The tests are grouped by family: a restated period kept as versions (`restated`) and what
-//! a refresh does with an empty report or a daemon killed during it (`refresh`); the helpers
-//! both use are here.
+//! The tests are grouped by family: a restated period kept as versions (`restated`), what a
+//! refresh does with an empty report or a daemon killed during it (`refresh`), two refreshes
+//! due at once after downtime (`downtime`), one task of a period in flight (`in_flight`) and
+//! unique version numbers (`unique`); the helpers
+//! they share are here.
 
+mod downtime;
+mod in_flight;
 mod refresh;
 mod restated;
+mod unique;
 
 use crate::common;
 use crate::common::{wait_for, Harness};
