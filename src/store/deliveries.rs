@@ -34,6 +34,14 @@ const PERIOD_TASKS: &str = concat!(
     task_columns!(),
     " FROM tasks WHERE request = ?1 ORDER BY refresh"
 );
+/// The ledger's delivery row of a task just marked `done` with a new version, to the output
+/// directory (migration 0018). Its unique key (request, version, destination) refuses a
+/// second delivery of the same version there: the whole change is then rolled back.
+const RECORD_DELIVERY_TO_OUTPUT_DIR: &str = "INSERT INTO deliveries (task_id, request, version,
+        destination, location, bytes, sha256, data_rows, delivered_at)
+    SELECT id, request, version, 'output_dir', file_path, bytes, sha256, data_rows, delivered_at
+    FROM tasks WHERE id = ?1";
+
 impl Store {
     /// The download is done: the file delivered as version `version`, or (version `None`)
     /// confirmed unchanged or not delivered; the shape, the refresh schedule, the hook. A
@@ -75,6 +83,12 @@ impl Store {
         .await?
         .rows_affected();
         expect_changed(affected, id, State::Downloading)?;
+        if delivery.path.is_some() && delivery.version.is_some() {
+            sqlx::query(RECORD_DELIVERY_TO_OUTPUT_DIR)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
         append(&mut tx, id, now, Some(delivery.message)).await?;
         Ok(tx.commit().await?)
     }

@@ -111,6 +111,19 @@ async fn a_release_database_keeps_every_task_event_and_file_record_through_the_m
             "task {id}'s request is the canonical one"
         );
     }
+    let delivered: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT task_id, version FROM deliveries ORDER BY task_id")
+            .fetch_all(store.pool())
+            .await
+            .expect("the ledger's deliveries");
+    let expected: Vec<(i64, i64)> = vec![(1, 1), (2, 1), (3, 1), (4, 1), (5, 1), (6, 1)]
+        .into_iter()
+        .chain([(7, 2), (8, 2), (9, 2)])
+        .collect();
+    assert_eq!(
+        delivered, expected,
+        "every delivered version carried into the ledger"
+    );
     store.close().await;
 
     assert_eq!(task_facts(&db).await, tasks_before, "tasks unchanged");

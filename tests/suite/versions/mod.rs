@@ -13,6 +13,7 @@
 
 mod downtime;
 mod in_flight;
+mod ledger;
 mod refresh;
 mod restated;
 mod unique;

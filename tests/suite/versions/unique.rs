@@ -78,12 +78,11 @@ async fn the_store_records_a_version_only_as_the_periods_next_one() {
     let store = Store::open(&dir.path().join("state.db"))
         .await
         .expect("open");
+    // One task of a period is live at a time (migration 0018), so the late refresh is
+    // recorded once the first is done, still believing version 1 is free.
     let first = insert(store.pool(), REQUEST, 1, "downloading", None, 0)
         .await
         .expect("refresh 1");
-    let late = insert(store.pool(), REQUEST, 2, "downloading", None, 0)
-        .await
-        .expect("refresh 2");
     let delivery = |version| Delivery {
         file: FileRecord {
             path: "/r/e.csv",
@@ -101,6 +100,9 @@ async fn the_store_records_a_version_only_as_the_periods_next_one() {
         .record_delivery(first, &delivery(1), 10)
         .await
         .expect("version 1");
+    let late = insert(store.pool(), REQUEST, 2, "downloading", None, 0)
+        .await
+        .expect("refresh 2");
     let taken = store.record_delivery(late, &delivery(1), 20).await;
     assert!(
         matches!(
