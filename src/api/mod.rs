@@ -10,6 +10,7 @@ mod body;
 mod credentials;
 mod download;
 mod error;
+mod listed;
 mod ratelimit;
 mod response;
 mod send;
@@ -24,6 +25,7 @@ use tokio::sync::watch;
 pub use body::{parse_json, MAX_JSON_BODY};
 pub use download::Download;
 pub use error::{ApiError, ErrorClass, Operation};
+pub use listed::{Listed, Odd};
 pub use ratelimit::RateLimiter;
 pub use response::{check, classify, parse_retry_after, StatusClass};
 pub use types::*;
@@ -144,8 +146,8 @@ impl Client {
         self.json(op, request).await
     }
 
-    /// `GET /billing/org/v1/reports`: one page of tasks.
-    pub async fn list(&self, query: &ListQuery) -> Result<Page<FileTask>, ApiError> {
+    /// `GET /billing/org/v1/reports`: one page of tasks, each decoded on its own.
+    pub async fn list(&self, query: &ListQuery) -> Result<Page<Listed>, ApiError> {
         let op = Operation::List;
         let request = self
             .http
@@ -228,12 +230,11 @@ fn check_content_type(response: &reqwest::Response, format: ReportFormat) -> Res
 
 fn list_params(query: &ListQuery) -> Vec<(&'static str, String)> {
     let mut params = Vec::new();
-    let stamp = |t: jiff::Timestamp| t.round(jiff::Unit::Second).unwrap_or(t).to_string();
     if let Some(t) = query.created_after {
-        params.push(("created_after", stamp(t)));
+        params.push(("created_after", whole_second(t, jiff::RoundMode::Floor)));
     }
     if let Some(t) = query.created_before {
-        params.push(("created_before", stamp(t)));
+        params.push(("created_before", whole_second(t, jiff::RoundMode::Ceil)));
     }
     if let Some(template) = &query.template {
         params.push(("template", template.clone()));
@@ -244,6 +245,16 @@ fn list_params(query: &ListQuery) -> Vec<(&'static str, String)> {
     params.push(("limit", query.limit.clamp(1, MAX_PAGE).to_string()));
     params.push(("offset", query.offset.to_string()));
     params
+}
+
+/// `t` in whole seconds, rounded the way that widens the window: `created_after` down,
+/// `created_before` up (rounded to the nearest, a bound could exclude a task created in the
+/// half second it moved over).
+fn whole_second(t: jiff::Timestamp, mode: jiff::RoundMode) -> String {
+    let options = jiff::TimestampRound::new()
+        .smallest(jiff::Unit::Second)
+        .mode(mode);
+    t.round(options).unwrap_or(t).to_string()
 }
 
 /// Describes a transport failure with its causes; no header (and so no key) is ever included.
@@ -283,5 +294,30 @@ mod tests {
         let value = client.authorization(Operation::List).expect("header");
         assert!(value.is_sensitive());
         assert!(!format!("{value:?}").contains("averysecretpart"));
+    }
+
+    #[test]
+    fn created_after_is_rounded_down_and_created_before_up_to_the_second() {
+        let at: jiff::Timestamp = "2026-10-01T12:00:00.600Z".parse().expect("instant");
+        let query = ListQuery {
+            created_after: Some(at),
+            created_before: Some(at),
+            ..ListQuery::default()
+        };
+        let params = list_params(&query);
+        let value = |k: &str| {
+            params
+                .iter()
+                .find(|(key, _)| *key == k)
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(
+            value("created_after").as_deref(),
+            Some("2026-10-01T12:00:00Z")
+        );
+        assert_eq!(
+            value("created_before").as_deref(),
+            Some("2026-10-01T12:00:01Z")
+        );
     }
 }

@@ -1,7 +1,9 @@
 //! `retry ID`: a failed, expired or lost task gets a new attempt that asks what the config asks
 //! now (template, parameters, format, file name for the task's period), so the usual fix works:
 //! correct the config, then retry. A task whose report is no longer in the config is refused
-//! (there is nothing to re-render it from), except a one-off `submit`, retried as it was.
+//! (there is nothing to re-render it from), except a one-off `submit`, retried as it was. A task
+//! whose create may have reached the server is searched for there first; `--create` skips the
+//! search (the operator has looked: a task held for an operator is the case).
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -13,7 +15,7 @@ use crate::config::{Config, Overrides, ReportConfig};
 use crate::engine;
 use crate::store::{Rerendered, State, Store, TaskRow};
 
-pub async fn retry(config_path: &Path, key: &str) -> anyhow::Result<ExitCode> {
+pub async fn retry(config_path: &Path, key: &str, create: bool) -> anyhow::Result<ExitCode> {
     let store = open_store(config_path).await?;
     let task = store.find_task(key).await?;
     if !matches!(task.state, State::Failed | State::Expired | State::Lost) {
@@ -37,7 +39,7 @@ pub async fn retry(config_path: &Path, key: &str) -> anyhow::Result<ExitCode> {
         }
     };
     let deadline_at = after(now, config.polling.deadline);
-    if !store.retry_task(task.id, deadline_at, now).await? {
+    if !store.retry_task(task.id, create, deadline_at, now).await? {
         let msg = format!("task {} changed meanwhile: look again with `show`", task.id);
         return Err(UsageError(msg).into());
     }

@@ -14,6 +14,7 @@ mod checking;
 mod create;
 mod deliver;
 mod download;
+mod evidence;
 mod files;
 mod hook_pool;
 mod hook_process;

@@ -1,15 +1,23 @@
-//! Walking a paginated list of remote tasks: pages of [`MAX_PAGE`] in creation order, each
-//! filtered as it arrives (memory holds one page and what is kept). A page that fails for a
-//! transient reason is asked for again, at the same offset, a few times with a short backoff:
-//! with small pages and a few per cent of faults, restarting a long scan from offset 0 would
-//! never finish.
+//! Walking a paginated list of remote tasks in creation order (`ordering=created_at,uuid`, a
+//! key the contract enumerates), each page filtered as it arrives (memory holds one page and
+//! what is kept). The walk is keyed on creation time, not on offsets that shift: after each
+//! page `created_after` moves up to just below the newest task seen (whole seconds, rounded
+//! down, less a second, since the contract does not say whether the bound is inclusive or how
+//! precise the server's times are); the few tasks read twice are told apart by uuid. A burst of
+//! tasks created within the same seconds, more than half a page, is read by offset under the
+//! same `created_after` instead: new tasks land after it (ascending order), and a count that
+//! drops meanwhile (a task deleted before the offset) makes the scan incomplete, an error,
+//! never a silent gap. A listed item that does not decode is skipped, counted and kept aside
+//! ([`Odd`]) for the caller to weigh. A page that fails for a transient reason is asked for
+//! again a few times with a short backoff: restarting a long scan would never finish.
 
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
 
 use super::Engine;
-use crate::api::{ApiError, ErrorClass, FileTask, ListQuery, MAX_PAGE};
+use crate::api::{ApiError, ErrorClass, FileTask, ListQuery, Listed, Odd, Operation, MAX_PAGE};
 
 /// More pages than any real listing has (10 million tasks): a server whose `next` never ends.
 const MAX_PAGES: u32 = 100_000;
@@ -17,37 +25,89 @@ const MAX_PAGES: u32 = 100_000;
 const PAGE_RETRIES: usize = 4;
 /// The first wait before a page is asked again; it doubles.
 const PAGE_RETRY: Duration = Duration::from_millis(200);
+/// Undecodable items kept for the caller; more are only counted (the scan is then ambiguous
+/// for every search anyway).
+const ODD_KEPT: usize = 1_000;
+
+/// What a complete scan found: the tasks `keep` accepted, and the items that did not decode.
+#[derive(Debug, Default)]
+pub(super) struct Listing {
+    pub tasks: Vec<FileTask>,
+    pub odd: Vec<Odd>,
+    /// Undecodable items seen, kept or not.
+    pub odd_seen: u64,
+}
+
+/// Where the walk is: the `created_after` in force and the offset under it.
+struct Cursor {
+    after: Option<jiff::Timestamp>,
+    offset: u64,
+    /// Creation times read under this `after` (ascending): how many would be read again.
+    read: Vec<jiff::Timestamp>,
+    /// The `count` the first page under this `after` reported.
+    count: Option<u64>,
+    /// The tasks read that a later page may show again, by uuid, with their creation times.
+    seen: HashMap<String, jiff::Timestamp>,
+}
 
 impl Engine {
-    /// The tasks matching `query` that `keep` accepts, every page.
+    /// The tasks matching `query` that `keep` accepts, every page, and the odd items.
     pub(super) async fn scan(
         &self,
         query: &ListQuery,
         mut keep: impl FnMut(&FileTask) -> bool,
-    ) -> Result<Vec<FileTask>, ApiError> {
-        let mut query = ListQuery {
-            limit: MAX_PAGE,
+    ) -> Result<Listing, ApiError> {
+        let mut cursor = Cursor {
+            after: query.created_after,
             offset: 0,
-            ..query.clone()
+            read: Vec::new(),
+            count: None,
+            seen: HashMap::new(),
         };
-        let mut kept = Vec::new();
+        let mut odd_seen = HashSet::new();
+        let mut listing = Listing::default();
         for _ in 0..MAX_PAGES {
-            let page = self.page(&query).await?;
-            let got = u64::try_from(page.results.len()).unwrap_or(u64::MAX);
-            kept.extend(page.results.into_iter().filter(|task| keep(task)));
-            if page.next.is_none() || got == 0 {
-                return Ok(kept);
+            let ask = ListQuery {
+                created_after: cursor.after,
+                ordering: Some("created_at,uuid"),
+                limit: MAX_PAGE,
+                offset: cursor.offset,
+                ..query.clone()
+            };
+            let page = self.page(&ask).await?;
+            if cursor.count.is_some_and(|before| page.count < before) {
+                return Err(shifted(before_count(&cursor), page.count));
             }
-            query.offset = query.offset.saturating_add(got);
+            cursor.count.get_or_insert(page.count);
+            let got = u64::try_from(page.results.len()).unwrap_or(u64::MAX);
+            for item in page.results {
+                match item {
+                    Listed::Task(task) => {
+                        cursor.read.push(task.created_at);
+                        let new = cursor
+                            .seen
+                            .insert(task.uuid.clone(), task.created_at)
+                            .is_none();
+                        if new && keep(&task) {
+                            listing.tasks.push(task);
+                        }
+                    }
+                    Listed::Odd(odd) => listing.note_odd(odd, &mut odd_seen),
+                }
+            }
+            if page.next.is_none() || got == 0 {
+                return Ok(listing);
+            }
+            cursor.advance(got);
         }
         Err(ApiError::BadResponse {
-            op: crate::api::Operation::List,
+            op: Operation::List,
             reason: format!("more than {MAX_PAGES} pages: the listing does not end"),
         })
     }
 
     /// One page, asked for again after a transient failure.
-    async fn page(&self, query: &ListQuery) -> Result<crate::api::Page<FileTask>, ApiError> {
+    async fn page(&self, query: &ListQuery) -> Result<crate::api::Page<Listed>, ApiError> {
         let liveness = self.owner.liveness.clone();
         (|| self.client.list(query))
             .retry(page_backoff())
@@ -67,6 +127,61 @@ impl Engine {
     }
 }
 
+impl Listing {
+    fn note_odd(&mut self, odd: Odd, seen: &mut HashSet<String>) {
+        if odd.uuid.as_ref().is_some_and(|u| !seen.insert(u.clone())) {
+            return; // read twice across an overlap
+        }
+        tracing::warn!(uuid = ?odd.uuid, reason = %odd.reason, "a listed task does not decode: skipped");
+        crate::metrics::global().add_odd_listed();
+        self.odd_seen += 1;
+        if self.odd.len() < ODD_KEPT {
+            self.odd.push(odd);
+        }
+    }
+}
+
+impl Cursor {
+    /// After a page of `got` items: a new `created_after` just below the newest task read, if
+    /// that re-reads at most half a page; else the next offset under the same one.
+    fn advance(&mut self, got: u64) {
+        let newest = self.read.last().copied();
+        let next = newest.and_then(below);
+        let again = next.map_or(usize::MAX, |n| self.read.iter().filter(|t| **t > n).count());
+        let moves = next.is_some_and(|n| self.after.is_none_or(|a| n > a));
+        if moves && again <= (MAX_PAGE / 2) as usize {
+            self.after = next;
+            self.offset = 0;
+            self.read.clear();
+            self.count = None;
+            // Only tasks created since the new bound can be shown again.
+            if let Some(n) = next {
+                self.seen.retain(|_, t| *t >= n);
+            }
+        } else {
+            self.offset = self.offset.saturating_add(got);
+        }
+    }
+}
+
+/// A `created_after` that keeps `t` and anything in its second, whether the server's bound is
+/// inclusive or not: the whole second below `t`, less one.
+fn below(t: jiff::Timestamp) -> Option<jiff::Timestamp> {
+    let second = t.as_second().checked_sub(1)?;
+    jiff::Timestamp::from_second(second).ok()
+}
+
+fn before_count(cursor: &Cursor) -> u64 {
+    cursor.count.unwrap_or(0)
+}
+
+fn shifted(before: u64, now: u64) -> ApiError {
+    ApiError::BadResponse {
+        op: Operation::List,
+        reason: format!("the listing shrank from {before} to {now} tasks during the scan (a task was deleted): the scan is incomplete and will be repeated"),
+    }
+}
+
 /// The waits before each new ask for a page: 200 ms, doubling, no jitter, four of them.
 fn page_backoff() -> ExponentialBuilder {
     ExponentialBuilder::new()
@@ -77,29 +192,4 @@ fn page_backoff() -> ExponentialBuilder {
 
 fn retryable(err: &ApiError) -> bool {
     err.class() == ErrorClass::Transient && !matches!(err, ApiError::Stopped { .. })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use backon::BackoffBuilder;
-
-    #[test]
-    fn a_failed_page_is_asked_for_four_more_times_200_ms_apart_doubling() {
-        // backon multiplies by an f32: a few ns more than the exact doubling.
-        let waits: Vec<_> = page_backoff().build().map(|w| w.as_millis()).collect();
-        assert_eq!(waits, [200, 400, 800, 1600]);
-    }
-
-    #[test]
-    fn a_stop_is_never_retried_but_a_transient_failure_is() {
-        let op = crate::api::Operation::List;
-        assert!(!retryable(&ApiError::Stopped { op }));
-        let dropped = ApiError::Transport {
-            op,
-            message: "connection reset".into(),
-            maybe_sent: false,
-        };
-        assert!(retryable(&dropped));
-    }
 }

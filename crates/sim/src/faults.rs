@@ -58,6 +58,11 @@ pub struct Faults {
     pub fail_when: Option<(String, serde_json::Value)>,
     /// Tasks whose parameters[key] == value stay InProgress for as long as this is set.
     pub never_finish_when: Option<(String, serde_json::Value)>,
+    /// Tasks whose parameters[key] == value are listed (never retrieved) with a `status` that
+    /// is a number: an item that does not decode as a task, on an otherwise good page.
+    pub odd_listed_when: Option<(String, serde_json::Value)>,
+    /// Task objects (listed, retrieved or created) echo their parameters without this one.
+    pub echo_drops: Option<String>,
     /// Latency added to every response.
     pub delay: Duration,
     /// Every request for these operations ("create", "list", "retrieve", "download",

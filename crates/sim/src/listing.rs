@@ -49,7 +49,13 @@ pub(crate) async fn list(
         let shown = page
             .slice(&matching)
             .iter()
-            .map(|t| inner.show(t, rows))
+            .map(|t| {
+                let mut shown = inner.show(t, rows);
+                if super::task::matches_rule(&t.params, &inner.faults.odd_listed_when) {
+                    shown["status"] = serde_json::json!(7);
+                }
+                shown
+            })
             .collect();
         (matching.len(), shown)
     });

@@ -216,6 +216,11 @@ impl Inner {
         if self.faults.echo_loosely {
             super::task::loosen(&mut shown["parameters"]);
         }
+        if let Some(dropped) = &self.faults.echo_drops {
+            if let Some(parameters) = shown["parameters"].as_object_mut() {
+                parameters.remove(dropped);
+            }
+        }
         shown
     }
 
