@@ -11,6 +11,7 @@ mod credentials;
 mod download;
 mod error;
 mod listed;
+mod query;
 mod ratelimit;
 mod response;
 mod send;
@@ -26,6 +27,7 @@ pub use body::{parse_json, MAX_JSON_BODY};
 pub use download::Download;
 pub use error::{ApiError, ErrorClass, Operation};
 pub use listed::{Listed, Odd};
+use query::list_params;
 pub use ratelimit::RateLimiter;
 pub use response::{check, classify, parse_retry_after, StatusClass};
 pub use types::*;
@@ -228,35 +230,6 @@ fn check_content_type(response: &reqwest::Response, format: ReportFormat) -> Res
     })
 }
 
-fn list_params(query: &ListQuery) -> Vec<(&'static str, String)> {
-    let mut params = Vec::new();
-    if let Some(t) = query.created_after {
-        params.push(("created_after", whole_second(t, jiff::RoundMode::Floor)));
-    }
-    if let Some(t) = query.created_before {
-        params.push(("created_before", whole_second(t, jiff::RoundMode::Ceil)));
-    }
-    if let Some(template) = &query.template {
-        params.push(("template", template.clone()));
-    }
-    if let Some(ordering) = query.ordering {
-        params.push(("ordering", ordering.to_string()));
-    }
-    params.push(("limit", query.limit.clamp(1, MAX_PAGE).to_string()));
-    params.push(("offset", query.offset.to_string()));
-    params
-}
-
-/// `t` in whole seconds, rounded the way that widens the window: `created_after` down,
-/// `created_before` up (rounded to the nearest, a bound could exclude a task created in the
-/// half second it moved over).
-fn whole_second(t: jiff::Timestamp, mode: jiff::RoundMode) -> String {
-    let options = jiff::TimestampRound::new()
-        .smallest(jiff::Unit::Second)
-        .mode(mode);
-    t.round(options).unwrap_or(t).to_string()
-}
-
 /// Describes a transport failure with its causes; no header (and so no key) is ever included.
 fn transport(op: Operation, err: &reqwest::Error) -> ApiError {
     let mut message = err.to_string();
@@ -294,30 +267,5 @@ mod tests {
         let value = client.authorization(Operation::List).expect("header");
         assert!(value.is_sensitive());
         assert!(!format!("{value:?}").contains("averysecretpart"));
-    }
-
-    #[test]
-    fn created_after_is_rounded_down_and_created_before_up_to_the_second() {
-        let at: jiff::Timestamp = "2026-10-01T12:00:00.600Z".parse().expect("instant");
-        let query = ListQuery {
-            created_after: Some(at),
-            created_before: Some(at),
-            ..ListQuery::default()
-        };
-        let params = list_params(&query);
-        let value = |k: &str| {
-            params
-                .iter()
-                .find(|(key, _)| *key == k)
-                .map(|(_, v)| v.clone())
-        };
-        assert_eq!(
-            value("created_after").as_deref(),
-            Some("2026-10-01T12:00:00Z")
-        );
-        assert_eq!(
-            value("created_before").as_deref(),
-            Some("2026-10-01T12:00:01Z")
-        );
     }
 }

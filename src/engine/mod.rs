@@ -33,6 +33,7 @@ mod runner;
 mod scan;
 mod scheduler;
 mod versions;
+mod walk;
 
 use std::path::PathBuf;
 use std::sync::Arc;

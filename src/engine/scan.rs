@@ -11,11 +11,12 @@
 //! ([`Odd`]) for the caller to weigh. A page that fails for a transient reason is asked for
 //! again a few times with a short backoff: restarting a long scan would never finish.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
 
+use super::walk::Cursor;
 use super::Engine;
 use crate::api::{ApiError, ErrorClass, FileTask, ListQuery, Listed, Odd, Operation, MAX_PAGE};
 
@@ -38,18 +39,6 @@ pub(super) struct Listing {
     pub odd_seen: u64,
 }
 
-/// Where the walk is: the `created_after` in force and the offset under it.
-struct Cursor {
-    after: Option<jiff::Timestamp>,
-    offset: u64,
-    /// Creation times read under this `after` (ascending): how many would be read again.
-    read: Vec<jiff::Timestamp>,
-    /// The `count` the first page under this `after` reported.
-    count: Option<u64>,
-    /// The tasks read that a later page may show again, by uuid, with their creation times.
-    seen: HashMap<String, jiff::Timestamp>,
-}
-
 impl Engine {
     /// The tasks matching `query` that `keep` accepts, every page, and the odd items.
     pub(super) async fn scan(
@@ -57,38 +46,24 @@ impl Engine {
         query: &ListQuery,
         mut keep: impl FnMut(&FileTask) -> bool,
     ) -> Result<Listing, ApiError> {
-        let mut cursor = Cursor {
-            after: query.created_after,
-            offset: 0,
-            read: Vec::new(),
-            count: None,
-            seen: HashMap::new(),
-        };
+        let mut cursor = Cursor::new(query.created_after);
         let mut odd_seen = HashSet::new();
         let mut listing = Listing::default();
         for _ in 0..MAX_PAGES {
             let ask = ListQuery {
-                created_after: cursor.after,
+                created_after: cursor.after(),
                 ordering: Some("created_at,uuid"),
                 limit: MAX_PAGE,
-                offset: cursor.offset,
+                offset: cursor.offset(),
                 ..query.clone()
             };
             let page = self.page(&ask).await?;
-            if cursor.count.is_some_and(|before| page.count < before) {
-                return Err(shifted(before_count(&cursor), page.count));
-            }
-            cursor.count.get_or_insert(page.count);
+            cursor.counted(page.count)?;
             let got = u64::try_from(page.results.len()).unwrap_or(u64::MAX);
             for item in page.results {
                 match item {
                     Listed::Task(task) => {
-                        cursor.read.push(task.created_at);
-                        let new = cursor
-                            .seen
-                            .insert(task.uuid.clone(), task.created_at)
-                            .is_none();
-                        if new && keep(&task) {
+                        if cursor.first_read(&task) && keep(&task) {
                             listing.tasks.push(task);
                         }
                     }
@@ -141,47 +116,6 @@ impl Listing {
     }
 }
 
-impl Cursor {
-    /// After a page of `got` items: a new `created_after` just below the newest task read, if
-    /// that re-reads at most half a page; else the next offset under the same one.
-    fn advance(&mut self, got: u64) {
-        let newest = self.read.last().copied();
-        let next = newest.and_then(below);
-        let again = next.map_or(usize::MAX, |n| self.read.iter().filter(|t| **t > n).count());
-        let moves = next.is_some_and(|n| self.after.is_none_or(|a| n > a));
-        if moves && again <= (MAX_PAGE / 2) as usize {
-            self.after = next;
-            self.offset = 0;
-            self.read.clear();
-            self.count = None;
-            // Only tasks created since the new bound can be shown again.
-            if let Some(n) = next {
-                self.seen.retain(|_, t| *t >= n);
-            }
-        } else {
-            self.offset = self.offset.saturating_add(got);
-        }
-    }
-}
-
-/// A `created_after` that keeps `t` and anything in its second, whether the server's bound is
-/// inclusive or not: the whole second below `t`, less one.
-fn below(t: jiff::Timestamp) -> Option<jiff::Timestamp> {
-    let second = t.as_second().checked_sub(1)?;
-    jiff::Timestamp::from_second(second).ok()
-}
-
-fn before_count(cursor: &Cursor) -> u64 {
-    cursor.count.unwrap_or(0)
-}
-
-fn shifted(before: u64, now: u64) -> ApiError {
-    ApiError::BadResponse {
-        op: Operation::List,
-        reason: format!("the listing shrank from {before} to {now} tasks during the scan (a task was deleted): the scan is incomplete and will be repeated"),
-    }
-}
-
 /// The waits before each new ask for a page: 200 ms, doubling, no jitter, four of them.
 fn page_backoff() -> ExponentialBuilder {
     ExponentialBuilder::new()
@@ -192,4 +126,29 @@ fn page_backoff() -> ExponentialBuilder {
 
 fn retryable(err: &ApiError) -> bool {
     err.class() == ErrorClass::Transient && !matches!(err, ApiError::Stopped { .. })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use backon::BackoffBuilder;
+
+    #[test]
+    fn a_failed_page_is_asked_for_four_more_times_200_ms_apart_doubling() {
+        // backon multiplies by an f32: a few ns more than the exact doubling.
+        let waits: Vec<_> = page_backoff().build().map(|w| w.as_millis()).collect();
+        assert_eq!(waits, [200, 400, 800, 1600]);
+    }
+
+    #[test]
+    fn a_stop_is_never_retried_but_a_transient_failure_is() {
+        let op = crate::api::Operation::List;
+        assert!(!retryable(&ApiError::Stopped { op }));
+        let dropped = ApiError::Transport {
+            op,
+            message: "connection reset".into(),
+            maybe_sent: false,
+        };
+        assert!(retryable(&dropped));
+    }
 }

@@ -33,7 +33,7 @@ pub(crate) async fn list(
         return response;
     }
     let page = Page::from_query(&query);
-    if shared.with_tasks(|inner| fail_this_page(inner, page.offset)) {
+    if shared.with_tasks(fail_this_request) {
         return super::faults::server_error(StatusCode::SERVICE_UNAVAILABLE);
     }
     let rows = shared.options.report_rows;
@@ -174,13 +174,12 @@ fn compare(a: &TaskRecord, b: &TaskRecord, keys: &[(Key, bool)]) -> Ordering {
         .then_with(|| a.uuid.cmp(&b.uuid))
 }
 
-/// Whether `fail_list_at_offset` fails this list request (counting it).
-fn fail_this_page(inner: &mut super::state::Inner, offset: usize) -> bool {
-    match inner.faults.fail_list_at_offset {
-        Some((at, times)) if at == offset && inner.list_failures < times => {
-            inner.list_failures += 1;
-            true
-        }
-        _ => false,
-    }
+/// Whether `fail_list_request` fails this list request (counting it).
+fn fail_this_request(inner: &mut super::state::Inner) -> bool {
+    let n = inner.list_requests;
+    inner.list_requests = n.saturating_add(1);
+    inner
+        .faults
+        .fail_list_request
+        .is_some_and(|(from, times)| n >= from && n - from < times)
 }
