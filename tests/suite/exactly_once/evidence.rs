@@ -105,3 +105,25 @@ async fn forget_of_a_task_whose_create_may_have_been_sent_is_refused_and_retry_a
     assert_eq!(creates(&h), 1, "the earlier task is found and adopted");
     assert_eq!(h.status().await[0]["state"], "done");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_just_after_holding_a_period_the_restarted_run_keeps_it_held_and_creates_nothing() {
+    let h = Harness::with_options(sim_options(), &per_client_reports(1, 1)).await;
+    h.sim.set_faults(Faults {
+        error_after_create_rate: 1.0,
+        echo_drops: Some("client_id".into()),
+        ..Faults::default()
+    });
+    let first = h
+        .command(&["run", "--once"])
+        .env("GCORE_REPORTD_CRASH_AT", "reconcile.held:1")
+        .output()
+        .await
+        .expect("run");
+    assert_eq!(first.status.code(), None, "killed at the crash point");
+    let out = h.run(&["run", "--once"]).await;
+    assert_eq!(creates(&h), 1, "{}", stderr(&out));
+    let rows = h.status().await;
+    let why = rows[0]["last_error"].as_str().unwrap_or_default();
+    assert!(why.starts_with("held for an operator"), "{rows:?}");
+}
