@@ -163,7 +163,6 @@ impl Engine {
         skew: i64,
     ) -> Result<Vec<TaskRow>, EngineError> {
         group.sort_by_key(intent_of);
-        let unkept = evidence.odd_seen.saturating_sub(evidence.odd.len() as u64);
         let mut unknown = Vec::new();
         for remote in &evidence.tasks {
             if !self.store.uuid_known(&remote.uuid).await? {
@@ -194,7 +193,7 @@ impl Engine {
                 .copied()
                 .filter(|r| !taken.contains(r.uuid.as_str()))
                 .collect();
-            let doubt = Doubt::about(&task, earliest, &free, &evidence.odd, unkept);
+            let doubt = Doubt::about(&task, earliest, &free, &evidence.odd, evidence.odd_unkept);
             if doubt.is_empty() {
                 span.in_scope(|| {
                     tracing::info!("the server has no task from the earlier create: creating")

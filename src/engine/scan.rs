@@ -37,6 +37,8 @@ pub(super) struct Listing {
     pub odd: Vec<Odd>,
     /// Undecodable items seen, kept or not.
     pub odd_seen: u64,
+    /// Undecodable items seen past [`ODD_KEPT`]: counted only, so each is doubt for every search.
+    pub odd_unkept: u64,
 }
 
 impl Engine {
@@ -112,6 +114,8 @@ impl Listing {
         self.odd_seen += 1;
         if self.odd.len() < ODD_KEPT {
             self.odd.push(odd);
+        } else {
+            self.odd_unkept += 1;
         }
     }
 }
@@ -138,6 +142,27 @@ mod tests {
         // backon multiplies by an f32: a few ns more than the exact doubling.
         let waits: Vec<_> = page_backoff().build().map(|w| w.as_millis()).collect();
         assert_eq!(waits, [200, 400, 800, 1600]);
+    }
+
+    #[test]
+    fn undecodable_items_past_those_kept_are_counted_apart_and_an_overlap_counts_once() {
+        let mut listing = Listing::default();
+        let mut seen = HashSet::new();
+        let odd = |i: usize| Odd {
+            uuid: Some(format!("u{i}")),
+            created_at: None,
+            parameters: None,
+            reason: "invalid type".into(),
+        };
+        for i in 0..=ODD_KEPT {
+            listing.note_odd(odd(i), &mut seen);
+        }
+        listing.note_odd(odd(0), &mut seen);
+        assert_eq!(listing.odd.len(), ODD_KEPT);
+        assert_eq!(
+            (listing.odd_seen, listing.odd_unkept),
+            (ODD_KEPT as u64 + 1, 1)
+        );
     }
 
     #[test]
