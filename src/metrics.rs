@@ -38,6 +38,7 @@ pub struct Metrics {
     rejected_files: Counter,
     empty_reports: Counter,
     restatements: Counter,
+    odd_listed: Counter,
 }
 
 pub fn global() -> &'static Metrics {
@@ -58,6 +59,7 @@ impl Metrics {
             rejected_files: Counter::default(),
             empty_reports: Counter::default(),
             restatements: Counter::default(),
+            odd_listed: Counter::default(),
         }
     }
 
@@ -88,6 +90,11 @@ impl Metrics {
     /// A refresh brought a new version of a period's file.
     pub fn add_restated(&self) {
         self.restatements.inc();
+    }
+
+    /// A listed task that does not decode was skipped by a scan.
+    pub fn add_odd_listed(&self) {
+        self.odd_listed.inc();
     }
 
     /// Adds the counters to `registry` (prefixed by it); they share their values with these.
@@ -121,6 +128,11 @@ impl Metrics {
             "restatements",
             "Refreshes that brought a new version of a period's file",
             self.restatements.clone(),
+        );
+        registry.register(
+            "undecodable_list_items",
+            "Listed tasks that did not decode and were skipped by a scan",
+            self.odd_listed.clone(),
         );
     }
 }

@@ -10,6 +10,8 @@ mod body;
 mod credentials;
 mod download;
 mod error;
+mod listed;
+mod query;
 mod ratelimit;
 mod response;
 mod send;
@@ -24,6 +26,8 @@ use tokio::sync::watch;
 pub use body::{parse_json, MAX_JSON_BODY};
 pub use download::Download;
 pub use error::{ApiError, ErrorClass, Operation};
+pub use listed::{Listed, Odd};
+use query::list_params;
 pub use ratelimit::RateLimiter;
 pub use response::{check, classify, parse_retry_after, StatusClass};
 pub use types::*;
@@ -144,8 +148,8 @@ impl Client {
         self.json(op, request).await
     }
 
-    /// `GET /billing/org/v1/reports`: one page of tasks.
-    pub async fn list(&self, query: &ListQuery) -> Result<Page<FileTask>, ApiError> {
+    /// `GET /billing/org/v1/reports`: one page of tasks, each decoded on its own.
+    pub async fn list(&self, query: &ListQuery) -> Result<Page<Listed>, ApiError> {
         let op = Operation::List;
         let request = self
             .http
@@ -224,26 +228,6 @@ fn check_content_type(response: &reqwest::Response, format: ReportFormat) -> Res
             format.media_type()
         ),
     })
-}
-
-fn list_params(query: &ListQuery) -> Vec<(&'static str, String)> {
-    let mut params = Vec::new();
-    let stamp = |t: jiff::Timestamp| t.round(jiff::Unit::Second).unwrap_or(t).to_string();
-    if let Some(t) = query.created_after {
-        params.push(("created_after", stamp(t)));
-    }
-    if let Some(t) = query.created_before {
-        params.push(("created_before", stamp(t)));
-    }
-    if let Some(template) = &query.template {
-        params.push(("template", template.clone()));
-    }
-    if let Some(ordering) = query.ordering {
-        params.push(("ordering", ordering.to_string()));
-    }
-    params.push(("limit", query.limit.clamp(1, MAX_PAGE).to_string()));
-    params.push(("offset", query.offset.to_string()));
-    params
 }
 
 /// Describes a transport failure with its causes; no header (and so no key) is ever included.

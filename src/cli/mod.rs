@@ -62,10 +62,15 @@ pub enum Command {
         /// Task id (from `status`) or remote uuid (at least 8 leading characters).
         task: String,
     },
-    /// Give a failed, expired or lost task a new attempt.
+    /// Give a failed, expired or lost task a new attempt. One whose create may have reached
+    /// the server is searched for there first.
     Retry {
         /// Task id or remote uuid.
         task: String,
+        /// Create a new remote task without searching for an earlier one (for a task held for
+        /// an operator, once Gcore's own list shows no task for its period).
+        #[arg(long)]
+        create: bool,
     },
     /// Run a task's on_success / on_failure hook again (after it failed).
     RetryHook {
@@ -119,7 +124,7 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
         Command::Run { once } => run(&cli, *once).await,
         Command::Status(args) => operator::status(&cli.config, args).await,
         Command::Show { task } => operator::show(&cli.config, task).await,
-        Command::Retry { task } => retry::retry(&cli.config, task).await,
+        Command::Retry { task, create } => retry::retry(&cli.config, task, *create).await,
         Command::RetryHook { task } => steer::retry_hook(&cli.config, task).await,
         Command::Forget { task, yes } => steer::forget(&cli.config, task, *yes).await,
         Command::CheckConfig { online } => check::check_config(&cli.config, *online).await,

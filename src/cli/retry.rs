@@ -2,7 +2,9 @@
 //! now (template, parameters, format, file name for the task's period), so the usual fix works:
 //! correct the config, then retry. A task whose report is no longer in the config is refused
 //! (there is nothing to re-render it from), except a one-off `submit`, retried as it was. A task
-//! is refused too while another task of its period (a refresh) is in flight.
+//! whose create may have reached the server is searched for there first; `--create` skips the
+//! search (the operator has looked: a task held for an operator is the case). A task is
+//! refused while another task of its period (a refresh) is in flight.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -14,7 +16,7 @@ use crate::config::{Config, Overrides, ReportConfig};
 use crate::engine;
 use crate::store::{Rerendered, State, Store, TaskRow};
 
-pub async fn retry(config_path: &Path, key: &str) -> anyhow::Result<ExitCode> {
+pub async fn retry(config_path: &Path, key: &str, create: bool) -> anyhow::Result<ExitCode> {
     let store = open_store(config_path).await?;
     let task = store.find_task(key).await?;
     if !matches!(task.state, State::Failed | State::Expired | State::Lost) {
@@ -45,7 +47,7 @@ pub async fn retry(config_path: &Path, key: &str) -> anyhow::Result<ExitCode> {
         }
     };
     let deadline_at = after(now, config.polling.deadline);
-    if !store.retry_task(task.id, deadline_at, now).await? {
+    if !store.retry_task(task.id, create, deadline_at, now).await? {
         let msg = format!("task {} changed meanwhile: look again with `show`", task.id);
         return Err(UsageError(msg).into());
     }

@@ -1,6 +1,7 @@
 //! The operator commands that change state: `retry-hook` runs a task's hook again; `forget`
 //! drops a task (after confirmation) so its period can be created again, and says whether it
-//! will be. Both are single transactions, safe while the daemon runs. (`retry` is in `retry`.)
+//! will be; one whose create may have reached the server (no uuid known) is refused, pointing
+//! to `retry`, which searches the server for its task first. Both are single transactions, safe while the daemon runs. (`retry` is in `retry`.)
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
@@ -36,20 +37,39 @@ pub async fn forget(config_path: &Path, key: &str, yes: bool) -> anyhow::Result<
         "task {} ({} {}..{}, {})",
         task.id, task.report, task.period_from, task.period_to, task.state
     );
+    if let Some(refusal) = uncertain(&task) {
+        return Err(UsageError(refusal).into());
+    }
     if !yes && !confirm(&what)? {
         println!("nothing forgotten");
         return Ok(ExitCode::FAILURE);
     }
     if !store.forget_task(task.id).await? {
-        let msg = format!(
-            "task {} is {}: only done, failed, expired or lost tasks can be forgotten",
-            task.id, task.state
-        );
+        let now = store.find_task(key).await.ok();
+        let msg = now.as_ref().and_then(uncertain).unwrap_or_else(|| {
+            format!(
+                "task {} is {}: only done, failed, expired or lost tasks can be forgotten",
+                task.id,
+                now.as_ref().map_or(task.state, |t| t.state)
+            )
+        });
         return Err(UsageError(msg).into());
     }
     let again = created_again(config_path, &store, &task).await?;
     println!("forgot {what}; {again} (the file, if any, stays)");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Why a task cannot be forgotten, when its create may have reached the server and no task of
+/// it is known: forgetting it would let its period be created again without a search.
+fn uncertain(task: &crate::store::TaskRow) -> Option<String> {
+    if task.uuid.is_some() || task.intent_at.is_none() {
+        return None;
+    }
+    Some(format!(
+        "task {} is {} and its create may have reached the server, though no task of it is known: forgetting it would create its period again without looking for that task (a second remote task). `gcore-reportd retry {}` searches the server first and creates a task only if there is certainly none",
+        task.id, task.state, task.id
+    ))
 }
 
 /// Whether the scheduler will record a forgotten task's period again, in words: only when its

@@ -11,6 +11,13 @@ const MS: Duration = Duration::from_millis(1);
 const SECOND: Duration = Duration::from_secs(1);
 const HOUR: Duration = Duration::from_secs(3600);
 const DAY: Duration = Duration::from_secs(24 * 3600);
+/// The least `api.create_settle`: a backend may commit a task a moment after its gateway gave
+/// up, and at 0 an unanswered create is searched for (and, not found, sent again) at once.
+pub const SETTLE_FLOOR: Duration = SECOND;
+/// The least `api.clock_skew`: the list's `created_after` is sent in whole seconds (rounded
+/// down) and the server stamps tasks by its own clock, so a window that starts exactly at the
+/// intent could miss a task the server stamped a moment earlier.
+pub const SKEW_FLOOR: Duration = SECOND;
 
 /// (key, least, most) for each duration key outside `[[reports]]`.
 pub const DURATIONS: [(&str, Duration, Duration); 12] = [
@@ -20,7 +27,7 @@ pub const DURATIONS: [(&str, Duration, Duration); 12] = [
         Duration::from_millis(100),
         Duration::from_secs(7 * 24 * 3600),
     ),
-    ("api.create_settle", Duration::ZERO, HOUR),
+    ("api.create_settle", SETTLE_FLOOR, HOUR),
     ("api.max_retry_after", SECOND, DAY),
     ("storage.busy_timeout", Duration::from_millis(10), HOUR),
     ("polling.initial_interval", Duration::from_millis(10), DAY),
@@ -36,7 +43,7 @@ pub const DURATIONS: [(&str, Duration, Duration); 12] = [
     ),
     ("daemon.shutdown_timeout", Duration::ZERO, HOUR),
     ("hook_timeout", MS, DAY),
-    ("api.clock_skew", Duration::ZERO, DAY),
+    ("api.clock_skew", SKEW_FLOOR, DAY),
     (
         "polling.lost_after",
         Duration::ZERO,

@@ -8,7 +8,7 @@
 use std::sync::atomic::Ordering;
 
 use super::{Engine, EngineError};
-use crate::api::{ApiError, ErrorClass, FileTask, ListQuery};
+use crate::api::{ApiError, ErrorClass, FileTask, ListQuery, Listed};
 use crate::store::{API_PAUSED, AUTH_BLOCKED};
 
 /// What a reload's new key turned out to be.
@@ -134,11 +134,18 @@ impl Engine {
             Ok(page) => page,
             Err(e) => return Ok(unanswered(&e)),
         };
-        Ok(Some(match page.results.first().and_then(|t| t.client_id) {
-            Some(shown) => compare(known, Some(shown)),
-            None if strict && unknown_active => Seen::Other(None),
-            None => Seen::Ours,
-        }))
+        Ok(Some(
+            match page
+                .results
+                .first()
+                .and_then(Listed::task)
+                .and_then(|t| t.client_id)
+            {
+                Some(shown) => compare(known, Some(shown)),
+                None if strict && unknown_active => Seen::Other(None),
+                None => Seen::Ours,
+            },
+        ))
     }
 
     /// A database from before accounts were remembered learns its account from its newest

@@ -36,8 +36,11 @@ impl Engine {
             .await;
         match listed {
             Ok(remote) => {
-                let found: HashMap<String, FileTask> =
-                    remote.into_iter().map(|r| (r.uuid.clone(), r)).collect();
+                let found: HashMap<String, FileTask> = remote
+                    .tasks
+                    .into_iter()
+                    .map(|r| (r.uuid.clone(), r))
+                    .collect();
                 tracing::debug!(
                     due = polling.len(),
                     found = found.len(),
@@ -130,7 +133,6 @@ fn window(polling: &[&TaskRow], skew: i64) -> ListQuery {
     ListQuery {
         created_after: after.and_then(|t| jiff::Timestamp::from_millisecond(t).ok()),
         created_before: before.and_then(|t| jiff::Timestamp::from_millisecond(t).ok()),
-        ordering: Some("created_at"),
         ..ListQuery::default()
     }
 }

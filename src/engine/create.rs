@@ -138,7 +138,13 @@ impl Engine {
             ErrorClass::Permanent | ErrorClass::NotFound => {
                 let reason = format!("the API refused to create the report: {err}");
                 tracing::error!(error = %err, "create rejected; fix the report's template or parameters");
-                self.end_task(task, State::Failed, &reason).await
+                let hook = self
+                    .report_config(task)
+                    .is_some_and(|r| !r.on_failure.is_empty());
+                let store = &self.store;
+                store.create_refused(task.id, &reason, hook, now).await?;
+                crashpoint::hit("create.refused");
+                Ok(())
             }
             // The task stays `creating`: it is reconciled (searched for on the server) once its
             // settle window, which counts from the mark, has passed.

@@ -1,11 +1,25 @@
 //! Whether a remote task is the one a create made: every parameter sent is echoed with the same
 //! value once both are normalised (a server may echo `"42"` for `42`, or a date as a date-time
-//! at midnight), and `type`, when echoed, is the template. Parameters compared are the row's
-//! own, which the store has already checked are an object.
+//! at midnight), and `type`, when echoed, is the template. An echo that contradicts nothing but
+//! drops a parameter or re-zones a date is neither the task nor another's: [`Echo::Partial`].
+//! Parameters compared are the row's own, which the store has already checked are an object.
 
 use serde_json::{Map, Value};
 
 use crate::api::FileTask;
+
+/// How far a listed task's echo agrees with a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Echo {
+    /// Every parameter sent is echoed with the same value: the request's task, if new.
+    Full,
+    /// Nothing echoed contradicts the request, but a parameter is missing (or there is no echo
+    /// at all), or a date is echoed as a moment near it in another zone: it may be the
+    /// request's task, or not. Never adopted, never ignored.
+    Partial,
+    /// A parameter (or `type`) is echoed with another value: another request's task.
+    Other,
+}
 
 /// Whether `remote` echoes the request `template` + `sent`.
 pub(super) fn matches_request(
@@ -13,19 +27,65 @@ pub(super) fn matches_request(
     template: &str,
     sent: &Map<String, Value>,
 ) -> bool {
-    let Some(echoed) = &remote.parameters else {
-        return false;
+    echo_of(remote.parameters.as_ref(), template, sent) == Echo::Full
+}
+
+/// How the echoed parameters `echoed` (`None`: not echoed) agree with `template` + `sent`.
+pub(super) fn echo_of(
+    echoed: Option<&Map<String, Value>>,
+    template: &str,
+    sent: &Map<String, Value>,
+) -> Echo {
+    let Some(echoed) = echoed else {
+        return Echo::Partial;
     };
     if let Some(kind) = echoed.get("type").and_then(Value::as_str) {
         if kind != template {
-            return false;
+            return Echo::Other;
         }
     }
-    sent.iter().all(|(k, v)| {
-        echoed
-            .get(k)
-            .is_some_and(|e| normalised(e) == normalised(v))
-    })
+    let mut echo = Echo::Full;
+    for (k, v) in sent {
+        match echoed.get(k) {
+            Some(e) if normalised(e) == normalised(v) => {}
+            Some(e) if same_date_elsewhere(v, e) => echo = Echo::Partial,
+            Some(_) => return Echo::Other,
+            None => echo = Echo::Partial,
+        }
+    }
+    echo
+}
+
+/// The date `sent` echoed as a moment within 14 hours of its UTC midnight (the same midnight
+/// in another zone: `2026-10-01` as `2026-09-30T21:00:00Z`).
+fn same_date_elsewhere(sent: &Value, echoed: &Value) -> bool {
+    let (Some(sent), Some(echoed)) = (sent.as_str(), echoed.as_str()) else {
+        return false;
+    };
+    let Some(date) = sent.trim().get(..10).filter(|_| sent.trim().len() == 10) else {
+        return false;
+    };
+    let Ok(date) = date.parse::<jiff::civil::Date>() else {
+        return false;
+    };
+    let Some(at) = moment(echoed.trim()) else {
+        return false;
+    };
+    let Ok(midnight) =
+        jiff::tz::TimeZone::UTC.to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
+    else {
+        return false;
+    };
+    at.duration_since(midnight).abs() <= jiff::SignedDuration::from_hours(14)
+}
+
+/// A moment written with an offset, or a naive date-time read as UTC.
+fn moment(s: &str) -> Option<jiff::Timestamp> {
+    if let Ok(t) = s.parse::<jiff::Timestamp>() {
+        return Some(t);
+    }
+    let civil = s.parse::<jiff::civil::DateTime>().ok()?;
+    jiff::tz::TimeZone::UTC.to_timestamp(civil).ok()
 }
 
 /// A value in the form two echoes of the same request agree on: numbers and numeric strings as
@@ -116,6 +176,39 @@ mod tests {
         assert_ne!(
             normalised(&json!("2026-10-01")),
             normalised(&json!("2026-10-01T06:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn an_echo_that_drops_or_re_zones_a_parameter_is_partial_and_one_that_differs_is_other() {
+        let sent = json!({"date_from": "2026-10-01", "client_id": 42});
+        let sent = sent.as_object().expect("object");
+        let echo = |v: serde_json::Value| echo_of(v.as_object(), "T", sent);
+        assert_eq!(
+            echo(json!({"date_from": "2026-10-01", "client_id": "42"})),
+            Echo::Full
+        );
+        assert_eq!(echo(json!({"date_from": "2026-10-01"})), Echo::Partial);
+        assert_eq!(
+            echo(json!({"date_from": "2026-09-30T21:00:00Z", "client_id": 42})),
+            Echo::Partial
+        );
+        assert_eq!(
+            echo(json!({"date_from": "2026-10-01T00:00:00+03:00", "client_id": 42})),
+            Echo::Partial
+        );
+        assert_eq!(echo_of(None, "T", sent), Echo::Partial);
+        assert_eq!(
+            echo(json!({"date_from": "2026-10-01", "client_id": 43})),
+            Echo::Other
+        );
+        assert_eq!(
+            echo(json!({"date_from": "2026-11-01", "client_id": 42})),
+            Echo::Other
+        );
+        assert_eq!(
+            echo(json!({"type": "U", "date_from": "2026-10-01", "client_id": 42})),
+            Echo::Other
         );
     }
 

@@ -15,6 +15,7 @@ mod checking;
 mod create;
 mod deliver;
 mod download;
+mod evidence;
 mod files;
 mod hook_pool;
 mod hook_process;
@@ -35,6 +36,7 @@ mod scan;
 mod scheduler;
 mod transfer;
 mod versions;
+mod walk;
 
 use std::path::PathBuf;
 use std::sync::Arc;

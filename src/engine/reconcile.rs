@@ -2,22 +2,29 @@
 //! between the mark and the answer). No create is sent again before `intent_at +
 //! api.create_settle` (a backend may commit a task after its gateway gave up), whichever
 //! process looks. Then the uncertain tasks of one template are reconciled together: one
-//! paginated list pass over their common creation window (from the earliest intent, less
+//! complete list walk over their common creation window (from the earliest intent, less
 //! `api.clock_skew`) serves all of them. A listed task that echoes a request's normalised
-//! parameters, was created since that request's intent and is not yet known is adopted; a
-//! request with no such task is certainly absent and is created again.
+//! parameters, was created since that request's intent and is not yet known is adopted. A
+//! listed item that does not decode but shows a uuid is retrieved on its own. A request is
+//! created again only when the walk was complete and nothing listed could be its task; when
+//! the evidence is ambiguous (see `evidence`) the task is held for an operator instead.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
-use serde_json::Value;
 use tracing::Instrument;
 
 use super::create::Adoption;
-use super::matching::{matches_request, normalised};
+use super::evidence::{Doubt, Wanted};
+use super::matching::matches_request;
+use super::scan::Listing;
 use super::{task_span, tolerate_conflict, Engine, EngineError};
 use crate::api::{FileTask, ListQuery};
 use crate::clock::{after, ms};
+use crate::crashpoint;
 use crate::store::{State, TaskRow};
+
+/// At most this many undecodable items are retrieved on their own per walk.
+const ODD_RETRIEVES: usize = 20;
 
 impl Engine {
     /// Reconciles the due `creating` tasks; returns those the server certainly does not have.
@@ -75,13 +82,12 @@ impl Engine {
         let query = ListQuery {
             created_after: jiff::Timestamp::from_millisecond(since).ok(),
             template: Some(template.to_string()),
-            ordering: Some("created_at"),
             ..ListQuery::default()
         };
         let wanted = Wanted::new(&group);
         let listed = self.scan(&query, |remote| wanted.may_match(remote)).await;
-        let candidates = match listed {
-            Ok(candidates) => candidates,
+        let listing = match listed {
+            Ok(listing) => listing,
             Err(err) => {
                 for task in &group {
                     let result = self
@@ -93,93 +99,125 @@ impl Engine {
                 return Ok(Vec::new());
             }
         };
+        let evidence = self.identify_odd(listing, &wanted).await?;
         tracing::debug!(
             uncertain = group.len(),
-            candidates = candidates.len(),
+            candidates = evidence.tasks.len(),
+            undecodable = evidence.odd_seen,
             "reconciled unknown create outcomes"
         );
-        self.assign(group, candidates, skew).await
+        self.assign(group, evidence, skew).await
+    }
+
+    /// Retrieves, one by one, the undecodable listed items that show a uuid no task tracks and
+    /// could be an uncertain request's task: one that decodes so joins the candidates; the
+    /// others stay odd (doubt).
+    async fn identify_odd(
+        &self,
+        mut listing: Listing,
+        wanted: &Wanted<'_>,
+    ) -> Result<Listing, EngineError> {
+        let mut odd = Vec::new();
+        let mut asked = 0;
+        for item in std::mem::take(&mut listing.odd) {
+            if !wanted.may_be(item.parameters.as_ref()) {
+                continue;
+            }
+            let Some(uuid) = item.uuid.clone() else {
+                odd.push(item);
+                continue;
+            };
+            if self.store.uuid_known(&uuid).await? {
+                continue;
+            }
+            if asked >= ODD_RETRIEVES {
+                odd.push(item);
+                continue;
+            }
+            asked += 1;
+            match self.client.retrieve(&uuid).await {
+                Ok(task) if task.uuid == uuid => {
+                    if wanted.may_match(&task) {
+                        listing.tasks.push(task);
+                    }
+                }
+                Ok(_) => odd.push(item),
+                Err(e) => {
+                    tracing::debug!(uuid, error = %e, "an undecodable listed task could not be retrieved");
+                    odd.push(item);
+                }
+            }
+        }
+        listing.odd = odd;
+        listing.tasks.sort_by_key(|t| t.created_at);
+        Ok(listing)
     }
 
     /// Gives each uncertain task (oldest intent first) the earliest unknown candidate that
-    /// echoes its request and was created since its intent; returns the tasks left without one.
+    /// echoes its request and was created since its intent; holds for an operator those with
+    /// doubt and none; returns the tasks the server certainly does not have.
     async fn assign(
         &self,
         mut group: Vec<TaskRow>,
-        candidates: Vec<FileTask>,
+        evidence: Listing,
         skew: i64,
     ) -> Result<Vec<TaskRow>, EngineError> {
         group.sort_by_key(intent_of);
+        let mut unknown = Vec::new();
+        for remote in &evidence.tasks {
+            if !self.store.uuid_known(&remote.uuid).await? {
+                unknown.push(remote);
+            }
+        }
         let mut taken = HashSet::new();
         let mut absent = Vec::new();
         for task in group {
             let earliest = intent_of(&task).saturating_sub(skew);
-            let mut found = None;
-            for remote in &candidates {
-                let fits = remote.created_at.as_millisecond() >= earliest
+            let found = unknown.iter().copied().find(|remote| {
+                remote.created_at.as_millisecond() >= earliest
                     && !taken.contains(remote.uuid.as_str())
-                    && matches_request(remote, &task.template, &task.parameters);
-                if fits && !self.store.uuid_known(&remote.uuid).await? {
-                    found = Some(remote);
-                    break;
-                }
-            }
+                    && matches_request(remote, &task.template, &task.parameters)
+            });
             let span = task_span(&task);
-            match found {
-                Some(remote) => {
-                    taken.insert(remote.uuid.as_str());
-                    let how = Adoption::Found;
-                    let result = self
-                        .adopt(&task, remote, how)
-                        .instrument(span.clone())
-                        .await;
-                    span.in_scope(|| tolerate_conflict(result))?;
-                }
-                None => {
-                    span.in_scope(|| {
-                        tracing::info!("the server has no task from the earlier create: creating")
-                    });
-                    absent.push(task);
-                }
+            if let Some(remote) = found {
+                taken.insert(remote.uuid.as_str());
+                let result = self
+                    .adopt(&task, remote, Adoption::Found)
+                    .instrument(span.clone())
+                    .await;
+                span.in_scope(|| tolerate_conflict(result))?;
+                continue;
+            }
+            let free: Vec<&FileTask> = unknown
+                .iter()
+                .copied()
+                .filter(|r| !taken.contains(r.uuid.as_str()))
+                .collect();
+            let doubt = Doubt::about(&task, earliest, &free, &evidence.odd, evidence.odd_unkept);
+            if doubt.is_empty() {
+                span.in_scope(|| {
+                    tracing::info!("the server has no task from the earlier create: creating")
+                });
+                absent.push(task);
+            } else {
+                let result = self.hold(&task, &doubt).instrument(span.clone()).await;
+                span.in_scope(|| tolerate_conflict(result))?;
             }
         }
         Ok(absent)
+    }
+
+    /// Ends an uncertain task `failed`, held for an operator, saying why and the ways out.
+    async fn hold(&self, task: &TaskRow, doubt: &Doubt) -> Result<(), EngineError> {
+        let message = doubt.message(task.id);
+        tracing::warn!(reason = %message, "an earlier create cannot be reconciled: held for an operator");
+        self.end_task(task, State::Failed, &message).await?;
+        crashpoint::hit("reconcile.held");
+        Ok(())
     }
 }
 
 /// When the task's current create was (maybe) sent.
 fn intent_of(task: &TaskRow) -> i64 {
     task.intent_at.unwrap_or(task.created_at)
-}
-
-/// The uncertain requests by their normalised dates, so each listed task is compared only with
-/// the requests of its own period.
-struct Wanted<'a>(HashMap<String, Vec<&'a TaskRow>>);
-
-impl<'a> Wanted<'a> {
-    fn new(group: &'a [TaskRow]) -> Wanted<'a> {
-        let mut map: HashMap<String, Vec<&TaskRow>> = HashMap::new();
-        for task in group {
-            map.entry(period_key(&task.parameters))
-                .or_default()
-                .push(task);
-        }
-        Wanted(map)
-    }
-
-    fn may_match(&self, remote: &FileTask) -> bool {
-        let Some(echoed) = &remote.parameters else {
-            return false;
-        };
-        self.0.get(&period_key(echoed)).is_some_and(|tasks| {
-            tasks
-                .iter()
-                .any(|t| matches_request(remote, &t.template, &t.parameters))
-        })
-    }
-}
-
-fn period_key(parameters: &serde_json::Map<String, Value>) -> String {
-    let part = |k: &str| parameters.get(k).map(normalised).unwrap_or(Value::Null);
-    format!("{}|{}", part("date_from"), part("date_to"))
 }

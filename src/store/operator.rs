@@ -11,11 +11,14 @@ impl Store {
     /// that expired while its remote task was still running goes back to polling that task; one
     /// that ended while a create's outcome was unknown goes back to `creating`, so the server
     /// is searched for that task before anything is created again (its settle window still
-    /// counts from its intent); others are created anew. One task of a period is in flight at
-    /// a time: false while another task of the period (a refresh) is unfinished.
+    /// counts from its intent); others are created anew. With `create`, every one is created
+    /// anew, unsearched: the operator has checked that the server has no task for it. One task
+    /// of a period is in flight at a time: false while another task of the period (a refresh)
+    /// is unfinished.
     pub async fn retry_task(
         &self,
         id: i64,
+        create: bool,
         deadline_at: i64,
         now: i64,
     ) -> Result<bool, StoreError> {
@@ -23,11 +26,13 @@ impl Store {
         let changed = sqlx::query(
             "UPDATE tasks SET
                 state = CASE
+                    WHEN ?4 THEN 'intent'
                     WHEN state = 'expired' AND uuid IS NOT NULL THEN 'polling'
                     WHEN uuid IS NULL AND intent_at IS NOT NULL THEN 'creating'
                     ELSE 'intent' END,
-                uuid = CASE WHEN state = 'expired' THEN uuid END,
-                remote_status = CASE WHEN state = 'expired' THEN remote_status END,
+                intent_at = CASE WHEN ?4 THEN NULL ELSE intent_at END,
+                uuid = CASE WHEN state = 'expired' AND NOT ?4 THEN uuid END,
+                remote_status = CASE WHEN state = 'expired' AND NOT ?4 THEN remote_status END,
                 backoff_step = 0, hook_state = NULL, missing_since = NULL,
                 next_attempt_at = ?1, deadline_at = ?2, updated_at = ?1
              WHERE id = ?3 AND state IN ('failed', 'expired', 'lost')
@@ -38,13 +43,19 @@ impl Store {
         .bind(now)
         .bind(deadline_at)
         .bind(id)
+        .bind(create)
         .execute(&mut *tx)
         .await?
         .rows_affected();
         if changed == 0 {
             return Ok(false);
         }
-        append(&mut tx, id, now, Some("operator: retry")).await?;
+        let message = if create {
+            "operator: retry, creating a new task without searching for an earlier one"
+        } else {
+            "operator: retry"
+        };
+        append(&mut tx, id, now, Some(message)).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -62,10 +73,13 @@ impl Store {
     }
 
     /// Drops a finished task and its history, so its period can be recorded again. A task still
-    /// in flight is never dropped (its remote task would be orphaned): false then.
+    /// in flight is never dropped (its remote task would be orphaned), nor one whose create may
+    /// have reached the server with no task of it known (its period would be created again
+    /// unsearched: a second remote task): false then.
     pub async fn forget_task(&self, id: i64) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "DELETE FROM tasks WHERE id = ? AND state IN ('done', 'failed', 'expired', 'lost')",
+            "DELETE FROM tasks WHERE id = ? AND state IN ('done', 'failed', 'expired', 'lost')
+                AND NOT (uuid IS NULL AND intent_at IS NOT NULL)",
         )
         .bind(id)
         .execute(&self.pool)

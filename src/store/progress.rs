@@ -115,6 +115,33 @@ impl Store {
         Ok(tx.commit().await?)
     }
 
+    /// The server refused a create (a 4xx): the task ends `failed`, and since that create
+    /// certainly made no task, it no longer counts as maybe sent (`intent_at` cleared), so
+    /// `forget` and `retry` need no search for it.
+    pub async fn create_refused(
+        &self,
+        id: i64,
+        reason: &str,
+        hook: bool,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        let affected = sqlx::query(
+            "UPDATE tasks SET state = 'failed', intent_at = NULL, last_error = ?1, hook_state = ?2,
+                updated_at = ?3 WHERE id = ?4 AND state = 'creating'",
+        )
+        .bind(reason)
+        .bind(hook.then_some("pending"))
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        expect_changed(affected, id, State::Creating)?;
+        append(&mut tx, id, now, Some(reason)).await?;
+        Ok(tx.commit().await?)
+    }
+
     /// The task ends here (`failed`, `expired` or `lost`), with the reason.
     pub async fn give_up(
         &self,

@@ -32,8 +32,9 @@ pub struct Faults {
     pub echo_loosely: bool,
     /// Retrieve answers 404 for a task younger than this (read-after-write lag).
     pub not_found_for: Duration,
-    /// List requests at this offset answer 503 this many times before succeeding.
-    pub fail_list_at_offset: Option<(usize, u32)>,
+    /// (n, times): the list request numbered n (from 0, counting every list request) and the
+    /// next ones answer 503, `times` in all.
+    pub fail_list_request: Option<(u32, u32)>,
     /// How far the server's clock is ahead of the host's (its tasks' `created_at`).
     pub server_clock_ahead: Duration,
     /// Every Nth request is answered 429 with Retry-After (0 = off).
@@ -58,6 +59,11 @@ pub struct Faults {
     pub fail_when: Option<(String, serde_json::Value)>,
     /// Tasks whose parameters[key] == value stay InProgress for as long as this is set.
     pub never_finish_when: Option<(String, serde_json::Value)>,
+    /// Tasks whose parameters[key] == value are listed (never retrieved) with a `status` that
+    /// is a number: an item that does not decode as a task, on an otherwise good page.
+    pub odd_listed_when: Option<(String, serde_json::Value)>,
+    /// Task objects (listed, retrieved or created) echo their parameters without this one.
+    pub echo_drops: Option<String>,
     /// Latency added to every response.
     pub delay: Duration,
     /// Every request for these operations ("create", "list", "retrieve", "download",

@@ -33,7 +33,7 @@ pub(crate) async fn list(
         return response;
     }
     let page = Page::from_query(&query);
-    if shared.with_tasks(|inner| fail_this_page(inner, page.offset)) {
+    if shared.with_tasks(fail_this_request) {
         return super::faults::server_error(StatusCode::SERVICE_UNAVAILABLE);
     }
     let rows = shared.options.report_rows;
@@ -49,7 +49,13 @@ pub(crate) async fn list(
         let shown = page
             .slice(&matching)
             .iter()
-            .map(|t| inner.show(t, rows))
+            .map(|t| {
+                let mut shown = inner.show(t, rows);
+                if super::task::matches_rule(&t.params, &inner.faults.odd_listed_when) {
+                    shown["status"] = serde_json::json!(7);
+                }
+                shown
+            })
             .collect();
         (matching.len(), shown)
     });
@@ -168,13 +174,12 @@ fn compare(a: &TaskRecord, b: &TaskRecord, keys: &[(Key, bool)]) -> Ordering {
         .then_with(|| a.uuid.cmp(&b.uuid))
 }
 
-/// Whether `fail_list_at_offset` fails this list request (counting it).
-fn fail_this_page(inner: &mut super::state::Inner, offset: usize) -> bool {
-    match inner.faults.fail_list_at_offset {
-        Some((at, times)) if at == offset && inner.list_failures < times => {
-            inner.list_failures += 1;
-            true
-        }
-        _ => false,
-    }
+/// Whether `fail_list_request` fails this list request (counting it).
+fn fail_this_request(inner: &mut super::state::Inner) -> bool {
+    let n = inner.list_requests;
+    inner.list_requests = n.saturating_add(1);
+    inner
+        .faults
+        .fail_list_request
+        .is_some_and(|(from, times)| n >= from && n - from < times)
 }

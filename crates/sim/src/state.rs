@@ -34,8 +34,8 @@ pub(crate) struct Inner {
     exchanges: Vec<Exchange>,
     /// Tasks created so far per (template, canonical parameters), for `fail_first`.
     created_per_kind: HashMap<String, u32>,
-    /// List requests failed so far by `fail_list_at_offset`.
-    pub list_failures: u32,
+    /// List requests answered so far (for `fail_list_request`).
+    pub list_requests: u32,
     /// The account served: the key it accepts and its `client_id` (see `switch_account`).
     pub account: (String, i64),
     /// How a report's content is decided at run time (see [`super::content_control`]).
@@ -60,7 +60,7 @@ impl Shared {
             by_status: BTreeMap::new(),
             exchanges: Vec::new(),
             created_per_kind: HashMap::new(),
-            list_failures: 0,
+            list_requests: 0,
             account: (options.api_key.clone(), super::task::CLIENT_ID),
             content: super::content_control::ContentControl::new(&options),
         };
@@ -215,6 +215,11 @@ impl Inner {
         let mut shown = task.to_json(rows, exploded.then_some("Exploded"));
         if self.faults.echo_loosely {
             super::task::loosen(&mut shown["parameters"]);
+        }
+        if let Some(dropped) = &self.faults.echo_drops {
+            if let Some(parameters) = shown["parameters"].as_object_mut() {
+                parameters.remove(dropped);
+            }
         }
         shown
     }

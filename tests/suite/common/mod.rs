@@ -107,7 +107,7 @@ impl Harness {
     /// Writes config.toml: the simulator's URL, the harness paths, then `body`.
     pub fn write_config(&self, body: &str) {
         let text = format!(
-            "[api]\nbase_url = \"{}\"\napi_key_file = \"{}\"\nrequest_timeout = \"5s\"\nmax_requests_per_second = 500\ncreate_settle = \"100ms\"\n\n[storage]\ndatabase = \"{}\"\noutput_dir = \"{}\"\n{body}\n",
+            "[api]\nbase_url = \"{}\"\napi_key_file = \"{}\"\nrequest_timeout = \"5s\"\nmax_requests_per_second = 500\ncreate_settle = \"1s\"\n\n[storage]\ndatabase = \"{}\"\noutput_dir = \"{}\"\n{body}\n",
             self.sim.base_url(),
             self.path("api-key").display(),
             self.path("state.db").display(),

@@ -6,6 +6,7 @@
 //! The daemon's restarts and the server's odd answers are in `restarts`, the store's
 //! compare-and-set and unreadable rows in `store`; the set-up they share is here.
 
+mod evidence;
 mod restarts;
 mod store;
 

@@ -89,9 +89,13 @@ async fn a_404_that_clears_within_the_grace_period_does_not_lose_the_task() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scan_that_fails_on_one_page_asks_for_that_page_again_not_for_the_first() {
-    let h = Harness::with_options(sim_options(), &per_client_reports(1, 1)).await;
+    let options = SimOptions {
+        record: true,
+        ..sim_options()
+    };
+    let h = Harness::with_options(options, &per_client_reports(1, 1)).await;
     // 250 other tasks of the template on the server: the search for the unanswered create
-    // reads three pages (offsets 0, 100, 200).
+    // reads at least three pages.
     let http = reqwest::Client::new();
     for i in 0..250 {
         let body = serde_json::json!({
@@ -107,25 +111,33 @@ async fn a_scan_that_fails_on_one_page_asks_for_that_page_again_not_for_the_firs
             .expect("create");
         assert_eq!(answer.status().as_u16(), 201);
     }
-    // The create is answered 500 after creating; the page at offset 100 fails twice.
+    // The create is answered 500 after creating; the second list request fails twice.
     h.sim.set_faults(Faults {
         error_after_create_rate: 1.0,
-        fail_list_at_offset: Some((100, 2)),
+        fail_list_request: Some((1, 2)),
         ..Faults::default()
     });
     let out = h.run(&["run", "--once"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
-    let counts = h.sim.request_counts();
+    assert_eq!(creates(&h), 251, "adopted, not created again");
+    let lists: Vec<(Option<String>, u16)> = h
+        .sim
+        .exchanges()
+        .into_iter()
+        .filter(|e| e.method == "GET" && e.path == "/billing/org/v1/reports")
+        .filter(|e| e.query.as_deref().is_some_and(|q| q.contains("template=")))
+        .map(|e| (e.query, e.status))
+        .collect();
+    assert!(lists.len() >= 5, "{lists:?}");
     assert_eq!(
-        counts.get("create"),
-        Some(&251),
-        "adopted, not created again"
+        (lists[1].1, lists[2].1, lists[3].1),
+        (503, 503, 200),
+        "{lists:?}"
     );
-    assert_eq!(
-        counts.get("list"),
-        Some(&5),
-        "pages 0, 100 (failed twice, then served) and 200: {counts:?}"
-    );
+    assert_eq!(lists[1].0, lists[3].0, "the failed page is asked for again");
+    assert_eq!(lists[2].0, lists[3].0, "the failed page is asked for again");
+    let first = lists.iter().filter(|(q, _)| *q == lists[0].0).count();
+    assert_eq!(first, 1, "the first page is not asked for again: {lists:?}");
     assert_eq!(h.status().await[0]["state"], "done");
 }
 

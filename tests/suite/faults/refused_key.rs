@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 /// Sets `api.auth_retry_interval` in the harness's config file.
 fn set_auth_retry_interval(h: &Harness, interval: &str) {
     let text = std::fs::read_to_string(h.config_path()).expect("config");
-    let setting = format!("create_settle = \"100ms\"\nauth_retry_interval = \"{interval}\"");
+    let setting = format!("create_settle = \"1s\"\nauth_retry_interval = \"{interval}\"");
     std::fs::write(
         h.config_path(),
-        text.replace("create_settle = \"100ms\"", &setting),
+        text.replace("create_settle = \"1s\"", &setting),
     )
     .expect("config");
 }

@@ -42,6 +42,10 @@ template = "ResellerExpenses"
     assert_eq!(expenses["state"], "done");
     assert_done_rows_have_the_served_bytes(&h, &rows, "400", &[]);
     assert_no_temporary_files(&h, "400");
+    // A refused create made no task: forgetting it is safe, and allowed.
+    let id = typo["id"].to_string();
+    let out = h.run(&["forget", &id, "--yes"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -25,8 +25,8 @@ async fn a_refused_key_costs_one_request_per_auth_interval_however_many_tasks_ar
     std::fs::write(
         h.config_path(),
         text.replace(
-            "create_settle = \"100ms\"",
-            "create_settle = \"100ms\"\nauth_retry_interval = \"60s\"",
+            "create_settle = \"1s\"",
+            "create_settle = \"1s\"\nauth_retry_interval = \"60s\"",
         )
         .replace(
             "max_requests_per_second = 500",

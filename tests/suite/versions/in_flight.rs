@@ -28,7 +28,10 @@ async fn a_retry_of_an_earlier_refresh_waits_until_the_periods_task_in_flight_ha
         Some(polling)
     );
     assert!(
-        !store.retry_task(failed, 1_000, 40).await.expect("retry"),
+        !store
+            .retry_task(failed, false, 1_000, 40)
+            .await
+            .expect("retry"),
         "refused while refresh 2 is in flight"
     );
     sqlx::query("UPDATE tasks SET state = 'done' WHERE id = ?")
@@ -38,7 +41,10 @@ async fn a_retry_of_an_earlier_refresh_waits_until_the_periods_task_in_flight_ha
         .expect("refresh 2 ends");
     assert_eq!(store.in_flight_beside(failed).await.expect("lookup"), None);
     assert!(
-        store.retry_task(failed, 1_000, 50).await.expect("retry"),
+        store
+            .retry_task(failed, false, 1_000, 50)
+            .await
+            .expect("retry"),
         "retried once refresh 2 has ended"
     );
 }
