@@ -6,9 +6,11 @@
 -- promise: a file version reaches a destination exactly once. `location` is where it was put
 -- at the time (the path; an object key later), `delivered_at` when (Unix ms).
 --
--- Carried over: every `done` task that delivered a file. A task delivered before versions were
--- kept (migration 0012, version NULL) is carried as version 0 ("before versions"); such a
--- period had no refreshes then, so it is one row.
+-- Carried over: every `done` task that delivered a version of its file. A refresh that found
+-- the file unchanged keeps the period's path with no version: it delivered nothing and is not
+-- carried. A task delivered before versions were kept (before migration 0012: no version, no
+-- `delivered_at`) is carried as version 0 ("before versions"), the period's first task only
+-- (0008 kept a request's rows under other names as `refresh` = their id).
 CREATE TABLE deliveries (
     id           INTEGER PRIMARY KEY,
     task_id      INTEGER NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
@@ -24,12 +26,13 @@ CREATE TABLE deliveries (
 );
 CREATE INDEX deliveries_task ON deliveries (task_id);
 
-INSERT OR IGNORE INTO deliveries (task_id, request, version, destination, location, bytes,
-    sha256, data_rows, delivered_at)
+INSERT INTO deliveries (task_id, request, version, destination, location, bytes, sha256,
+    data_rows, delivered_at)
 SELECT id, request, COALESCE(version, 0), 'output_dir', file_path, COALESCE(bytes, 0),
     COALESCE(sha256, ''), data_rows, COALESCE(delivered_at, downloaded_at, updated_at)
 FROM tasks
 WHERE state = 'done' AND file_path IS NOT NULL
+    AND (version IS NOT NULL OR (delivered_at IS NULL AND refresh = 0))
 ORDER BY id;
 
 -- One live task per period: of a request's tasks (its first delivery and its refreshes) at

@@ -1,7 +1,8 @@
 //! What a reconciling scan says about one uncertain create: its task (an unknown listed task
 //! that echoes the request in full, created since the intent), or doubt (an unknown listed task
-//! whose echo drops or re-zones a parameter, an item that does not decode and could be it), or
-//! certain absence. Only certain absence lets the period be created again; doubt holds it for
+//! whose echo drops, adds or re-zones a parameter, an item that does not decode and could be
+//! it), or certain absence; a listed task echoing exactly another tracked request is that
+//! request's, never doubt. Only certain absence lets the period be created again; doubt holds it for
 //! an operator. [`Wanted`] is the scan's filter: it keeps every listed task that could be
 //! evidence for one of the uncertain requests, comparing each only with the requests of its
 //! own period when its dates are echoed.
@@ -11,8 +12,9 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use super::matching::{echo_of, normalised, Echo};
+use super::{Engine, EngineError};
 use crate::api::{FileTask, Odd};
-use crate::store::TaskRow;
+use crate::store::{canonical_request, TaskRow};
 
 /// The uncertain requests by their normalised dates.
 pub(super) struct Wanted<'a> {
@@ -131,5 +133,33 @@ impl Doubt {
             "held for an operator: an earlier create may have made this period's task, and the server's list cannot tell: {}{more}. Nothing is created for the period until an operator decides: `gcore-reportd retry {id}` searches the server again; `gcore-reportd retry --create {id}` creates a new task (when Gcore's own list shows none for this period)",
             shown.join("; ")
         )
+    }
+}
+
+impl Engine {
+    /// The candidates left once those echoing exactly a request this database tracks are set
+    /// aside: such a task is that request's (adopted by its own reconcile, perhaps in a later
+    /// step), never doubt about another request of the template.
+    pub(super) async fn not_others<'r>(
+        &self,
+        template: &str,
+        free: Vec<&'r FileTask>,
+    ) -> Result<Vec<&'r FileTask>, EngineError> {
+        let requests: Vec<String> = free
+            .iter()
+            .map(|remote| {
+                let mut echoed = remote.parameters.clone().unwrap_or_default();
+                echoed.remove("type");
+                canonical_request(template, &echoed)
+            })
+            .collect();
+        let keys: Vec<&str> = requests.iter().map(String::as_str).collect();
+        let tracked = self.store.tracked_requests(&keys).await?;
+        Ok(free
+            .into_iter()
+            .zip(tracked)
+            .filter(|(_, tracked)| !tracked)
+            .map(|(remote, _)| remote)
+            .collect())
     }
 }

@@ -170,7 +170,7 @@ impl Engine {
             }
         }
         let mut taken = HashSet::new();
-        let mut absent = Vec::new();
+        let mut unmatched = Vec::new();
         for task in group {
             let earliest = intent_of(&task).saturating_sub(skew);
             let found = unknown.iter().copied().find(|remote| {
@@ -178,21 +178,33 @@ impl Engine {
                     && !taken.contains(remote.uuid.as_str())
                     && matches_request(remote, &task.template, &task.parameters)
             });
-            let span = task_span(&task);
-            if let Some(remote) = found {
-                taken.insert(remote.uuid.as_str());
-                let result = self
-                    .adopt(&task, remote, Adoption::Found)
-                    .instrument(span.clone())
-                    .await;
-                span.in_scope(|| tolerate_conflict(result))?;
+            let Some(remote) = found else {
+                unmatched.push(task);
                 continue;
-            }
-            let free: Vec<&FileTask> = unknown
-                .iter()
-                .copied()
-                .filter(|r| !taken.contains(r.uuid.as_str()))
-                .collect();
+            };
+            taken.insert(remote.uuid.as_str());
+            let span = task_span(&task);
+            let result = self
+                .adopt(&task, remote, Adoption::Found)
+                .instrument(span.clone())
+                .await;
+            span.in_scope(|| tolerate_conflict(result))?;
+        }
+        // Doubt is weighed once every full echo has found its request: a task that is another
+        // uncertain request's in full is no doubt about this one.
+        let free: Vec<&FileTask> = unknown
+            .iter()
+            .copied()
+            .filter(|r| !taken.contains(r.uuid.as_str()))
+            .collect();
+        let free = match unmatched.first() {
+            Some(task) => self.not_others(&task.template, free).await?,
+            None => free,
+        };
+        let mut absent = Vec::new();
+        for task in unmatched {
+            let earliest = intent_of(&task).saturating_sub(skew);
+            let span = task_span(&task);
             let doubt = Doubt::about(&task, earliest, &free, &evidence.odd, evidence.odd_unkept);
             if doubt.is_empty() {
                 span.in_scope(|| {

@@ -5,7 +5,8 @@
 
 use std::time::Duration;
 
-use crate::common::{assert_one_remote_task_per_request, stderr, Harness};
+use crate::common::{assert_one_remote_task_per_request, stderr, wait_for, Harness};
+use gcore_reportd::store::Store;
 use gcore_reportd_sim::Faults;
 
 use super::*;
@@ -126,4 +127,70 @@ async fn killed_just_after_holding_a_period_the_restarted_run_keeps_it_held_and_
     let rows = h.status().await;
     let why = rows[0]["last_error"].as_str().unwrap_or_default();
     assert!(why.starts_with("held for an operator"), "{rows:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_of_another_request_echoing_more_parameters_is_never_adopted() {
+    // The all-clients request's parameters are a subset of the client's: both creates went
+    // unanswered, only the client's reached the server, and the all-clients request is looked
+    // at first. It must not adopt the client's task (its file would hold one client's data).
+    let reports = "[[reports]]\nname = \"expenses\"\ntemplate = \"ResellerExpenses\"\n\n\
+        [[reports]]\nname = \"expenses-42\"\ntemplate = \"ResellerExpenses\"\n\
+        parameters = { client_id = 42 }\n";
+    let h = Harness::with_options(sim_options(), reports).await;
+    h.sim.set_faults(Faults {
+        late_create: Some(Duration::from_secs(3600)),
+        ..Faults::default()
+    });
+    let first = start_daemon(&h, "30s").await;
+    wait_for("both creates sent", Duration::from_secs(20), || async {
+        creates(&h) >= 2
+    })
+    .await;
+    kill(first).await;
+    h.sim.set_faults(Faults::default());
+    let store = Store::open(&h.path("state.db")).await.expect("open");
+    let client = store.find_task("2").await.expect("task 2");
+    assert_eq!(client.report, "expenses-42");
+    let created: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/billing/org/v1/reports", h.sim.base_url()))
+        .header("Authorization", format!("apikey {}", h.key))
+        .json(&serde_json::json!({"template_code": "ResellerExpenses", "parameters": client.parameters}))
+        .send()
+        .await
+        .expect("create on the server")
+        .json()
+        .await
+        .expect("its task");
+    // Both creates settled (1 s below), the all-clients one marked first.
+    sqlx::query(
+        "UPDATE tasks SET next_attempt_at = 0,
+            intent_at = intent_at - CASE report WHEN 'expenses' THEN 3000 ELSE 2000 END",
+    )
+    .execute(store.pool())
+    .await
+    .expect("settled");
+    store.close().await;
+
+    let out = h
+        .command(&["run", "--once"])
+        .env("GCORE_REPORTD__API__CREATE_SETTLE", "1s")
+        .output()
+        .await
+        .expect("run --once");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let tasks = h.sim.tasks();
+    for row in h.status().await {
+        assert_eq!(row["state"], "done", "{row}");
+        let uuid = row["uuid"].as_str().expect("uuid");
+        let task = tasks.iter().find(|t| t.uuid == uuid).expect("its task");
+        if row["report"] == "expenses-42" {
+            assert_eq!(uuid, created["uuid"], "the client's task adopted: {row}");
+        } else {
+            assert!(
+                task.parameters.get("client_id").is_none(),
+                "{row}: {task:?}"
+            );
+        }
+    }
 }

@@ -88,7 +88,7 @@ async fn a_period_has_at_most_one_live_task_whatever_its_refresh_number() {
 }
 
 #[tokio::test]
-async fn an_earlier_database_with_two_live_tasks_of_a_period_keeps_the_earliest() {
+async fn an_earlier_database_keeps_one_live_task_per_period_and_carries_only_real_deliveries() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (db, pool) = crate::migrations::migrated_before(dir.path(), "0018").await;
     let done = insert(&pool, REQUEST, 0, "done", Some(1), 10)
@@ -99,6 +99,15 @@ async fn an_earlier_database_with_two_live_tasks_of_a_period_keeps_the_earliest(
         .execute(&pool)
         .await
         .expect("its file");
+    // A refresh that found the file unchanged: the period's path, no version.
+    let unchanged = insert(&pool, REQUEST, 3, "done", None, 15)
+        .await
+        .expect("unchanged refresh");
+    sqlx::query("UPDATE tasks SET file_path = '/r/e.csv', bytes = 3 WHERE id = ?1")
+        .bind(unchanged)
+        .execute(&pool)
+        .await
+        .expect("its path");
     let earlier = insert(&pool, REQUEST, 1, "polling", None, 0)
         .await
         .expect("refresh 1");
