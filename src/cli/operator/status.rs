@@ -131,7 +131,7 @@ pub fn task_json(task: &TaskRow) -> serde_json::Value {
 /// sent yet (`intent`, or `creating` awaiting its reconcile) while `condition` holds every
 /// create back; since the period was recorded.
 fn waiting(task: &TaskRow, condition: &crate::store::Condition) -> Option<String> {
-    matches!(task.state, State::Intent | State::Creating).then(|| {
+    task.state.is_creating().then(|| {
         let since = table::time(task.created_at);
         format!("waiting since {since} UTC: {}", condition.why_waiting())
     })
