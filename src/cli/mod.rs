@@ -235,7 +235,7 @@ async fn run(cli: &Cli, once: bool) -> anyhow::Result<ExitCode> {
     Ok(match once {
         true if summary.failed > 0 => ExitCode::FAILURE,
         true if summary.waiting > 0 => {
-            eprintln!("gcore-reportd: {} due period(s) not delivered yet, still waiting for the API (see `gcore-reportd status`); the next run resumes them", summary.waiting);
+            eprintln!("gcore-reportd: {} due period(s) not delivered yet (waiting for the API, or the run was stopped): the next run resumes them; see `gcore-reportd status`", summary.waiting);
             ExitCode::from(EXIT_TEMPFAIL)
         }
         _ => ExitCode::SUCCESS,

@@ -1,7 +1,8 @@
 //! An API-wide pause (a server's `Retry-After` on a 429 or 503) is state: each one the client
-//! meets is recorded as a condition (`conditions`), so that a daemon restarted by systemd, `run --once`,
-//! `backfill` and `submit` honour it too (no request reaches the API before it has passed),
-//! and `status` shows it ("the API asked to wait until 14:05:30 UTC").
+//! meets is recorded as a condition (`conditions`), so that a daemon restarted by systemd,
+//! `run --once`, `backfill` and `submit` honour it too (no request reaches the API before it
+//! has passed), and `status` shows it ("the API asked to wait until 14:05:30 UTC"). A passed
+//! pause is cleared, or a capped one rewritten, only if no new pause was recorded meanwhile.
 
 use std::time::SystemTime;
 

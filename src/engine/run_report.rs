@@ -61,7 +61,10 @@ pub(super) async fn waited_out(engine: &Engine, started: i64) -> Result<bool, En
         }
     }
     if active > 0 && unsent == active {
-        tracing::warn!(waiting = unsent, "still waiting for the API after polling.deadline: the run stops; the periods keep waiting for the next run");
+        tracing::warn!(
+            waiting = unsent,
+            "still waiting for the API after polling.deadline: the run stops; the periods keep waiting for the next run"
+        );
         return Ok(true);
     }
     Ok(false)

@@ -6,8 +6,8 @@ use super::events::{append, append_many, expect_changed, id_list};
 use super::{canonical_request, NewTask, RemoteTask, State, Store, StoreError};
 
 /// Marks the rows of ?3 (an id array) still `intent` or `creating` as `creating` at ?1, to be
-/// reconciled from ?2 on, their `polling.deadline` running from this mark (?4). `NOT INDEXED`: each row is looked up by id (see `bulk`), not found by
-/// walking every intent.
+/// reconciled from ?2 on, their `polling.deadline` running from this mark (?4). `NOT INDEXED`:
+/// each row is looked up by id (see `bulk`), not found by walking every intent.
 pub(super) const BEGIN_CREATES: &str =
     "UPDATE tasks NOT INDEXED SET state = 'creating', intent_at = ?1, next_attempt_at = ?2,
         deadline_at = ?4, updated_at = ?1
@@ -44,10 +44,10 @@ impl Store {
     /// Marks that creates are about to be sent for `ids` (each in `intent`, or `creating` when
     /// the server certainly has no task from the earlier try): from now on their outcome must
     /// be reconciled, and not before `now + settle` (the settle window counts from this durable
-    /// mark, whichever process looks next). The attempt's `polling.deadline` (`deadline_ms`) counts
-    /// from this mark too: a period that was never sent has no deadline, however long the API
-    /// keeps it waiting. Returns the ids marked; a row another process
-    /// changed meanwhile is left out. This commit is forced to disk (`synchronous = FULL`,
+    /// mark, whichever process looks next). The attempt's `polling.deadline` (`deadline_ms`)
+    /// counts from this mark too: a period never sent has no deadline, however long the API
+    /// keeps it waiting. Returns the ids marked; a row another process changed meanwhile is
+    /// left out. This commit is forced to disk (`synchronous = FULL`,
     /// which also flushes every earlier commit of the WAL): after a power loss the daemon must
     /// still know that a create may have been sent. Other commits use `NORMAL`.
     pub async fn begin_creates(
