@@ -1,7 +1,7 @@
 //! The optional Prometheus endpoint (`metrics.listen`): `GET /metrics` renders the process
-//! counters (API requests, latency, bytes) and, from the database, tasks by state and, for each
-//! configured report (not one-off submits, nor reports renamed or removed since), when its
-//! newest delivered period was downloaded.
+//! counters (API requests, latency, bytes) and, from the database, tasks by state, the periods
+//! waiting for the API and, for each configured report (not one-off submits, nor reports renamed
+//! or removed since), when its newest delivered period was downloaded.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -92,6 +92,7 @@ async fn render(store: &Store, config: &Config) -> Result<String, PageError> {
         "When each configured report's newest delivered period was downloaded",
         last_success,
     );
+    register_waiting(&mut registry, store).await?;
     let (restated, empty) = store.count_restated_and_empty().await?;
     registry.register(
         "versions_restated",
@@ -107,6 +108,30 @@ async fn render(store: &Store, config: &Config) -> Result<String, PageError> {
     let mut out = String::new();
     encode(&mut out, &registry).map_err(|_| PageError::Encode)?;
     Ok(out)
+}
+
+/// Periods not sent yet while a daemon-wide condition (a refused key, a pause the API asked
+/// for) holds every create back, and when the oldest of them was recorded (only while some
+/// wait). They stay missing: `last_success_timestamp_seconds` does not move for them.
+async fn register_waiting(registry: &mut Registry, store: &Store) -> Result<(), PageError> {
+    let conditions = store.conditions().await?;
+    let (unsent, oldest) = match crate::store::holding_back(&conditions) {
+        Some(_) => store.unsent_periods().await?,
+        None => (0, None),
+    };
+    registry.register(
+        "periods_waiting_for_api",
+        "Due periods not sent yet because the API refuses the key or asked us to wait",
+        gauge(unsent),
+    );
+    if let Some(oldest) = oldest {
+        registry.register(
+            "waiting_for_api_since_timestamp_seconds",
+            "When the oldest period waiting for the API was recorded",
+            gauge(oldest / 1000),
+        );
+    }
+    Ok(())
 }
 
 fn gauge(value: i64) -> Gauge {

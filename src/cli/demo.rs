@@ -132,7 +132,10 @@ pub async fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let tasks = store.list_tasks(&TaskFilter::default()).await?;
     println!();
     let versions = super::versions::counts(&store, &tasks).await?;
-    print!("{}", operator::status_table(&tasks, &versions));
+    print!(
+        "{}",
+        operator::status_table(&tasks, &versions, &Default::default())
+    );
     println!(
         "\n{} report(s) downloaded into {}/, {} failed. Inspect with:\n  gcore-reportd --config {} status --json",
         summary.done,

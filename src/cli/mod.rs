@@ -1,7 +1,8 @@
 //! The command line: every subcommand's arguments (clap), and [`dispatch`], which runs one and
 //! maps its outcome to an exit code: 0 success, 1 a report failed or a runtime error, 2 bad
-//! usage (clap), 78 a configuration error (EX_CONFIG), including an API key of another account than
-//! the database's.
+//! usage (clap), 75 due periods still waiting for the API at the end of a run (EX_TEMPFAIL: a
+//! refused key, a run stopped while they wait), 78 a configuration error (EX_CONFIG), including
+//! an API key of another account than the database's.
 
 mod backfill;
 mod check;
@@ -22,11 +23,15 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::config::{self, ConfigError, Overrides};
-use crate::engine::RunMode;
+use crate::engine::{EngineError, RunMode};
 use crate::logging::LogFormat;
 
 /// Exit code for a configuration error (sysexits.h EX_CONFIG).
 pub const EXIT_CONFIG: u8 = 78;
+
+/// Exit code for a run that ended with due periods not delivered but still waiting for the API
+/// (sysexits.h EX_TEMPFAIL): the next run resumes them.
+pub const EXIT_TEMPFAIL: u8 = 75;
 
 /// Creates, tracks and downloads Gcore Billing Reseller reports on a schedule.
 #[derive(Debug, Parser)]
@@ -51,7 +56,7 @@ pub enum Command {
     /// Run the daemon: create due reports, poll them, download the files.
     Run {
         /// Do what is due now, wait until every task has ended, then exit
-        /// (0 if all were downloaded, 1 if any failed).
+        /// (0 if all were downloaded, 1 if any failed, 75 if some still wait for the API).
         #[arg(long)]
         once: bool,
     },
@@ -164,16 +169,21 @@ fn report_error(err: &anyhow::Error) -> ExitCode {
         // RestartPreventExitStatus=78 stops systemd from trying every 10 s).
         return ExitCode::from(EXIT_CONFIG);
     }
+    if engine_error(err, |e| matches!(e, EngineError::CredentialsRefused(_))) {
+        // The periods keep waiting for a key the API accepts: the next run resumes them.
+        return ExitCode::from(EXIT_TEMPFAIL);
+    }
     ExitCode::FAILURE
 }
 
 fn is_wrong_account(err: &anyhow::Error) -> bool {
-    err.chain().any(|e| {
-        matches!(
-            e.downcast_ref::<crate::engine::EngineError>(),
-            Some(crate::engine::EngineError::WrongAccount { .. })
-        )
-    })
+    engine_error(err, |e| matches!(e, EngineError::WrongAccount { .. }))
+}
+
+/// Whether an engine error in `err`'s chain is one `is` picks.
+fn engine_error(err: &anyhow::Error, is: impl Fn(&EngineError) -> bool) -> bool {
+    err.chain()
+        .any(|e| e.downcast_ref::<EngineError>().is_some_and(&is))
 }
 
 /// An error and its causes on one line.
@@ -227,9 +237,12 @@ async fn run(cli: &Cli, once: bool) -> anyhow::Result<ExitCode> {
         failed = summary.failed,
         "gcore-reportd stopped"
     );
-    Ok(if once && summary.failed > 0 {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
+    Ok(match once {
+        true if summary.failed > 0 => ExitCode::FAILURE,
+        true if summary.waiting > 0 => {
+            eprintln!("gcore-reportd: {} due period(s) not delivered yet (waiting for the API, or the run was stopped): the next run resumes them; see `gcore-reportd status`", summary.waiting);
+            ExitCode::from(EXIT_TEMPFAIL)
+        }
+        _ => ExitCode::SUCCESS,
     })
 }

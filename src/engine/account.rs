@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 
 use super::{Engine, EngineError};
 use crate::api::{ApiError, ErrorClass, FileTask, ListQuery, Listed};
-use crate::store::{API_PAUSED, AUTH_BLOCKED};
+use crate::store::{ConditionKind, NewCondition};
 
 /// What a reload's new key turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,9 +19,6 @@ pub(super) enum KeyCheck {
     /// Not known yet (the API paused or did not answer): the reload waits.
     Later,
 }
-
-/// The condition recorded while the key is another account's.
-pub const WRONG_ACCOUNT: &str = "wrong_account";
 
 /// What the key's account is, as far as the API shows it.
 enum Seen {
@@ -37,8 +34,8 @@ impl Engine {
         // A refused key or a pause the API asked for holds back every request, this one too;
         // the check before a 404 is believed still applies.
         let now = self.now();
-        for key in [AUTH_BLOCKED, API_PAUSED] {
-            let condition = self.store.condition(key).await?;
+        for kind in [ConditionKind::AuthBlocked, ConditionKind::ApiPaused] {
+            let condition = self.store.condition(kind).await?;
             if condition
                 .and_then(|c| c.until_at)
                 .is_some_and(|until| until > now)
@@ -47,7 +44,13 @@ impl Engine {
             }
         }
         match self.seen_account(true).await? {
-            Some(Seen::Ours) => Ok(self.store.clear_condition(WRONG_ACCOUNT).await?),
+            Some(Seen::Ours) => {
+                let recorded = self.store.condition(ConditionKind::WrongAccount).await?;
+                if let Some(wrong) = recorded {
+                    self.store.clear_condition(&wrong).await?;
+                }
+                Ok(())
+            }
             Some(Seen::Other(found)) => self.refuse_account(found).await,
             // No answer now (a transient fault, refused credentials): the work goes on under
             // its own handling, and a 404 is checked again before it is believed.
@@ -167,8 +170,13 @@ impl Engine {
         let expected = self.account.load(Ordering::Relaxed);
         let err = EngineError::WrongAccount { expected, found };
         tracing::error!("{err}");
+        let reason = err.to_string();
+        let wrong = NewCondition {
+            reason: &reason,
+            ..NewCondition::default()
+        };
         self.store
-            .set_condition(WRONG_ACCOUNT, &err.to_string(), None, self.now())
+            .record_condition(ConditionKind::WrongAccount, &wrong, self.now())
             .await?;
         Err(err)
     }

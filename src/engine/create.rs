@@ -70,7 +70,11 @@ impl Engine {
         let ids: Vec<i64> = chunk.iter().map(|t| t.id).collect();
         let now = self.now();
         let settle = ms(self.config.api.create_settle);
-        let marked = self.store.begin_creates(&ids, settle, now).await?;
+        let deadline = ms(self.config.polling.deadline);
+        let marked = self
+            .store
+            .begin_creates(&ids, settle, deadline, now)
+            .await?;
         crashpoint::hit("create.marked");
         Ok(chunk
             .iter()
@@ -78,6 +82,7 @@ impl Engine {
             .map(|task| TaskRow {
                 state: State::Creating,
                 intent_at: Some(now),
+                deadline_at: after(now, self.config.polling.deadline),
                 ..task.clone()
             })
             .collect())

@@ -232,9 +232,11 @@ impl Engine {
         let tasks = self.store.due_tasks(now, STEP_BATCH).await?;
         let count = tasks.len();
         let (mut fresh, mut uncertain, mut others) = (Vec::new(), Vec::new(), Vec::new());
+        // A period not yet created remotely has no deadline: it waits as long as the API keeps
+        // it from being sent (`polling.deadline` counts from its create's mark). One whose create
+        // may have been sent is reconciled, however late, never expired unseen nor sent again.
         for task in tasks {
             match task.state {
-                _ if task.state.is_creating() && now > task.deadline_at => others.push(task),
                 State::Intent => fresh.push(task),
                 State::Creating => uncertain.push(task),
                 _ => others.push(task),
@@ -270,9 +272,7 @@ impl Engine {
         known: Option<FileTask>,
     ) -> Result<(), EngineError> {
         let state = task.state;
-        if matches!(state, State::Intent | State::Creating | State::Polling)
-            && self.now() > task.deadline_at
-        {
+        if state == State::Polling && self.now() > task.deadline_at {
             return self.at_deadline(&task, known).await;
         }
         match state {
@@ -287,8 +287,8 @@ impl Engine {
         }
     }
 
-    /// A task past its `polling.deadline`: a created task is looked at one last time (a
-    /// report that completed since the last poll is still fetched); otherwise it expires.
+    /// A polling task past its `polling.deadline` (counted from its create): it is looked at one
+    /// last time (a report that completed since the last poll is still fetched), else it expires.
     async fn at_deadline(
         &self,
         task: &TaskRow,
@@ -296,10 +296,8 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let last_look = match (&known, task.uuid.as_deref()) {
             (Some(_), _) => known,
-            (None, Some(uuid)) if task.state == State::Polling => {
-                self.client.retrieve(uuid).await.ok()
-            }
-            _ => None,
+            (None, Some(uuid)) => self.client.retrieve(uuid).await.ok(),
+            (None, None) => None,
         };
         if let Some(remote) = last_look.filter(|r| r.status == TaskStatus::Completed) {
             tracing::info!("completed by the deadline's last look");

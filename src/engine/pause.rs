@@ -1,14 +1,15 @@
 //! An API-wide pause (a server's `Retry-After` on a 429 or 503) is state: each one the client
-//! meets is recorded in `daemon_state`, so that a daemon restarted by systemd, `run --once`,
-//! `backfill` and `submit` honour it too (no request reaches the API before it has passed),
-//! and `status` shows it ("the API asked to wait until 14:05:30 UTC").
+//! meets is recorded as a condition (`conditions`), so that a daemon restarted by systemd,
+//! `run --once`, `backfill` and `submit` honour it too (no request reaches the API before it
+//! has passed), and `status` shows it ("the API asked to wait until 14:05:30 UTC"). A passed
+//! pause is cleared, or a capped one rewritten, only if no new pause was recorded meanwhile.
 
 use std::time::SystemTime;
 
 use super::{Engine, EngineError};
 use crate::api::Client;
 use crate::clock::{after, Clock};
-use crate::store::{Store, API_PAUSED};
+use crate::store::{ConditionKind, NewCondition, Store};
 
 impl Engine {
     /// The end of a recorded API pause still in force at `now`, by the engine's clock: the
@@ -17,29 +18,43 @@ impl Engine {
     /// (The client that met the `Retry-After` also holds its own requests back until then, in
     /// real time: requests of the same step wait in its rate budget.)
     pub(super) async fn api_pause(&self, now: i64) -> Result<Option<i64>, EngineError> {
-        let Some(condition) = self.store.condition(API_PAUSED).await? else {
-            return Ok(None);
-        };
-        match condition.until_at {
-            Some(until) if until > now => {
-                let cap = after(now, self.config.api.max_retry_after);
-                if until <= cap {
-                    return Ok(Some(until));
-                }
+        // Each change below applies only to the pause as read: when the client records a new
+        // one meanwhile, the change is refused and the new pause is read again.
+        for _ in 0..3 {
+            let Some(pause) = self.store.condition(ConditionKind::ApiPaused).await? else {
+                return Ok(None);
+            };
+            let cap = after(now, self.config.api.max_retry_after);
+            match pause.until_at {
+                Some(until) if until > now && until <= cap => return Ok(Some(until)),
                 // Recorded past the cap (the clock stepped back, or a lower cap since): the
                 // database keeps the capped end, so the next step does not find it again.
-                self.store
-                    .set_condition(API_PAUSED, &describe(cap), Some(cap), now)
-                    .await?;
-                Ok(Some(cap))
-            }
-            _ => {
-                self.store.clear_condition(API_PAUSED).await?;
-                Ok(None)
+                Some(until) if until > now => {
+                    if self
+                        .store
+                        .shorten_condition(&pause, &describe(cap), cap, now)
+                        .await?
+                    {
+                        return Ok(Some(cap));
+                    }
+                }
+                _ => {
+                    if self.store.clear_condition(&pause).await? {
+                        return Ok(None);
+                    }
+                }
             }
         }
+        // Pauses keep coming faster than they can be read: one more step's wait is right.
+        Ok(Some(after(
+            now,
+            self.config.api.max_retry_after.min(PAUSE_RECHECK),
+        )))
     }
 }
+
+/// How long a step waits when the recorded pause kept changing under it.
+const PAUSE_RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Records each pause `client` (or a clone of it) meets, for as long as one of them lives,
 /// in `clock`'s time (the engine's, which may be shifted from the system's), on the owner's
@@ -65,8 +80,13 @@ pub(super) fn record_pauses(
             let until_ms = crate::clock::after(now, wait);
             let said = describe(until_ms);
             tracing::warn!("{said}: holding every request back");
+            let pause = NewCondition {
+                reason: &said,
+                until_at: Some(until_ms),
+                key_fingerprint: None,
+            };
             let recorded = store
-                .set_condition(API_PAUSED, &said, Some(until_ms), now)
+                .record_condition(ConditionKind::ApiPaused, &pause, now)
                 .await;
             if let Err(e) = recorded {
                 tracing::warn!(error = %e, "cannot record the API's pause; a restart would not honour it");

@@ -19,7 +19,7 @@ use super::pacing::{
     reload_signalled, sleep_for, status_line, wait_after_store_error, ScheduleClock,
 };
 pub use super::run_report::RunSummary;
-use super::run_report::{log_changes, summarise};
+use super::run_report::{log_changes, summarise, waited_out};
 use super::{files::remove_partial_files, Engine, EngineError, StepOutcome};
 use crate::clock::Clock;
 use crate::config::Config;
@@ -122,7 +122,7 @@ async fn drive(
 ) -> Result<(), EngineError> {
     let mut clock = ScheduleClock::default();
     let mut reload_seen = false;
-    let mut failures = 0u32;
+    let (mut failures, started) = (0u32, engine.now());
     while !shutdown.is_cancelled() {
         if let Some(rx) = reloads.as_mut() {
             if std::mem::take(&mut reload_seen) || rx.has_changed().unwrap_or(false) {
@@ -169,6 +169,9 @@ async fn drive(
         failures = 0;
         reporter.say(Progress::Status(status_line(&clock, &outcome)));
         if mode != RunMode::Daemon && outcome.active == 0 && !outcome.hooks_busy {
+            return Ok(());
+        }
+        if mode != RunMode::Daemon && waited_out(engine, started).await? {
             return Ok(());
         }
         // A one-shot run cannot wait out `auth_retry_interval`: it stops, and the next run

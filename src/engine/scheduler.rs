@@ -184,7 +184,8 @@ pub async fn record_adhoc(
     id.ok_or(StoreError::NoSuchTask(name))
 }
 
-/// Builds an intent row: file name rendered, parameters serialised, deadline set.
+/// Builds an intent row: file name rendered, parameters serialised, a placeholder deadline (the
+/// create's mark sets the attempt's; see `Store::begin_creates`).
 #[allow(clippy::too_many_arguments)]
 fn intent(
     name: &str,

@@ -33,6 +33,8 @@ pub enum StoreError {
         value: String,
         why: String,
     },
+    #[error("the database records a daemon-wide condition {kind:?}, which this version cannot read; was the database written by a newer gcore-reportd? Run that version, or restore a backup")]
+    BadCondition { kind: String },
     #[error("task {id} was changed by another process while this one worked on it (it expected the task {expected}); nothing was overwritten, it is read again")]
     Conflict { id: i64, expected: State },
     #[error("cannot encode a statement's arguments: {0}")]

@@ -6,7 +6,7 @@
 //! `refreshes`.
 
 mod bulk;
-mod daemon;
+mod conditions;
 mod deliveries;
 mod error;
 mod events;
@@ -34,7 +34,7 @@ use error::is_not_a_database;
 use files::{check_header, companions, create_private, restrict_permissions};
 
 pub use bulk::PollUpdate;
-pub use daemon::{Condition, API_PAUSED, AUTH_BLOCKED};
+pub use conditions::{holding_back, Condition, ConditionKind, NewCondition};
 pub use deliveries::Delivery;
 pub use error::StoreError;
 pub use identity::{NewestRequest, Rerendered};

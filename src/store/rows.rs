@@ -33,6 +33,8 @@ pub struct TaskRow {
     pub next_attempt_at: i64,
     /// When the current create was (maybe) sent: the start of its settle window.
     pub intent_at: Option<i64>,
+    /// The current attempt's `polling.deadline`, set when its create is marked (or a resubmit
+    /// starts); it is consulted only once the remote task exists (`polling`, `downloading`).
     pub deadline_at: i64,
     pub last_error: Option<String>,
     pub file_path: Option<String>,
@@ -223,6 +225,7 @@ pub struct NewTask {
     pub format: ReportFormat,
     pub parameters: Parameters,
     pub file_name: String,
+    /// Not consulted while the period is not sent: its create's mark sets the real deadline.
     pub deadline_at: i64,
     pub refresh: i64,
     /// The report's settings as JSON (see migration 0011), kept with the task.

@@ -6,11 +6,11 @@ use super::events::{append, append_many, expect_changed, id_list};
 use super::{canonical_request, NewTask, RemoteTask, State, Store, StoreError};
 
 /// Marks the rows of ?3 (an id array) still `intent` or `creating` as `creating` at ?1, to be
-/// reconciled from ?2 on. `NOT INDEXED`: each row is looked up by id (see `bulk`), not found by
-/// walking every intent.
+/// reconciled from ?2 on, their `polling.deadline` running from this mark (?4). `NOT INDEXED`:
+/// each row is looked up by id (see `bulk`), not found by walking every intent.
 pub(super) const BEGIN_CREATES: &str =
     "UPDATE tasks NOT INDEXED SET state = 'creating', intent_at = ?1, next_attempt_at = ?2,
-        updated_at = ?1
+        deadline_at = ?4, updated_at = ?1
      WHERE id IN (SELECT value FROM json_each(?3)) AND state IN ('intent', 'creating')
      RETURNING id";
 
@@ -44,14 +44,17 @@ impl Store {
     /// Marks that creates are about to be sent for `ids` (each in `intent`, or `creating` when
     /// the server certainly has no task from the earlier try): from now on their outcome must
     /// be reconciled, and not before `now + settle` (the settle window counts from this durable
-    /// mark, whichever process looks next). Returns the ids marked; a row another process
-    /// changed meanwhile is left out. This commit is forced to disk (`synchronous = FULL`,
+    /// mark, whichever process looks next). The attempt's `polling.deadline` (`deadline_ms`)
+    /// counts from this mark too: a period never sent has no deadline, however long the API
+    /// keeps it waiting. Returns the ids marked; a row another process changed meanwhile is
+    /// left out. This commit is forced to disk (`synchronous = FULL`,
     /// which also flushes every earlier commit of the WAL): after a power loss the daemon must
     /// still know that a create may have been sent. Other commits use `NORMAL`.
     pub async fn begin_creates(
         &self,
         ids: &[i64],
         settle_ms: i64,
+        deadline_ms: i64,
         now: i64,
     ) -> Result<Vec<i64>, StoreError> {
         if ids.is_empty() {
@@ -61,7 +64,8 @@ impl Store {
         sqlx::query("PRAGMA synchronous = FULL")
             .execute(&mut *conn)
             .await?;
-        let result = begin_creates_on(&mut conn, ids, settle_ms, now).await;
+        let windows = (settle_ms, deadline_ms);
+        let result = begin_creates_on(&mut conn, ids, windows, now).await;
         sqlx::query("PRAGMA synchronous = NORMAL")
             .execute(&mut *conn)
             .await?;
@@ -156,7 +160,7 @@ impl Store {
 async fn begin_creates_on(
     conn: &mut sqlx::SqliteConnection,
     ids: &[i64],
-    settle_ms: i64,
+    (settle_ms, deadline_ms): (i64, i64),
     now: i64,
 ) -> Result<Vec<i64>, StoreError> {
     let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
@@ -164,6 +168,7 @@ async fn begin_creates_on(
         .bind(now)
         .bind(now.saturating_add(settle_ms))
         .bind(id_list(ids))
+        .bind(now.saturating_add(deadline_ms))
         .fetch_all(&mut *tx)
         .await?;
     append_many(&mut tx, &marked, now, Some("creating the remote task")).await?;

@@ -1,7 +1,9 @@
 //! Upgrading a database the previous release wrote: migration 0008 rebuilds `tasks` and
 //! `events` (a table constraint cannot be dropped in SQLite); every task and every event of its
-//! history must survive, with the canonical request the new identity needs.
+//! history must survive, with the canonical request the new identity needs. Migration 0013
+//! carries the free-text `daemon_state` rows into typed conditions.
 
+use gcore_reportd::store::ConditionKind;
 use gcore_reportd::store::{State, Store};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
@@ -87,4 +89,37 @@ async fn a_previous_release_database_keeps_every_task_and_event_through_the_rebu
     let events = store.task_events(1).await.expect("events");
     let messages: Vec<_> = events.iter().filter_map(|e| e.message.clone()).collect();
     assert_eq!(messages, ["period due: task recorded", "created"]);
+}
+
+#[tokio::test]
+async fn the_conditions_of_daemon_state_carry_over_with_the_refused_keys_fingerprint_in_its_column()
+{
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (db, pool) = migrated_before(dir.path(), "0013").await;
+    sqlx::query(
+        "INSERT INTO daemon_state (key, value, until_at, updated_at) VALUES
+            ('auth_blocked', 'key 1a2b3c4d: the API refused the credentials (401): no', 9000, 7000),
+            ('api_paused', 'the API asked to wait until 14:05:30 UTC', 8000, 6000)",
+    )
+    .execute(&pool)
+    .await
+    .expect("conditions of the previous release");
+    pool.close().await;
+    let store = Store::open(&db).await.expect("migrated to this version");
+    let refusal = store
+        .condition(ConditionKind::AuthBlocked)
+        .await
+        .expect("read");
+    let refusal = refusal.expect("carried over");
+    assert_eq!(refusal.key_fingerprint.as_deref(), Some("1a2b3c4d"));
+    assert_eq!(refusal.reason, "the API refused the credentials (401): no");
+    assert_eq!((refusal.until_at, refusal.since), (Some(9000), 7000));
+    let pause = store
+        .condition(ConditionKind::ApiPaused)
+        .await
+        .expect("read");
+    let pause = pause.expect("carried over");
+    assert_eq!(pause.reason, "the API asked to wait until 14:05:30 UTC");
+    assert_eq!((pause.until_at, pause.key_fingerprint), (Some(8000), None));
+    store.close().await;
 }

@@ -139,3 +139,48 @@ async fn a_release_database_opens_twice_without_migrating_again() {
     Store::open(&db).await.expect("second open").close().await;
     assert_eq!(task_facts(&db).await, tasks);
 }
+
+/// The fixture's `daily-plans` report, as the release's config had it.
+const DAILY_PLANS: &str = r#"
+[defaults]
+max_catch_up_periods = 1
+
+[[reports]]
+name = "daily-plans"
+template = "ResellerPlans"
+format = "csv"
+period = "previous-day"
+schedule = "cron: 0 6 * * *"
+"#;
+
+#[tokio::test]
+async fn an_intent_the_release_left_past_its_old_deadline_is_created_once_after_the_upgrade() {
+    let h = crate::common::Harness::start(DAILY_PLANS).await;
+    let db = release_database(h.dir.path()).await;
+    // The fixture was written on 2026-12-04; the suite's clock may be set earlier, so the
+    // intent is made due now. Its deadline stays where the release put it, long past.
+    let pool = connect(&db).await;
+    sqlx::query("UPDATE tasks SET next_attempt_at = 0 WHERE id = 11 AND state = 'intent'")
+        .execute(&pool)
+        .await
+        .expect("make due");
+    pool.close().await;
+
+    let out = h.run(&["run", "--once"]).await;
+    assert!(out.status.success(), "{}", crate::common::stderr(&out));
+    let store = Store::open(&db).await.expect("open");
+    let task = store.find_task("11").await.expect("task 11");
+    store.close().await;
+    assert_eq!(task.state.as_str(), "done", "{task:?}");
+    let created: Vec<_> = h
+        .sim
+        .tasks()
+        .into_iter()
+        .filter(|t| t.parameters["date_from"] == "2026-12-03")
+        .collect();
+    assert_eq!(
+        created.len(),
+        1,
+        "one remote task for the intent: {created:?}"
+    );
+}

@@ -52,9 +52,17 @@ pub async fn status(config_path: &Path, args: &StatusArgs) -> anyhow::Result<Exi
     };
     let mut out = String::new();
     let versions = crate::cli::versions::counts(&store, &tasks).await?;
+    let conditions = store.conditions().await?;
+    // A period not sent yet while the API holds every create back says so, and since when.
+    let holding = crate::store::holding_back(&conditions);
+    let waiting: HashMap<i64, String> = tasks
+        .iter()
+        .filter_map(|t| Some((t.id, waiting(t, holding?)?)))
+        .collect();
     if args.json {
         for task in &tasks {
             let mut json = task_json(task);
+            json["waiting"] = waiting.get(&task.id).cloned().into();
             json["report_removed"] = removed(&task.report).into();
             json["versions"] = versions.get(&task.request).copied().unwrap_or(0).into();
             out.push_str(&json.to_string());
@@ -64,17 +72,24 @@ pub async fn status(config_path: &Path, args: &StatusArgs) -> anyhow::Result<Exi
         for task in tasks.iter_mut().filter(|t| removed(&t.report)) {
             task.report.push_str(" (removed)");
         }
-        for condition in store.conditions().await? {
+        for condition in &conditions {
+            let key = condition
+                .key_fingerprint
+                .as_ref()
+                .map(|key| format!(" (key {key})"))
+                .unwrap_or_default();
             let until = condition
                 .until_at
-                .map(|at| format!(" (until {} UTC)", table::time(at)))
+                .map(|at| format!(", until {} UTC", table::time(at)))
                 .unwrap_or_default();
+            let since = table::time(condition.since);
             out.push_str(&format!(
-                "! {}: {}{until}\n",
-                condition.key, condition.value
+                "! {}: {}{key} (since {since} UTC{until})\n",
+                condition.kind.as_str(),
+                condition.reason
             ));
         }
-        out.push_str(&status_table(&tasks, &versions));
+        out.push_str(&status_table(&tasks, &versions, &waiting));
         if more {
             out.push_str(&format!(
                 "(newest {} shown; --all or --limit N for more)\n",
@@ -112,14 +127,29 @@ pub fn task_json(task: &TaskRow) -> serde_json::Value {
     })
 }
 
+/// "waiting since 2026-12-04 09:00:00 UTC: the API refused the key (1a2b3c4d)" for a period not
+/// sent yet (`intent`, or `creating` awaiting its reconcile) while `condition` holds every
+/// create back; since the period was recorded.
+fn waiting(task: &TaskRow, condition: &crate::store::Condition) -> Option<String> {
+    task.state.is_creating().then(|| {
+        let since = table::time(task.created_at);
+        format!("waiting since {since} UTC: {}", condition.why_waiting())
+    })
+}
+
 /// How many characters of a last error the table shows (`show ID` has all of it).
 const ERROR_SHOWN: usize = 60;
 
 /// The `status` table, narrow enough for a terminal: the uuid's first 8 characters (which
 /// `show` accepts), the file's name (it is in `storage.output_dir`), the start of the error.
 /// `versions`: how many versions each period's file has (by request), shown after the file's
-/// name when there are several.
-pub fn status_table(tasks: &[TaskRow], versions: &HashMap<String, i64>) -> String {
+/// name when there are several. `waiting`: by task id, why a period not sent yet waits (shown
+/// whole, in place of its last error).
+pub fn status_table(
+    tasks: &[TaskRow],
+    versions: &HashMap<String, i64>,
+    waiting: &HashMap<i64, String>,
+) -> String {
     let rows: Vec<Vec<String>> = tasks
         .iter()
         .map(|t| {
@@ -133,8 +163,9 @@ pub fn status_table(tasks: &[TaskRow], versions: &HashMap<String, i64>) -> Strin
                     .as_deref()
                     .map_or_else(|| "-".into(), |u| u.chars().take(8).collect()),
                 table::time(t.updated_at),
-                match versions.get(&t.request) {
-                    Some(n) if *n > 1 => format!("{} ({n} versions)", file_or_error(t)),
+                match (waiting.get(&t.id), versions.get(&t.request)) {
+                    (Some(why), _) => why.clone(),
+                    (None, Some(n)) if *n > 1 => format!("{} ({n} versions)", file_or_error(t)),
                     _ => file_or_error(t),
                 },
             ]

@@ -22,7 +22,9 @@ pub(in crate::cli) async fn refuse_during_api_pause(config: &config::Config) -> 
             return Ok(());
         }
     };
-    let paused = store.condition(crate::store::API_PAUSED).await;
+    let paused = store
+        .condition(crate::store::ConditionKind::ApiPaused)
+        .await;
     store.close().await;
     let now = crate::clock::Clock::from_env()
         .map_err(crate::cli::UsageError)?
@@ -30,7 +32,7 @@ pub(in crate::cli) async fn refuse_during_api_pause(config: &config::Config) -> 
     match paused? {
         Some(pause) if pause.until_at.is_some_and(|until| until > now) => Err(anyhow::anyhow!(
             "{}, and this command would ask it something: try again after that",
-            pause.value
+            pause.reason
         )),
         _ => Ok(()),
     }

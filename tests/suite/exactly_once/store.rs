@@ -33,7 +33,10 @@ async fn a_change_expecting_a_state_another_process_changed_is_refused_and_write
         .await
         .expect("insert")
         .expect("new");
-    daemon.begin_creates(&[id], 0, 1_001).await.expect("mark");
+    daemon
+        .begin_creates(&[id], 0, 60_000, 1_001)
+        .await
+        .expect("mark");
     let remote = RemoteTask {
         uuid: "5f0c0000-0000-4000-8000-000000000001",
         status: "Pending",

@@ -15,13 +15,14 @@
 //! The tests are grouped by family: the transient-fault matrix (`transient`, its cases in
 //! `cases`), 429s and the request budget (`rate_limits`), the deadline (`deadlines`), answers
 //! lost on the way back (`lost_answers`), requests the server rejects (`rejected`), a refused key
-//! (`refused_key`) and local resources unusable for a while (`local_resources`); the helpers
-//! several families use are here.
+//! (`refused_key`), outages longer than the deadline (`outage`) and local resources unusable
+//! for a while (`local_resources`); the helpers several families use are here.
 
 mod cases;
 mod deadlines;
 mod local_resources;
 mod lost_answers;
+mod outage;
 mod rate_limits;
 mod refused_key;
 mod rejected;

@@ -1,6 +1,6 @@
 //! A refused key (401): the daemon pauses every API call for `auth_retry_interval` and
-//! `status` says why, a replaced key and SIGHUP end the pause at once, and `run --once` exits 1
-//! then tries a replaced key at once.
+//! `status` says why, a replaced key and SIGHUP end the pause at once, and `run --once` exits 75
+//! (its periods still waiting), then tries a replaced key at once.
 
 use super::{assert_done_rows_have_the_served_bytes, run_with_env, ONE_REPORT};
 use crate::common;
@@ -109,7 +109,7 @@ async fn a_replaced_key_and_sighup_end_the_pause_at_once_with_one_error_logged()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refused_key_ends_run_once_with_exit_1_and_a_replaced_key_is_tried_at_once() {
+async fn a_refused_key_ends_run_once_with_exit_75_and_a_replaced_key_is_tried_at_once() {
     let h = Harness::start(ONE_REPORT).await;
     std::fs::write(h.path("api-key"), "7$another-wrong-secret\n").expect("wrong key");
     let total = || h.sim.request_counts().values().sum::<u64>();
@@ -122,7 +122,7 @@ async fn a_refused_key_ends_run_once_with_exit_1_and_a_replaced_key_is_tried_at_
     .await
     .expect("run --once with a refused key ends")
     .expect("spawn");
-    assert_eq!(first.status.code(), Some(1), "{}", stderr(&first));
+    assert_eq!(first.status.code(), Some(75), "{}", stderr(&first));
     assert!(
         stderr(&first).contains("refused the credentials"),
         "{}",
@@ -137,7 +137,7 @@ async fn a_refused_key_ends_run_once_with_exit_1_and_a_replaced_key_is_tried_at_
 
     // A second run with the same key honours the pause: no API call at all.
     let second = run_with_env(&h, &["run", "--once"], &[]).await;
-    assert_eq!(second.status.code(), Some(1), "{}", stderr(&second));
+    assert_eq!(second.status.code(), Some(75), "{}", stderr(&second));
     assert_eq!(total(), after_first, "no API call while the refusal holds");
 
     // With the key replaced, the pause no longer applies.

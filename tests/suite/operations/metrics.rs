@@ -3,7 +3,7 @@
 use crate::common;
 use std::collections::BTreeMap;
 
-use crate::common::{Harness, TWO_REPORTS};
+use crate::common::{wait_for_value, Harness, TWO_REPORTS};
 
 use super::*;
 
@@ -140,4 +140,37 @@ async fn the_metrics_endpoint_serves_values_that_match_the_run() {
     }
     eprintln!("metrics page:\n{page}");
     daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn periods_waiting_for_a_refused_key_are_counted_and_stay_missing() {
+    let h = Harness::start("").await;
+    h.write_config(&format!(
+        "{}\n[metrics]\nlisten = \"127.0.0.1:0\"\n{TWO_REPORTS}",
+        common::FAST_POLLING
+    ));
+    std::fs::write(h.path("api-key"), "7$refused-key-for-metrics\n").expect("wrong key");
+    let daemon = h.spawn(h.child(&["run"]), "daemon.log");
+    let port = daemon.metrics_port().await;
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let all = wait_for_value("two periods waiting", Duration::from_secs(30), || async {
+        let page = reqwest::get(&url).await.ok()?.text().await.ok()?;
+        let all = samples(&page);
+        (all.get("gcore_reportd_periods_waiting_for_api") == Some(&2.0)).then_some(all)
+    })
+    .await;
+    let since = sample(
+        &all,
+        "gcore_reportd_waiting_for_api_since_timestamp_seconds",
+    );
+    assert!(
+        (since - common::now().as_second() as f64).abs() < 120.0,
+        "{since}"
+    );
+    // Still missing: no report has a last success for the missing-report alert to clear.
+    assert!(
+        !all.keys()
+            .any(|k| k.starts_with("gcore_reportd_last_success_timestamp_seconds")),
+        "{all:#?}"
+    );
 }

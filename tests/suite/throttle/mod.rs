@@ -10,9 +10,10 @@
 //! The tests are grouped by family: `Retry-After` waited out, capped and remembered across a
 //! restart (`retry_after`), what holds requests back besides it — a pause recorded by an
 //! earlier process, a refused key, the request budget (`held_back`) — and servers that trickle,
-//! stall, send endless or oversized bodies (`hostile`); the helpers several families use are
-//! here.
+//! stall, send endless or oversized bodies (`hostile`), and the conditions they leave, changed
+//! compare-and-set (`conditions`); the helpers several families use are here.
 
+mod conditions;
 mod held_back;
 mod hostile;
 mod retry_after;
