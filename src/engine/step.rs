@@ -1,0 +1,171 @@
+//! One step of the engine: record the periods due now, then take every due task one step
+//! further according to its state (uncertain creates reconciled together, fresh ones created
+//! in marked chunks, polls batched, completed reports downloaded), and a task past its
+//! `polling.deadline` looked at one last time. The outcome says when the next step is worth
+//! running.
+
+use futures_util::StreamExt;
+use tracing::Instrument;
+
+use super::{
+    schedule_periods, task_span, tolerate_conflict, Engine, EngineError, STEP_BATCH,
+    STEP_CONCURRENCY,
+};
+use crate::api::{FileTask, TaskStatus};
+use crate::store::{State, TaskRow};
+
+/// What one step did, and when the next one is worth running.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StepOutcome {
+    pub scheduled: usize,
+    pub processed: usize,
+    pub active: i64,
+    pub next_due_at: Option<i64>,
+    /// The API refused the credentials and is not being called until `next_due_at`: what it
+    /// said.
+    pub auth_refused: Option<String>,
+    /// A hook is running or armed: a one-shot run waits for it.
+    pub hooks_busy: bool,
+}
+
+impl Engine {
+    /// Records every period due now (see [`schedule_periods`]), then works on due tasks.
+    pub async fn step(&self, schedule: bool) -> Result<StepOutcome, EngineError> {
+        let now = self.now();
+        let scheduled = if schedule {
+            schedule_periods(&self.store, &self.config, now).await?
+        } else {
+            0
+        };
+        let scheduled = scheduled + self.schedule_refreshes(now).await?;
+        let active = self.store.count_active().await?;
+        let hooks_busy = self.start_pending_hooks().await?;
+        if let Some(refusal) = self.auth_refusal(now).await? {
+            return Ok(StepOutcome {
+                scheduled,
+                processed: 0,
+                active,
+                next_due_at: Some(refusal.until),
+                auth_refused: Some(refusal.message),
+                hooks_busy,
+            });
+        }
+        if let Some(until) = self.api_pause(now).await? {
+            return Ok(StepOutcome {
+                scheduled,
+                processed: 0,
+                active,
+                next_due_at: Some(until),
+                auth_refused: None,
+                hooks_busy,
+            });
+        }
+        self.client.recheck_credentials();
+        let processed = self.work_due().await?;
+        let hooks_busy = self.start_pending_hooks().await?;
+        if processed > 0 {
+            self.clear_expired_auth_block(now).await?;
+        }
+        let refusal = self.auth_refusal(self.now()).await?;
+        let next_due_at = match &refusal {
+            Some(refusal) => Some(refusal.until),
+            None => self.next_due_or_refresh().await?,
+        };
+        Ok(StepOutcome {
+            scheduled,
+            processed,
+            active: self.store.count_active().await?,
+            next_due_at,
+            auth_refused: refusal.map(|r| r.message),
+            hooks_busy,
+        })
+    }
+
+    /// Runs one step for every due task. Creates whose outcome is unknown are reconciled
+    /// together (one list pass); polling tasks' statuses come from one paginated list when many
+    /// are due; the creates to send go out in chunks, each chunk marked "maybe sent" just before
+    /// its POSTs.
+    pub async fn work_due(&self) -> Result<usize, EngineError> {
+        let now = self.now();
+        let tasks = self.store.due_tasks(now, STEP_BATCH).await?;
+        let count = tasks.len();
+        let (mut fresh, mut uncertain, mut others) = (Vec::new(), Vec::new(), Vec::new());
+        // A period not yet created remotely has no deadline: it waits as long as the API keeps
+        // it from being sent (`polling.deadline` counts from its create's mark). One whose create
+        // may have been sent is reconciled, however late, never expired unseen nor sent again.
+        for task in tasks {
+            match task.state {
+                State::Intent => fresh.push(task),
+                State::Creating => uncertain.push(task),
+                _ => others.push(task),
+            }
+        }
+        fresh.extend(self.reconcile(uncertain).await?);
+        let statuses = self.batch_statuses(&others).await;
+        let work = self.apply_listed(others, statuses).await?;
+        let advanced = futures_util::stream::iter(work)
+            .map(|(task, known)| async move { self.advance(task, known).await })
+            .buffer_unordered(STEP_CONCURRENCY)
+            .collect::<Vec<_>>();
+        let (results, created) = tokio::join!(advanced, self.create_all(fresh));
+        created?;
+        results.into_iter().collect::<Result<(), _>>()?;
+        Ok(count)
+    }
+
+    /// Takes one task one step further, according to its state. `known` is the task's remote
+    /// state when a batched list already fetched it.
+    async fn advance(&self, task: TaskRow, known: Option<FileTask>) -> Result<(), EngineError> {
+        let span = task_span(&task);
+        let result = self
+            .advance_in_span(task, known)
+            .instrument(span.clone())
+            .await;
+        span.in_scope(|| tolerate_conflict(result))
+    }
+
+    async fn advance_in_span(
+        &self,
+        task: TaskRow,
+        known: Option<FileTask>,
+    ) -> Result<(), EngineError> {
+        let state = task.state;
+        if state == State::Polling && self.now() > task.deadline_at {
+            return self.at_deadline(&task, known).await;
+        }
+        match state {
+            // `work_due` hands these to `reconcile` and `create_all`.
+            State::Intent | State::Creating => Ok(()),
+            State::Polling => match known {
+                Some(remote) => self.apply_status(&task, &remote).await,
+                None => self.poll(&task).await,
+            },
+            State::Downloading => self.download(&task).await,
+            State::Done | State::Failed | State::Expired | State::Lost => Ok(()),
+        }
+    }
+
+    /// A polling task past its `polling.deadline` (counted from its create): it is looked at one
+    /// last time (a report that completed since the last poll is still fetched), else it expires.
+    async fn at_deadline(
+        &self,
+        task: &TaskRow,
+        known: Option<FileTask>,
+    ) -> Result<(), EngineError> {
+        let last_look = match (&known, task.uuid.as_deref()) {
+            (Some(_), _) => known,
+            (None, Some(uuid)) => self.client.retrieve(uuid).await.ok(),
+            (None, None) => None,
+        };
+        if let Some(remote) = last_look.filter(|r| r.status == TaskStatus::Completed) {
+            tracing::info!("completed by the deadline's last look");
+            return self.apply_status(task, &remote).await;
+        }
+        let reason = format!(
+            "expired: not finished within polling.deadline ({})",
+            humantime::format_duration(self.config.polling.deadline)
+        );
+        tracing::warn!(%reason, "task expired");
+        self.end_task(task, State::Expired, &reason).await
+    }
+}
