@@ -77,12 +77,12 @@ impl Supervisor {
 
     /// New configurations, one per SIGHUP, as `load` reads them; a config that fails to load
     /// is refused with a logged error and the old one kept.
-    pub fn reload_on_sighup<F>(&self, current: &Config, load: F) -> watch::Receiver<Arc<Config>>
+    pub fn reload_on_sighup<F>(&self, current: Arc<Config>, load: F) -> watch::Receiver<Arc<Config>>
     where
         F: Fn() -> anyhow::Result<Config> + Send + 'static,
     {
         use tokio::signal::unix::{signal, SignalKind};
-        let (tx, rx) = watch::channel(Arc::new(current.clone()));
+        let (tx, rx) = watch::channel(current);
         let services = self.services.clone();
         self.tasks.spawn(async move {
             let Ok(mut hup) = signal(SignalKind::hangup()) else {
@@ -115,11 +115,12 @@ impl Supervisor {
     /// timeout would overrun the unit's `TimeoutStopSec`.
     pub async fn run(
         self,
-        config: Config,
+        config: impl Into<Arc<Config>>,
         clock: Clock,
         mode: RunMode,
         reloads: Option<watch::Receiver<Arc<Config>>>,
     ) -> Result<RunSummary, EngineError> {
+        let config = config.into();
         let grace = config.daemon.shutdown_timeout.min(SERVICES_GRACE);
         let result = self.run_engine(config, clock, mode, reloads).await;
         self.services.cancel();
@@ -138,16 +139,19 @@ impl Supervisor {
 
     async fn run_engine(
         &self,
-        config: Config,
+        config: Arc<Config>,
         clock: Clock,
         mode: RunMode,
         reloads: Option<watch::Receiver<Arc<Config>>>,
     ) -> Result<RunSummary, EngineError> {
         let listen = config.metrics_listen;
         // The configured reports, current after each reload: only they have a last-success series.
+        // The engine's own config, shared, not copied: a copy of 10,000 reports is 10 MB of
+        // heap (heaptrack, `run --once` at N = 10,000: peak heap 27.6 MB, 10.4 MB of it this
+        // copy).
         let configs = reloads
             .clone()
-            .unwrap_or_else(|| watch::channel(Arc::new(config.clone())).1);
+            .unwrap_or_else(|| watch::channel(Arc::clone(&config)).1);
         let owner = Owner::new(self.tasks.clone(), self.liveness.clone());
         let engine = engine::open_owned_engine(config, clock, owner).await?;
         if let Some(listen) = listen {

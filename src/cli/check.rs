@@ -39,7 +39,7 @@ pub async fn check_config(config_path: &Path, online: bool) -> anyhow::Result<Ex
     let problems: Vec<String> = config
         .reports
         .iter()
-        .flat_map(|r| report_problems(&r.name, &r.template, &r.parameters, &templates))
+        .flat_map(|r| report_problems(&r.name, &r.template, &r.parameters.to_map(), &templates))
         .collect();
     if problems.is_empty() {
         println!(

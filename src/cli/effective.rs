@@ -176,7 +176,7 @@ fn report(r: &ReportConfig) -> Report {
         on_success: r.on_success.clone(),
         on_failure: r.on_failure.clone(),
         on_restated: r.on_restated.clone(),
-        parameters: r.parameters.clone(),
+        parameters: r.parameters.to_map(),
     }
 }
 

@@ -207,13 +207,14 @@ pub(crate) fn load_config(
 }
 
 async fn run(cli: &Cli, once: bool) -> anyhow::Result<ExitCode> {
-    let config = load_config(&cli.config, &Overrides::default())?;
+    // One copy of the config, shared by the engine and the reloader (see `Supervisor::run`).
+    let config = std::sync::Arc::new(load_config(&cli.config, &Overrides::default())?);
     let supervisor = crate::app::Supervisor::default();
     supervisor.stop_on_signals();
     let mode = if once { RunMode::Once } else { RunMode::Daemon };
     let reloads = (!once).then(|| {
         let path = cli.config.clone();
-        supervisor.reload_on_sighup(&config, move || {
+        supervisor.reload_on_sighup(std::sync::Arc::clone(&config), move || {
             tracing::info!(path = %path.display(), "reading the config again");
             load_config(&path, &Overrides::default())
         })

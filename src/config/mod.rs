@@ -5,6 +5,7 @@
 
 mod bounds;
 mod load;
+mod parameters;
 mod parse;
 mod raw;
 mod storage;
@@ -22,6 +23,7 @@ use crate::schedule::Schedule;
 use crate::secret::ApiKey;
 
 pub use load::{load, report_names, storage_paths, Overrides, DEFAULT_PATH};
+pub use parameters::Parameters;
 
 /// The whole, validated configuration.
 #[derive(Debug, Clone)]
@@ -152,9 +154,6 @@ impl Config {
             .collect();
     }
 }
-
-/// A report's own `parameters`, as the config gives them.
-pub type Parameters = serde_json::Map<String, serde_json::Value>;
 
 /// Why a configuration was refused. Every message names the file or key and what is expected.
 #[derive(Debug, thiserror::Error)]

@@ -20,10 +20,11 @@ pub async fn open_engine(config: Config, clock: Clock) -> Result<Engine, EngineE
 
 /// [`open_engine`], with every task and wait of the engine belonging to `owner`.
 pub async fn open_owned_engine(
-    config: Config,
+    config: impl Into<Arc<Config>>,
     clock: Clock,
     owner: Owner,
 ) -> Result<Engine, EngineError> {
+    let config = config.into();
     let lock = Arc::new(lock_database(&config.storage.database)?);
     let store = Store::open_waiting(&config.storage.database, config.storage.busy_timeout).await?;
     let removed = remove_partial_files(&config.storage.output_dir);
@@ -34,14 +35,7 @@ pub async fn open_owned_engine(
         );
     }
     let client = build_client(&config).map_err(EngineError::Client)?;
-    Ok(Engine::owned(
-        Arc::new(config),
-        store,
-        client,
-        clock,
-        lock,
-        owner,
-    ))
+    Ok(Engine::owned(config, store, client, clock, lock, owner))
 }
 
 /// Takes `<database>.lock` exclusively (`File::try_lock`, an flock on Linux): one process at a
@@ -77,16 +71,21 @@ pub(super) fn reconfigure(
     config: Arc<Config>,
     shutdown: &CancellationToken,
 ) -> Result<Engine, EngineError> {
-    let mut config = (*config).clone();
-    if config.storage.database != engine.config.storage.database {
+    // The reloaded config is shared with the reloader's channel, copied only to keep the
+    // database: a copy of 10,000 reports is 10 MB (see `Supervisor::run_engine`).
+    let config = if config.storage.database != engine.config.storage.database {
         tracing::warn!("storage.database changed: this takes effect at the next restart");
-        config.storage.database = engine.config.storage.database.clone();
-    }
+        let mut kept = (*config).clone();
+        kept.storage.database = engine.config.storage.database.clone();
+        Arc::new(kept)
+    } else {
+        config
+    };
     let client = build_client(&config)
         .map_err(EngineError::Client)?
         .stopping_on(shutdown.clone());
     let mut reloaded = Engine::owned(
-        Arc::new(config),
+        config,
         engine.store.clone(),
         client,
         engine.clock.clone(),

@@ -145,7 +145,7 @@ pub fn request_of(report: &ReportConfig, period: &Period) -> String {
 
 /// The `parameters` sent on create: the report's own, plus `date_from` and `date_to`.
 fn period_parameters(report: &ReportConfig, from: &str, to: &str) -> Parameters {
-    let mut parameters = report.parameters.clone();
+    let mut parameters = report.parameters.to_map();
     parameters.insert("date_from".into(), from.into());
     parameters.insert("date_to".into(), to.into());
     parameters

@@ -19,7 +19,7 @@ pub(super) fn check_same_request(
     report: &ReportConfig,
     seen: &mut Requests,
 ) -> Result<(), ConfigError> {
-    let parameters = serde_json::Value::Object(report.parameters.clone()).to_string();
+    let parameters = serde_json::to_string(&report.parameters).unwrap_or_default();
     let exclusive = report.date_to_style == DateToStyle::Exclusive;
     let key = (report.template.clone(), parameters, exclusive);
     // Nearly every request is made by one report: room for one (a default Vec grows to four,

@@ -129,7 +129,7 @@ pub(super) fn validate_report(
         file_name,
         max_attempts,
         resubmit_lost: pick!(r, d, resubmit_lost).unwrap_or(false),
-        parameters,
+        parameters: Parameters::from(parameters),
         on_success,
         on_failure,
         hook_timeout,
