@@ -8,8 +8,8 @@
 use reqwest::Response;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
+use super::error::transport;
 use super::error::{ApiError, Operation};
-use super::transport;
 
 /// The largest JSON answer read. A list page of 100 tasks is about 100 KB; a template
 /// catalogue far less.

@@ -4,8 +4,8 @@
 
 use futures_util::StreamExt;
 
+use super::error::transport;
 use super::error::{ApiError, Operation};
-use super::transport;
 
 type Body =
     std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>;
@@ -69,4 +69,27 @@ fn too_large(limit: u64) -> ApiError {
             "the file is larger than downloads.max_bytes ({limit} bytes): download aborted"
         ),
     }
+}
+
+/// Whether a download's `Content-Type` is the format asked for.
+pub(super) fn check_content_type(
+    response: &reqwest::Response,
+    format: crate::format::ReportFormat,
+) -> Result<(), ApiError> {
+    let got = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = got.split(';').next().unwrap_or("").trim();
+    if essence.eq_ignore_ascii_case(format.media_type()) {
+        return Ok(());
+    }
+    Err(ApiError::BadResponse {
+        op: Operation::Download,
+        reason: format!(
+            "expected Content-Type {} for {format}, got {got:?}",
+            format.media_type()
+        ),
+    })
 }

@@ -126,3 +126,22 @@ impl ApiError {
         }
     }
 }
+
+/// Describes a transport failure with its causes; no header (and so no key) is ever included.
+pub(super) fn transport(op: Operation, err: &reqwest::Error) -> ApiError {
+    let mut message = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    if err.is_timeout() {
+        message.push_str(" (timed out)");
+    }
+    ApiError::Transport {
+        op,
+        message,
+        maybe_sent: !err.is_connect(),
+    }
+}

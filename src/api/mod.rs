@@ -191,7 +191,7 @@ impl Client {
             .query(&[("format", format.as_str())])
             .header(header::ACCEPT, format.media_type());
         let response = self.send(op, request).await?;
-        check_content_type(&response, format)?;
+        download::check_content_type(&response, format)?;
         Download::new(
             response,
             self.timeout,
@@ -208,44 +208,6 @@ fn too_many_pages(op: Operation) -> ApiError {
     ApiError::BadResponse {
         op,
         reason: format!("more than {MAX_PAGES} pages: the listing does not end"),
-    }
-}
-
-fn check_content_type(response: &reqwest::Response, format: ReportFormat) -> Result<(), ApiError> {
-    let got = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let essence = got.split(';').next().unwrap_or("").trim();
-    if essence.eq_ignore_ascii_case(format.media_type()) {
-        return Ok(());
-    }
-    Err(ApiError::BadResponse {
-        op: Operation::Download,
-        reason: format!(
-            "expected Content-Type {} for {format}, got {got:?}",
-            format.media_type()
-        ),
-    })
-}
-
-/// Describes a transport failure with its causes; no header (and so no key) is ever included.
-fn transport(op: Operation, err: &reqwest::Error) -> ApiError {
-    let mut message = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    if err.is_timeout() {
-        message.push_str(" (timed out)");
-    }
-    ApiError::Transport {
-        op,
-        message,
-        maybe_sent: !err.is_connect(),
     }
 }
 

@@ -9,8 +9,9 @@ use std::time::{Duration, SystemTime};
 use reqwest::header;
 use tokio::sync::watch;
 
+use super::error::transport;
 use super::MAX_JSON_BODY;
-use super::{body, credentials, parse_json, response, transport, ApiError, Client, Operation};
+use super::{body, credentials, parse_json, response, ApiError, Client, Operation};
 use crate::secret::ApiKey;
 
 impl Client {
