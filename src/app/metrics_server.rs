@@ -115,7 +115,10 @@ async fn render(store: &Store, config: &Config) -> Result<String, PageError> {
 /// wait). They stay missing: `last_success_timestamp_seconds` does not move for them.
 async fn register_waiting(registry: &mut Registry, store: &Store) -> Result<(), PageError> {
     let conditions = store.conditions().await?;
-    let (unsent, oldest) = match crate::store::holding_back(&conditions) {
+    let now = crate::clock::Clock::from_env()
+        .unwrap_or_else(|_| crate::clock::Clock::system())
+        .now_ms();
+    let (unsent, oldest) = match crate::store::holding_back(&conditions, now) {
         Some(_) => store.unsent_periods().await?,
         None => (0, None),
     };

@@ -1,8 +1,8 @@
 //! What a reconciling scan says about one uncertain create: its task (an unknown listed task
 //! that echoes the request in full, created since the intent), or doubt (an unknown listed task
-//! whose echo drops, adds or re-zones a parameter, an item that does not decode and could be
-//! it), or certain absence; a listed task echoing exactly another tracked request is that
-//! request's, never doubt. Only certain absence lets the period be created again; doubt holds it for
+//! whose echo drops or re-zones a parameter, an item that does not decode and could be it), or
+//! certain absence; a listed task echoing exactly another tracked request is that request's,
+//! never this one's nor doubt about it. Only certain absence lets the period be created again; doubt holds it for
 //! an operator. [`Wanted`] is the scan's filter: it keeps every listed task that could be
 //! evidence for one of the uncertain requests, comparing each only with the requests of its
 //! own period when its dates are echoed.
@@ -137,15 +137,16 @@ impl Doubt {
 }
 
 impl Engine {
-    /// The candidates left once those echoing exactly a request this database tracks are set
-    /// aside: such a task is that request's (adopted by its own reconcile, perhaps in a later
-    /// step), never doubt about another request of the template.
-    pub(super) async fn not_others<'r>(
+    /// The listed tasks whose echo is exactly a request this database tracks, with that
+    /// request: such a task is that request's (adopted by its own reconcile, perhaps in a later
+    /// step), never another request's task nor doubt about one. An echo with a parameter the
+    /// server adds by default matches no tracked request and is judged by [`echo_of`] alone.
+    pub(super) async fn tracked_echoes<'r>(
         &self,
         template: &str,
-        free: Vec<&'r FileTask>,
-    ) -> Result<Vec<&'r FileTask>, EngineError> {
-        let requests: Vec<String> = free
+        listed: &[&'r FileTask],
+    ) -> Result<HashMap<&'r str, String>, EngineError> {
+        let requests: Vec<String> = listed
             .iter()
             .map(|remote| {
                 let mut echoed = remote.parameters.clone().unwrap_or_default();
@@ -155,11 +156,12 @@ impl Engine {
             .collect();
         let keys: Vec<&str> = requests.iter().map(String::as_str).collect();
         let tracked = self.store.tracked_requests(&keys).await?;
-        Ok(free
-            .into_iter()
+        Ok(listed
+            .iter()
+            .zip(requests)
             .zip(tracked)
-            .filter(|(_, tracked)| !tracked)
-            .map(|(remote, _)| remote)
+            .filter(|(_, tracked)| *tracked)
+            .map(|((remote, request), _)| (remote.uuid.as_str(), request))
             .collect())
     }
 }

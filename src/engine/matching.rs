@@ -53,12 +53,6 @@ pub(super) fn echo_of(
             None => echo = Echo::Partial,
         }
     }
-    // A value the request did not send (another report's `client_id`, say) is not this
-    // request's echo in full: such a task may be another request's of the same template.
-    let extra = |(k, v): (&String, &Value)| k != "type" && !v.is_null() && !sent.contains_key(k);
-    if echo == Echo::Full && echoed.iter().any(extra) {
-        echo = Echo::Partial;
-    }
     echo
 }
 
@@ -195,16 +189,6 @@ mod tests {
             Echo::Full
         );
         assert_eq!(echo(json!({"date_from": "2026-10-01"})), Echo::Partial);
-        assert_eq!(
-            echo(json!({"date_from": "2026-10-01", "client_id": 42, "region": "eu"})),
-            Echo::Partial,
-            "a parameter not sent"
-        );
-        assert_eq!(
-            echo(json!({"date_from": "2026-10-01", "client_id": 42, "region": null})),
-            Echo::Full,
-            "a parameter not sent, echoed empty"
-        );
         assert_eq!(
             echo(json!({"date_from": "2026-09-30T21:00:00Z", "client_id": 42})),
             Echo::Partial

@@ -169,6 +169,10 @@ impl Engine {
                 unknown.push(remote);
             }
         }
+        let others = match group.first() {
+            Some(task) => self.tracked_echoes(&task.template, &unknown).await?,
+            None => Default::default(),
+        };
         let mut taken = HashSet::new();
         let mut unmatched = Vec::new();
         for task in group {
@@ -176,6 +180,9 @@ impl Engine {
             let found = unknown.iter().copied().find(|remote| {
                 remote.created_at.as_millisecond() >= earliest
                     && !taken.contains(remote.uuid.as_str())
+                    && others
+                        .get(remote.uuid.as_str())
+                        .is_none_or(|request| *request == task.request)
                     && matches_request(remote, &task.template, &task.parameters)
             });
             let Some(remote) = found else {
@@ -195,12 +202,8 @@ impl Engine {
         let free: Vec<&FileTask> = unknown
             .iter()
             .copied()
-            .filter(|r| !taken.contains(r.uuid.as_str()))
+            .filter(|r| !taken.contains(r.uuid.as_str()) && !others.contains_key(r.uuid.as_str()))
             .collect();
-        let free = match unmatched.first() {
-            Some(task) => self.not_others(&task.template, free).await?,
-            None => free,
-        };
         let mut absent = Vec::new();
         for task in unmatched {
             let earliest = intent_of(&task).saturating_sub(skew);

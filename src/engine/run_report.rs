@@ -43,26 +43,19 @@ pub(super) async fn summarise(engine: &Engine, since: i64) -> Result<RunSummary,
     Ok(summary)
 }
 
-/// Whether a one-shot run has waited long enough: every unfinished task is a period the API
-/// has kept from being sent (`intent`, or `creating` awaiting its reconcile) and the run has
-/// lasted `polling.deadline`. The periods are not expired: they keep waiting, for the next run.
+/// Whether a one-shot run has waited long enough: it has lasted `polling.deadline`, and every
+/// unfinished task waits for the API, either a period it has kept from being sent (`intent`,
+/// or `creating` awaiting its reconcile) or a created one past its deadline whose last look
+/// the API has not answered. The periods are not expired: they keep waiting, for the next run.
 pub(super) async fn waited_out(engine: &Engine, started: i64) -> Result<bool, EngineError> {
-    if engine.now() <= crate::clock::after(started, engine.config.polling.deadline) {
+    let now = engine.now();
+    if now <= crate::clock::after(started, engine.config.polling.deadline) {
         return Ok(false);
     }
-    let (mut unsent, mut active) = (0, 0);
-    for (state, count) in engine.store.count_by_state().await? {
-        match state.parse::<State>() {
-            Ok(State::Intent | State::Creating) => {
-                (unsent, active) = (unsent + count, active + count)
-            }
-            Ok(State::Polling | State::Downloading) => active += count,
-            _ => {}
-        }
-    }
-    if active > 0 && unsent == active {
+    let active = engine.store.count_active().await?;
+    if active > 0 && engine.store.count_created_within_deadline(now).await? == 0 {
         tracing::warn!(
-            waiting = unsent,
+            waiting = active,
             "still waiting for the API after polling.deadline: the run stops; the periods keep waiting for the next run"
         );
         return Ok(true);

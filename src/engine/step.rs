@@ -11,7 +11,7 @@ use super::{
     schedule_periods, task_span, tolerate_conflict, Engine, EngineError, STEP_BATCH,
     STEP_CONCURRENCY,
 };
-use crate::api::{FileTask, TaskStatus};
+use crate::api::{ErrorClass, FileTask, TaskStatus};
 use crate::store::{State, TaskRow};
 
 /// What one step did, and when the next one is worth running.
@@ -147,6 +147,7 @@ impl Engine {
 
     /// A polling task past its `polling.deadline` (counted from its create): it is looked at one
     /// last time (a report that completed since the last poll is still fetched), else it expires.
+    /// A last look the API does not answer is tried again later: only an answer expires it.
     async fn at_deadline(
         &self,
         task: &TaskRow,
@@ -154,7 +155,15 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let last_look = match (&known, task.uuid.as_deref()) {
             (Some(_), _) => known,
-            (None, Some(uuid)) => self.client.retrieve(uuid).await.ok(),
+            (None, Some(uuid)) => match self.client.retrieve(uuid).await {
+                Ok(remote) => Some(remote),
+                // The last look must be an answer: a refused key, a pause, an outage or a
+                // shutdown says nothing about the report, which may have completed meanwhile.
+                Err(err) if err.class() != ErrorClass::NotFound => {
+                    return self.retry_later(task, &err).await;
+                }
+                Err(_) => None,
+            },
             (None, None) => None,
         };
         if let Some(remote) = last_look.filter(|r| r.status == TaskStatus::Completed) {

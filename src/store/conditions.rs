@@ -79,10 +79,14 @@ impl Condition {
     }
 }
 
-/// The condition that keeps unsent periods waiting, if any: the one recorded first (a refused
-/// key before the pauses it brings).
-pub fn holding_back(conditions: &[Condition]) -> Option<&Condition> {
-    conditions.iter().min_by_key(|c| c.since)
+/// The condition that keeps unsent periods waiting at `now`, if any: of those still in force
+/// (no end, or an end after `now`), the one recorded first (a refused key before the pauses it
+/// brings). One whose end has passed holds nothing back: the next request tries again.
+pub fn holding_back(conditions: &[Condition], now: i64) -> Option<&Condition> {
+    conditions
+        .iter()
+        .filter(|c| c.until_at.is_none_or(|until| until > now))
+        .min_by_key(|c| c.since)
 }
 
 /// What to record for a condition.

@@ -100,6 +100,18 @@ impl Store {
             .await?)
     }
 
+    /// How many created tasks (`polling`, `downloading`) are still within their deadline at
+    /// `now`: the ones a one-shot run still has reason to wait for.
+    pub async fn count_created_within_deadline(&self, now: i64) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM tasks
+             WHERE state IN ('polling', 'downloading') AND deadline_at > ?1",
+        )
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     /// How many tasks are in each state.
     pub async fn count_by_state(&self) -> Result<Vec<(String, i64)>, StoreError> {
         Ok(

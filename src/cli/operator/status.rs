@@ -54,7 +54,10 @@ pub async fn status(config_path: &Path, args: &StatusArgs) -> anyhow::Result<Exi
     let versions = crate::cli::versions::counts(&store, &tasks).await?;
     let conditions = store.conditions().await?;
     // A period not sent yet while the API holds every create back says so, and since when.
-    let holding = crate::store::holding_back(&conditions);
+    let now = crate::clock::Clock::from_env()
+        .map_err(crate::cli::UsageError)?
+        .now_ms();
+    let holding = crate::store::holding_back(&conditions, now);
     let waiting: HashMap<i64, String> = tasks
         .iter()
         .filter_map(|t| Some((t.id, waiting(t, holding?)?)))

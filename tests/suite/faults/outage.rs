@@ -198,3 +198,29 @@ async fn a_key_refused_for_longer_than_the_deadline_then_fixed_creates_every_per
     assert_done_rows_have_the_served_bytes(&h, &rows, "refused key", &[]);
     assert_one_remote_task_per_request(&h, 6, "refused key");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn created_tasks_whose_last_look_meets_an_outage_past_the_deadline_are_not_expired() {
+    let h = Harness::with_options(sim_options(53), "").await;
+    h.write_config(&two_reports_three_periods(""));
+    let clock = Clock::manual(common::now().as_millisecond());
+    let engine = h.engine_on(&clock).await;
+    engine.step(true).await.expect("the creates");
+    assert_eq!(h.sim.tasks().len(), 6, "every period created");
+    // Past the 8 s deadline counted from the creates, every request answered 429: the
+    // deadline's last look gets no answer, and a report may have completed meanwhile.
+    h.sim.set_faults(every_request_429());
+    for _ in 0..2 {
+        clock.advance(Duration::from_secs(12));
+        engine.step(true).await.expect("a step in the outage");
+    }
+    let rows = h.status().await;
+    assert!(
+        rows.iter().all(|r| r["state"] == "polling"),
+        "no answer, no expiry: {rows:?}"
+    );
+    h.sim.set_faults(Faults::default());
+    let rows = step_until_done(&h, &engine, &clock, Duration::from_secs(1), 6).await;
+    assert_done_rows_have_the_served_bytes(&h, &rows, "last look in an outage", &[]);
+    assert_one_remote_task_per_request(&h, 6, "last look in an outage");
+}
