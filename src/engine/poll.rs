@@ -100,7 +100,7 @@ impl Engine {
         let deadline = after(now, self.config.polling.deadline);
         Ok(self
             .store
-            .schedule_resubmit(task.id, &reason, next, deadline, now)
+            .schedule_resubmit(task.id, State::Polling, &reason, next, deadline, now)
             .await?)
     }
 
@@ -140,7 +140,7 @@ impl Engine {
             let deadline = after(now, self.config.polling.deadline);
             return Ok(self
                 .store
-                .schedule_resubmit(task.id, &reason, now, deadline, now)
+                .schedule_resubmit(task.id, State::Polling, &reason, now, deadline, now)
                 .await?);
         }
         tracing::error!(%reason, "task lost; set resubmit_lost = true to create a new one automatically");

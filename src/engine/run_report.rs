@@ -45,7 +45,7 @@ pub(super) async fn summarise(engine: &Engine, since: i64) -> Result<RunSummary,
 
 /// Whether a one-shot run has waited long enough: it has lasted `polling.deadline`, and every
 /// unfinished task waits for the API, either a period it has kept from being sent (`intent`,
-/// or `creating` awaiting its reconcile) or a created one past its deadline whose last look
+/// or `creating` awaiting its reconcile) or a polling one past its deadline whose last look
 /// the API has not answered. The periods are not expired: they keep waiting, for the next run.
 pub(super) async fn waited_out(engine: &Engine, started: i64) -> Result<bool, EngineError> {
     let now = engine.now();
@@ -53,7 +53,7 @@ pub(super) async fn waited_out(engine: &Engine, started: i64) -> Result<bool, En
         return Ok(false);
     }
     let active = engine.store.count_active().await?;
-    if active > 0 && engine.store.count_created_within_deadline(now).await? == 0 {
+    if active > 0 && engine.store.count_created_still_working(now).await? == 0 {
         tracing::warn!(
             waiting = active,
             "still waiting for the API after polling.deadline: the run stops; the periods keep waiting for the next run"

@@ -106,7 +106,7 @@ impl Engine {
         let deadline = after(now, self.config.polling.deadline);
         let reason = format!("attempt {attempt}: {why}");
         self.store
-            .resubmit_bad_file(task.id, &reason, next, deadline, now)
+            .schedule_resubmit(task.id, State::Downloading, &reason, next, deadline, now)
             .await?;
         crashpoint::hit("download.resubmitted");
         Ok(())

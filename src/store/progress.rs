@@ -85,11 +85,14 @@ impl Store {
         Ok(tx.commit().await?)
     }
 
-    /// The remote task ended Failed or Cancelled, or vanished: a new attempt is due at
-    /// `next_at`. Two events: the ended attempt's uuid with the reason, then the resubmission.
+    /// The remote task ended Failed or Cancelled, or vanished (`expected` = `polling`), or its
+    /// file is bad, the same malformed bytes twice (`downloading`): a new attempt is due at
+    /// `next_at`, through a new intent, with the rejected body's evidence cleared. Two events:
+    /// the ended attempt's uuid with the reason, then the resubmission.
     pub async fn schedule_resubmit(
         &self,
         id: i64,
+        expected: State,
         reason: &str,
         next_at: i64,
         deadline_at: i64,
@@ -100,17 +103,19 @@ impl Store {
         let affected = sqlx::query(
             "UPDATE tasks SET state = 'intent', uuid = NULL, remote_status = NULL,
                 backoff_step = 0, intent_at = NULL, missing_since = NULL, next_attempt_at = ?,
-                deadline_at = ?, last_error = ?, updated_at = ? WHERE id = ? AND state = 'polling'",
+                deadline_at = ?, last_error = ?, rejected_sha256 = NULL, rejected_uuid = NULL,
+                updated_at = ? WHERE id = ? AND state = ?",
         )
         .bind(next_at)
         .bind(deadline_at)
         .bind(reason)
         .bind(now)
         .bind(id)
+        .bind(expected.as_str())
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        expect_changed(affected, id, State::Polling)?;
+        expect_changed(affected, id, expected)?;
         append(&mut tx, id, now, Some("resubmitting as a new remote task")).await?;
         Ok(tx.commit().await?)
     }

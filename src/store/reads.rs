@@ -100,12 +100,13 @@ impl Store {
             .await?)
     }
 
-    /// How many created tasks (`polling`, `downloading`) are still within their deadline at
-    /// `now`: the ones a one-shot run still has reason to wait for.
-    pub async fn count_created_within_deadline(&self, now: i64) -> Result<i64, StoreError> {
+    /// How many created tasks a one-shot run still has reason to wait for at `now`: every
+    /// download (a failing one ends at its deadline by itself) and every poll within its
+    /// deadline (one past it waits for the API to answer its last look).
+    pub async fn count_created_still_working(&self, now: i64) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT COUNT(*) FROM tasks
-             WHERE state IN ('polling', 'downloading') AND deadline_at > ?1",
+             WHERE state = 'downloading' OR (state = 'polling' AND deadline_at > ?1)",
         )
         .bind(now)
         .fetch_one(&self.pool)

@@ -1,7 +1,8 @@
-//! The changes of a downloaded body that failed verification, and the evidence they keep: the
-//! sha256 of the last rejected body of the current remote task. A second rejection with the
-//! same sha256 resubmits the period as a new remote task (the remote file is bad); a first one,
-//! or one with different bytes, is downloaded again. Each change follows the rule of `events`.
+//! The evidence a downloaded body that failed verification leaves: the sha256 of the last
+//! rejected body of the current remote task, read back and recorded with the re-download. A
+//! second rejection with the same sha256 resubmits the period as a new remote task (the remote
+//! file is bad: `progress`'s resubmission, which clears the evidence); a first one, or one with
+//! different bytes, is downloaded again. Each change follows the rule of `events`.
 
 use super::events::{append, expect_changed};
 use super::{State, Store, StoreError};
@@ -48,38 +49,6 @@ impl Store {
         .rows_affected();
         expect_changed(affected, id, State::Downloading)?;
         append(&mut tx, id, now, Some(message)).await?;
-        Ok(tx.commit().await?)
-    }
-
-    /// The remote file is bad (the same malformed bytes twice): a new remote task is due at
-    /// `next_at`, through a new intent like any resubmission. Two events: the bad file's reason,
-    /// then the resubmission.
-    pub async fn resubmit_bad_file(
-        &self,
-        id: i64,
-        reason: &str,
-        next_at: i64,
-        deadline_at: i64,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.write().await?;
-        append(&mut tx, id, now, Some(reason)).await?;
-        let affected = sqlx::query(
-            "UPDATE tasks SET state = 'intent', uuid = NULL, remote_status = NULL,
-                backoff_step = 0, intent_at = NULL, missing_since = NULL, next_attempt_at = ?,
-                deadline_at = ?, last_error = ?, rejected_sha256 = NULL, rejected_uuid = NULL,
-                updated_at = ? WHERE id = ? AND state = 'downloading'",
-        )
-        .bind(next_at)
-        .bind(deadline_at)
-        .bind(reason)
-        .bind(now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        expect_changed(affected, id, State::Downloading)?;
-        append(&mut tx, id, now, Some("resubmitting as a new remote task")).await?;
         Ok(tx.commit().await?)
     }
 }

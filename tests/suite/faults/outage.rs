@@ -122,22 +122,40 @@ async fn creates_whose_answers_were_lost_before_an_outage_are_reconciled_not_exp
     assert_eq!(h.sim.tasks().len(), 6, "every create reached the server");
     let rows = h.status().await;
     assert!(rows.iter().all(|r| r["state"] == "creating"), "{rows:?}");
-    // Then 24 s of the engine's time with every request answered 429: past the 8 s deadline.
-    // (Each step retries its reconcile's list for about 10 s of real time: two steps.)
+    let rows = outage_past_the_deadline(&h, &engine, &clock).await;
+    assert!(
+        rows.iter().all(|r| r["state"] == "creating"),
+        "still to be reconciled, not expired: {rows:?}"
+    );
+    recover_and_deliver_six(&h, &engine, &clock, "unanswered, then 429s").await;
+}
+
+/// 24 s of the engine's time with every request answered 429, past the 8 s deadline (each
+/// step retries its lists for about 10 s of real time: two steps); the rows after it.
+async fn outage_past_the_deadline(
+    h: &Harness,
+    engine: &gcore_reportd::engine::Engine,
+    clock: &Clock,
+) -> Vec<serde_json::Value> {
     h.sim.set_faults(every_request_429());
     for _ in 0..2 {
         clock.advance(Duration::from_secs(12));
         engine.step(true).await.expect("a step in the outage");
     }
-    let rows = h.status().await;
-    assert!(
-        rows.iter().all(|r| r["state"] == "creating"),
-        "still to be reconciled, not expired: {rows:?}"
-    );
+    h.status().await
+}
+
+/// The API back: every one of the six periods delivered, from one remote task each.
+async fn recover_and_deliver_six(
+    h: &Harness,
+    engine: &gcore_reportd::engine::Engine,
+    clock: &Clock,
+    case: &str,
+) {
     h.sim.set_faults(Faults::default());
-    let rows = step_until_done(&h, &engine, &clock, Duration::from_secs(1), 6).await;
-    assert_done_rows_have_the_served_bytes(&h, &rows, "unanswered, then 429s", &[]);
-    assert_one_remote_task_per_request(&h, 6, "unanswered, then 429s");
+    let rows = step_until_done(h, engine, clock, Duration::from_secs(1), 6).await;
+    assert_done_rows_have_the_served_bytes(h, &rows, case, &[]);
+    assert_one_remote_task_per_request(h, 6, case);
 }
 
 /// The binary's clock set to where the test's clock is (see `GCORE_REPORTD_NOW`).
@@ -209,18 +227,10 @@ async fn created_tasks_whose_last_look_meets_an_outage_past_the_deadline_are_not
     assert_eq!(h.sim.tasks().len(), 6, "every period created");
     // Past the 8 s deadline counted from the creates, every request answered 429: the
     // deadline's last look gets no answer, and a report may have completed meanwhile.
-    h.sim.set_faults(every_request_429());
-    for _ in 0..2 {
-        clock.advance(Duration::from_secs(12));
-        engine.step(true).await.expect("a step in the outage");
-    }
-    let rows = h.status().await;
+    let rows = outage_past_the_deadline(&h, &engine, &clock).await;
     assert!(
         rows.iter().all(|r| r["state"] == "polling"),
         "no answer, no expiry: {rows:?}"
     );
-    h.sim.set_faults(Faults::default());
-    let rows = step_until_done(&h, &engine, &clock, Duration::from_secs(1), 6).await;
-    assert_done_rows_have_the_served_bytes(&h, &rows, "last look in an outage", &[]);
-    assert_one_remote_task_per_request(&h, 6, "last look in an outage");
+    recover_and_deliver_six(&h, &engine, &clock, "last look in an outage").await;
 }

@@ -2,27 +2,9 @@
 //! destination), written in the transaction that records the version, and one live task per
 //! period; a database of an earlier release is carried into both.
 
-use gcore_reportd::store::{Delivery, FileRecord, Store};
+use gcore_reportd::store::Store;
 
-use super::unique::insert;
-
-const REQUEST: &str = r#"{"parameters":{"date_from":"2026-10-01","date_to":"2026-11-01"},"template":"ResellerExpenses"}"#;
-
-fn delivery(version: i64) -> Delivery<'static> {
-    Delivery {
-        file: FileRecord {
-            path: "/r/e.csv",
-            bytes: 3,
-            sha256: "abc",
-            shape: None,
-        },
-        path: Some("/r/e.csv"),
-        version: Some(version),
-        hook: false,
-        next_refresh: None,
-        message: "delivered",
-    }
-}
+use super::unique::{delivery, insert, REQUEST};
 
 async fn deliveries(pool: &sqlx::SqlitePool) -> Vec<(i64, i64, String, String)> {
     sqlx::query_as("SELECT task_id, version, destination, location FROM deliveries ORDER BY id")

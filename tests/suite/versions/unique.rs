@@ -35,6 +35,23 @@ pub(super) async fn insert(
     .await
 }
 
+/// A delivery of `/r/e.csv` as version `version`.
+pub(super) fn delivery(version: i64) -> Delivery<'static> {
+    Delivery {
+        file: FileRecord {
+            path: "/r/e.csv",
+            bytes: 3,
+            sha256: "abc",
+            shape: None,
+        },
+        path: Some("/r/e.csv"),
+        version: Some(version),
+        hook: false,
+        next_refresh: None,
+        message: "delivered",
+    }
+}
+
 async fn versions(pool: &sqlx::SqlitePool) -> Vec<(i64, Option<i64>)> {
     sqlx::query_as("SELECT refresh, version FROM tasks ORDER BY id")
         .fetch_all(pool)
@@ -83,19 +100,6 @@ async fn the_store_records_a_version_only_as_the_periods_next_one() {
     let first = insert(store.pool(), REQUEST, 1, "downloading", None, 0)
         .await
         .expect("refresh 1");
-    let delivery = |version| Delivery {
-        file: FileRecord {
-            path: "/r/e.csv",
-            bytes: 3,
-            sha256: "abc",
-            shape: None,
-        },
-        path: Some("/r/e.csv"),
-        version: Some(version),
-        hook: false,
-        next_refresh: None,
-        message: "delivered",
-    };
     store
         .record_delivery(first, &delivery(1), 10)
         .await
