@@ -18,17 +18,20 @@ use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::store::{State, Store};
 
-/// What the endpoint reads: the database, and the configuration in force.
-type Shared = (Store, watch::Receiver<Arc<Config>>);
+/// What the endpoint reads: the database, the configuration in force, and the engine's clock
+/// (a test's or `GCORE_REPORTD_NOW`'s time, not the machine's, judges which conditions hold).
+type Shared = (Store, watch::Receiver<Arc<Config>>, Clock);
 
 /// Serves `/metrics` on `listen` until `shutdown`.
 pub async fn serve(
     listen: SocketAddr,
     store: Store,
     configs: watch::Receiver<Arc<Config>>,
+    clock: Clock,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
@@ -37,15 +40,15 @@ pub async fn serve(
     tracing::info!(%listen, "metrics endpoint listening");
     let app = axum::Router::new()
         .route("/metrics", get(metrics))
-        .with_state((store, configs));
+        .with_state((store, configs, clock));
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
 }
 
-async fn metrics(AxumState((store, configs)): AxumState<Shared>) -> impl IntoResponse {
+async fn metrics(AxumState((store, configs, clock)): AxumState<Shared>) -> impl IntoResponse {
     let config = configs.borrow().clone();
-    match render(&store, &config).await {
+    match render(&store, &config, clock.now_ms()).await {
         Ok(text) => (StatusCode::OK, [(header::CONTENT_TYPE, CONTENT_TYPE)], text),
         Err(e) => (
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -66,7 +69,7 @@ struct ReportLabel {
 }
 
 /// The page: the database's figures, read now, and the process counters, in Prometheus text.
-async fn render(store: &Store, config: &Config) -> Result<String, PageError> {
+async fn render(store: &Store, config: &Config, now: i64) -> Result<String, PageError> {
     let mut registry = Registry::with_prefix("gcore_reportd");
     let tasks = Family::<StateLabel, Gauge>::default();
     let counts = store.count_by_state().await?;
@@ -92,7 +95,7 @@ async fn render(store: &Store, config: &Config) -> Result<String, PageError> {
         "When each configured report's newest delivered period was downloaded",
         last_success,
     );
-    register_waiting(&mut registry, store).await?;
+    register_waiting(&mut registry, store, now).await?;
     let (restated, empty) = store.count_restated_and_empty().await?;
     registry.register(
         "versions_restated",
@@ -113,11 +116,12 @@ async fn render(store: &Store, config: &Config) -> Result<String, PageError> {
 /// Periods not sent yet while a daemon-wide condition (a refused key, a pause the API asked
 /// for) holds every create back, and when the oldest of them was recorded (only while some
 /// wait). They stay missing: `last_success_timestamp_seconds` does not move for them.
-async fn register_waiting(registry: &mut Registry, store: &Store) -> Result<(), PageError> {
+async fn register_waiting(
+    registry: &mut Registry,
+    store: &Store,
+    now: i64,
+) -> Result<(), PageError> {
     let conditions = store.conditions().await?;
-    let now = crate::clock::Clock::from_env()
-        .unwrap_or_else(|_| crate::clock::Clock::system())
-        .now_ms();
     let (unsent, oldest) = match crate::store::holding_back(&conditions, now) {
         Some(_) => store.unsent_periods().await?,
         None => (0, None),

@@ -153,11 +153,11 @@ impl Supervisor {
             .clone()
             .unwrap_or_else(|| watch::channel(Arc::clone(&config)).1);
         let owner = Owner::new(self.tasks.clone(), self.liveness.clone());
-        let engine = engine::open_owned_engine(config, clock, owner).await?;
+        let engine = engine::open_owned_engine(config, clock.clone(), owner).await?;
         if let Some(listen) = listen {
             let (store, stop) = (engine.store().clone(), self.services.clone());
             self.tasks.spawn(async move {
-                if let Err(e) = metrics_server::serve(listen, store, configs, stop).await {
+                if let Err(e) = metrics_server::serve(listen, store, configs, clock, stop).await {
                     tracing::error!(%listen, error = %e, "the metrics endpoint cannot listen");
                 }
             });
