@@ -36,8 +36,9 @@ const EXPECTED_PERIODS: usize = 4;
 
 /// The instrumented points, each with the hits at which the process dies.
 fn kill_points() -> Vec<String> {
-    let points: [(&str, &[u32]); 9] = [
+    let points: [(&str, &[u32]); 10] = [
         ("schedule.recorded", &[1]),
+        ("create.marked", &[1, 2]),
         ("create.before_post", &[1, 2, 3, 4]),
         ("create.after_post", &[1, 2]),
         ("create.recorded", &[1, 2, 3, 4]),
@@ -147,4 +148,31 @@ async fn killed_at_arbitrary_moments_again_and_again_the_daemon_still_delivers_e
     assert!(last.status.success(), "{}", stderr(&last));
     eprintln!("arbitrary-moment kills: {kills}");
     assert_exactly_once(&h, "repeated kills");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_just_after_a_create_is_refused_the_period_stays_failed_and_its_hook_runs_once() {
+    let h = Harness::start("").await;
+    let runs = h.path("failure-hook.runs");
+    h.write_config(&format!(
+        "{}\n[[reports]]\nname = \"refused\"\ntemplate = \"NoSuchTemplate\"\non_failure = [\"/bin/sh\", \"-c\", \"echo ran >> \\\"$0\\\"\", \"{}\"]\n",
+        common::FAST_POLLING,
+        runs.display()
+    ));
+    let first = h
+        .command(&["run", "--once"])
+        .env("GCORE_REPORTD_CRASH_AT", "create.refused:1")
+        .output()
+        .await
+        .expect("run");
+    assert_eq!(first.status.code(), None, "killed: {}", stderr(&first));
+    assert!(!runs.exists(), "the hook ran before the kill");
+    let second = h.run(&["run", "--once"]).await;
+    assert_eq!(second.status.code(), Some(1), "{}", stderr(&second));
+    let tasks = h.status().await;
+    assert_eq!(tasks.len(), 1, "{tasks:#?}");
+    assert_eq!(tasks[0]["state"], "failed", "{tasks:#?}");
+    assert!(h.sim.tasks().is_empty(), "nothing was created remotely");
+    let ran = std::fs::read_to_string(&runs).expect("the failure hook ran after the restart");
+    assert_eq!(ran, "ran\n", "the failure hook ran exactly once");
 }
