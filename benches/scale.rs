@@ -6,7 +6,8 @@
 //! - One 1 GiB report: the daemon's download rate beside `curl -o` of the same URL, peak RSS.
 //! - 100,000 task rows: `status` and start-up time.
 //! - The 1 GiB CSV with `verify = "off"` and `verify = "strict"`: what verification costs in
-//!   download throughput (issue 13: at most 10 %) and peak RSS (at most 30 MB).
+//!   download throughput (issue 13: at most 10 %) and peak RSS (at most 30 MB), beside curl's
+//!   rate with and without an fsync; `--rounds R` (default 3), medians.
 //! - A slow server (`slow`): 174 MB sent at 20 MB/s in 16 KiB writes, downloaded by the daemon
 //!   with `verify = "off"` and `"strict"` and by curl, side by side (issue 20: strict within 5 %
 //!   of curl's time); `--rounds R` repeats it (default 3) and prints the medians.
@@ -83,16 +84,16 @@ async fn main() {
     if wants("rows") {
         rows(100_000).await;
     }
+    let rounds = args
+        .iter()
+        .position(|a| a == "--rounds")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(3);
     if wants("verified") {
-        pace::verified().await;
+        pace::verified(rounds).await;
     }
     if wants("slow") {
-        let rounds = args
-            .iter()
-            .position(|a| a == "--rounds")
-            .and_then(|i| args.get(i + 1))
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(3);
         pace::slow(rounds).await;
     }
     drop(finished_runs);

@@ -65,3 +65,66 @@ fn text_that_is_not_utf8_or_has_no_header_is_refused() {
     );
     assert!(run(b"", Strictness::WellFormed).is_err());
 }
+
+/// What the csv crate itself makes of `text` (header = record 0, empty lines skipped), in the
+/// check's terms.
+fn reference(text: &[u8]) -> Result<Shape, String> {
+    let mut reader = ::csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text);
+    let mut widths = reader
+        .byte_records()
+        .map(|r| r.expect("flexible").len() as u64);
+    let columns = widths.next().ok_or("the CSV has no header row")?;
+    let mut rows = 0;
+    for width in widths {
+        rows += 1;
+        if width != columns {
+            return Err(format!(
+                "record {} has {width} fields, the header has {columns}",
+                grouped(rows)
+            ));
+        }
+    }
+    Ok(Shape { rows, columns })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 2000, ..Default::default() })]
+
+    /// Plain runs, quotes, CRs and empty lines, cut into blocks of any size: the fast paths
+    /// agree with the csv crate record for record.
+    #[test]
+    fn the_check_counts_what_the_csv_crate_reads_at_any_block_size(
+        tokens in proptest::collection::vec(
+            proptest::sample::select(vec!["a", "a", "a", ",", ",", "\n", "\r\n", "\r\n", "\"", "\r"]),
+            0..300,
+        ),
+        size in 1usize..200,
+    ) {
+        let text = tokens.concat().into_bytes();
+        let mut checker = Checker::new(Strictness::Strict);
+        let mut fed = Ok(());
+        for block in text.chunks(size) {
+            fed = fed.and_then(|()| checker.feed(block));
+        }
+        let got = fed.and_then(|()| checker.finish()).map_err(|e| e.problem);
+        proptest::prop_assert_eq!(got, reference(&text));
+    }
+}
+
+#[test]
+fn long_runs_of_plain_lines_count_every_record() {
+    let mut text = b"client_id,feature_name,amount\n".to_vec();
+    for n in 0..10_000 {
+        text.extend_from_slice(format!("{n},GPU {n},{}.5\n", n * 3).as_bytes());
+    }
+    for size in [64, 4096, 256 * 1024] {
+        assert_eq!(
+            blocks(&text, size),
+            reference(&text).map_err(|_| unreachable!()),
+            "{size}"
+        );
+    }
+}

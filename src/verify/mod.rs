@@ -6,6 +6,7 @@
 //! and columns. The module knows only the formats; the engine decides what a rejection means.
 
 mod csv;
+mod csv_lines;
 mod json;
 mod xlsx;
 
