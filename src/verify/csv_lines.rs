@@ -4,11 +4,11 @@
 //! commas between its ends plus one. Everything else (quotes, bare CRs, empty lines, the last
 //! partial line of a block) is left to the line-at-a-time path in `csv`.
 //!
-//! Why it stays (a release build checking 256 MiB of the simulator's 57-byte lines in 256 KiB
-//! blocks, 2 shared cores, 2026-12-05): 5.2 GB/s with it; 550-730 MB/s line at a time (a
-//! memchr for the line end, a memchr2 for quotes, a comma count, per line), which made strict
-//! verification cost 18 % of a 1 GiB download's throughput on a loaded host; `csv::Reader` on
-//! every record was slower still (README, Performance).
+//! Why it stays (a release build checking 256 MiB of 57-byte lines in 256 KiB blocks, 2 shared
+//! cores under load, 2026-12-05): 2.9-3.3 GB/s with CRLF line ends (the simulator's), 5.2 GB/s
+//! with LF; 550-730 MB/s line at a time (a memchr for the line end, a memchr2 for quotes, a
+//! comma count, per line), which made strict verification cost 18 % of a 1 GiB download's
+//! throughput on a loaded host; `csv::Reader` on every record was slower still.
 
 /// The longest prefix of `input` made of complete plain lines (see the module), and the width
 /// (fields) of each of its lines, in order, passed to `line`. Returns the bytes consumed: `line`
