@@ -4,6 +4,7 @@
 //! program before it touches anything (exit code 78).
 
 mod bounds;
+mod database;
 mod load;
 mod parameters;
 mod parse;
@@ -22,6 +23,7 @@ use crate::period::{DateToStyle, PeriodKind};
 use crate::schedule::Schedule;
 use crate::secret::ApiKey;
 
+pub use database::{database, Database};
 pub use load::{load, report_names, storage_paths, Overrides, DEFAULT_PATH};
 pub use parameters::Parameters;
 
