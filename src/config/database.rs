@@ -138,6 +138,16 @@ mod tests {
     }
 
     #[test]
+    fn the_storage_settings_show_no_password() {
+        let storage = crate::config::StorageConfig {
+            database: "postgres://u:s3cret@db/r".into(),
+            output_dir: "/reports".into(),
+            busy_timeout: std::time::Duration::from_secs(1),
+        };
+        assert!(!format!("{storage:?}").contains("s3cret"));
+    }
+
+    #[test]
     fn a_bad_url_names_the_key_without_its_password() {
         for bad in [
             "mysql://u:s3cret@h/d",

@@ -62,12 +62,23 @@ pub struct ApiConfig {
     pub clock_skew: Duration,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct StorageConfig {
     pub database: PathBuf,
     pub output_dir: PathBuf,
     /// How long a statement waits for a lock another process holds on the database.
     pub busy_timeout: Duration,
+}
+
+/// `database` is shown redacted: a PostgreSQL URL may hold a password.
+impl std::fmt::Debug for StorageConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StorageConfig")
+            .field("database", &crate::secret::redacted_path(&self.database))
+            .field("output_dir", &self.output_dir)
+            .field("busy_timeout", &self.busy_timeout)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone)]

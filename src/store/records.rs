@@ -13,6 +13,7 @@ pub struct PollUpdate {
     #[serde(skip)]
     pub changed: bool,
 }
+
 /// How a task's download ends: the file recorded, the version it became (if any), whether a
 /// hook is to run, the refresh schedule (on a period's first task) and the event's message.
 #[derive(Debug, Clone, Copy)]
@@ -26,6 +27,7 @@ pub struct Delivery<'a> {
     pub next_refresh: Option<(i64, i64)>,
     pub message: &'a str,
 }
+
 /// A task of its report's newest tracked period (see [`Store::newest_requests`]).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct NewestRequest {
@@ -43,6 +45,7 @@ pub enum Rerendered {
     /// Another task already makes the config's request for this period.
     Taken { by: i64 },
 }
+
 /// A task that a file path is recorded for.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct FileOwner {
@@ -50,6 +53,7 @@ pub struct FileOwner {
     pub report: String,
     pub period_from: String,
 }
+
 /// A refresh to record: the period's first task `anchor` (its schedule read as `expected`),
 /// the refresh's task, the refresh numbers it skips (due too, but older) and the schedule
 /// after it (when, and which refresh), `None` when none is left.
@@ -61,6 +65,7 @@ pub struct RefreshPlan<'a> {
     pub skipped: std::ops::Range<i64>,
     pub next: Option<(i64, i64)>,
 }
+
 /// A report's newest tracked period and what its task asks (see [`Store::newest_tasks`]).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct NewestTask {

@@ -1,8 +1,8 @@
 //! Daemon-wide conditions (`conditions`): what holds every API call back, not one task — a
-//! pause the API asked for, a refused key, another account's key — kept in SQLite so `status`
-//! can show them and a restart keeps honouring them. Each is a typed row with a version: a
-//! clear or a rewrite applies only to the version its caller read (compare-and-set), so a
-//! condition recorded meanwhile (a new `Retry-After`, a new refusal) is never lost.
+//! pause the API asked for, a refused key, another account's key — kept in the database so
+//! `status` can show them and a restart keeps honouring them. Each is a typed row with a
+//! version: a clear or a rewrite applies only to the version its caller read (compare-and-set),
+//! so a condition recorded meanwhile (a new `Retry-After`, a new refusal) is never lost.
 
 use super::{Condition, ConditionKind, NewCondition, RawCondition};
 use super::{Store, StoreError};

@@ -78,7 +78,7 @@ pub(super) async fn append_many(
     Ok(())
 }
 
-/// Ids as the JSON array that `json_each` takes.
+/// Ids as the JSON array that `json_each` (SQLite) and `jsonb_array_elements_text` take.
 pub(super) fn id_list(ids: &[i64]) -> String {
     let items: Vec<String> = ids.iter().map(i64::to_string).collect();
     format!("[{}]", items.join(","))
