@@ -1,6 +1,8 @@
 //! The daemon and the operator commands on PostgreSQL: `storage.database` a URL of the run's
 //! private server, the real binary against the simulator.
 
+use std::time::Duration;
+
 use crate::common::{
     assert_one_remote_task_per_request, postgres, stderr, Harness, FAST_POLLING, TWO_REPORTS,
 };
@@ -74,4 +76,25 @@ async fn a_database_password_in_the_url_never_shows_and_a_bad_url_exits_78() {
         said.contains("storage.database") && !said.contains("pw-s3cret"),
         "{said}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_a_daemon_works_on_a_postgresql_database_a_second_engine_is_refused() {
+    let h = Harness::start(TWO_REPORTS).await;
+    let url = postgres::database().await;
+    h.write_config_on(&url, &format!("{FAST_POLLING}\n{TWO_REPORTS}"));
+    let daemon = h.spawn(h.daemon(), "daemon.log");
+    h.wait_for_done(2, Duration::from_secs(30)).await;
+    let second = h.run(&["run", "--once"]).await;
+    assert_eq!(second.status.code(), Some(1), "{}", stderr(&second));
+    assert!(
+        stderr(&second).contains("another gcore-reportd"),
+        "{}",
+        stderr(&second)
+    );
+    daemon.stop().await;
+    // The lock goes with the daemon: the next engine may work.
+    let after = h.run(&["run", "--once"]).await;
+    assert!(after.status.success(), "{}", stderr(&after));
+    assert_one_remote_task_per_request(&h, 2, "one daemon, then another");
 }
