@@ -69,4 +69,7 @@ conformance! {
     batched_changes_touch_only_rows_in_the_expected_state,
     requests_renamed_or_tracked_are_found_by_their_canonical_text,
     the_operator_views_read_the_same_rows,
+    a_hook_is_claimed_once_and_rearmed_only_when_its_task_is_finished,
+    a_refresh_is_recorded_once_and_only_for_an_idle_period,
+    the_remaining_changes_apply_only_from_the_state_they_expect,
 }

@@ -4,9 +4,11 @@
 
 mod changes;
 mod ledger;
+mod more;
 
 pub use changes::*;
 pub use ledger::*;
+pub use more::*;
 
 use gcore_reportd::format::ReportFormat;
 use gcore_reportd::store::{Delivery, FileRecord, NewTask, RemoteTask, Store, StoreError};
