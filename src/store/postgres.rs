@@ -118,28 +118,32 @@ impl Store {
                     target: target.clone(),
                     source,
                 })?;
-        } else if !store.fully_migrated().await? {
+        } else if let Some(missing) = store.not_ready(target).await? {
             store.close().await;
-            return Err(StoreError::UninitialisedRemote { target });
+            return Err(missing);
         }
         Ok(store)
     }
 
-    /// Whether every migration this version knows has been applied.
-    async fn fully_migrated(&self) -> Result<bool, StoreError> {
+    /// Why an operator command cannot use the database yet, if it cannot: no daemon has
+    /// created the tables ([`StoreError::Missing`], as for an SQLite file not there yet), or one
+    /// is creating or upgrading them right now.
+    async fn not_ready(&self, target: String) -> Result<Option<StoreError>, StoreError> {
         let known = i64::try_from(MIGRATOR.iter().count()).unwrap_or(i64::MAX);
         let started: bool =
             sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
                 .fetch_one(&self.pool)
                 .await?;
         if !started {
-            return Ok(false);
+            return Ok(Some(StoreError::Missing {
+                path: target.into(),
+            }));
         }
         let applied: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
                 .fetch_one(&self.pool)
                 .await?;
-        Ok(applied >= known)
+        Ok((applied < known).then_some(StoreError::UninitialisedRemote { target }))
     }
 
     /// Takes the daemon's advisory lock on its own connection, kept apart from the pool so it

@@ -12,6 +12,16 @@ async fn a_daemon_on_postgresql_delivers_every_report_and_status_and_show_read_i
     let h = Harness::start(TWO_REPORTS).await;
     let url = postgres::database().await;
     h.write_config_on(&url, &format!("{FAST_POLLING}\n{TWO_REPORTS}"));
+    // An empty database is one no daemon has created yet, as a missing SQLite file.
+    let check = h.run(&["check-config"]).await;
+    assert!(check.status.success(), "{}", stderr(&check));
+    assert!(String::from_utf8_lossy(&check.stdout).contains("no database yet"));
+    let early = h.run(&["status"]).await;
+    assert!(
+        stderr(&early).contains("does not exist yet"),
+        "{}",
+        stderr(&early)
+    );
     let out = h.run(&["run", "--once"]).await;
     assert!(out.status.success(), "run --once failed: {}", stderr(&out));
     assert!(!h.path("state.db").exists(), "no SQLite file beside it");
