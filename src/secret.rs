@@ -51,6 +51,40 @@ impl fmt::Display for ApiKey {
     }
 }
 
+/// `url` with any password replaced by `***`, for messages and logs; a text that is not a URL
+/// is shown as `(unparsable URL)`, since it might hold a password anywhere.
+pub fn redacted_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            // A password may also ride in the query (`?password=…`).
+            let pairs: Vec<(String, String)> = parsed
+                .query_pairs()
+                .map(|(k, v)| match k.as_ref() {
+                    "password" => (k.into_owned(), "***".to_string()),
+                    _ => (k.into_owned(), v.into_owned()),
+                })
+                .collect();
+            if !pairs.is_empty() {
+                parsed.query_pairs_mut().clear().extend_pairs(pairs);
+            }
+            parsed.to_string()
+        }
+        Err(_) => "(unparsable URL)".to_string(),
+    }
+}
+
+/// `storage.database` for display: a URL redacted (see [`redacted_url`]), a path as it is.
+pub fn redacted_path(database: &std::path::Path) -> String {
+    let text = database.to_string_lossy();
+    match text.contains("://") {
+        true => redacted_url(&text),
+        false => text.into_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -95,7 +95,8 @@ pub async fn backfill(cli: &Cli, args: &BackfillArgs) -> anyhow::Result<ExitCode
         return Ok(ExitCode::SUCCESS);
     }
     let since = clock()?.now_ms();
-    let store = Store::open(&config.storage.database).await?;
+    let location = engine::store_location(&config.storage.database)?;
+    let store = Store::open_at(&location, config.storage.busy_timeout).await?;
     let mut recorded = 0;
     for period in &periods {
         let now = clock()?.now_ms();
@@ -115,7 +116,8 @@ pub async fn submit(cli: &Cli, args: &SubmitArgs) -> anyhow::Result<ExitCode> {
     let config = load_config(&cli.config, &Overrides::default())?;
     let parameters: serde_json::Map<_, _> = args.params.iter().cloned().collect();
     let since = clock()?.now_ms();
-    let store = Store::open(&config.storage.database).await?;
+    let location = engine::store_location(&config.storage.database)?;
+    let store = Store::open_at(&location, config.storage.busy_timeout).await?;
     let id = engine::record_adhoc(
         &store,
         &args.template,

@@ -57,7 +57,8 @@ pub async fn check_config(config_path: &Path, online: bool) -> anyhow::Result<Ex
 
 /// One line per report: what the config means for the periods the database tracks.
 async fn print_changes(config: &crate::config::Config) -> anyhow::Result<()> {
-    let store = match crate::store::Store::open_existing(&config.storage.database).await {
+    let location = crate::engine::store_location(&config.storage.database)?;
+    let store = match crate::store::Store::open_existing_at(&location).await {
         Ok(store) => store,
         Err(crate::store::StoreError::Missing { .. }) => {
             println!("# no database yet: every report starts afresh");

@@ -116,7 +116,7 @@ pub fn render(config: &Config) -> String {
             max_retry_after: dur(config.api.max_retry_after),
         },
         storage: Storage {
-            database: config.storage.database.to_string_lossy().into_owned(),
+            database: crate::secret::redacted_path(&config.storage.database),
             output_dir: config.storage.output_dir.to_string_lossy().into_owned(),
             busy_timeout: dur(config.storage.busy_timeout),
         },

@@ -4,6 +4,7 @@
 //! program before it touches anything (exit code 78).
 
 mod bounds;
+mod database;
 mod load;
 mod parameters;
 mod parse;
@@ -22,6 +23,7 @@ use crate::period::{DateToStyle, PeriodKind};
 use crate::schedule::Schedule;
 use crate::secret::ApiKey;
 
+pub use database::{database, Database};
 pub use load::{load, report_names, storage_paths, Overrides, DEFAULT_PATH};
 pub use parameters::Parameters;
 
@@ -60,12 +62,23 @@ pub struct ApiConfig {
     pub clock_skew: Duration,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct StorageConfig {
     pub database: PathBuf,
     pub output_dir: PathBuf,
     /// How long a statement waits for a lock another process holds on the database.
     pub busy_timeout: Duration,
+}
+
+/// `database` is shown redacted: a PostgreSQL URL may hold a password.
+impl std::fmt::Debug for StorageConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StorageConfig")
+            .field("database", &crate::secret::redacted_path(&self.database))
+            .field("output_dir", &self.output_dir)
+            .field("busy_timeout", &self.busy_timeout)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone)]

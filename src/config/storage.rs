@@ -10,7 +10,11 @@ use super::{ConfigError, StorageConfig};
 /// Refuses an `output_dir` or `database` that can never be used.
 pub fn check_storage(storage: &StorageConfig) -> Result<(), ConfigError> {
     check_dir("storage.output_dir", &storage.output_dir)?;
-    let database = &storage.database;
+    let database = match super::database::database(&storage.database)? {
+        super::database::Database::File(path) => path,
+        super::database::Database::Postgres { .. } => return Ok(()),
+    };
+    let database = &database;
     if database.is_dir() {
         return Err(ConfigError::invalid(
             "storage.database",

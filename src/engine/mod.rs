@@ -54,7 +54,7 @@ pub use carry::TaskSettings;
 pub use catch_up::catch_up_starts;
 pub use changes::{describe_changes, period_covering, Change};
 pub use files::remove_partial_files;
-pub use open::{build_client, open_engine, open_owned_engine};
+pub use open::{build_client, open_engine, open_owned_engine, store_location};
 pub use owner::{Owner, Progress};
 pub use runner::{run, run_owned, run_with_reloads, RunMode, RunSummary};
 pub use scheduler::{new_task, periods_due, record_adhoc, record_period, schedule_periods};
@@ -71,6 +71,8 @@ const STEP_CONCURRENCY: usize = 32;
 pub enum EngineError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     #[error("cannot build the API client: {0}")]
     Client(#[source] ApiError),
     #[error("another gcore-reportd (the daemon, or a run, backfill or submit) is working on the database ({path}); stop it first, or leave the work to it")]
@@ -94,9 +96,9 @@ pub struct Engine {
     client: Client,
     clock: Clock,
     download_slots: Arc<Semaphore>,
-    /// The exclusive lock on the database (see `runner::lock_database`), held while any clone
-    /// of the engine lives.
-    lock: Arc<std::fs::File>,
+    /// The exclusive lock on an SQLite database (see `open::lock_database`), held while any
+    /// clone of the engine lives; on PostgreSQL the store holds an advisory lock instead.
+    lock: Arc<Option<std::fs::File>>,
     /// The database's Gcore account (`client_id`) once known, 0 before (see `account`).
     account: Arc<std::sync::atomic::AtomicI64>,
     /// The tracker its tasks are on, the liveness registry, the running hooks (see `owner`).
@@ -119,7 +121,7 @@ impl Engine {
         store: Store,
         client: Client,
         clock: Clock,
-        lock: Arc<std::fs::File>,
+        lock: Arc<Option<std::fs::File>>,
     ) -> Engine {
         Engine::owned(config, store, client, clock, lock, Owner::default())
     }
@@ -130,7 +132,7 @@ impl Engine {
         store: Store,
         client: Client,
         clock: Clock,
-        lock: Arc<std::fs::File>,
+        lock: Arc<Option<std::fs::File>>,
         owner: Owner,
     ) -> Engine {
         let slots = config.downloads.max_concurrent;

@@ -9,8 +9,8 @@ use super::account::KeyCheck;
 use super::{files::remove_partial_files, Engine, EngineError, Owner};
 use crate::api::{Client, ClientOptions};
 use crate::clock::Clock;
-use crate::config::Config;
-use crate::store::Store;
+use crate::config::{Config, ConfigError, Database};
+use crate::store::{Location, Store};
 
 /// Opens the database (migrating it), removes stale temporary files, builds the client; the
 /// engine owns its own tasks (see [`open_owned_engine`] for the daemon's).
@@ -25,8 +25,18 @@ pub async fn open_owned_engine(
     owner: Owner,
 ) -> Result<Engine, EngineError> {
     let config = config.into();
-    let lock = Arc::new(lock_database(&config.storage.database)?);
-    let store = Store::open_waiting(&config.storage.database, config.storage.busy_timeout).await?;
+    let location = store_location(&config.storage.database)?;
+    let lock = match &location {
+        Location::Sqlite(path) => Some(lock_database(path)?),
+        Location::Postgres { .. } => None,
+    };
+    let store = Store::open_at(&location, config.storage.busy_timeout).await?;
+    if !store.lock_exclusive().await? {
+        return Err(EngineError::Busy {
+            path: location.to_string().into(),
+        });
+    }
+    let lock = Arc::new(lock);
     let removed = remove_partial_files(&config.storage.output_dir);
     if removed > 0 {
         tracing::info!(
@@ -36,6 +46,15 @@ pub async fn open_owned_engine(
     }
     let client = build_client(&config).map_err(EngineError::Client)?;
     Ok(Engine::owned(config, store, client, clock, lock, owner))
+}
+
+/// Where the store is, for the configured `storage.database` (checked when the config was
+/// loaded; an error here names the key all the same).
+pub fn store_location(database: &std::path::Path) -> Result<Location, ConfigError> {
+    Ok(match crate::config::database(database)? {
+        Database::File(path) => Location::Sqlite(path),
+        Database::Postgres { url, password } => Location::Postgres { url, password },
+    })
 }
 
 /// Takes `<database>.lock` exclusively (`File::try_lock`, an flock on Linux): one process at a

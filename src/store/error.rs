@@ -18,6 +18,15 @@ pub enum StoreError {
     Missing { path: PathBuf },
     #[error("the database {path} is not ready yet: a daemon starting right now creates or upgrades its tables; try again in a moment")]
     Uninitialised { path: PathBuf },
+    #[error("cannot connect to the database {target}: {source}; check storage.database, the password (database-password credential or PGPASSWORD) and that the server accepts this host")]
+    Connect { target: String, source: sqlx::Error },
+    #[error("cannot migrate the database {target}: {source}")]
+    MigrateRemote {
+        target: String,
+        source: sqlx::migrate::MigrateError,
+    },
+    #[error("the database {target} is not ready yet: start a daemon (gcore-reportd run) to create or upgrade its tables, then try again")]
+    UninitialisedRemote { target: String },
     #[error("database error: {0}")]
     Sql(#[from] sqlx::Error),
     #[error("task {0} not found in the database (see gcore-reportd status)")]

@@ -26,6 +26,7 @@ mod release_database;
 mod secrets;
 mod shutdown;
 mod simulator;
+mod store;
 mod throttle;
 mod verify;
 mod versions;

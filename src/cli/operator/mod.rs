@@ -21,7 +21,8 @@ pub use templates::templates;
 
 pub(super) async fn open_store(config_path: &Path) -> anyhow::Result<Store> {
     let (database, _) = config::storage_paths(config_path, &Overrides::default())?;
-    Ok(Store::open_existing(&database).await?)
+    let location = crate::engine::store_location(&database)?;
+    Ok(Store::open_existing_at(&location).await?)
 }
 
 /// Writes `text` to stdout. A reader that went away (`status | head`) is not an error: the

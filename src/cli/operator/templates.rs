@@ -14,7 +14,8 @@ use crate::store::Store;
 /// The commands that ask the API directly (`templates`, `check-config --online`) send nothing
 /// while a pause the API asked for (a `Retry-After` the daemon recorded) lasts.
 pub(in crate::cli) async fn refuse_during_api_pause(config: &config::Config) -> anyhow::Result<()> {
-    let store = match Store::open_existing(&config.storage.database).await {
+    let location = engine::store_location(&config.storage.database)?;
+    let store = match Store::open_existing_at(&location).await {
         Ok(store) => store,
         Err(crate::store::StoreError::Missing { .. }) => return Ok(()),
         Err(e) => {

@@ -11,6 +11,7 @@ mod clock;
 pub mod notify;
 pub mod openapi;
 mod outputs;
+pub mod postgres;
 mod spawned;
 mod waiting;
 
@@ -106,11 +107,17 @@ impl Harness {
 
     /// Writes config.toml: the simulator's URL, the harness paths, then `body`.
     pub fn write_config(&self, body: &str) {
+        let database = self.path("state.db").display().to_string();
+        self.write_config_on(&database, body);
+    }
+
+    /// [`Harness::write_config`] with `storage.database = database` (e.g. a PostgreSQL URL).
+    pub fn write_config_on(&self, database: &str, body: &str) {
         let text = format!(
             "[api]\nbase_url = \"{}\"\napi_key_file = \"{}\"\nrequest_timeout = \"5s\"\nmax_requests_per_second = 500\ncreate_settle = \"1s\"\n\n[storage]\ndatabase = \"{}\"\noutput_dir = \"{}\"\n{body}\n",
             self.sim.base_url(),
             self.path("api-key").display(),
-            self.path("state.db").display(),
+            database,
             self.output_dir().display(),
         );
         std::fs::write(self.path("api-key"), format!("{}\n", self.key)).expect("write key");

@@ -7,10 +7,39 @@
 
 use super::events::{append, expect_changed};
 use super::{canonical_request, NewTask, State, Store, StoreError};
+use super::{NewestRequest, Rerendered};
 
 /// Which of a batch of canonical requests (a JSON array) a task makes: their keys.
-pub(super) const TRACKED_REQUESTS: &str = "SELECT n.key FROM json_each(?1) AS n
-    WHERE EXISTS (SELECT 1 FROM tasks AS t WHERE t.request = n.value)";
+pub(super) const TRACKED_REQUESTS: &str = if super::POSTGRES {
+    "SELECT n.ord - 1 FROM jsonb_array_elements_text($1::jsonb) WITH ORDINALITY AS n(value, ord)
+     WHERE EXISTS (SELECT 1 FROM tasks AS t WHERE t.request = n.value)"
+} else {
+    "SELECT n.key FROM json_each($1) AS n
+    WHERE EXISTS (SELECT 1 FROM tasks AS t WHERE t.request = n.value)"
+};
+/// Carries the tasks of $1 (`[[request, refresh, report, format, file name], …]`) over to
+/// their report's new name, format and file name at $2 (a delivered task keeps its file's).
+const CARRY_OVER: &str = if super::POSTGRES {
+    "UPDATE tasks SET report = n.value ->> 2,
+        format = CASE WHEN tasks.state = 'done' THEN tasks.format ELSE n.value ->> 3 END,
+        file_name = CASE WHEN tasks.state = 'done' THEN tasks.file_name ELSE n.value ->> 4 END,
+        updated_at = $2
+     FROM jsonb_array_elements($1::jsonb) AS n(value)
+     WHERE tasks.request = n.value ->> 0 AND tasks.refresh = (n.value ->> 1)::bigint
+        AND (tasks.report <> n.value ->> 2 OR (tasks.state <> 'done'
+            AND (tasks.format <> n.value ->> 3 OR tasks.file_name <> n.value ->> 4)))
+     RETURNING tasks.id, tasks.report"
+} else {
+    "UPDATE tasks SET report = n.value ->> 2,
+        format = CASE WHEN tasks.state = 'done' THEN format ELSE n.value ->> 3 END,
+        file_name = CASE WHEN tasks.state = 'done' THEN file_name ELSE n.value ->> 4 END,
+        updated_at = $2
+     FROM json_each($1) AS n
+     WHERE tasks.request = n.value ->> 0 AND tasks.refresh = n.value ->> 1
+        AND (tasks.report <> n.value ->> 2 OR (tasks.state <> 'done'
+            AND (tasks.format <> n.value ->> 3 OR tasks.file_name <> n.value ->> 4)))
+     RETURNING tasks.id, tasks.report"
+};
 
 /// Every first delivery of each report's newest tracked period.
 pub(super) const NEWEST_REQUESTS: &str = "SELECT t.report, t.period_from, t.period_to, t.request
@@ -18,24 +47,6 @@ pub(super) const NEWEST_REQUESTS: &str = "SELECT t.report, t.period_from, t.peri
         SELECT report, MAX(period_from) AS newest FROM tasks GROUP BY report
     ) AS n ON t.report = n.report AND t.period_from = n.newest
     WHERE t.refresh = 0";
-
-/// A task of its report's newest tracked period (see [`Store::newest_requests`]).
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct NewestRequest {
-    pub report: String,
-    pub period_from: String,
-    pub period_to: String,
-    pub request: String,
-}
-
-/// What re-rendering a task's request for `retry` did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Rerendered {
-    /// The task now makes the config's request (`changed`: it differs from the old one).
-    Done { changed: bool },
-    /// Another task already makes the config's request for this period.
-    Taken { by: i64 },
-}
 
 impl Store {
     /// For each due period whose request already has a task under another name, format or
@@ -56,21 +67,11 @@ impl Store {
             .collect();
         let batch = serde_json::Value::Array(batch).to_string();
         let mut tx = self.write().await?;
-        let moved: Vec<(i64, String)> = sqlx::query_as(
-            "UPDATE tasks SET report = n.value ->> 2,
-                format = CASE WHEN tasks.state = 'done' THEN format ELSE n.value ->> 3 END,
-                file_name = CASE WHEN tasks.state = 'done' THEN file_name ELSE n.value ->> 4 END,
-                updated_at = ?2
-             FROM json_each(?1) AS n
-             WHERE tasks.request = n.value ->> 0 AND tasks.refresh = n.value ->> 1
-                AND (tasks.report <> n.value ->> 2 OR (tasks.state <> 'done'
-                    AND (tasks.format <> n.value ->> 3 OR tasks.file_name <> n.value ->> 4)))
-             RETURNING tasks.id, tasks.report",
-        )
-        .bind(batch)
-        .bind(now)
-        .fetch_all(&mut *tx)
-        .await?;
+        let moved: Vec<(i64, String)> = sqlx::query_as(CARRY_OVER)
+            .bind(batch)
+            .bind(now)
+            .fetch_all(&mut *tx)
+            .await?;
         for (id, report) in &moved {
             let message =
                 format!("carried over to report {report}'s current settings: the same request");
@@ -120,7 +121,7 @@ impl Store {
     ) -> Result<Rerendered, StoreError> {
         let request = canonical_request(&new.template, &new.parameters);
         let taken: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM tasks WHERE request = ? AND refresh = ? AND id <> ?",
+            "SELECT id FROM tasks WHERE request = $1 AND refresh = $2 AND id <> $3",
         )
         .bind(&request)
         .bind(new.refresh)
@@ -131,19 +132,19 @@ impl Store {
             return Ok(Rerendered::Taken { by });
         }
         let mut tx = self.write().await?;
-        let old: Option<String> = sqlx::query_scalar("SELECT request FROM tasks WHERE id = ?")
+        let old: Option<String> = sqlx::query_scalar("SELECT request FROM tasks WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?;
         let changed = old.as_deref() != Some(request.as_str());
         let parameters = serde_json::Value::Object(new.parameters.clone()).to_string();
         let affected = sqlx::query(
-            "UPDATE tasks SET template = ?1, parameters = ?2, request = ?3, format = ?4,
-                file_name = ?5, settings = ?6, updated_at = ?7,
-                uuid = CASE WHEN ?8 THEN NULL ELSE uuid END,
-                remote_status = CASE WHEN ?8 THEN NULL ELSE remote_status END,
-                intent_at = CASE WHEN ?8 THEN NULL ELSE intent_at END
-             WHERE id = ?9 AND state = ?10",
+            "UPDATE tasks SET template = $1, parameters = $2, request = $3, format = $4,
+                file_name = $5, settings = $6, updated_at = $7,
+                uuid = CASE WHEN $8 THEN NULL ELSE uuid END,
+                remote_status = CASE WHEN $8 THEN NULL ELSE remote_status END,
+                intent_at = CASE WHEN $8 THEN NULL ELSE intent_at END
+             WHERE id = $9 AND state = $10",
         )
         .bind(&new.template)
         .bind(parameters)
@@ -171,7 +172,7 @@ impl Store {
     /// The settings (JSON) task `id` was created with, if recorded.
     pub async fn task_settings(&self, id: i64) -> Result<Option<String>, StoreError> {
         Ok(
-            sqlx::query_scalar::<_, Option<String>>("SELECT settings FROM tasks WHERE id = ?")
+            sqlx::query_scalar::<_, Option<String>>("SELECT settings FROM tasks WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await?
@@ -184,8 +185,8 @@ impl Store {
     pub async fn skip_hook(&self, id: i64, message: &str, now: i64) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         let affected = sqlx::query(
-            "UPDATE tasks SET hook_state = 'skipped', updated_at = ?
-             WHERE id = ? AND hook_state IN ('pending', 'running')",
+            "UPDATE tasks SET hook_state = 'skipped', updated_at = $1
+             WHERE id = $2 AND hook_state IN ('pending', 'running')",
         )
         .bind(now)
         .bind(id)

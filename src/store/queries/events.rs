@@ -9,18 +9,15 @@
 //! benchmark (N = 1,000, 2026-12-01), 13–16 % of the daemon's CPU against no events at all on
 //! tmpfs and 8–9 % on disk; the trigger wrote the same rows, so against it the cost is less.
 
-use sqlx::SqliteConnection;
+use super::Conn;
 
 use super::{State, StoreError};
 
 impl super::Store {
-    /// A write transaction, holding the write lock from its start (`BEGIN IMMEDIATE`): a
-    /// deferred one that is overtaken by another connection's write between its snapshot and
-    /// its first write fails at once with SQLITE_BUSY, without waiting `busy_timeout`.
-    pub(super) async fn write(
-        &self,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    /// A write transaction, begun as the backend's `BEGIN_WRITE` says (SQLite: holding the
+    /// write lock from its start).
+    pub(super) async fn write(&self) -> Result<sqlx::Transaction<'static, super::Db>, StoreError> {
+        Ok(self.pool.begin_with(super::BEGIN_WRITE).await?)
     }
 }
 
@@ -35,14 +32,14 @@ pub(super) fn expect_changed(affected: u64, id: i64, expected: State) -> Result<
 
 /// Appends an event for task `id` as it is now (inside the caller's transaction).
 pub(super) async fn append(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     id: i64,
     at: i64,
     message: Option<&str>,
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO events (task_id, at, state, uuid, remote_status, message)
-         SELECT id, ?2, state, uuid, remote_status, ?3 FROM tasks WHERE id = ?1",
+         SELECT id, $2, state, uuid, remote_status, $3 FROM tasks WHERE id = $1",
     )
     .bind(id)
     .bind(at)
@@ -52,9 +49,19 @@ pub(super) async fn append(
     Ok(())
 }
 
+const APPEND_MANY: &str = if super::POSTGRES {
+    "INSERT INTO events (task_id, at, state, uuid, remote_status, message)
+     SELECT t.id, $2, t.state, t.uuid, t.remote_status, $3
+     FROM jsonb_array_elements_text($1::jsonb) AS j(value) JOIN tasks t ON t.id = j.value::bigint"
+} else {
+    "INSERT INTO events (task_id, at, state, uuid, remote_status, message)
+     SELECT t.id, $2, t.state, t.uuid, t.remote_status, $3
+     FROM json_each($1) AS j JOIN tasks t ON t.id = j.value"
+};
+
 /// Appends one event per task of `ids`, as each is now (inside the caller's transaction).
 pub(super) async fn append_many(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     ids: &[i64],
     at: i64,
     message: Option<&str>,
@@ -62,20 +69,16 @@ pub(super) async fn append_many(
     if ids.is_empty() {
         return Ok(());
     }
-    sqlx::query(
-        "INSERT INTO events (task_id, at, state, uuid, remote_status, message)
-         SELECT t.id, ?2, t.state, t.uuid, t.remote_status, ?3
-         FROM json_each(?1) AS j JOIN tasks t ON t.id = j.value",
-    )
-    .bind(id_list(ids))
-    .bind(at)
-    .bind(message)
-    .execute(conn)
-    .await?;
+    sqlx::query(APPEND_MANY)
+        .bind(id_list(ids))
+        .bind(at)
+        .bind(message)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
-/// Ids as the JSON array that `json_each` takes.
+/// Ids as the JSON array that `json_each` (SQLite) and `jsonb_array_elements_text` take.
 pub(super) fn id_list(ids: &[i64]) -> String {
     let items: Vec<String> = ids.iter().map(i64::to_string).collect();
     format!("[{}]", items.join(","))

@@ -11,7 +11,7 @@ impl Store {
     /// The sha256 of the last rejected body of remote task `uuid`, if one was rejected.
     pub async fn rejected_body(&self, id: i64, uuid: &str) -> Result<Option<String>, StoreError> {
         let sha256: Option<Option<String>> = sqlx::query_scalar(
-            "SELECT rejected_sha256 FROM tasks WHERE id = ? AND rejected_uuid = ?",
+            "SELECT rejected_sha256 FROM tasks WHERE id = $1 AND rejected_uuid = $2",
         )
         .bind(id)
         .bind(uuid)
@@ -33,10 +33,10 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         let affected = sqlx::query(
-            "UPDATE tasks SET rejected_sha256 = ?1, rejected_uuid = ?2,
-                backoff_step = backoff_step + 1, next_attempt_at = ?3, last_error = ?4,
-                updated_at = ?5
-             WHERE id = ?6 AND state = 'downloading' AND uuid = ?2",
+            "UPDATE tasks SET rejected_sha256 = $1, rejected_uuid = $2,
+                backoff_step = backoff_step + 1, next_attempt_at = $3, last_error = $4,
+                updated_at = $5
+             WHERE id = $6 AND state = 'downloading' AND uuid = $2",
         )
         .bind(sha256)
         .bind(uuid)

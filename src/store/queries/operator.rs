@@ -26,16 +26,16 @@ impl Store {
         let changed = sqlx::query(
             "UPDATE tasks SET
                 state = CASE
-                    WHEN ?4 THEN 'intent'
+                    WHEN $4 THEN 'intent'
                     WHEN state = 'expired' AND uuid IS NOT NULL THEN 'polling'
                     WHEN uuid IS NULL AND intent_at IS NOT NULL THEN 'creating'
                     ELSE 'intent' END,
-                intent_at = CASE WHEN ?4 THEN NULL ELSE intent_at END,
-                uuid = CASE WHEN state = 'expired' AND NOT ?4 THEN uuid END,
-                remote_status = CASE WHEN state = 'expired' AND NOT ?4 THEN remote_status END,
+                intent_at = CASE WHEN $4 THEN NULL ELSE intent_at END,
+                uuid = CASE WHEN state = 'expired' AND NOT $4 THEN uuid END,
+                remote_status = CASE WHEN state = 'expired' AND NOT $4 THEN remote_status END,
                 backoff_step = 0, hook_state = NULL, missing_since = NULL,
-                next_attempt_at = ?1, deadline_at = ?2, updated_at = ?1
-             WHERE id = ?3 AND state IN ('failed', 'expired', 'lost')
+                next_attempt_at = $1, deadline_at = $2, updated_at = $1
+             WHERE id = $3 AND state IN ('failed', 'expired', 'lost')
                 AND NOT EXISTS (SELECT 1 FROM tasks a WHERE a.request = tasks.request
                     AND a.id <> tasks.id
                     AND a.state IN ('intent', 'creating', 'polling', 'downloading'))",
@@ -64,7 +64,7 @@ impl Store {
     pub async fn in_flight_beside(&self, id: i64) -> Result<Option<i64>, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT a.id FROM tasks t JOIN tasks a ON a.request = t.request AND a.id <> t.id
-             WHERE t.id = ? AND a.state IN ('intent', 'creating', 'polling', 'downloading')
+             WHERE t.id = $1 AND a.state IN ('intent', 'creating', 'polling', 'downloading')
              LIMIT 1",
         )
         .bind(id)
@@ -78,7 +78,7 @@ impl Store {
     /// unsearched: a second remote task): false then.
     pub async fn forget_task(&self, id: i64) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "DELETE FROM tasks WHERE id = ? AND state IN ('done', 'failed', 'expired', 'lost')
+            "DELETE FROM tasks WHERE id = $1 AND state IN ('done', 'failed', 'expired', 'lost')
                 AND NOT (uuid IS NULL AND intent_at IS NOT NULL)",
         )
         .bind(id)
@@ -91,8 +91,8 @@ impl Store {
     pub async fn rearm_hook(&self, id: i64, now: i64) -> Result<bool, StoreError> {
         let mut tx = self.write().await?;
         let changed = sqlx::query(
-            "UPDATE tasks SET hook_state = 'pending', updated_at = ?
-             WHERE id = ? AND state IN ('done', 'failed', 'expired', 'lost')",
+            "UPDATE tasks SET hook_state = 'pending', updated_at = $1
+             WHERE id = $2 AND state IN ('done', 'failed', 'expired', 'lost')",
         )
         .bind(now)
         .bind(id)

@@ -14,7 +14,8 @@ use super::events::{append, expect_changed};
 use super::reads::task_columns;
 use super::rows::typed;
 use super::transitions::insert_intent_in;
-use super::{NewTask, State, Store, StoreError, TaskRow};
+use super::RefreshPlan;
+use super::{State, Store, StoreError, TaskRow};
 
 /// No task of the period of the outer row `tasks` is unfinished.
 macro_rules! period_idle {
@@ -27,9 +28,9 @@ macro_rules! period_idle {
 pub(super) const DUE_REFRESHES: &str = concat!(
     "SELECT ",
     task_columns!(),
-    " FROM tasks WHERE next_refresh_at <= ?1 AND ",
+    " FROM tasks WHERE next_refresh_at <= $1 AND ",
     period_idle!(),
-    " ORDER BY next_refresh_at LIMIT ?2"
+    " ORDER BY next_refresh_at LIMIT $2"
 );
 // The index walked in order, stopping at the first idle period (MIN() with the NOT EXISTS
 // would look at every scheduled period).
@@ -39,22 +40,10 @@ pub(super) const NEXT_REFRESH_DUE: &str = concat!(
     " ORDER BY next_refresh_at LIMIT 1"
 );
 const MOVE_SCHEDULE: &str = concat!(
-    "UPDATE tasks SET next_refresh_at = ?1, next_refresh = ?2
-     WHERE id = ?3 AND next_refresh = ?4 AND ",
+    "UPDATE tasks SET next_refresh_at = $1, next_refresh = $2
+     WHERE id = $3 AND next_refresh = $4 AND ",
     period_idle!()
 );
-
-/// A refresh to record: the period's first task `anchor` (its schedule read as `expected`),
-/// the refresh's task, the refresh numbers it skips (due too, but older) and the schedule
-/// after it (when, and which refresh), `None` when none is left.
-#[derive(Debug, Clone)]
-pub struct RefreshPlan<'a> {
-    pub anchor: i64,
-    pub expected: i64,
-    pub new: &'a NewTask,
-    pub skipped: std::ops::Range<i64>,
-    pub next: Option<(i64, i64)>,
-}
 
 impl Store {
     /// Periods whose next refresh is due by `now` and that have no unfinished task, at most
@@ -116,7 +105,7 @@ impl Store {
     pub async fn schedule_refresh_end(&self, anchor: i64, expected: i64) -> Result<(), StoreError> {
         let affected = sqlx::query(
             "UPDATE tasks SET next_refresh_at = NULL, next_refresh = NULL
-             WHERE id = ?1 AND next_refresh = ?2",
+             WHERE id = $1 AND next_refresh = $2",
         )
         .bind(anchor)
         .bind(expected)

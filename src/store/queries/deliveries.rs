@@ -8,31 +8,18 @@
 use super::events::{append, expect_changed};
 use super::reads::task_columns;
 use super::rows::{typed, RawTaskRow};
-use super::{FileRecord, State, Store, StoreError, TaskRow};
-
-/// How a task's download ends: the file recorded, the version it became (if any), whether a
-/// hook is to run, the refresh schedule (on a period's first task) and the event's message.
-#[derive(Debug, Clone, Copy)]
-pub struct Delivery<'a> {
-    /// `path` is `None` when nothing was delivered.
-    pub file: FileRecord<'a>,
-    pub path: Option<&'a str>,
-    pub version: Option<i64>,
-    pub hook: bool,
-    /// When the period is next requested again, and that refresh's number.
-    pub next_refresh: Option<(i64, i64)>,
-    pub message: &'a str,
-}
+use super::Delivery;
+use super::{State, Store, StoreError, TaskRow};
 
 const CURRENT_VERSION: &str = concat!(
     "SELECT ",
     task_columns!(),
-    " FROM tasks WHERE request = ?1 AND version IS NOT NULL ORDER BY version DESC LIMIT 1"
+    " FROM tasks WHERE request = $1 AND version IS NOT NULL ORDER BY version DESC LIMIT 1"
 );
 const PERIOD_TASKS: &str = concat!(
     "SELECT ",
     task_columns!(),
-    " FROM tasks WHERE request = ?1 ORDER BY refresh"
+    " FROM tasks WHERE request = $1 ORDER BY refresh"
 );
 /// The ledger's delivery row of a task just marked `done` with a new version, to the output
 /// directory (migration 0018). Its unique key (request, version, destination) refuses a
@@ -40,7 +27,19 @@ const PERIOD_TASKS: &str = concat!(
 const RECORD_DELIVERY_TO_OUTPUT_DIR: &str = "INSERT INTO deliveries (task_id, request, version,
         destination, location, bytes, sha256, data_rows, delivered_at)
     SELECT id, request, version, 'output_dir', file_path, bytes, sha256, data_rows, delivered_at
-    FROM tasks WHERE id = ?1";
+    FROM tasks WHERE id = $1";
+
+/// How many versions each request of $1 (a JSON array) has.
+const VERSION_COUNTS: &str = if super::POSTGRES {
+    "SELECT request, COUNT(version) FROM tasks
+     WHERE request IN (SELECT value FROM jsonb_array_elements_text($1::jsonb) AS j(value))
+        AND version IS NOT NULL
+     GROUP BY request"
+} else {
+    "SELECT request, COUNT(version) FROM tasks
+     WHERE request IN (SELECT value FROM json_each($1)) AND version IS NOT NULL
+     GROUP BY request"
+};
 
 impl Store {
     /// The download is done: the file delivered as version `version`, or (version `None`)
@@ -59,13 +58,13 @@ impl Store {
         let (refresh_at, refresh) = delivery.next_refresh.unzip();
         let mut tx = self.write().await?;
         let affected = sqlx::query(
-            "UPDATE tasks SET state = 'done', file_path = ?1, bytes = ?2, sha256 = ?3,
-                backoff_step = 0, last_error = NULL, hook_state = ?4, updated_at = ?5,
-                data_rows = ?6, data_columns = ?7, version = ?8, delivered_at = ?5,
-                downloaded_at = CASE WHEN ?1 IS NULL THEN downloaded_at ELSE ?5 END,
-                next_refresh_at = ?9, next_refresh = ?10
-             WHERE id = ?11 AND state = 'downloading'
-                AND (?8 IS NULL OR ?8 = 1 + (SELECT COALESCE(MAX(o.version), 0) FROM tasks o
+            "UPDATE tasks SET state = 'done', file_path = $1, bytes = $2, sha256 = $3,
+                backoff_step = 0, last_error = NULL, hook_state = $4, updated_at = $5,
+                data_rows = $6, data_columns = $7, version = $8, delivered_at = $5,
+                downloaded_at = CASE WHEN $1 IS NULL THEN downloaded_at ELSE $5 END,
+                next_refresh_at = $9, next_refresh = $10
+             WHERE id = $11 AND state = 'downloading'
+                AND ($8 IS NULL OR $8 = 1 + (SELECT COALESCE(MAX(o.version), 0) FROM tasks o
                     WHERE o.request = tasks.request AND o.version IS NOT NULL))",
         )
         .bind(delivery.path)
@@ -106,7 +105,7 @@ impl Store {
     pub async fn next_version(&self, request: &str) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT COALESCE(MAX(version), 0) + 1 FROM tasks
-             WHERE request = ?1 AND version IS NOT NULL",
+             WHERE request = $1 AND version IS NOT NULL",
         )
         .bind(request)
         .fetch_one(&self.pool)
@@ -128,14 +127,10 @@ impl Store {
         requests: &[&str],
     ) -> Result<Vec<(String, i64)>, StoreError> {
         let list = serde_json::to_string(requests).unwrap_or_else(|_| "[]".into());
-        Ok(sqlx::query_as(
-            "SELECT request, COUNT(version) FROM tasks
-             WHERE request IN (SELECT value FROM json_each(?1)) AND version IS NOT NULL
-             GROUP BY request",
-        )
-        .bind(list)
-        .fetch_all(&self.pool)
-        .await?)
+        Ok(sqlx::query_as(VERSION_COUNTS)
+            .bind(list)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     /// The sha256 of version `version` of `request`'s file.
@@ -145,7 +140,7 @@ impl Store {
         version: i64,
     ) -> Result<Option<String>, StoreError> {
         Ok(sqlx::query_scalar(
-            "SELECT sha256 FROM tasks WHERE request = ?1 AND version = ?2 LIMIT 1",
+            "SELECT sha256 FROM tasks WHERE request = $1 AND version = $2 LIMIT 1",
         )
         .bind(request)
         .bind(version)

@@ -11,7 +11,7 @@ impl Store {
     /// Claims an armed hook for running; false if it is no longer armed.
     pub async fn claim_hook(&self, id: i64) -> Result<bool, StoreError> {
         let claimed = sqlx::query(
-            "UPDATE tasks SET hook_state = 'running' WHERE id = ? AND hook_state = 'pending'",
+            "UPDATE tasks SET hook_state = 'running' WHERE id = $1 AND hook_state = 'pending'",
         )
         .bind(id)
         .execute(&self.pool)
@@ -32,9 +32,9 @@ impl Store {
         let mut tx = self.write().await?;
         sqlx::query(
             "UPDATE tasks SET
-                hook_state = CASE WHEN hook_state = 'running' THEN ? ELSE hook_state END,
-                updated_at = ?
-             WHERE id = ?",
+                hook_state = CASE WHEN hook_state = 'running' THEN $1 ELSE hook_state END,
+                updated_at = $2
+             WHERE id = $3",
         )
         .bind(if ok { "ok" } else { "failed" })
         .bind(now)

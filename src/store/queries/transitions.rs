@@ -8,11 +8,18 @@ use super::{canonical_request, NewTask, RemoteTask, State, Store, StoreError};
 /// Marks the rows of ?3 (an id array) still `intent` or `creating` as `creating` at ?1, to be
 /// reconciled from ?2 on, their `polling.deadline` running from this mark (?4). `NOT INDEXED`:
 /// each row is looked up by id (see `bulk`), not found by walking every intent.
-pub(super) const BEGIN_CREATES: &str =
-    "UPDATE tasks NOT INDEXED SET state = 'creating', intent_at = ?1, next_attempt_at = ?2,
-        deadline_at = ?4, updated_at = ?1
-     WHERE id IN (SELECT value FROM json_each(?3)) AND state IN ('intent', 'creating')
-     RETURNING id";
+pub(super) const BEGIN_CREATES: &str = if super::POSTGRES {
+    "UPDATE tasks SET state = 'creating', intent_at = $1, next_attempt_at = $2,
+        deadline_at = $4, updated_at = $1
+     WHERE id IN (SELECT value::bigint FROM jsonb_array_elements_text($3::jsonb) AS j(value))
+        AND state IN ('intent', 'creating')
+     RETURNING id"
+} else {
+    "UPDATE tasks NOT INDEXED SET state = 'creating', intent_at = $1, next_attempt_at = $2,
+        deadline_at = $4, updated_at = $1
+     WHERE id IN (SELECT value FROM json_each($3)) AND state IN ('intent', 'creating')
+     RETURNING id"
+};
 
 impl Store {
     /// Records a due period as an intent; `None` if its request already has a task.
@@ -61,10 +68,14 @@ impl Store {
             return Ok(Vec::new());
         }
         let mut conn = self.pool.acquire().await?;
+        let windows = (settle_ms, deadline_ms);
+        if super::POSTGRES {
+            // Every PostgreSQL commit is durable (`synchronous_commit`, on by default).
+            return begin_creates_on(&mut conn, ids, windows, now).await;
+        }
         sqlx::query("PRAGMA synchronous = FULL")
             .execute(&mut *conn)
             .await?;
-        let windows = (settle_ms, deadline_ms);
         let result = begin_creates_on(&mut conn, ids, windows, now).await;
         sqlx::query("PRAGMA synchronous = NORMAL")
             .execute(&mut *conn)
@@ -83,9 +94,9 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         let affected = sqlx::query(
-            "UPDATE tasks SET state = 'polling', uuid = ?, remote_status = ?, remote_created_at = ?,
-                attempts = attempts + 1, backoff_step = 0, next_attempt_at = ?, last_error = NULL,
-                missing_since = NULL, updated_at = ? WHERE id = ? AND state = 'creating'",
+            "UPDATE tasks SET state = 'polling', uuid = $1, remote_status = $2, remote_created_at = $3,
+                attempts = attempts + 1, backoff_step = 0, next_attempt_at = $4, last_error = NULL,
+                missing_since = NULL, updated_at = $5 WHERE id = $6 AND state = 'creating'",
         )
         .bind(remote.uuid)
         .bind(remote.status)
@@ -112,8 +123,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         let affected = sqlx::query(
-            "UPDATE tasks SET backoff_step = backoff_step + 1, next_attempt_at = ?1,
-                last_error = ?2, updated_at = ?3 WHERE id = ?4 AND state = ?5",
+            "UPDATE tasks SET backoff_step = backoff_step + 1, next_attempt_at = $1,
+                last_error = $2, updated_at = $3 WHERE id = $4 AND state = $5",
         )
         .bind(next_at)
         .bind(error)
@@ -140,8 +151,8 @@ impl Store {
         let mut tx = self.write().await?;
         let affected = sqlx::query(
             "UPDATE tasks SET state = 'intent', intent_at = NULL, backoff_step = backoff_step + 1,
-                next_attempt_at = ?1, last_error = ?2, updated_at = ?3
-             WHERE id = ?4 AND state = 'creating'",
+                next_attempt_at = $1, last_error = $2, updated_at = $3
+             WHERE id = $4 AND state = 'creating'",
         )
         .bind(next_at)
         .bind(error)
@@ -158,12 +169,12 @@ impl Store {
 }
 
 async fn begin_creates_on(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut super::Conn,
     ids: &[i64],
     (settle_ms, deadline_ms): (i64, i64),
     now: i64,
 ) -> Result<Vec<i64>, StoreError> {
-    let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
+    let mut tx = sqlx::Connection::begin_with(&mut *conn, super::BEGIN_WRITE).await?;
     let marked: Vec<i64> = sqlx::query_scalar(BEGIN_CREATES)
         .bind(now)
         .bind(now.saturating_add(settle_ms))
@@ -178,7 +189,7 @@ async fn begin_creates_on(
 
 /// Records one due period (in the caller's transaction); `None` if it already has a task.
 pub(super) async fn insert_intent_in(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut super::Conn,
     new: &NewTask,
     now: i64,
 ) -> Result<Option<i64>, StoreError> {
@@ -187,7 +198,7 @@ pub(super) async fn insert_intent_in(
         "INSERT INTO tasks (report, period_from, period_to, template, format, parameters,
             file_name, state, next_attempt_at, deadline_at, created_at, updated_at, request,
             refresh, settings)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'intent', ?8, ?9, ?8, ?8, ?10, ?11, ?12)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'intent', $8, $9, $8, $8, $10, $11, $12)
          ON CONFLICT (request, refresh) DO NOTHING
          RETURNING id",
     )

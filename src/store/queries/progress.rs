@@ -16,9 +16,9 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         let affected = sqlx::query(
-            "UPDATE tasks SET remote_status = ?, backoff_step = backoff_step + 1,
-                next_attempt_at = ?, last_error = NULL, missing_since = NULL, updated_at = ?
-             WHERE id = ? AND state = 'polling'",
+            "UPDATE tasks SET remote_status = $1, backoff_step = backoff_step + 1,
+                next_attempt_at = $2, last_error = NULL, missing_since = NULL, updated_at = $3
+             WHERE id = $4 AND state = 'polling'",
         )
         .bind(status)
         .bind(next_at)
@@ -45,9 +45,9 @@ impl Store {
     ) -> Result<i64, StoreError> {
         let mut tx = self.write().await?;
         let since: Option<i64> = sqlx::query_scalar(
-            "UPDATE tasks SET missing_since = COALESCE(missing_since, ?1),
-                backoff_step = backoff_step + 1, next_attempt_at = ?2, last_error = ?3,
-                updated_at = ?1 WHERE id = ?4 AND state = 'polling' RETURNING missing_since",
+            "UPDATE tasks SET missing_since = COALESCE(missing_since, $1),
+                backoff_step = backoff_step + 1, next_attempt_at = $2, last_error = $3,
+                updated_at = $1 WHERE id = $4 AND state = 'polling' RETURNING missing_since",
         )
         .bind(now)
         .bind(next_at)
@@ -70,9 +70,9 @@ impl Store {
     pub async fn begin_download(&self, id: i64, status: &str, now: i64) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         let affected = sqlx::query(
-            "UPDATE tasks SET state = 'downloading', remote_status = ?1, backoff_step = 0,
-                next_attempt_at = ?2, last_error = NULL, missing_since = NULL, updated_at = ?2
-             WHERE id = ?3 AND state = 'polling'",
+            "UPDATE tasks SET state = 'downloading', remote_status = $1, backoff_step = 0,
+                next_attempt_at = $2, last_error = NULL, missing_since = NULL, updated_at = $2
+             WHERE id = $3 AND state = 'polling'",
         )
         .bind(status)
         .bind(now)
@@ -102,9 +102,9 @@ impl Store {
         append(&mut tx, id, now, Some(reason)).await?;
         let affected = sqlx::query(
             "UPDATE tasks SET state = 'intent', uuid = NULL, remote_status = NULL,
-                backoff_step = 0, intent_at = NULL, missing_since = NULL, next_attempt_at = ?,
-                deadline_at = ?, last_error = ?, rejected_sha256 = NULL, rejected_uuid = NULL,
-                updated_at = ? WHERE id = ? AND state = ?",
+                backoff_step = 0, intent_at = NULL, missing_since = NULL, next_attempt_at = $1,
+                deadline_at = $2, last_error = $3, rejected_sha256 = NULL, rejected_uuid = NULL,
+                updated_at = $4 WHERE id = $5 AND state = $6",
         )
         .bind(next_at)
         .bind(deadline_at)
@@ -132,8 +132,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         let affected = sqlx::query(
-            "UPDATE tasks SET state = 'failed', intent_at = NULL, last_error = ?1, hook_state = ?2,
-                updated_at = ?3 WHERE id = ?4 AND state = 'creating'",
+            "UPDATE tasks SET state = 'failed', intent_at = NULL, last_error = $1, hook_state = $2,
+                updated_at = $3 WHERE id = $4 AND state = 'creating'",
         )
         .bind(reason)
         .bind(hook.then_some("pending"))
@@ -159,8 +159,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         let affected = sqlx::query(
-            "UPDATE tasks SET state = ?1, last_error = ?2, hook_state = ?3, updated_at = ?4
-             WHERE id = ?5 AND state = ?6",
+            "UPDATE tasks SET state = $1, last_error = $2, hook_state = $3, updated_at = $4
+             WHERE id = $5 AND state = $6",
         )
         .bind(state.as_str())
         .bind(reason)

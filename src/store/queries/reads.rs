@@ -24,38 +24,50 @@ const DUE_TASKS: &str = concat!(
     "SELECT ",
     task_columns!(),
     " FROM tasks
-    WHERE state IN ('intent', 'creating', 'polling', 'downloading') AND next_attempt_at <= ?1
-    ORDER BY next_attempt_at, id LIMIT ?2"
+    WHERE state IN ('intent', 'creating', 'polling', 'downloading') AND next_attempt_at <= $1
+    ORDER BY next_attempt_at, id LIMIT $2"
 );
 const NEXT_DUE_AT: &str = "SELECT MIN(next_attempt_at) FROM tasks
     WHERE state IN ('intent', 'creating', 'polling', 'downloading')";
 const COUNT_ACTIVE: &str = "SELECT COUNT(*) FROM tasks
     WHERE state IN ('intent', 'creating', 'polling', 'downloading')";
-const LIST_TASKS: &str = concat!(
-    "SELECT ",
-    task_columns!(),
-    " FROM tasks
-    WHERE (?1 IS NULL OR report = ?1) AND (?2 IS NULL OR state = ?2)
-    ORDER BY period_from DESC, id DESC LIMIT ?3"
-);
+// A limit of -1 is none: SQLite takes it as such, PostgreSQL takes NULL.
+const LIST_TASKS: &str = if super::POSTGRES {
+    concat!(
+        "SELECT ",
+        task_columns!(),
+        " FROM tasks
+        WHERE ($1::text IS NULL OR report = $1) AND ($2::text IS NULL OR state = $2)
+        ORDER BY period_from DESC, id DESC LIMIT NULLIF($3, -1)"
+    )
+} else {
+    concat!(
+        "SELECT ",
+        task_columns!(),
+        " FROM tasks
+        WHERE ($1 IS NULL OR report = $1) AND ($2 IS NULL OR state = $2)
+        ORDER BY period_from DESC, id DESC LIMIT $3"
+    )
+};
 // INDEXED BY: with the wider row of migration 0012, SQLite's planner preferred scanning the
 // table in id order (ORDER BY id LIMIT 1) to the uuid range.
 const FIND_BY_UUID: &str = concat!(
     "SELECT ",
     task_columns!(),
-    " FROM tasks INDEXED BY tasks_uuid WHERE uuid >= ?1 AND uuid < ?1 || '~' ORDER BY id LIMIT 1"
+    " FROM tasks INDEXED BY tasks_uuid WHERE uuid >= $1 AND uuid < $1 || '~' ORDER BY id LIMIT 1"
 );
-const FIND_BY_ID: &str = concat!("SELECT ", task_columns!(), " FROM tasks WHERE id = ?");
+const FIND_BY_ID: &str = concat!("SELECT ", task_columns!(), " FROM tasks WHERE id = $1");
 const PENDING_HOOKS: &str = concat!(
     "SELECT ",
     task_columns!(),
-    " FROM tasks WHERE hook_state = 'pending' ORDER BY id LIMIT ?"
+    " FROM tasks WHERE hook_state = 'pending' ORDER BY id LIMIT $1"
 );
 const TASK_EVENTS: &str = "SELECT id, task_id, at, state, uuid, remote_status, message
-    FROM events WHERE task_id = ? ORDER BY id";
+    FROM events WHERE task_id = $1 ORDER BY id";
 
 /// The statements on the daemon's hot paths, by name: `tests/query_plans.rs` checks with
 /// `EXPLAIN QUERY PLAN` that SQLite answers each one from an index, not a table scan.
+#[allow(dead_code)] // read by tests/suite/query_plans.rs, on SQLite
 pub const HOT_QUERIES: [(&str, &str); 9] = [
     ("due_tasks", DUE_TASKS),
     ("next_due_at", NEXT_DUE_AT),
@@ -106,7 +118,7 @@ impl Store {
     pub async fn count_created_still_working(&self, now: i64) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT COUNT(*) FROM tasks
-             WHERE state = 'downloading' OR (state = 'polling' AND deadline_at > ?1)",
+             WHERE state = 'downloading' OR (state = 'polling' AND deadline_at > $1)",
         )
         .bind(now)
         .fetch_one(&self.pool)
@@ -125,8 +137,8 @@ impl Store {
     /// Whether a remote uuid was ever recorded for any task (so it is never adopted twice).
     pub async fn uuid_known(&self, uuid: &str) -> Result<bool, StoreError> {
         Ok(sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM tasks WHERE uuid = ?1)
-                 OR EXISTS (SELECT 1 FROM events WHERE uuid = ?1)",
+            "SELECT EXISTS (SELECT 1 FROM tasks WHERE uuid = $1)
+                 OR EXISTS (SELECT 1 FROM events WHERE uuid = $1)",
         )
         .bind(uuid)
         .fetch_one(&self.pool)
@@ -162,14 +174,12 @@ impl Store {
 
     /// How many tasks in each state were last changed at or after `since` (a run's summary).
     pub async fn count_changed_since(&self, since: i64) -> Result<Vec<(String, i64)>, StoreError> {
-        Ok(
-            sqlx::query_as(
-                "SELECT state, COUNT(*) FROM tasks WHERE updated_at >= ? GROUP BY state",
-            )
-            .bind(since)
-            .fetch_all(&self.pool)
-            .await?,
+        Ok(sqlx::query_as(
+            "SELECT state, COUNT(*) FROM tasks WHERE updated_at >= $1 GROUP BY state",
         )
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// A task's whole history, oldest first.
@@ -193,7 +203,7 @@ impl Store {
     /// SQLite's plan for `sql` (`EXPLAIN QUERY PLAN`), one line per step, parameters unbound.
     pub async fn query_plan(&self, sql: &str) -> Result<Vec<String>, StoreError> {
         let params = (1..=9)
-            .take_while(|n| sql.contains(&format!("?{n}")))
+            .take_while(|n| sql.contains(&format!("${n}")))
             .count();
         let explain = format!("EXPLAIN QUERY PLAN {sql}");
         let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(&explain);

@@ -11,32 +11,38 @@
 //! its samples at N = 1,000, in SQLite's JSON functions), and it grows with N squared.
 
 use super::events::{append_many, id_list};
+use super::PollUpdate;
 use super::{Store, StoreError};
 
 /// Records the polls of ?2 (`[{"id", "status", "next_at"}, …]`) at ?1, on rows still `polling`.
-const RECORD_POLLS: &str = "UPDATE tasks NOT INDEXED SET remote_status = p.value ->> 'status',
+pub(super) const RECORD_POLLS: &str = if super::POSTGRES {
+    "UPDATE tasks SET remote_status = p.value ->> 'status',
+        backoff_step = backoff_step + 1, next_attempt_at = (p.value ->> 'next_at')::bigint,
+        last_error = NULL, missing_since = NULL, updated_at = $1
+     FROM jsonb_array_elements($2::jsonb) AS p(value)
+     WHERE tasks.id = (p.value ->> 'id')::bigint AND tasks.state = 'polling'
+     RETURNING tasks.id"
+} else {
+    "UPDATE tasks NOT INDEXED SET remote_status = p.value ->> 'status',
         backoff_step = backoff_step + 1, next_attempt_at = p.value ->> 'next_at',
-        last_error = NULL, missing_since = NULL, updated_at = ?1
-     FROM json_each(?2) AS p
+        last_error = NULL, missing_since = NULL, updated_at = $1
+     FROM json_each($2) AS p
      WHERE tasks.id = p.value ->> 'id' AND tasks.state = 'polling'
-     RETURNING tasks.id";
+     RETURNING tasks.id"
+};
 /// Moves the rows of ?3 (an id array) still `polling` to `downloading` at ?2, status ?1.
-const BEGIN_DOWNLOADS: &str =
-    "UPDATE tasks NOT INDEXED SET state = 'downloading', remote_status = ?1, backoff_step = 0,
-        next_attempt_at = ?2, last_error = NULL, missing_since = NULL, updated_at = ?2
-     WHERE id IN (SELECT value FROM json_each(?3)) AND state = 'polling'
-     RETURNING id";
-
-/// A polled task still running remotely: its status and when to look at it next.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct PollUpdate {
-    pub id: i64,
-    pub status: String,
-    pub next_at: i64,
-    /// Whether the status differs from the stored one (only then is an event kept).
-    #[serde(skip)]
-    pub changed: bool,
-}
+pub(super) const BEGIN_DOWNLOADS: &str = if super::POSTGRES {
+    "UPDATE tasks SET state = 'downloading', remote_status = $1, backoff_step = 0,
+        next_attempt_at = $2, last_error = NULL, missing_since = NULL, updated_at = $2
+     WHERE id IN (SELECT value::bigint FROM jsonb_array_elements_text($3::jsonb) AS j(value))
+        AND state = 'polling'
+     RETURNING id"
+} else {
+    "UPDATE tasks NOT INDEXED SET state = 'downloading', remote_status = $1, backoff_step = 0,
+        next_attempt_at = $2, last_error = NULL, missing_since = NULL, updated_at = $2
+     WHERE id IN (SELECT value FROM json_each($3)) AND state = 'polling'
+     RETURNING id"
+};
 
 impl Store {
     /// Records many polls in one transaction (see [`Store::record_poll`] for one). Returns how
@@ -84,28 +90,5 @@ impl Store {
         append_many(&mut tx, &moved, now, Some("report ready: downloading")).await?;
         tx.commit().await?;
         Ok(moved)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::transitions::BEGIN_CREATES;
-    use super::*;
-
-    #[tokio::test]
-    async fn bulk_changes_look_their_rows_up_by_id() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = Store::open(&dir.path().join("state.db"))
-            .await
-            .expect("open");
-        for sql in [RECORD_POLLS, BEGIN_DOWNLOADS, BEGIN_CREATES] {
-            let plan = store.query_plan(sql).await.expect("explain");
-            assert!(
-                plan.iter()
-                    .any(|step| step.starts_with("SEARCH tasks USING INTEGER PRIMARY KEY")),
-                "{sql}\nis not a lookup by id: {plan:?}"
-            );
-        }
-        store.close().await;
     }
 }

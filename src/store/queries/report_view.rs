@@ -2,34 +2,32 @@
 //! and the start of `run`): each report's newest task and what it asks, the task making a
 //! request, per-report counts, and the unfinished tasks a renamed report carries over.
 
+use super::{NewestTask, ReportCounts};
 use super::{Store, StoreError, TaskRow};
 
-/// A report's newest tracked period and what its task asks (see [`Store::newest_tasks`]).
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct NewestTask {
-    pub report: String,
-    pub period_from: String,
-    pub period_to: String,
-    pub template: String,
-    pub request: String,
-    pub format: String,
-    pub file_name: String,
-    pub state: String,
-}
-
-/// How many tasks a report has, and how many of them delivered a file.
-#[derive(Debug, Clone, Copy, Default, sqlx::FromRow)]
-pub struct ReportCounts {
-    pub tasks: i64,
-    pub delivered: i64,
-    pub unfinished: i64,
-}
+/// One first delivery of each report's newest period. SQLite returns any one row of each
+/// group for the bare columns; PostgreSQL says which: the newest task.
+const NEWEST_TASKS: &str = if super::POSTGRES {
+    "SELECT DISTINCT ON (t.report) t.report, t.period_from, t.period_to, t.template, t.request,
+        t.format, t.file_name, t.state
+     FROM tasks AS t JOIN (
+        SELECT report, MAX(period_from) AS newest FROM tasks GROUP BY report
+     ) AS n ON t.report = n.report AND t.period_from = n.newest
+     WHERE t.refresh = 0 ORDER BY t.report, t.id DESC"
+} else {
+    "SELECT t.report, t.period_from, t.period_to, t.template, t.request, t.format,
+        t.file_name, t.state
+     FROM tasks AS t JOIN (
+        SELECT report, MAX(period_from) AS newest FROM tasks GROUP BY report
+     ) AS n ON t.report = n.report AND t.period_from = n.newest
+     WHERE t.refresh = 0 GROUP BY t.report"
+};
 
 impl Store {
     /// The task making `request` (first delivery), if any.
     pub async fn task_by_request(&self, request: &str) -> Result<Option<TaskRow>, StoreError> {
         let id: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM tasks WHERE request = ? AND refresh = 0")
+            sqlx::query_scalar("SELECT id FROM tasks WHERE request = $1 AND refresh = 0")
                 .bind(request)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -42,7 +40,7 @@ impl Store {
     /// The task of `report`'s newest period, if any.
     pub async fn newest_task_of(&self, report: &str) -> Result<Option<TaskRow>, StoreError> {
         let id: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM tasks WHERE report = ? ORDER BY period_from DESC, id DESC LIMIT 1",
+            "SELECT id FROM tasks WHERE report = $1 ORDER BY period_from DESC, id DESC LIMIT 1",
         )
         .bind(report)
         .fetch_optional(&self.pool)
@@ -63,7 +61,7 @@ impl Store {
         request: &str,
     ) -> Result<Option<String>, StoreError> {
         Ok(sqlx::query_scalar(
-            "SELECT period_from FROM tasks WHERE report = ? AND file_name = ? AND request <> ?
+            "SELECT period_from FROM tasks WHERE report = $1 AND file_name = $2 AND request <> $3
              LIMIT 1",
         )
         .bind(report)
@@ -75,16 +73,7 @@ impl Store {
 
     /// Each report's task of its newest period (one per report).
     pub async fn newest_tasks(&self) -> Result<Vec<NewestTask>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT t.report, t.period_from, t.period_to, t.template, t.request, t.format,
-                t.file_name, t.state
-             FROM tasks AS t JOIN (
-                SELECT report, MAX(period_from) AS newest FROM tasks GROUP BY report
-             ) AS n ON t.report = n.report AND t.period_from = n.newest
-             WHERE t.refresh = 0 GROUP BY t.report",
-        )
-        .fetch_all(&self.pool)
-        .await?)
+        Ok(sqlx::query_as(NEWEST_TASKS).fetch_all(&self.pool).await?)
     }
 
     /// The unfinished tasks (id, report, first day, `date_to`, template), for carrying those of
@@ -103,8 +92,9 @@ impl Store {
     /// Every report name in the database with its counts, by name.
     pub async fn report_counts(&self) -> Result<Vec<(String, ReportCounts)>, StoreError> {
         let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
-            "SELECT report, COUNT(*), SUM(state = 'done'),
-                SUM(state IN ('intent', 'creating', 'polling', 'downloading'))
+            "SELECT report, COUNT(*), SUM(CASE WHEN state = 'done' THEN 1 ELSE 0 END),
+                SUM(CASE WHEN state IN ('intent', 'creating', 'polling', 'downloading')
+                    THEN 1 ELSE 0 END)
              FROM tasks GROUP BY report ORDER BY report",
         )
         .fetch_all(&self.pool)

@@ -2,18 +2,19 @@
 //! refused with its candidates), which task a file path belongs to, the newest download of
 //! each report, and the Gcore account the database works for.
 
+use super::FileOwner;
 use super::{Store, StoreError, TaskRow};
 
 /// How many candidates an ambiguous uuid prefix lists.
 const CANDIDATES_SHOWN: i64 = 10;
 
-/// A task that a file path is recorded for.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct FileOwner {
-    pub id: i64,
-    pub report: String,
-    pub period_from: String,
-}
+/// The tasks whose uuid starts with $1, at most $2. PostgreSQL compares text in the
+/// database's collation, where `'~'` need not sort after every uuid character.
+const BY_UUID_PREFIX: &str = if super::POSTGRES {
+    "SELECT id FROM tasks WHERE starts_with(uuid, $1) ORDER BY id LIMIT $2"
+} else {
+    "SELECT id FROM tasks WHERE uuid >= $1 AND uuid < $1 || '~' ORDER BY id LIMIT $2"
+};
 
 impl Store {
     /// One task by its id, or by (a prefix of at least 8 characters of) its remote uuid. A
@@ -27,13 +28,11 @@ impl Store {
             return self.task_by_id(id).await;
         }
         let prefix = key.to_ascii_lowercase();
-        let ids: Vec<i64> = sqlx::query_scalar(
-            "SELECT id FROM tasks WHERE uuid >= ?1 AND uuid < ?1 || '~' ORDER BY id LIMIT ?2",
-        )
-        .bind(&prefix)
-        .bind(CANDIDATES_SHOWN + 1)
-        .fetch_all(&self.pool)
-        .await?;
+        let ids: Vec<i64> = sqlx::query_scalar(BY_UUID_PREFIX)
+            .bind(&prefix)
+            .bind(CANDIDATES_SHOWN + 1)
+            .fetch_all(&self.pool)
+            .await?;
         match ids.as_slice() {
             [] => Err(StoreError::NoSuchTask(key.to_string())),
             [id] => self.task_by_id(*id).await,
@@ -52,7 +51,7 @@ impl Store {
     /// The task (other than `id`) that `path` is recorded for, if any.
     pub async fn file_owner(&self, path: &str, id: i64) -> Result<Option<FileOwner>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT id, report, period_from FROM tasks WHERE file_path = ? AND id <> ? LIMIT 1",
+            "SELECT id, report, period_from FROM tasks WHERE file_path = $1 AND id <> $2 LIMIT 1",
         )
         .bind(path)
         .bind(id)
@@ -85,8 +84,8 @@ impl Store {
     /// Remembers the account the first time a task shows it; returns the remembered one.
     pub async fn remember_account(&self, client_id: i64, now: i64) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(
-            "INSERT INTO account (id, client_id, recorded_at) VALUES (1, ?, ?)
-             ON CONFLICT (id) DO UPDATE SET id = id RETURNING client_id",
+            "INSERT INTO account (id, client_id, recorded_at) VALUES (1, $1, $2)
+             ON CONFLICT (id) DO UPDATE SET id = account.id RETURNING client_id",
         )
         .bind(client_id)
         .bind(now)

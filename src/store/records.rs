@@ -1,0 +1,88 @@
+//! The records the store's statements take and return beyond task and event rows (`rows`):
+//! the same for every backend, so the engine never knows which database it has.
+
+use super::{FileRecord, NewTask};
+
+/// A polled task still running remotely: its status and when to look at it next.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PollUpdate {
+    pub id: i64,
+    pub status: String,
+    pub next_at: i64,
+    /// Whether the status differs from the stored one (only then is an event kept).
+    #[serde(skip)]
+    pub changed: bool,
+}
+
+/// How a task's download ends: the file recorded, the version it became (if any), whether a
+/// hook is to run, the refresh schedule (on a period's first task) and the event's message.
+#[derive(Debug, Clone, Copy)]
+pub struct Delivery<'a> {
+    /// `path` is `None` when nothing was delivered.
+    pub file: FileRecord<'a>,
+    pub path: Option<&'a str>,
+    pub version: Option<i64>,
+    pub hook: bool,
+    /// When the period is next requested again, and that refresh's number.
+    pub next_refresh: Option<(i64, i64)>,
+    pub message: &'a str,
+}
+
+/// A task of its report's newest tracked period (see [`Store::newest_requests`]).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct NewestRequest {
+    pub report: String,
+    pub period_from: String,
+    pub period_to: String,
+    pub request: String,
+}
+
+/// What re-rendering a task's request for `retry` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rerendered {
+    /// The task now makes the config's request (`changed`: it differs from the old one).
+    Done { changed: bool },
+    /// Another task already makes the config's request for this period.
+    Taken { by: i64 },
+}
+
+/// A task that a file path is recorded for.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FileOwner {
+    pub id: i64,
+    pub report: String,
+    pub period_from: String,
+}
+
+/// A refresh to record: the period's first task `anchor` (its schedule read as `expected`),
+/// the refresh's task, the refresh numbers it skips (due too, but older) and the schedule
+/// after it (when, and which refresh), `None` when none is left.
+#[derive(Debug, Clone)]
+pub struct RefreshPlan<'a> {
+    pub anchor: i64,
+    pub expected: i64,
+    pub new: &'a NewTask,
+    pub skipped: std::ops::Range<i64>,
+    pub next: Option<(i64, i64)>,
+}
+
+/// A report's newest tracked period and what its task asks (see [`Store::newest_tasks`]).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct NewestTask {
+    pub report: String,
+    pub period_from: String,
+    pub period_to: String,
+    pub template: String,
+    pub request: String,
+    pub format: String,
+    pub file_name: String,
+    pub state: String,
+}
+
+/// How many tasks a report has, and how many of them delivered a file.
+#[derive(Debug, Clone, Copy, Default, sqlx::FromRow)]
+pub struct ReportCounts {
+    pub tasks: i64,
+    pub delivered: i64,
+    pub unfinished: i64,
+}
