@@ -197,11 +197,16 @@ fn intent(
     deadline: Duration,
     now: i64,
 ) -> NewTask {
+    let client_id = parameters
+        .get("client_id")
+        .map(|id| id.as_str().map_or_else(|| id.to_string(), str::to_string))
+        .unwrap_or_default();
     let file_name = naming::render(
         file_template,
         &NameParts {
             name,
             template,
+            client_id: &client_id,
             date_from: &from,
             date_to: &to,
             format: format.as_str(),
