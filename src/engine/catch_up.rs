@@ -35,7 +35,8 @@ pub async fn catch_up_starts(
     }
     let mut starts = HashMap::new();
     let mut look_back = Vec::new();
-    for report in reports {
+    // A fan-out report catches up per client (see `fanout::client_periods`).
+    for report in reports.iter().filter(|r| r.clients.is_none()) {
         let Some(rows) = newest.get(&report.name) else {
             continue;
         };

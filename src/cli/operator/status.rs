@@ -108,6 +108,7 @@ pub fn task_json(task: &TaskRow) -> serde_json::Value {
     serde_json::json!({
         "id": task.id,
         "report": task.report,
+        "client_id": task.client_id(),
         "period_from": task.period_from,
         "period_to": task.period_to,
         "template": task.template,

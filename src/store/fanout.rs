@@ -1,0 +1,43 @@
+//! The reads a report per client needs: each client's newest tracked period of a fan-out report
+//! (where its catch-up starts), from the `client_id` column migration 0016 computes from a
+//! task's parameters.
+
+use super::{Store, StoreError, TaskRow};
+
+/// A first delivery of a client's newest tracked period of a report.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct NewestClientRequest {
+    pub client_id: i64,
+    pub period_from: String,
+    pub period_to: String,
+    pub request: String,
+}
+
+/// Every first delivery of each client's newest tracked period of report `$1`.
+const NEWEST_CLIENT_REQUESTS: &str = "SELECT t.client_id, t.period_from, t.period_to, t.request
+    FROM tasks AS t JOIN (
+        SELECT client_id, MAX(period_from) AS newest FROM tasks
+        WHERE report = $1 AND client_id IS NOT NULL GROUP BY client_id
+    ) AS n ON t.client_id = n.client_id AND t.period_from = n.newest
+    WHERE t.report = $1 AND t.refresh = 0";
+
+impl Store {
+    /// For each client with a task of `report`: the first deliveries of its newest tracked
+    /// period (several when the request changed, or month-to-date periods share the day).
+    pub async fn newest_client_requests(
+        &self,
+        report: &str,
+    ) -> Result<Vec<NewestClientRequest>, StoreError> {
+        Ok(sqlx::query_as(NEWEST_CLIENT_REQUESTS)
+            .bind(report)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+}
+
+impl TaskRow {
+    /// The `client_id` the task asks, when it is an integer (a report per client's tasks).
+    pub fn client_id(&self) -> Option<i64> {
+        self.parameters.0.get("client_id").and_then(|v| v.as_i64())
+    }
+}
