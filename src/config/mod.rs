@@ -24,7 +24,7 @@ use crate::schedule::Schedule;
 use crate::secret::ApiKey;
 
 pub use clients::Clients;
-pub use load::{load, report_names, storage_paths, Overrides, DEFAULT_PATH};
+pub use load::{fan_out_names, load, report_names, storage_paths, Overrides, DEFAULT_PATH};
 pub use parameters::Parameters;
 
 /// The whole, validated configuration.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use jiff::civil::Date;
 use jiff::Timestamp;
 
-use super::changes::period_covering;
+use super::catch_up::period_covering;
 use super::scheduler::{client_request_of, periods_due};
 use crate::config::ReportConfig;
 use crate::period::Period;
@@ -71,4 +71,12 @@ fn asks_the_same(report: &ReportConfig, client: i64, row: &NewestClientRequest) 
         period.date_to(report.date_to_style).to_string() == row.period_to
             && client_request_of(report, Some(client), &period) == row.request
     })
+}
+
+/// For a fan-out report, the `client_id` a task's canonical request asks (to hold the config
+/// against that client's request); `None` for any other report.
+pub(super) fn fan_out_client(report: &ReportConfig, request: &str) -> Option<i64> {
+    report.clients.as_ref()?;
+    let request: serde_json::Value = serde_json::from_str(request).ok()?;
+    request["parameters"]["client_id"].as_i64()
 }

@@ -55,13 +55,16 @@ use crate::store::{State, Store, StoreError, TaskRow};
 
 pub use carry::TaskSettings;
 pub use catch_up::catch_up_starts;
-pub use changes::{describe_changes, period_covering, Change};
+pub use catch_up::period_covering;
+pub use changes::{describe_changes, Change};
 pub use fanout::ClientLists;
 pub use files::remove_partial_files;
 pub use open::{build_client, open_engine, open_owned_engine};
 pub use owner::{Owner, Progress};
 pub use runner::{run, run_owned, run_with_reloads, RunMode, RunSummary};
-pub use scheduler::{new_task, periods_due, record_adhoc, record_period, schedule_periods};
+pub use scheduler::{
+    new_client_task, new_task, periods_due, record_adhoc, record_period, schedule_periods,
+};
 pub use step::StepOutcome;
 
 /// How many due tasks one step takes on at most.

@@ -21,7 +21,36 @@ const NEWEST_CLIENT_REQUESTS: &str = "SELECT t.client_id, t.period_from, t.perio
     ) AS n ON t.client_id = n.client_id AND t.period_from = n.newest
     WHERE t.report = $1 AND t.refresh = 0";
 
+/// How many of a fan-out report's clients are in each state, per period.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClientStateCount {
+    pub report: String,
+    pub period_from: String,
+    pub period_to: String,
+    pub state: String,
+    pub clients: i64,
+}
+
+/// Tasks of per-client reports (any refresh) counted per report, period and state.
+const CLIENT_STATE_COUNTS: &str = "SELECT report, period_from, period_to, state,
+        COUNT(*) AS clients
+    FROM tasks WHERE report = $1 AND client_id IS NOT NULL
+    GROUP BY report, period_from, period_to, state
+    ORDER BY period_from DESC, period_to DESC, state";
+
 impl Store {
+    /// For `status`: the tasks of report `report` that ask a `client_id`, counted per period
+    /// and state, newest period first.
+    pub async fn client_state_counts(
+        &self,
+        report: &str,
+    ) -> Result<Vec<ClientStateCount>, StoreError> {
+        Ok(sqlx::query_as(CLIENT_STATE_COUNTS)
+            .bind(report)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
     /// For each client with a task of `report`: the first deliveries of its newest tracked
     /// period (several when the request changed, or month-to-date periods share the day).
     pub async fn newest_client_requests(

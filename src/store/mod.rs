@@ -38,7 +38,7 @@ pub use bulk::PollUpdate;
 pub use conditions::{holding_back, Condition, ConditionKind, NewCondition};
 pub use deliveries::Delivery;
 pub use error::StoreError;
-pub use fanout::NewestClientRequest;
+pub use fanout::{ClientStateCount, NewestClientRequest};
 pub use identity::{NewestRequest, Rerendered};
 pub use lookup::FileOwner;
 pub use reads::HOT_QUERIES;

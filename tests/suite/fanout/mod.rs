@@ -3,11 +3,13 @@
 //! one task per (eligible client, due period), each create asking its client's `client_id`.
 //!
 //! By family: the listing and what it creates (`listing`), what a failing listing and a kill
-//! in the middle of a fan-out leave behind (`faults`), and the config it refuses (`config`).
+//! in the middle of a fan-out leave behind (`faults`), the config it refuses (`config`), and
+//! what status, show, hooks and backfill say of it (`operator`).
 
 mod config;
 mod faults;
 mod listing;
+mod operator;
 
 use std::collections::BTreeMap;
 
