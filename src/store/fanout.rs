@@ -38,7 +38,23 @@ const CLIENT_STATE_COUNTS: &str = "SELECT report, period_from, period_to, state,
     GROUP BY report, period_from, period_to, state
     ORDER BY period_from DESC, period_to DESC, state";
 
+/// Per report, the tasks of its newest period that ask a `client_id` and are not done.
+const CLIENTS_UNDELIVERED: &str = "SELECT t.report, COUNT(*) FROM tasks AS t JOIN (
+        SELECT report, MAX(period_from) AS newest FROM tasks
+        WHERE client_id IS NOT NULL GROUP BY report
+    ) AS n ON t.report = n.report AND t.period_from = n.newest
+    WHERE t.client_id IS NOT NULL AND t.refresh = 0 AND t.state <> 'done'
+    GROUP BY t.report";
+
 impl Store {
+    /// For the metrics: per report, how many clients' tasks of its newest period are not
+    /// delivered (reports whose clients all are, absent).
+    pub async fn clients_undelivered(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(sqlx::query_as(CLIENTS_UNDELIVERED)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
     /// For `status`: the tasks of report `report` that ask a `client_id`, counted per period
     /// and state, newest period first.
     pub async fn client_state_counts(

@@ -1,7 +1,7 @@
 //! The config a report per client refuses, before anything is touched: `parameters.client_id`
 //! beside `clients` (also from `[defaults]`), a `file_name` that does not name `{client_id}`,
-//! and a `clients` value that is neither "all" nor a list of distinct client ids. Each exits 78
-//! with one line naming the key.
+//! a `clients` value that is neither "all" nor a list of distinct client ids, and a listed client
+//! another report already asks for. Each exits 78 with one line naming the key.
 
 use crate::common::{stderr, Harness};
 
@@ -47,6 +47,14 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
             "a client id that is not positive",
             report("[0]", ""),
             "reports[0].clients",
+        ),
+        (
+            "a listed client another report already asks for",
+            format!(
+                "[[reports]]\nname = \"one\"\ntemplate = \"ResellerExpenses\"\nparameters = {{ client_id = 42 }}\n{}",
+                report("[7, 42]", "")
+            ),
+            "reports[1].template",
         ),
     ]
 }
