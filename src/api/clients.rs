@@ -50,6 +50,7 @@ impl Client {
     pub async fn list_clients(&self) -> Result<Vec<i64>, ApiError> {
         let op = Operation::Clients;
         let mut ids = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         let mut offset = 0u64;
         for _ in 0..MAX_CLIENT_PAGES {
             let request = self.http.get(self.url(CLIENTS_PATH)).query(&[
@@ -60,18 +61,23 @@ impl Client {
                 ("offset", offset.to_string()),
             ]);
             let page = self.client_page(op, request).await?;
-            let seen = page.items.len() as u64;
+            let listed = page.items.len() as u64;
+            let mut new = false;
             for item in page.items {
-                if let Some(id) = eligible(op, item)? {
+                let (id, shown) = eligible(op, item)?;
+                new |= seen.insert(id);
+                if shown {
                     ids.push(id);
                 }
             }
-            if seen == 0 || page.more == Some(false) {
+            // A bare array ends at an empty page, or at one that repeats what came before (a
+            // server that does not page it).
+            if listed == 0 || page.more == Some(false) || !new {
                 ids.sort_unstable();
                 ids.dedup();
                 return Ok(ids);
             }
-            offset = offset.saturating_add(seen);
+            offset = offset.saturating_add(listed);
         }
         Err(ApiError::BadResponse {
             op,
@@ -108,9 +114,9 @@ fn decode_page(op: Operation, bytes: &[u8]) -> Result<ClientPage, ApiError> {
     })
 }
 
-/// The item's id, unless the item says it is deleted or a test account (the query asked for
-/// neither: such an item is left out, whatever the server meant by sending it).
-fn eligible(op: Operation, item: Item) -> Result<Option<i64>, ApiError> {
+/// The item's id, and whether it is shown: not if the item says it is deleted or a test account
+/// (the query asked for neither: such an item is left out, whatever the server meant).
+fn eligible(op: Operation, item: Item) -> Result<(i64, bool), ApiError> {
     let id = item
         .id
         .as_ref()
@@ -123,7 +129,7 @@ fn eligible(op: Operation, item: Item) -> Result<Option<i64>, ApiError> {
         });
     };
     let flagged = |v: &Option<Value>| v.as_ref().and_then(Value::as_bool) == Some(true);
-    Ok((!flagged(&item.deleted) && !flagged(&item.is_test)).then_some(id))
+    Ok((id, !flagged(&item.deleted) && !flagged(&item.is_test)))
 }
 
 #[cfg(test)]
@@ -143,12 +149,12 @@ mod tests {
             "results": [{"id": 9}]}"#;
         let page = decode_page(op, enveloped).expect("envelope");
         assert_eq!((page.items.len(), page.more), (1, Some(true)));
-        let ids: Vec<Option<i64>> = bare
+        let ids: Vec<(i64, bool)> = bare
             .items
             .into_iter()
             .map(|i| eligible(op, i).expect("id"))
             .collect();
-        assert_eq!(ids, vec![Some(7), None]);
+        assert_eq!(ids, vec![(7, true), (8, false)]);
         let no_id = decode_page(op, br#"[{"name": "x"}]"#).expect("array");
         let item = no_id.items.into_iter().next().expect("item");
         assert!(eligible(op, item).is_err());

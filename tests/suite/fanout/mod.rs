@@ -2,11 +2,13 @@
 //! simulator's clients (`GET /iam/clients`, some of them test accounts or deleted) and records
 //! one task per (eligible client, due period), each create asking its client's `client_id`.
 //!
-//! By family: the listing and what it creates (`listing`), what a failing listing and a kill
-//! in the middle of a fan-out leave behind (`faults`), the config it refuses (`config`), and
-//! what status, show, hooks and backfill say of it (`operator`).
+//! By family: the listing and what it creates (`listing`), its requests against the IAM spec
+//! (`conformance`), what a failing listing and a kill in the middle of a fan-out leave behind
+//! (`faults`), the config it refuses (`config`), and what status, show, hooks and backfill say
+//! of it (`operator`).
 
 mod config;
+mod conformance;
 mod faults;
 mod listing;
 mod operator;
