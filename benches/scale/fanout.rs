@@ -67,5 +67,11 @@ pub(crate) async fn fanout(n: usize) -> tempfile::TempDir {
         usage.sys.as_secs_f64(),
         usage.cpu.as_secs_f64() * 1000.0 / eligible.max(1) as f64
     );
+    if let Ok(log) = std::fs::read_to_string(dir.path().join("daemon.log")) {
+        log.lines()
+            .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+            .take(3)
+            .for_each(|l| println!("  daemon: {l}"));
+    }
     dir
 }

@@ -109,6 +109,14 @@ impl Engine {
         }
     }
 
+    /// How many `clients = "all"` reports wait for a listing that failed at its last try.
+    pub(super) fn fan_out_unlisted(&self) -> usize {
+        let failing = self.listings().retry_at.is_some();
+        (self.config.reports.iter())
+            .filter(|r| failing && r.clients == Some(Clients::All))
+            .count()
+    }
+
     /// Lists the clients; `None` (and a retry later) when the listing fails.
     async fn list_all(&self, now: i64) -> Result<Option<Arc<[i64]>>, EngineError> {
         match self.client.list_clients().await {

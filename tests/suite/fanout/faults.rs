@@ -1,6 +1,7 @@
 //! What a failing listing and a kill in the middle of a fan-out leave behind: a client page
 //! that fails creates nothing (not even for the clients of the pages that were read) and the
-//! listing is tried again until it succeeds; a run killed after recording part of the clients'
+//! listing is tried again until it succeeds (a one-shot run exits 75 and leaves it to the next
+//! run); a run killed after recording part of the clients'
 //! intents, or after sending part of their creates, still makes exactly one create per client.
 
 use std::time::Duration;
@@ -83,4 +84,29 @@ async fn a_run_killed_in_the_middle_of_a_fan_out_still_creates_once_per_client()
         let eligible = h.sim.eligible_clients();
         assert_one_task_per_client(&h, &eligible, point).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_shot_run_whose_listing_fails_exits_75_and_the_next_run_lists_again() {
+    let options = SimOptions {
+        clients: 40,
+        ..quick_sim()
+    };
+    let h = Harness::with_options(options, &all_clients("")).await;
+    h.sim.set_faults(Faults {
+        fail_clients_request: Some((0, 1)),
+        ..Faults::default()
+    });
+    let first = h.run(&["run", "--once"]).await;
+    assert_eq!(first.status.code(), Some(75), "{}", stderr(&first));
+    assert!(
+        stderr(&first).contains("could not be listed"),
+        "{}",
+        stderr(&first)
+    );
+    assert!(h.sim.tasks().is_empty(), "nothing created without the list");
+    let second = h.run(&["run", "--once"]).await;
+    assert!(second.status.success(), "{}", stderr(&second));
+    let eligible = h.sim.eligible_clients();
+    assert_one_task_per_client(&h, &eligible, "the next run").await;
 }
