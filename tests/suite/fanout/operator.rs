@@ -1,7 +1,10 @@
 //! The operator's view of a report per client: `status` summarises it per period (clients
 //! done, running, failed, waiting) unless `--all`; `--client ID` shows one client's tasks;
 //! `status --json` and `show` carry `client_id`; a hook sees `REPORT_CLIENT_ID`; `backfill
-//! --client ID` records older periods for that client only.
+//! --client ID` records older periods for that client only; the metrics count the clients not
+//! delivered per report, with no client label.
+
+use std::time::Duration;
 
 use super::tasks_by_client;
 use crate::common::{months_back, show, stderr, Harness};
@@ -66,4 +69,32 @@ async fn status_summarises_a_report_per_client_and_show_hooks_and_backfill_name_
     let by_client = tasks_by_client(&h);
     assert_eq!(by_client[&5].len(), 3, "two older periods for client 5");
     assert_eq!(by_client[&17].len(), 1, "none for client 17");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_metrics_count_undelivered_clients_per_report_with_no_client_label() {
+    let h = Harness::start("").await;
+    h.write_config(&format!(
+        "{}\n[metrics]\nlisten = \"127.0.0.1:0\"\n[[reports]]\nname = \"expenses\"\ntemplate = \"ResellerExpenses\"\nclients = [5, 17, 23]\n",
+        crate::common::FAST_POLLING
+    ));
+    h.sim.set_faults(gcore_reportd_sim::Faults {
+        never_finish_when: Some(("client_id".into(), 17.into())),
+        ..Default::default()
+    });
+    let daemon = h.spawn(h.child(&["run"]), "daemon.log");
+    let port = daemon.metrics_port().await;
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let series = "gcore_reportd_clients_undelivered{report=\"expenses\"} 1";
+    let page = crate::common::wait_for_value(
+        "one client undelivered",
+        Duration::from_secs(60),
+        || async {
+            let page = reqwest::get(&url).await.ok()?.text().await.ok()?;
+            page.lines().any(|l| l == series).then_some(page)
+        },
+    )
+    .await;
+    assert!(!page.contains("client_id"), "no client label: {page}");
+    daemon.stop().await;
 }
