@@ -38,6 +38,8 @@ pub(crate) struct ClientBook {
     bare: bool,
     /// Listing requests answered so far (for `Faults::fail_clients_request`).
     pub requests: u32,
+    /// A parameter the templates list leaves out (a template that takes no `client_id`).
+    pub hidden_parameter: Option<String>,
 }
 
 impl ClientBook {
@@ -97,6 +99,11 @@ impl SimHandle {
         if let Some(c) = inner.clients.clients.iter_mut().find(|c| c.id == id) {
             c.deleted = true;
         }
+    }
+
+    /// The templates list declares no parameter `name` from now on (`None`: all of them).
+    pub fn hide_template_parameter(&self, name: Option<&str>) {
+        self.shared.lock().clients.hidden_parameter = name.map(str::to_string);
     }
 
     /// Answers client listings with a bare array (`true`) or the envelope (`false`, the start).

@@ -1,7 +1,8 @@
 //! The config a report per client refuses, before anything is touched: `parameters.client_id`
 //! beside `clients` (also from `[defaults]`), a `file_name` that does not name `{client_id}`,
 //! a `clients` value that is neither "all" nor a list of distinct client ids, and a listed client
-//! another report already asks for. Each exits 78 with one line naming the key.
+//! another report already asks for. Each exits 78 with one line naming the key. Online,
+//! `check-config --online` refuses a template that declares no `client_id`.
 
 use crate::common::{stderr, Harness};
 
@@ -76,5 +77,24 @@ async fn a_report_per_client_with_a_wrong_key_exits_78_with_one_line_naming_it()
     assert!(
         h.sim.request_counts().is_empty(),
         "nothing was asked of the API"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_config_online_refuses_a_report_per_client_whose_template_takes_no_client_id() {
+    let h = Harness::start(&super::all_clients("")).await;
+    let out = h.run(&["check-config", "--online"]).await;
+    assert!(
+        out.status.success(),
+        "the template declares client_id: {}",
+        stderr(&out)
+    );
+    h.sim.hide_template_parameter(Some("client_id"));
+    let out = h.run(&["check-config", "--online"]).await;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(78), "{err}");
+    assert!(
+        err.contains("report expenses") && err.contains("\"client_id\""),
+        "{err}"
     );
 }
