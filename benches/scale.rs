@@ -15,13 +15,18 @@
 //! - A create burst of N per-client reports killed three times (`crash`), beside the same
 //!   burst uncrashed: duplicates, API requests per report over all runs, wall times.
 //!
-//! Arguments select scenarios: `many`, `crash`, `big`, `rows`, `verified`, `slow` (default: all);
-//! `--n N` overrides the report counts of `many` and `crash`.
+//! - One report per client (`fanout`): `clients = "all"` over 5,000 eligible clients: all
+//!   delivered, API requests per report counting the client pages, peak RSS (issue 21).
+//!
+//! Arguments select scenarios: `many`, `crash`, `fanout`, `big`, `rows`, `verified`, `slow`
+//! (default: all); `--n N` overrides the report counts of `many`, `crash` and `fanout`.
 
 #[path = "scale/big.rs"]
 mod big;
 #[path = "scale/crash.rs"]
 mod crash;
+#[path = "scale/fanout.rs"]
+mod fanout;
 #[path = "scale/harness.rs"]
 mod harness;
 #[path = "scale/many.rs"]
@@ -77,6 +82,9 @@ async fn main() {
         {
             finished_runs.extend(crash::crash(n).await);
         }
+    }
+    if wants("fanout") {
+        finished_runs.push(fanout::fanout(custom_n.unwrap_or(5_000)).await);
     }
     if wants("big") {
         big().await;

@@ -1,5 +1,5 @@
 //! Report file names: the `file_name` template (`{name}_{date_from}_{date_to}.{format}` by
-//! default), how it is filled in, and the rules that keep every name a plain file inside the
+//! default, `{name}_{client_id}_{date_from}_{date_to}.{format}` for a report per client), how it is filled in, and the rules that keep every name a plain file inside the
 //! output directory whatever a config or the remote API says.
 
 use std::fmt;
@@ -7,12 +7,24 @@ use std::fmt;
 /// The file name used when a report does not set `file_name`.
 pub const DEFAULT_TEMPLATE: &str = "{name}_{date_from}_{date_to}.{format}";
 
-const PLACEHOLDERS: [&str; 5] = ["name", "template", "date_from", "date_to", "format"];
+/// The file name used when a report with `clients` does not set `file_name`.
+pub const FAN_OUT_TEMPLATE: &str = "{name}_{client_id}_{date_from}_{date_to}.{format}";
+
+const PLACEHOLDERS: [&str; 6] = [
+    "name",
+    "template",
+    "client_id",
+    "date_from",
+    "date_to",
+    "format",
+];
 
 /// The values a template's placeholders are replaced with.
 pub struct NameParts<'a> {
     pub name: &'a str,
     pub template: &'a str,
+    /// The task's `parameters.client_id` (empty when it has none).
+    pub client_id: &'a str,
     pub date_from: &'a str,
     pub date_to: &'a str,
     pub format: &'a str,
@@ -45,7 +57,7 @@ pub fn check_template(template: &str) -> Result<(), BadTemplate> {
         let key = &rest[open + 1..open + close];
         if !PLACEHOLDERS.contains(&key) {
             return Err(BadTemplate(format!(
-                "unknown placeholder {{{key}}}: expected one of {{name}}, {{template}}, {{date_from}}, {{date_to}}, {{format}}"
+                "unknown placeholder {{{key}}}: expected one of {{name}}, {{template}}, {{client_id}}, {{date_from}}, {{date_to}}, {{format}}"
             )));
         }
         rest = &rest[open + close + 1..];
@@ -63,6 +75,7 @@ fn sample_parts() -> NameParts<'static> {
     NameParts {
         name: "report",
         template: "Template",
+        client_id: "101",
         date_from: "2025-01-01",
         date_to: "2025-02-01",
         format: "csv",
@@ -75,6 +88,7 @@ pub fn render(template: &str, parts: &NameParts<'_>) -> String {
     for (key, value) in [
         ("{name}", parts.name),
         ("{template}", parts.template),
+        ("{client_id}", parts.client_id),
         ("{date_from}", parts.date_from),
         ("{date_to}", parts.date_to),
         ("{format}", parts.format),
@@ -108,6 +122,8 @@ mod tests {
     fn the_default_template_gives_name_dates_and_extension() {
         let name = render(DEFAULT_TEMPLATE, &sample_parts());
         assert_eq!(name, "report_2025-01-01_2025-02-01.csv");
+        let name = render(FAN_OUT_TEMPLATE, &sample_parts());
+        assert_eq!(name, "report_101_2025-01-01_2025-02-01.csv");
     }
 
     #[test]

@@ -12,6 +12,8 @@ pub enum Operation {
     Retrieve,
     Download,
     Templates,
+    /// `GET /iam/clients` (the reseller's clients, for reports per client).
+    Clients,
 }
 
 impl Operation {
@@ -22,6 +24,7 @@ impl Operation {
             Operation::Retrieve => "retrieve",
             Operation::Download => "download",
             Operation::Templates => "templates",
+            Operation::Clients => "clients",
         }
     }
 }

@@ -7,6 +7,7 @@
 //! request at once. It knows nothing of the config file or the database.
 
 mod body;
+mod clients;
 mod credentials;
 mod download;
 mod error;
@@ -24,6 +25,7 @@ use reqwest::{header, Url};
 use tokio::sync::watch;
 
 pub use body::{parse_json, MAX_JSON_BODY};
+pub use clients::CLIENTS_PAGE;
 pub use download::Download;
 pub use error::{ApiError, ErrorClass, Operation};
 pub use listed::{Listed, Odd};

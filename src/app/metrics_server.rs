@@ -96,6 +96,23 @@ async fn render(store: &Store, config: &Config, now: i64) -> Result<String, Page
         last_success,
     );
     register_waiting(&mut registry, store, now).await?;
+    // A report per client: one series per report (never per client), counting the clients
+    // whose newest period is not delivered yet.
+    let undelivered = Family::<ReportLabel, Gauge>::default();
+    let missing: std::collections::HashMap<String, i64> =
+        store.clients_undelivered().await?.into_iter().collect();
+    for report in config.reports.iter().filter(|r| r.clients.is_some()) {
+        let n = missing.get(&report.name).copied().unwrap_or(0);
+        let label = ReportLabel {
+            report: report.name.clone(),
+        };
+        undelivered.get_or_create(&label).set(n);
+    }
+    registry.register(
+        "clients_undelivered",
+        "Per report per client: clients whose newest period is not delivered yet",
+        undelivered,
+    );
     let (restated, empty) = store.count_restated_and_empty().await?;
     registry.register(
         "versions_restated",

@@ -28,6 +28,10 @@ pub struct BackfillArgs {
     /// List the periods without recording or creating anything.
     #[arg(long)]
     pub dry_run: bool,
+    /// For a report per client (`clients`): this client only (default: each of its clients,
+    /// as listed by the API now for `clients = "all"`).
+    #[arg(long, value_name = "ID")]
+    pub client: Option<i64>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -94,22 +98,53 @@ pub async fn backfill(cli: &Cli, args: &BackfillArgs) -> anyhow::Result<ExitCode
         println!("{} period(s); nothing recorded (--dry-run)", periods.len());
         return Ok(ExitCode::SUCCESS);
     }
+    let clients = backfill_clients(&config, &report, args.client).await?;
     let since = clock()?.now_ms();
     let location = engine::store_location(&config.storage.database)?;
     let store = Store::open_at(&location, config.storage.busy_timeout).await?;
     let mut recorded = 0;
     for period in &periods {
-        let now = clock()?.now_ms();
-        if engine::record_period(&store, &report, period, config.polling.deadline, now).await? {
-            recorded += 1;
+        for client in &clients {
+            let now = clock()?.now_ms();
+            let deadline = config.polling.deadline;
+            if engine::record_period(&store, &report, *client, period, deadline, now).await? {
+                recorded += 1;
+            }
         }
     }
     store.close().await;
     println!(
         "{recorded} new period(s) recorded, {} already had a task",
-        periods.len() - recorded
+        periods.len() * clients.len() - recorded
     );
     drain(config, since).await
+}
+
+/// Whose periods a backfill records: the report's own (`None`), or for a report per client the
+/// one `--client`, else each of its clients (listed by the API for `clients = "all"`).
+async fn backfill_clients(
+    config: &Config,
+    report: &crate::config::ReportConfig,
+    client: Option<i64>,
+) -> anyhow::Result<Vec<Option<i64>>> {
+    use crate::config::Clients;
+    Ok(match (&report.clients, client) {
+        (None, None) => vec![None],
+        (None, Some(_)) => {
+            let msg = format!(
+                "--client: report {} is not a report per client (it sets no `clients`)",
+                report.name
+            );
+            return Err(UsageError(msg).into());
+        }
+        (Some(_), Some(id)) => vec![Some(id)],
+        (Some(Clients::Fixed(ids)), None) => ids.iter().copied().map(Some).collect(),
+        (Some(Clients::All), None) => {
+            let client = engine::build_client(config)?;
+            let ids = client.list_clients().await?;
+            ids.into_iter().map(Some).collect()
+        }
+    })
 }
 
 pub async fn submit(cli: &Cli, args: &SubmitArgs) -> anyhow::Result<ExitCode> {

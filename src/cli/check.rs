@@ -39,7 +39,7 @@ pub async fn check_config(config_path: &Path, online: bool) -> anyhow::Result<Ex
     let problems: Vec<String> = config
         .reports
         .iter()
-        .flat_map(|r| report_problems(&r.name, &r.template, &r.parameters.to_map(), &templates))
+        .flat_map(|r| report_problems(&r.name, &r.template, &asked(r), &templates))
         .collect();
     if problems.is_empty() {
         println!(
@@ -76,6 +76,17 @@ async fn print_changes(config: &crate::config::Config) -> anyhow::Result<()> {
         println!("{}", change.line);
     }
     Ok(())
+}
+
+/// The parameters a report sends besides the dates: a report per client's with a `client_id`
+/// (its first fixed client, or 1), so that the template is checked to declare one, an integer.
+fn asked(report: &crate::config::ReportConfig) -> Map<String, Value> {
+    let mut parameters = report.parameters.to_map();
+    if let Some(clients) = &report.clients {
+        let sample = clients.fixed().and_then(|ids| ids.first()).copied();
+        parameters.insert("client_id".into(), sample.unwrap_or(1).into());
+    }
+    parameters
 }
 
 /// What is wrong with one report's template and parameters, given the live templates.

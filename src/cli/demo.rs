@@ -45,6 +45,10 @@ pub struct SimulateArgs {
     /// is final: a refreshed report then brings a new version.
     #[arg(long, default_value_t = 0)]
     pub restatements: u32,
+    /// The reseller's clients `GET /iam/clients` serves: this many from id 1001, every 7th a
+    /// test account and every 11th deleted (for reports per client).
+    #[arg(long, default_value_t = 12)]
+    pub clients: u32,
     /// A slow server: send every report file at this many MB/s (10^6 bytes), in writes of
     /// `--write-kib` (default: as fast as the client reads).
     #[arg(long, value_name = "MB_PER_S", value_parser = parse_rate)]
@@ -84,6 +88,7 @@ pub async fn simulate(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
         running_for: args.running_for,
         report_rows: args.rows,
         restatements: args.restatements,
+        clients: args.clients,
         pace: args.pace.map(|rate| sim::Pace {
             bytes_per_second: (rate * 1e6) as u64,
             write_size: args.write_kib as usize * 1024,
@@ -105,6 +110,7 @@ pub async fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let options = SimOptions {
         pending_for: Duration::from_millis(800),
         running_for: Duration::from_millis(1200),
+        clients: 12,
         ..SimOptions::default()
     };
     let key = ApiKey::new(&options.api_key).context("the simulator's key is empty")?;

@@ -240,8 +240,8 @@ async fn run(cli: &Cli, once: bool) -> anyhow::Result<ExitCode> {
     );
     Ok(match once {
         true if summary.failed > 0 => ExitCode::FAILURE,
-        true if summary.waiting > 0 => {
-            eprintln!("gcore-reportd: {} due period(s) not delivered yet (waiting for the API, or the run was stopped): the next run resumes them; see `gcore-reportd status`", summary.waiting);
+        true if summary.waiting > 0 || summary.unlisted > 0 => {
+            eprintln!("gcore-reportd: {}", summary.unfinished());
             ExitCode::from(EXIT_TEMPFAIL)
         }
         _ => ExitCode::SUCCESS,

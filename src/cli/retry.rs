@@ -73,7 +73,9 @@ async fn rerender(
         );
         return Err(UsageError(msg).into());
     };
-    let new = engine::new_task(report, &period, config.polling.deadline, now);
+    // A report per client's task keeps its client: the config is held against its request.
+    let client = report.clients.as_ref().and(task.client_id());
+    let new = engine::new_client_task(report, client, &period, config.polling.deadline, now);
     match store.rerender(task.id, task.state, &new, now).await? {
         Rerendered::Done { changed: true } => {
             Ok("with the config's current template and parameters".into())

@@ -101,8 +101,12 @@ async fn created_again(
     if due.iter().any(|p| p.from.to_string() == task.period_from) {
         return Ok("its period will be created again at the next scheduling pass (the daemon's next due report or restart, or `run --once`)".into());
     }
+    let client = match (&report.clients, task.client_id()) {
+        (Some(_), Some(id)) => format!(" --client {id}"),
+        _ => String::new(),
+    };
     Ok(format!(
-        "its period will not be created again by the schedule: `gcore-reportd backfill --report {} --from {} --to {}` creates it",
+        "its period will not be created again by the schedule: `gcore-reportd backfill --report {}{client} --from {} --to {}` creates it",
         report.name, task.period_from, task.period_from
     ))
 }

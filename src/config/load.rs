@@ -66,6 +66,17 @@ pub fn report_names(path: &Path, overrides: &Overrides) -> Result<Vec<String>, C
     Ok(raw.reports.into_iter().filter_map(|r| r.name).collect())
 }
 
+/// The names of the configured reports per client (`clients`, on the report or in
+/// `[defaults]`), without validation or the API key (for `status`, which summarises them).
+pub fn fan_out_names(path: &Path, overrides: &Overrides) -> Result<Vec<String>, ConfigError> {
+    let raw = load_file_only(path, overrides)?;
+    let all = raw.defaults.clients.is_some();
+    Ok((raw.reports.into_iter())
+        .filter(|r| all || r.clients.is_some())
+        .filter_map(|r| r.name)
+        .collect())
+}
+
 /// Reads and merges the file and environment, without validation or the API key.
 ///
 /// The file is deserialised into [`RawConfig`] (see `parse`: a config with 10,000 reports stays

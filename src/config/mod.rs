@@ -4,6 +4,7 @@
 //! program before it touches anything (exit code 78).
 
 mod bounds;
+mod clients;
 mod database;
 mod load;
 mod parameters;
@@ -23,8 +24,9 @@ use crate::period::{DateToStyle, PeriodKind};
 use crate::schedule::Schedule;
 use crate::secret::ApiKey;
 
+pub use clients::Clients;
 pub use database::{database, Database};
-pub use load::{load, report_names, storage_paths, Overrides, DEFAULT_PATH};
+pub use load::{fan_out_names, load, report_names, storage_paths, Overrides, DEFAULT_PATH};
 pub use parameters::Parameters;
 
 /// The whole, validated configuration.
@@ -134,6 +136,8 @@ pub struct ReportConfig {
     pub refresh: Vec<Duration>,
     /// Command run when a refresh brought a file that differs from the current one.
     pub on_restated: Vec<String>,
+    /// Fan-out: one task per (client, period) for these clients (`None`: one per period).
+    pub clients: Option<Clients>,
 }
 
 /// A report's `on_empty` policy.

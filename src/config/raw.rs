@@ -119,6 +119,8 @@ pub struct RawReport {
     pub on_empty: Option<String>,
     pub refresh: Option<Vec<String>>,
     pub on_restated: Option<Vec<String>>,
+    /// Fan-out: `"all"` or a list of client ids (see `config::clients`).
+    pub clients: Option<super::clients::RawClients>,
 }
 
 fn default_base_url() -> String {

@@ -14,9 +14,9 @@ use std::collections::HashMap;
 use jiff::civil::Date;
 use jiff::Timestamp;
 
-use super::changes::period_covering;
 use super::scheduler::request_of;
 use crate::config::ReportConfig;
+use crate::period::Period;
 use crate::store::{NewestRequest, Store, StoreError};
 
 /// Requests looked up per query when reports look back for their request's newest period.
@@ -35,7 +35,8 @@ pub async fn catch_up_starts(
     }
     let mut starts = HashMap::new();
     let mut look_back = Vec::new();
-    for report in reports {
+    // A fan-out report catches up per client (see `fanout::client_periods`).
+    for report in reports.iter().filter(|r| r.clients.is_none()) {
         let Some(rows) = newest.get(&report.name) else {
             continue;
         };
@@ -107,4 +108,25 @@ async fn keep_tracked(
         *newest = (*newest).max(from);
     }
     Ok(())
+}
+
+/// The report's period (under the current config) that a task of `from`..`to` covers: the one
+/// starting on `from`, and for month-to-date the one with the same `date_to`.
+pub fn period_covering(report: &ReportConfig, from: &str, to: &str) -> Option<Period> {
+    let from: jiff::civil::Date = from.parse().ok()?;
+    let end = from.checked_add(jiff::Span::new().days(100)).ok()?;
+    let periods: Vec<Period> = report
+        .period
+        .periods_starting_between(from, end)
+        .into_iter()
+        .filter(|p| p.from == from)
+        .collect();
+    let same_end = periods
+        .iter()
+        .find(|p| p.date_to(report.date_to_style).to_string() == to);
+    match (same_end, periods.as_slice()) {
+        (Some(p), _) => Some(*p),
+        (None, [only]) => Some(*only),
+        _ => None,
+    }
 }

@@ -10,9 +10,10 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::scheduler::{new_task, periods_due, request_of};
+use super::catch_up::period_covering;
+use super::fanout::fan_out_client as client;
+use super::scheduler::{client_request_of, new_client_task, new_task, periods_due};
 use crate::config::{Config, ReportConfig};
-use crate::period::Period;
 use crate::store::{canonical_request, NewestTask, ReportCounts, Store, StoreError};
 
 /// What a changed request means, in the words of the README.
@@ -48,7 +49,8 @@ pub async fn describe_changes(
                 let task = current_task(store, report, task, now).await?;
                 let mut change = compare(config, report, &task, count, now);
                 if change.line.contains(NEW_REQUEST) {
-                    change.line += &file_clash(store, config, report, now).await?;
+                    let asked = client(report, &task.request);
+                    change.line += &file_clash(store, config, report, asked, now).await?;
                 }
                 change
             }
@@ -87,7 +89,7 @@ async fn current_task(
     let Some(period) = periods_due(report, None, at).last().copied() else {
         return Ok(newest.clone());
     };
-    let request = request_of(report, &period);
+    let request = client_request_of(report, client(report, &newest.request), &period);
     if request == newest.request {
         return Ok(newest.clone());
     }
@@ -112,13 +114,14 @@ async fn file_clash(
     store: &Store,
     config: &Config,
     report: &ReportConfig,
+    asked: Option<i64>,
     now: i64,
 ) -> Result<String, StoreError> {
     let at = jiff::Timestamp::from_millisecond(now).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
     let Some(period) = periods_due(report, None, at).last().copied() else {
         return Ok(String::new());
     };
-    let new = new_task(report, &period, config.polling.deadline, now);
+    let new = new_client_task(report, asked, &period, config.polling.deadline, now);
     let request = canonical_request(&new.template, &new.parameters);
     let taken = store
         .file_name_taken(&report.name, &new.file_name, &request)
@@ -148,7 +151,8 @@ fn compare(
             changed: true,
         };
     };
-    let new = new_task(report, &period, config.polling.deadline, now);
+    let asked = client(report, &task.request);
+    let new = new_client_task(report, asked, &period, config.polling.deadline, now);
     if canonical_request(&new.template, &new.parameters) != task.request {
         let what = what_changed(task, &new.template, &new.parameters);
         let line = format!("{name}: {what} changed since the last run; {NEW_REQUEST}; {kept}");
@@ -224,25 +228,4 @@ async fn untracked(
         line: format!("{name}: no tracked period yet"),
         changed: false,
     })
-}
-
-/// The report's period (under the current config) that a task of `from`..`to` covers: the one
-/// starting on `from`, and for month-to-date the one with the same `date_to`.
-pub fn period_covering(report: &ReportConfig, from: &str, to: &str) -> Option<Period> {
-    let from: jiff::civil::Date = from.parse().ok()?;
-    let end = from.checked_add(jiff::Span::new().days(100)).ok()?;
-    let periods: Vec<Period> = report
-        .period
-        .periods_starting_between(from, end)
-        .into_iter()
-        .filter(|p| p.from == from)
-        .collect();
-    let same_end = periods
-        .iter()
-        .find(|p| p.date_to(report.date_to_style).to_string() == to);
-    match (same_end, periods.as_slice()) {
-        (Some(p), _) => Some(*p),
-        (None, [only]) => Some(*only),
-        _ => None,
-    }
 }

@@ -1,5 +1,5 @@
 //! Hooks: a report's `on_success` / `on_failure` command (an argv array, no shell) runs after
-//! the task ends, with REPORT_NAME, REPORT_PATH, REPORT_UUID, PERIOD_FROM, PERIOD_TO,
+//! the task ends, with REPORT_NAME, REPORT_PATH, REPORT_UUID, REPORT_CLIENT_ID, PERIOD_FROM, PERIOD_TO,
 //! REPORT_SHA256, REPORT_STATUS, REPORT_ROWS and REPORT_COLUMNS (empty when the file was not
 //! verified) in its environment and `hook_timeout` to finish; `on_restated` runs instead of
 //! `on_success` when a refresh brought a new version, with REPORT_VERSION and
@@ -214,6 +214,10 @@ fn hook_env(task: &TaskRow) -> Vec<(&'static str, String)> {
         (
             "REPORT_VERSION",
             task.version.map(|n| n.to_string()).unwrap_or_default(),
+        ),
+        (
+            "REPORT_CLIENT_ID",
+            task.client_id().map(|n| n.to_string()).unwrap_or_default(),
         ),
     ]
 }

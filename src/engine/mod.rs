@@ -12,10 +12,12 @@ mod carry;
 mod catch_up;
 mod changes;
 mod checking;
+mod clients;
 mod create;
 mod deliver;
 mod download;
 mod evidence;
+mod fanout;
 mod files;
 mod hook_pool;
 mod hook_process;
@@ -30,6 +32,7 @@ mod pipeline;
 mod poll;
 mod reconcile;
 mod refresh;
+mod requests;
 mod run_report;
 mod runner;
 mod scan;
@@ -52,12 +55,16 @@ use crate::store::{State, Store, StoreError, TaskRow};
 
 pub use carry::TaskSettings;
 pub use catch_up::catch_up_starts;
-pub use changes::{describe_changes, period_covering, Change};
+pub use catch_up::period_covering;
+pub use changes::{describe_changes, Change};
+pub use fanout::ClientLists;
 pub use files::remove_partial_files;
 pub use open::{build_client, open_engine, open_owned_engine, store_location};
 pub use owner::{Owner, Progress};
 pub use runner::{run, run_owned, run_with_reloads, RunMode, RunSummary};
-pub use scheduler::{new_task, periods_due, record_adhoc, record_period, schedule_periods};
+pub use scheduler::{
+    new_client_task, new_task, periods_due, record_adhoc, record_period, schedule_periods,
+};
 pub use step::StepOutcome;
 
 /// How many due tasks one step takes on at most.
@@ -103,6 +110,8 @@ pub struct Engine {
     account: Arc<std::sync::atomic::AtomicI64>,
     /// The tracker its tasks are on, the liveness registry, the running hooks (see `owner`).
     owner: Owner,
+    /// What the fan-out reports' clients were listed for (see `clients`).
+    listings: Arc<std::sync::Mutex<clients::Listings>>,
 }
 
 /// The span every log line about `task` is in: its id, report, period and remote uuid.
@@ -147,6 +156,7 @@ impl Engine {
             lock,
             account: Arc::default(),
             owner,
+            listings: Arc::default(),
         }
     }
 

@@ -12,6 +12,19 @@ pub struct RunSummary {
     pub done: usize,
     pub failed: usize,
     pub waiting: usize,
+    /// Reports per client whose clients could not be listed at the run's last try: their due
+    /// periods are not recorded yet.
+    pub unlisted: usize,
+}
+
+impl RunSummary {
+    /// Why a one-shot run ends with work left for the next one.
+    pub fn unfinished(&self) -> String {
+        match self.unlisted {
+            0 => format!("{} due period(s) not delivered yet (waiting for the API, or the run was stopped): the next run resumes them; see `gcore-reportd status`", self.waiting),
+            n => format!("the clients of {n} report(s) per client could not be listed: their due periods are not recorded yet; the next run lists them again ({} other due period(s) not delivered yet)", self.waiting),
+        }
+    }
 }
 
 /// Says what the configuration's changes since the last run mean for the tracked periods: one
@@ -40,6 +53,7 @@ pub(super) async fn summarise(engine: &Engine, since: i64) -> Result<RunSummary,
         }
     }
     summary.waiting = usize::try_from(engine.store.count_active().await?).unwrap_or(0);
+    summary.unlisted = engine.fan_out_unlisted();
     Ok(summary)
 }
 

@@ -1,42 +1,55 @@
 //! Turning schedules into work: for every configured report, each period that is due (the most
 //! recent one and every one since the newest period tracked under the request the config makes
 //! now, or all since `catch_up_from`) whose exact request has no task yet is recorded as an
-//! intent row, oldest first. The unique key makes a second row for a request impossible.
+//! intent row, oldest first. The unique key makes a second row for a request impossible. A
+//! report per client (`clients`) does the same per (client, period), for the clients listed
+//! when its periods fell due (see `fanout`).
 
 use std::time::Duration;
 
 use jiff::civil::Date;
 use jiff::Timestamp;
 
+use super::fanout::ClientLists;
+use super::requests::intent;
+pub use super::requests::{client_request_of, new_client_task, new_task, request_of};
 use crate::config::{Config, ReportConfig};
 use crate::format::ReportFormat;
-use crate::naming::{self, NameParts};
+use crate::naming;
 use crate::period::Period;
 use crate::schedule::due_periods;
-use crate::store::{canonical_request, NewTask, Parameters, Store, StoreError};
+use crate::store::{canonical_request, NewTask, Store, StoreError};
 
 /// Intents recorded per transaction when many periods fall due at once.
 const INTENTS_PER_TRANSACTION: usize = 500;
 
-/// Records every due period of every report that has no task yet; returns how many were new.
+/// Records every due period of every report that has no task yet, and of every fan-out report
+/// in `lists` for each of its clients; returns how many were new.
 pub async fn schedule_periods(
     store: &Store,
     config: &Config,
+    lists: &ClientLists,
     now: i64,
 ) -> Result<usize, StoreError> {
     let at = jiff::Timestamp::from_millisecond(now).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
     super::carry::carry_over_unfinished(store, config, now).await?;
     let newest = super::catch_up::catch_up_starts(store, &config.reports, at).await?;
     let mut due = Vec::new();
-    for report in &config.reports {
+    for report in config.reports.iter().filter(|r| r.clients.is_none()) {
         let newest = newest.get(&report.name).copied();
         due.extend(
             periods_due(report, newest, at)
                 .into_iter()
-                .map(|p| (report, p)),
+                .map(|p| (report, None, p)),
         );
     }
-    due.sort_by_key(|(_, period)| period.from);
+    for (name, clients) in lists.iter() {
+        if let Some(report) = config.report(name).filter(|r| r.clients.is_some()) {
+            let periods = super::fanout::client_periods(store, report, clients, at).await?;
+            due.extend(periods.into_iter().map(|(c, p)| (report, Some(c), p)));
+        }
+    }
+    due.sort_by_key(|(_, _, period)| period.from);
     // The rows are built a transaction's worth at a time: 10,000 of them at once (parameters,
     // request, settings) were the daemon's peak heap, 14 MB of the 25 MB (heaptrack, 10,000
     // reports due at once).
@@ -44,7 +57,9 @@ pub async fn schedule_periods(
     for due in due.chunks(INTENTS_PER_TRANSACTION) {
         let chunk: Vec<NewTask> = due
             .iter()
-            .map(|(report, p)| new_task(report, p, config.polling.deadline, now))
+            .map(|(report, client, p)| {
+                new_client_task(report, *client, p, config.polling.deadline, now)
+            })
             .collect();
         let moved = store.carry_over(&chunk, now).await?;
         if moved > 0 {
@@ -56,7 +71,7 @@ pub async fn schedule_periods(
         for (new, id) in chunk.iter().zip(ids) {
             if let Some(id) = id {
                 created += 1;
-                tracing::info!(id, report = %new.report, period_from = %new.period_from, period_to = %new.period_to, "period due: task recorded");
+                tracing::info!(id, report = %new.report, client_id = client_of(new), period_from = %new.period_from, period_to = %new.period_to, "period due: task recorded");
             }
         }
     }
@@ -98,15 +113,17 @@ pub fn periods_due(report: &ReportConfig, newest: Option<Date>, at: Timestamp) -
     periods
 }
 
-/// Records one period of a report as an intent; false if its request already had a task.
+/// Records one period of a report (of one client, for a fan-out report) as an intent; false if
+/// its request already had a task.
 pub async fn record_period(
     store: &Store,
     report: &ReportConfig,
+    client: Option<i64>,
     period: &Period,
     deadline: Duration,
     now: i64,
 ) -> Result<bool, StoreError> {
-    let new = new_task(report, period, deadline, now);
+    let new = new_client_task(report, client, period, deadline, now);
     let news = std::slice::from_ref(&new);
     store.carry_over(news, now).await?;
     let request = canonical_request(&new.template, &new.parameters);
@@ -115,40 +132,6 @@ pub async fn record_period(
         return Ok(false);
     }
     Ok(store.insert_intent(&new, now).await?.is_some())
-}
-
-/// The intent row for one period of a report: what the config asks for it.
-pub fn new_task(report: &ReportConfig, period: &Period, deadline: Duration, now: i64) -> NewTask {
-    let from = period.from.to_string();
-    let to = period.date_to(report.date_to_style).to_string();
-    let parameters = period_parameters(report, &from, &to);
-    let mut new = intent(
-        &report.name,
-        &report.template,
-        report.format,
-        &report.file_name,
-        parameters,
-        (from, to),
-        deadline,
-        now,
-    );
-    new.settings = Some(super::carry::TaskSettings::of(report).to_json());
-    new
-}
-
-/// The canonical request the config makes for one period of a report: its identity.
-pub fn request_of(report: &ReportConfig, period: &Period) -> String {
-    let from = period.from.to_string();
-    let to = period.date_to(report.date_to_style).to_string();
-    canonical_request(&report.template, &period_parameters(report, &from, &to))
-}
-
-/// The `parameters` sent on create: the report's own, plus `date_from` and `date_to`.
-fn period_parameters(report: &ReportConfig, from: &str, to: &str) -> Parameters {
-    let mut parameters = report.parameters.to_map();
-    parameters.insert("date_from".into(), from.into());
-    parameters.insert("date_to".into(), to.into());
-    parameters
 }
 
 /// A one-off task outside any schedule (`gcore-reportd submit`): recorded under a fresh report
@@ -184,41 +167,9 @@ pub async fn record_adhoc(
     id.ok_or(StoreError::NoSuchTask(name))
 }
 
-/// Builds an intent row: file name rendered, parameters serialised, a placeholder deadline (the
-/// create's mark sets the attempt's; see `Store::begin_creates`).
-#[allow(clippy::too_many_arguments)]
-fn intent(
-    name: &str,
-    template: &str,
-    format: ReportFormat,
-    file_template: &str,
-    parameters: serde_json::Map<String, serde_json::Value>,
-    (from, to): (String, String),
-    deadline: Duration,
-    now: i64,
-) -> NewTask {
-    let file_name = naming::render(
-        file_template,
-        &NameParts {
-            name,
-            template,
-            date_from: &from,
-            date_to: &to,
-            format: format.as_str(),
-        },
-    );
-    NewTask {
-        report: name.to_string(),
-        period_from: from,
-        period_to: to,
-        template: template.to_string(),
-        format,
-        parameters,
-        file_name,
-        deadline_at: crate::clock::after(now, deadline),
-        refresh: 0,
-        settings: Some(super::carry::TaskSettings::DEFAULT.to_json()),
-    }
+/// The `client_id` a task asks, if any.
+fn client_of(new: &NewTask) -> Option<i64> {
+    new.parameters.get("client_id").and_then(|v| v.as_i64())
 }
 
 /// The next moment a report's schedule fires after `now`, and which report it is.

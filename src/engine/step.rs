@@ -32,8 +32,11 @@ impl Engine {
     /// Records every period due now (see [`schedule_periods`]), then works on due tasks.
     pub async fn step(&self, schedule: bool) -> Result<StepOutcome, EngineError> {
         let now = self.now();
-        let scheduled = if schedule {
-            schedule_periods(&self.store, &self.config, now).await?
+        let lists = self.fan_out_lists(schedule, now).await?;
+        let scheduled = if schedule || !lists.is_empty() {
+            let scheduled = schedule_periods(&self.store, &self.config, &lists, now).await?;
+            self.fan_out_recorded(&lists, now);
+            scheduled
         } else {
             0
         };
@@ -69,7 +72,13 @@ impl Engine {
         let refusal = self.auth_refusal(self.now()).await?;
         let next_due_at = match &refusal {
             Some(refusal) => Some(refusal.until),
-            None => self.next_due_or_refresh().await?,
+            None => {
+                let due = self.next_due_or_refresh().await?;
+                match (due, self.fan_out_wake()) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            }
         };
         Ok(StepOutcome {
             scheduled,

@@ -3,6 +3,7 @@
 //! which one they have. Each method's meaning is documented on its statement in `queries/`.
 
 use super::{Backend, Store};
+use super::{ClientStateCount, NewestClientRequest};
 use super::{Condition, ConditionKind, Delivery, EventRow, FileOwner, NewCondition, NewTask};
 use super::{NewestRequest, NewestTask, PollUpdate, RefreshPlan, RemoteTask, ReportCounts};
 use super::{Rerendered, State, StoreError, TaskFilter, TaskRow};
@@ -95,4 +96,7 @@ delegate! {
     fn record_created(&self, id: i64, remote: &RemoteTask<'_>, next_at: i64, now: i64, message: &str) -> Result<(), StoreError>;
     fn schedule_retry(&self, id: i64, expected: State, next_at: i64, error: &str, now: i64) -> Result<(), StoreError>;
     fn create_not_sent(&self, id: i64, next_at: i64, error: &str, now: i64) -> Result<(), StoreError>;
+    fn clients_undelivered(&self) -> Result<Vec<(String, i64)>, StoreError>;
+    fn client_state_counts(&self, report: &str) -> Result<Vec<ClientStateCount>, StoreError>;
+    fn newest_client_requests(&self, report: &str) -> Result<Vec<NewestClientRequest>, StoreError>;
 }

@@ -86,3 +86,22 @@ pub struct ReportCounts {
     pub delivered: i64,
     pub unfinished: i64,
 }
+
+/// A first delivery of a client's newest tracked period of a report.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct NewestClientRequest {
+    pub client_id: i64,
+    pub period_from: String,
+    pub period_to: String,
+    pub request: String,
+}
+
+/// How many of a fan-out report's clients are in each state, per period.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClientStateCount {
+    pub report: String,
+    pub period_from: String,
+    pub period_to: String,
+    pub state: String,
+    pub clients: i64,
+}

@@ -239,3 +239,10 @@ pub struct TaskFilter {
     pub state: Option<State>,
     pub limit: Option<i64>,
 }
+
+impl TaskRow {
+    /// The `client_id` the task asks, when it is an integer (a report per client's tasks).
+    pub fn client_id(&self) -> Option<i64> {
+        self.parameters.0.get("client_id").and_then(|v| v.as_i64())
+    }
+}

@@ -10,6 +10,8 @@ mod conditions;
 mod deliveries;
 #[path = "queries/events.rs"]
 mod events;
+#[path = "queries/fanout.rs"]
+mod fanout;
 #[path = "queries/hook_runs.rs"]
 mod hook_runs;
 #[path = "queries/identity.rs"]

@@ -13,6 +13,7 @@ mod crash;
 mod end_to_end;
 mod exactly_once;
 mod example_config;
+mod fanout;
 mod faults;
 mod hooks;
 mod migrations;

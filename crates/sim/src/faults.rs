@@ -35,6 +35,8 @@ pub struct Faults {
     /// (n, times): the list request numbered n (from 0, counting every list request) and the
     /// next ones answer 503, `times` in all.
     pub fail_list_request: Option<(u32, u32)>,
+    /// (n, times): `GET /iam/clients` number n (from 0) and the next answer 503, `times` in all.
+    pub fail_clients_request: Option<(u32, u32)>,
     /// How far the server's clock is ahead of the host's (its tasks' `created_at`).
     pub server_clock_ahead: Duration,
     /// Every Nth request is answered 429 with Retry-After (0 = off).

@@ -77,6 +77,9 @@ async fn keep_record(
 
 /// Which of the API's operations a request is for ("other" when none).
 fn operation(method: &Method, path: &str) -> &'static str {
+    if method == Method::GET && path == "/iam/clients" {
+        return "clients";
+    }
     let rest = path
         .strip_prefix("/billing/org/v1/reports")
         .unwrap_or("\u{0}");

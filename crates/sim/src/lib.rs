@@ -8,6 +8,7 @@
 // Handler steps return the finished error response as their `Err`: boxing it buys nothing here.
 #![allow(clippy::result_large_err)]
 
+mod clients;
 mod content;
 mod content_control;
 mod controls;
@@ -36,6 +37,7 @@ use axum::routing::get;
 use axum::Router;
 use tokio_util::sync::CancellationToken;
 
+pub use clients::SimClient;
 pub use content::{report_body, report_body_at, report_len, report_stream};
 pub use faults::Faults;
 pub use malformed::{malformed_body, malformed_variant};
@@ -70,6 +72,9 @@ pub struct SimOptions {
     /// A slow server: every report file is sent at this rate in writes of this size (`None`:
     /// as fast as the connection takes it, in 64 KiB chunks).
     pub pace: Option<Pace>,
+    /// The reseller's clients served by `GET /iam/clients`: this many from id 1001, every 7th
+    /// a test account and every 11th deleted (see `SimHandle::add_clients` to change them).
+    pub clients: u32,
 }
 
 impl Default for SimOptions {
@@ -84,6 +89,7 @@ impl Default for SimOptions {
             clock_offset_ms: 0,
             restatements: 0,
             pace: None,
+            clients: 0,
         }
     }
 }
@@ -137,7 +143,7 @@ impl SimHandle {
     }
 
     /// Requests received per operation: `create`, `list`, `retrieve`, `download`,
-    /// `templates`, `delete`, `other`. Every request counts, faulted or not.
+    /// `templates`, `clients`, `delete`, `other`. Every request counts, faulted or not.
     pub fn request_counts(&self) -> BTreeMap<String, u64> {
         self.shared.request_counts()
     }
@@ -215,6 +221,7 @@ fn router(shared: Arc<Shared>) -> Router {
             get(listing::list).post(handlers::create),
         )
         .route("/billing/org/v1/reports/templates", get(templates::list))
+        .route("/iam/clients", get(clients::list))
         .route(
             "/billing/org/v1/reports/{id}",
             get(handlers::retrieve).delete(handlers::delete),

@@ -40,6 +40,8 @@ pub(crate) struct Inner {
     pub account: (String, i64),
     /// How a report's content is decided at run time (see [`super::content_control`]).
     pub content: super::content_control::ContentControl,
+    /// The reseller's clients (see [`super::clients`]).
+    pub clients: super::clients::ClientBook,
 }
 
 /// What a create did: the task as shown, and whether to answer 500 anyway.
@@ -63,6 +65,7 @@ impl Shared {
             list_requests: 0,
             account: (options.api_key.clone(), super::task::CLIENT_ID),
             content: super::content_control::ContentControl::new(&options),
+            clients: super::clients::ClientBook::made(options.clients),
         };
         Shared {
             options,

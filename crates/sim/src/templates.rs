@@ -97,9 +97,11 @@ pub(crate) fn find(code: &str) -> Option<&'static TemplateDef> {
 }
 
 impl TemplateDef {
-    fn to_json(&self) -> Value {
-        let params: Vec<Value> = PARAMS
-            .iter()
+    /// The template as listed, without the parameter named `hidden` (see
+    /// `SimHandle::hide_template_parameter`).
+    fn to_json_without(&self, hidden: Option<&str>) -> Value {
+        let params: Vec<Value> = (PARAMS.iter())
+            .filter(|p| Some(p.name) != hidden)
             .map(|p| match p.kind {
                 Kind::Date => json!({ "name": p.name, "required": p.required, "type": "string", "format": "date", "description": p.description }),
                 Kind::Integer => json!({ "name": p.name, "required": p.required, "type": "integer", "description": p.description }),
@@ -118,7 +120,7 @@ impl TemplateDef {
 
 /// `GET /billing/org/v1/reports/templates`.
 pub(crate) async fn list(
-    State(_shared): State<Arc<Shared>>,
+    State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
@@ -130,7 +132,10 @@ pub(crate) async fn list(
     let mut matching: Vec<&TemplateDef> = TEMPLATES.iter().filter(|t| keep.matches(t)).collect();
     order(&mut matching, query.get("ordering"));
     let page = Page::from_query(&query);
-    let results = page.slice(&matching).iter().map(|t| t.to_json()).collect();
+    let hidden = shared.lock().clients.hidden_parameter.clone();
+    let results = (page.slice(&matching).iter())
+        .map(|t| t.to_json_without(hidden.as_deref()))
+        .collect();
     let body = page.envelope(matching.len(), results, &query, &headers, &uri);
     reply::json(StatusCode::OK, body)
 }

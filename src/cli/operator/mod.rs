@@ -2,6 +2,7 @@
 //! database as a running daemon (WAL lets them), and never create one.
 //! The commands live in `status`, `show` and `templates`; here are what they share.
 
+mod per_client;
 mod show;
 mod status;
 mod templates;

@@ -24,18 +24,39 @@ pub struct StatusArgs {
     /// At most this many tasks, newest first.
     #[arg(long, default_value_t = 200, conflicts_with = "all")]
     pub limit: i64,
-    /// Every task, however many (the default shows the newest 200).
+    /// Every task, however many (the default shows the newest 200, and one line per period
+    /// for a report per client).
     #[arg(long)]
     pub all: bool,
+    /// Only the tasks asking this `client_id` (a report per client's).
+    #[arg(long, value_name = "ID")]
+    pub client: Option<i64>,
 }
 pub async fn status(config_path: &Path, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     let store = open_store(config_path).await?;
     let filter = TaskFilter {
         report: args.report.clone(),
         state: args.state,
-        limit: (!args.all).then_some(args.limit + 1),
+        limit: (!args.all && args.client.is_none()).then_some(args.limit + 1),
     };
     let mut tasks = store.list_tasks(&filter).await?;
+    if let Some(client) = args.client {
+        tasks.retain(|t| t.client_id() == Some(client));
+        tasks.truncate(if args.all {
+            tasks.len()
+        } else {
+            args.limit as usize + 1
+        });
+    }
+    // The table summarises a report per client unless every task or one client is asked for.
+    let summarised = match args.json || args.all || args.client.is_some() {
+        true => Vec::new(),
+        false => config::fan_out_names(config_path, &Overrides::default()).unwrap_or_default(),
+    };
+    let summarised: Vec<String> = (summarised.into_iter())
+        .filter(|name| args.report.as_ref().is_none_or(|r| r == name))
+        .collect();
+    tasks.retain(|t| !summarised.contains(&t.report));
     let more = !args.all && tasks.len() as i64 > args.limit;
     tasks.truncate(if more {
         args.limit as usize
@@ -92,6 +113,7 @@ pub async fn status(config_path: &Path, args: &StatusArgs) -> anyhow::Result<Exi
                 condition.reason
             ));
         }
+        out.push_str(&super::per_client::summary(&store, &summarised).await?);
         out.push_str(&status_table(&tasks, &versions, &waiting));
         if more {
             out.push_str(&format!(
@@ -108,6 +130,7 @@ pub fn task_json(task: &TaskRow) -> serde_json::Value {
     serde_json::json!({
         "id": task.id,
         "report": task.report,
+        "client_id": task.client_id(),
         "period_from": task.period_from,
         "period_to": task.period_to,
         "template": task.template,

@@ -19,7 +19,32 @@ pub(super) fn check_same_request(
     report: &ReportConfig,
     seen: &mut Requests,
 ) -> Result<(), ConfigError> {
-    let parameters = serde_json::to_string(&report.parameters).unwrap_or_default();
+    // A report per client asks each client's `client_id`: a fixed list makes the requests of
+    // one-client reports, "all" those of no report but another "all" of the same template.
+    let with_client = |client: serde_json::Value| {
+        let mut parameters = report.parameters.to_map();
+        parameters.insert("client_id".into(), client);
+        serde_json::Value::Object(parameters).to_string()
+    };
+    match report.clients.as_ref().map(Clients::fixed) {
+        None => {
+            let parameters = serde_json::to_string(&report.parameters).unwrap_or_default();
+            check_request(i, report, parameters, seen)
+        }
+        Some(None) => check_request(i, report, with_client("\u{0}all".into()), seen),
+        Some(Some(ids)) => (ids.iter())
+            .try_for_each(|id| check_request(i, report, with_client((*id).into()), seen)),
+    }
+}
+
+/// Refuses `report` if an earlier report makes the request of `parameters` (serialised) for
+/// a period that can coincide.
+fn check_request(
+    i: usize,
+    report: &ReportConfig,
+    parameters: String,
+    seen: &mut Requests,
+) -> Result<(), ConfigError> {
     let exclusive = report.date_to_style == DateToStyle::Exclusive;
     let key = (report.template.clone(), parameters, exclusive);
     // Nearly every request is made by one report: room for one (a default Vec grows to four,

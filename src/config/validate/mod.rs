@@ -64,6 +64,12 @@ pub fn validate(raw: RawConfig, key: ApiKey) -> Result<Config, ConfigError> {
             .replace("{name}", &report.name)
             .replace("{template}", &report.template)
             .replace("{format}", report.format.as_str());
+        // A report of one client names its file by its `client_id`; a fan-out report's
+        // `{client_id}` differs per client, so it stays a placeholder here.
+        let files = match (&report.clients, report.parameters.get("client_id")) {
+            (None, Some(id)) => files.replace("{client_id}", &parameter_text(id)),
+            _ => files,
+        };
         check_same_request(i, &report, &mut requests)?;
         if !file_names.insert(files) {
             return Err(ConfigError::invalid(
@@ -95,6 +101,13 @@ pub fn validate(raw: RawConfig, key: ApiKey) -> Result<Config, ConfigError> {
     };
     config.index_reports();
     Ok(config)
+}
+
+/// A parameter's value as a file name shows it: a string without its quotes.
+fn parameter_text(value: &serde_json::Value) -> String {
+    value
+        .as_str()
+        .map_or_else(|| value.to_string(), str::to_string)
 }
 
 fn validate_api(raw: &RawApi, key: ApiKey) -> Result<ApiConfig, ConfigError> {

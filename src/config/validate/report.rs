@@ -50,7 +50,14 @@ pub(super) fn validate_report(
     let catch_up_from = pick!(r, d, catch_up_from)
         .map(|s| parse_date(&key("catch_up_from"), &s))
         .transpose()?;
-    let file_name = pick!(r, d, file_name).unwrap_or_else(|| naming::DEFAULT_TEMPLATE.to_string());
+    let clients = pick!(r, d, clients)
+        .map(|c| Clients::parse(&key("clients"), &c))
+        .transpose()?;
+    let default_name = match clients {
+        Some(_) => naming::FAN_OUT_TEMPLATE,
+        None => naming::DEFAULT_TEMPLATE,
+    };
+    let file_name = pick!(r, d, file_name).unwrap_or_else(|| default_name.to_string());
     naming::check_template(&file_name)
         .map_err(|e| ConfigError::invalid(key("file_name"), e.to_string()))?;
     if !file_name.contains("{date_from}") && !file_name.contains("{date_to}") {
@@ -77,6 +84,9 @@ pub(super) fn validate_report(
                 "is set by the daemon from the report's period: remove it",
             ));
         }
+    }
+    if clients.is_some() {
+        crate::config::clients::check_fan_out(&key, &parameters, &file_name)?;
     }
     let on_success = pick!(r, d, on_success).unwrap_or_default();
     let on_failure = pick!(r, d, on_failure).unwrap_or_default();
@@ -138,5 +148,6 @@ pub(super) fn validate_report(
         on_empty,
         refresh,
         on_restated,
+        clients,
     })
 }

@@ -17,10 +17,12 @@ pub struct Spec {
 
 impl Spec {
     pub fn load() -> Spec {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/gcore-billing-reports.openapi.yaml"
-        );
+        Spec::load_fixture("gcore-billing-reports.openapi.yaml")
+    }
+
+    /// Another spec of `tests/fixtures/` (e.g. the IAM clients excerpt).
+    pub fn load_fixture(name: &str) -> Spec {
+        let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
         let text = std::fs::read_to_string(path).expect("read the OpenAPI fixture");
         let root: Value = serde_yaml::from_str(&text).expect("the fixture is YAML");
         Spec { root }
@@ -45,7 +47,8 @@ impl Spec {
         best.map(|(op, params, _)| (op, params))
     }
 
-    fn resolve<'a>(&'a self, schema: &'a Value) -> &'a Value {
+    /// `schema`, or what its `$ref` points to.
+    pub fn resolve<'a>(&'a self, schema: &'a Value) -> &'a Value {
         match schema.get("$ref").and_then(Value::as_str) {
             Some(reference) => {
                 let pointer = reference.trim_start_matches('#');

@@ -72,4 +72,5 @@ conformance! {
     a_hook_is_claimed_once_and_rearmed_only_when_its_task_is_finished,
     a_refresh_is_recorded_once_and_only_for_an_idle_period,
     the_remaining_changes_apply_only_from_the_state_they_expect,
+    a_report_per_client_is_read_per_client_from_its_parameters,
 }

@@ -3,10 +3,12 @@
 //! commands make in `changes`; the shared steps are here.
 
 mod changes;
+mod clients;
 mod ledger;
 mod more;
 
 pub use changes::*;
+pub use clients::*;
 pub use ledger::*;
 pub use more::*;
 
