@@ -4,6 +4,7 @@
 //! program before it touches anything (exit code 78).
 
 mod bounds;
+mod destinations;
 mod load;
 mod parameters;
 mod parse;
@@ -22,6 +23,7 @@ use crate::period::{DateToStyle, PeriodKind};
 use crate::schedule::Schedule;
 use crate::secret::ApiKey;
 
+pub use destinations::{DestinationConfig, S3Credentials};
 pub use load::{load, report_names, storage_paths, Overrides, DEFAULT_PATH};
 pub use parameters::Parameters;
 
@@ -35,6 +37,8 @@ pub struct Config {
     pub daemon: DaemonConfig,
     /// Where the Prometheus endpoint listens, if anywhere.
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// `[destinations.NAME]`, by name (issue 22).
+    pub destinations: Vec<DestinationConfig>,
     pub reports: Vec<ReportConfig>,
     /// Positions in `reports` by report name (the engine looks a report up for every task it
     /// touches; there may be 10,000).
@@ -121,6 +125,8 @@ pub struct ReportConfig {
     pub refresh: Vec<Duration>,
     /// Command run when a refresh brought a file that differs from the current one.
     pub on_restated: Vec<String>,
+    /// The `[destinations.NAME]` its files are also delivered to.
+    pub destinations: Vec<String>,
 }
 
 /// A report's `on_empty` policy.

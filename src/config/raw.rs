@@ -26,6 +26,19 @@ pub struct RawConfig {
     pub defaults: RawReport,
     #[serde(default)]
     pub reports: Vec<RawReport>,
+    /// `[destinations.NAME]`: object-storage buckets reports are delivered to (issue 22).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub destinations: std::collections::BTreeMap<String, RawDestination>,
+}
+
+/// One `[destinations.NAME]` table: `url = "s3://bucket/prefix"`, an optional S3-compatible
+/// `endpoint` and `region`. Credentials are never in the file (see `config::destinations`).
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDestination {
+    pub url: Option<String>,
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -119,6 +132,7 @@ pub struct RawReport {
     pub on_empty: Option<String>,
     pub refresh: Option<Vec<String>>,
     pub on_restated: Option<Vec<String>>,
+    pub destinations: Option<Vec<String>>,
 }
 
 fn default_base_url() -> String {

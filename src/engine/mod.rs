@@ -36,6 +36,8 @@ mod scan;
 mod scheduler;
 mod step;
 mod transfer;
+mod upload;
+mod upload_plan;
 mod versions;
 mod walk;
 
@@ -101,6 +103,8 @@ pub struct Engine {
     account: Arc<std::sync::atomic::AtomicI64>,
     /// The tracker its tasks are on, the liveness registry, the running hooks (see `owner`).
     owner: Owner,
+    /// The `[destinations.NAME]` clients (see `upload`).
+    buckets: upload_plan::Buckets,
 }
 
 /// The span every log line about `task` is in: its id, report, period and remote uuid.
@@ -136,6 +140,7 @@ impl Engine {
         let slots = config.downloads.max_concurrent;
         let client = client.watched_by(owner.liveness.clone());
         pause::record_pauses(&store, &client, &clock, &owner.tasks);
+        let buckets = upload_plan::buckets(&config);
         Engine {
             config,
             store,
@@ -144,6 +149,7 @@ impl Engine {
             download_slots: Arc::new(Semaphore::new(slots)),
             lock,
             account: Arc::default(),
+            buckets,
             owner,
         }
     }

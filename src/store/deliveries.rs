@@ -22,6 +22,8 @@ pub struct Delivery<'a> {
     /// When the period is next requested again, and that refresh's number.
     pub next_refresh: Option<(i64, i64)>,
     pub message: &'a str,
+    /// The object-storage puts the new version calls for, recorded pending with it.
+    pub uploads: &'a [super::NewUpload],
 }
 
 const CURRENT_VERSION: &str = concat!(
@@ -88,6 +90,11 @@ impl Store {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
+            let request: String = sqlx::query_scalar("SELECT request FROM tasks WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+            super::uploads::insert_pending(&mut tx, id, &request, delivery.uploads, now).await?;
         }
         append(&mut tx, id, now, Some(delivery.message)).await?;
         Ok(tx.commit().await?)

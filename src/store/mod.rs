@@ -3,7 +3,7 @@
 //! Reads live in `reads`, the engine's changes in `transitions` and `bulk`, the operators' in
 //! `operator` (one transaction per change, compare-and-set, with its event: the rule is in
 //! `events`), row shapes in `rows`, deliveries in `deliveries`, the refresh schedule in
-//! `refreshes`.
+//! `refreshes`, object-storage deliveries in `uploads` and `upload_reads`.
 
 mod bulk;
 mod conditions;
@@ -23,6 +23,8 @@ mod report_view;
 mod rows;
 mod state;
 mod transitions;
+mod upload_reads;
+mod uploads;
 
 use std::path::Path;
 use std::time::Duration;
@@ -44,6 +46,8 @@ pub use refreshes::RefreshPlan;
 pub use report_view::{NewestTask, ReportCounts};
 pub use rows::*;
 pub use state::State;
+pub use upload_reads::DestinationSummary;
+pub use uploads::{NewUpload, UploadRow};
 
 /// The schema's migrations, embedded at build time (`build.rs` reruns when they change).
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

@@ -138,5 +138,6 @@ pub(super) fn validate_report(
         on_empty,
         refresh,
         on_restated,
+        destinations: pick!(r, d, destinations).unwrap_or_default(),
     })
 }
