@@ -129,6 +129,14 @@ impl Moto {
         put.unwrap_or_else(|e| panic!("put {key}: {e}"));
     }
 
+    /// Removes `key` (an operator clearing the way).
+    pub async fn delete(&self, bucket: &str, key: &str) {
+        use object_store::ObjectStore;
+        let path = object_store::path::Path::from(key);
+        let deleted = self.store(bucket).delete(&path).await;
+        deleted.unwrap_or_else(|e| panic!("delete {key}: {e}"));
+    }
+
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
     }

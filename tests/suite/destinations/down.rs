@@ -1,7 +1,7 @@
 //! A destination down for a whole `run --once`: every report is done locally and its delivery
 //! to the bucket pending (with the error in `status`); the next run, with the bucket back,
 //! delivers it. And an object already at a key with other bytes is never overwritten: the
-//! delivery fails naming the key.
+//! delivery fails naming the key, and `retry` delivers it once the way is clear.
 
 use std::time::Duration;
 
@@ -67,7 +67,7 @@ async fn a_destination_down_for_a_whole_run_leaves_the_rest_done_and_delivers_wh
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_object_with_other_bytes_at_the_key_is_never_overwritten_and_the_delivery_fails_naming_it(
+async fn an_object_with_other_bytes_at_the_key_is_never_overwritten_the_delivery_fails_naming_it_and_retry_delivers(
 ) {
     let port = free_port();
     let h = Harness::start(&config(port)).await;
@@ -101,5 +101,23 @@ async fn an_object_with_other_bytes_at_the_key_is_never_overwritten_and_the_deli
         .to_string();
     let show = crate::common::show(&h, &id).await;
     assert!(show.contains(&key), "show names the key:\n{show}");
+
+    // The operator moves the other object away and retries: delivered.
+    moto.delete(BUCKET, &key).await;
+    let retried = h.run(&["retry", &id]).await;
+    assert!(retried.status.success(), "retry: {}", stderr(&retried));
+    let out = run_once(&h).await;
+    assert!(
+        out.status.success(),
+        "run --once after retry: {}",
+        stderr(&out)
+    );
+    wait_for_uploads(&h, 1, "delivered").await;
+    let local =
+        std::fs::read(h.output_dir().join(key.trim_start_matches("gcore/"))).expect("local");
+    assert!(
+        moto.get(BUCKET, &key).await == local,
+        "the report is there now"
+    );
     moto.stop().await;
 }

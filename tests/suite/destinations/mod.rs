@@ -5,6 +5,7 @@
 //! whole run leaves the rest done and the deliveries pending, delivered when it is back, and a
 //! key holding other bytes is never overwritten (`down`). The helpers they share are here.
 
+mod config;
 mod down;
 mod outage;
 mod restated;

@@ -1,7 +1,7 @@
 //! A restated period: its current key is replaced, on condition that it still holds the
 //! first version, and so has two versions in the bucket, the second the new file's bytes; the
 //! first version keeps its own versioned key, written once; the `on_restated` hook runs once
-//! both are there, with the object URLs in its environment.
+//! both are there, with the object URLs in its environment; the metrics count the bytes.
 
 use super::{daemon, wait_for_uploads, BUCKET};
 use crate::common;
@@ -17,6 +17,9 @@ async fn a_restated_version_replaces_the_current_key_and_keeps_the_old_version_u
     let hook_log = tempfile::NamedTempFile::new().expect("temp file");
     let reports = format!(
         r#"{}
+[metrics]
+listen = "127.0.0.1:0"
+
 [[reports]]
 name = "expenses"
 template = "ResellerExpenses"
@@ -42,6 +45,10 @@ on_restated = ['/bin/sh', '-c', 'echo "$REPORT_OBJECT_URLS" >> "$0"', '{}']
         || async { std::fs::read_to_string(hook_log.path()).is_ok_and(|t| !t.trim().is_empty()) },
     )
     .await;
+    let port = run.metrics_port().await;
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let page = reqwest::get(&url).await.expect("GET /metrics");
+    let page = page.text().await.expect("the page");
     run.stop().await;
 
     let files = h.output_files();
@@ -64,6 +71,17 @@ on_restated = ['/bin/sh', '-c', 'echo "$REPORT_OBJECT_URLS" >> "$0"', '{}']
     assert_ne!(local_current, local_kept, "the content changed");
     assert!(moto.get(BUCKET, &current_key).await == local_current);
     assert!(moto.get(BUCKET, &kept_key).await == local_kept);
+    let delivered = local_current.len() + 2 * local_kept.len();
+    for line in [
+        "gcore_reportd_destination_deliveries_pending{destination=\"archive\"} 0".to_string(),
+        "gcore_reportd_destination_deliveries_failed{destination=\"archive\"} 0".to_string(),
+        format!("gcore_reportd_destination_delivered_bytes{{destination=\"archive\"}} {delivered}"),
+    ] {
+        assert!(
+            page.lines().any(|l| l == line),
+            "the metrics show {line}:\n{page}"
+        );
+    }
     let said = std::fs::read_to_string(hook_log.path()).expect("hook log");
     assert_eq!(
         said.trim(),
