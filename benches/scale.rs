@@ -14,7 +14,11 @@
 //! - A create burst of N per-client reports killed three times (`crash`), beside the same
 //!   burst uncrashed: duplicates, API requests per report over all runs, wall times.
 //!
-//! Arguments select scenarios: `many`, `crash`, `big`, `rows`, `verified`, `slow` (default: all);
+//! - One 1 GiB report delivered to an S3 destination (`upload`, a `moto_server` it starts):
+//!   the upload's rate and the daemon's peak RSS (issue 22: at most 40 MB).
+//!
+//! Arguments select scenarios: `many`, `crash`, `big`, `rows`, `verified`, `slow`, `upload`
+//! (default: all);
 //! `--n N` overrides the report counts of `many` and `crash`.
 
 #[path = "scale/big.rs"]
@@ -29,6 +33,8 @@ mod many;
 mod pace;
 #[path = "scale/rows.rs"]
 mod rows;
+#[path = "scale/upload.rs"]
+mod upload;
 
 use big::*;
 use harness::*;
@@ -82,6 +88,9 @@ async fn main() {
     }
     if wants("rows") {
         rows(100_000).await;
+    }
+    if wants("upload") {
+        upload::upload().await;
     }
     if wants("verified") {
         pace::verified().await;

@@ -1,8 +1,11 @@
 //! Files of [`super::MULTIPART_FROM`] bytes or more: a multipart upload streamed from the file
 //! (parts of [`PART_SIZE`], at most [`PARTS_IN_FLIGHT`] at once, so memory stays bounded
-//! whatever the size), hashed as it goes, to a staging key `{key}.partial`; then copied to the
-//! key create-only (a multipart copy whose completion carries `If-None-Match: *`: object_store
-//! completes a plain multipart upload without a condition), and the staging object deleted.
+//! whatever the size), hashed as it goes, to a staging key beside it (`.uploads/{name}.{sha}`
+//! in the key's folder); then copied to the key create-only (a multipart copy whose completion
+//! carries `If-None-Match: *`: object_store completes a plain multipart upload without a
+//! condition), and the staging object deleted. On a versioned bucket the staging object's
+//! version stays as a noncurrent version under `.uploads/` (object_store deletes no version):
+//! a lifecycle rule expiring noncurrent versions there clears them.
 //! A restatement's replacement checks the ETag with a HEAD just before an unconditional copy:
 //! object_store has no conditional copy, so that window is the one place a concurrent writer
 //! could be overwritten (one daemon per database writes these keys, see the README).
@@ -29,7 +32,7 @@ pub(super) async fn put_large(
     sha256: &str,
     replacing: Option<&str>,
 ) -> Result<Put, ObjectError> {
-    let staging_name = format!("{key}.partial");
+    let staging_name = staging_key(key, sha256);
     let staging = parse(&staging_name)?;
     let target = parse(key)?;
     let opts = PutMultipartOptions {
@@ -90,5 +93,16 @@ pub(super) async fn put_large(
         Err(object_store::Error::AlreadyExists { .. })
         | Err(object_store::Error::Precondition { .. }) => Ok(Put::Refused),
         Err(e) => Err(transfer(key, e)),
+    }
+}
+
+/// Where a large file is staged: `.uploads/{name}.{first 16 hex digits of its sha256}` in the
+/// key's folder.
+fn staging_key(key: &str, sha256: &str) -> String {
+    let (folder, name) = key.rsplit_once('/').map_or(("", key), |(f, n)| (f, n));
+    let short = sha256.get(..16).unwrap_or(sha256);
+    match folder {
+        "" => format!(".uploads/{name}.{short}"),
+        f => format!("{f}/.uploads/{name}.{short}"),
     }
 }

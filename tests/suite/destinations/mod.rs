@@ -7,6 +7,7 @@
 
 mod config;
 mod down;
+mod large;
 mod outage;
 mod restated;
 
