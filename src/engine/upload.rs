@@ -4,8 +4,9 @@
 //!
 //! - a row for the period's current key that a newer version has since claimed is
 //!   `superseded` (the newer one replaces whatever is there);
-//! - after an earlier attempt (which may have landed before a crash), a HEAD first: the same
-//!   sha256 there means delivered, with no second put;
+//! - after an earlier attempt, and for a large file, a HEAD first: the same sha256 there
+//!   means delivered, with no second put (a small file's crash after its put is met by the
+//!   412 of the next put and the same HEAD);
 //! - a create-only put (`If-None-Match: *`); refused, a HEAD decides: the same sha256 is
 //!   delivered; the sha256 of the version this one replaces is replaced on condition that the
 //!   object still has the ETag just seen (`If-Match`); anything else `failed`, naming the key,
@@ -135,7 +136,9 @@ impl Engine {
         {
             return Ok(Attempt::Superseded);
         }
-        if upload.attempts > 0 {
+        // After an earlier attempt (or a crash after a put: the 412 of the next put would say
+        // so too, but a large file would be sent whole first), a HEAD before any put.
+        if upload.attempts > 0 || upload.bytes >= crate::objects::MULTIPART_FROM as i64 {
             if let Some(head) = bucket.head(key).await? {
                 if self.holds(bucket, key, &head, &upload.sha256).await? {
                     return Ok(Attempt::Delivered(head.etag));

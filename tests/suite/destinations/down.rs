@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::{s3_env, uploads, wait_for_uploads, BUCKET, SECRET};
+use super::{s3_env, uploads, wait_for_uploads, BUCKET, KEY_ID, SECRET};
 use crate::common::moto::{archive_destination, free_port, Moto};
 use crate::common::{stderr, Harness};
 
@@ -32,9 +32,17 @@ async fn a_destination_down_for_a_whole_run_leaves_the_rest_done_and_delivers_wh
     let out = run_once(&h).await;
     assert!(out.status.success(), "run --once: {}", stderr(&out));
     assert!(
-        !stderr(&out).contains(SECRET),
-        "the secret key never reaches a log line"
+        !stderr(&out).contains(SECRET) && !stderr(&out).contains(KEY_ID),
+        "the credentials never reach a log line"
     );
+    for file in ["state.db", "state.db-wal"] {
+        let bytes = std::fs::read(h.path(file)).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains(SECRET) && !text.contains(KEY_ID),
+            "the credentials never reach the database ({file})"
+        );
+    }
     let rows = h.status().await;
     assert_eq!(rows.len(), 2, "{rows:?}");
     assert!(rows.iter().all(|r| r["state"] == "done"), "{rows:?}");
