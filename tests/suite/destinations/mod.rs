@@ -3,13 +3,16 @@
 //! and two kills end as exactly one version of each key (`outage`); a restated period
 //! replaces its current key and keeps the old version's (`restated`); a destination down for a
 //! whole run leaves the rest done and the deliveries pending, delivered when it is back, and a
-//! key holding other bytes is never overwritten (`down`). The helpers they share are here.
+//! key holding other bytes is never overwritten (`down`); a large file goes multipart
+//! (`large`); bad destination settings are refused (`config`); a database of the release
+//! before opens with the new table (`upgrade`). The helpers they share are here.
 
 mod config;
 mod down;
 mod large;
 mod outage;
 mod restated;
+mod upgrade;
 
 use std::time::Duration;
 
