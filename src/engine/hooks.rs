@@ -13,9 +13,10 @@
 //! Hooks never hold up the engine: each runs in its own task (on the owner's tracker, see
 //! `owner`), at most `hook_pool::HOOK_SLOTS` at once per engine, while steps go on polling and
 //! downloading. A hook runs in its own process group (see `hook_process`); it does not inherit
-//! the notify socket, the watchdog variables, `GCORE_API_KEY` or `AWS_SECRET_ACCESS_KEY`. It registers its wait with the
-//! watchdog for its `hook_timeout` (and no longer), and its log lines carry the task's span like
-//! every other line about the task.
+//! the notify socket, the watchdog variables or `GCORE_API_KEY` (the `AWS_*` variables are left
+//! as before destinations: hooks that copy files with the AWS CLI use them). It registers its
+//! wait with the watchdog for its `hook_timeout` (and no longer), and its log lines carry the
+//! task's span like every other line about the task.
 
 use std::process::Stdio;
 
@@ -29,12 +30,11 @@ use crate::store::{State, TaskRow};
 /// How much of a hook's stderr a log line quotes (the history keeps more).
 const STDERR_LOGGED: usize = 2000;
 /// What a hook must not inherit from the daemon: the service-manager protocol and the key.
-const NOT_INHERITED: [&str; 5] = [
+const NOT_INHERITED: [&str; 4] = [
     service::PROTOCOL_VARIABLES[0],
     service::PROTOCOL_VARIABLES[1],
     service::PROTOCOL_VARIABLES[2],
     "GCORE_API_KEY",
-    "AWS_SECRET_ACCESS_KEY",
 ];
 
 impl Engine {

@@ -140,7 +140,8 @@ impl Engine {
         // so too, but a large file would be sent whole first), a HEAD before any put.
         if upload.attempts > 0 || upload.bytes >= crate::objects::MULTIPART_FROM as i64 {
             if let Some(head) = bucket.head(key).await? {
-                if self.holds(bucket, key, &head, &upload.sha256).await? {
+                let found = digest(bucket, key, &head).await?;
+                if found.is_some_and(|f| f.eq_ignore_ascii_case(&upload.sha256)) {
                     return Ok(Attempt::Delivered(head.etag));
                 }
             }
@@ -161,12 +162,18 @@ impl Engine {
         let Some(head) = bucket.head(key).await? else {
             return Ok(Attempt::Again(format!("{key}: refused, then not found")));
         };
-        if self.holds(bucket, key, &head, &upload.sha256).await? {
+        let found = digest(bucket, key, &head).await?;
+        let same = |sha256: &str| {
+            found
+                .as_deref()
+                .is_some_and(|f| f.eq_ignore_ascii_case(sha256))
+        };
+        if same(&upload.sha256) {
             return Ok(Attempt::Delivered(head.etag));
         }
         let replaces = upload.replaces_sha256.as_deref();
         if let (Some(previous), Some(etag)) = (replaces, head.etag.as_deref()) {
-            if self.holds(bucket, key, &head, previous).await? {
+            if same(previous) {
                 return match bucket
                     .put_file(key, source, &upload.sha256, Some(etag))
                     .await?
@@ -183,22 +190,6 @@ impl Engine {
             "{}: {} holds other bytes than version {} (sha256 {}): not overwritten; remove or rename the object, then `retry`",
             upload.destination, bucket.url(key), upload.version, upload.sha256
         )))
-    }
-
-    /// Whether the object at `key` has the bytes whose sha256 is `sha256` (its metadata, or
-    /// its bytes hashed when it has none).
-    async fn holds(
-        &self,
-        bucket: &Bucket,
-        key: &str,
-        head: &crate::objects::Head,
-        sha256: &str,
-    ) -> Result<bool, ObjectError> {
-        let found = match &head.sha256 {
-            Some(s) => Some(s.clone()),
-            None => bucket.hash_object(key).await?,
-        };
-        Ok(found.is_some_and(|f| f.eq_ignore_ascii_case(sha256)))
     }
 
     /// The `s3://` URLs of `task`'s delivered objects, space-separated (for its hook).
@@ -224,5 +215,18 @@ impl Engine {
             .upload_attempt_failed(upload.id, message, next)
             .await?;
         Ok(())
+    }
+}
+
+/// The sha256 of the object at `key`: its metadata, or its bytes read and hashed when it has
+/// none (an object another writer put, or a large file's multipart copy).
+async fn digest(
+    bucket: &Bucket,
+    key: &str,
+    head: &crate::objects::Head,
+) -> Result<Option<String>, ObjectError> {
+    match &head.sha256 {
+        Some(s) => Ok(Some(s.clone())),
+        None => bucket.hash_object(key).await,
     }
 }
