@@ -18,8 +18,11 @@
 //! - One report per client (`fanout`): `clients = "all"` over 5,000 eligible clients: all
 //!   delivered, API requests per report counting the client pages, peak RSS (issue 21).
 //!
-//! Arguments select scenarios: `many`, `crash`, `fanout`, `big`, `rows`, `verified`, `slow`
-//! (default: all); `--n N` overrides the report counts of `many`, `crash` and `fanout`.
+//! - One 1 GiB report delivered to an S3 destination (`upload`, a `moto_server` it starts):
+//!   the upload's rate and the daemon's peak RSS (issue 22: at most 40 MB).
+//!
+//! Arguments select scenarios: `many`, `crash`, `fanout`, `big`, `rows`, `verified`, `slow`,
+//! `upload` (default: all); `--n N` overrides the report counts of `many`, `crash` and `fanout`.
 
 #[path = "scale/big.rs"]
 mod big;
@@ -35,6 +38,8 @@ mod many;
 mod pace;
 #[path = "scale/rows.rs"]
 mod rows;
+#[path = "scale/upload.rs"]
+mod upload;
 
 use big::*;
 use harness::*;
@@ -91,6 +96,9 @@ async fn main() {
     }
     if wants("rows") {
         rows(100_000).await;
+    }
+    if wants("upload") {
+        upload::upload().await;
     }
     let rounds = args
         .iter()

@@ -17,6 +17,7 @@ pub mod liveness;
 pub mod logging;
 pub mod metrics;
 pub mod naming;
+pub mod objects;
 pub mod ownership;
 pub mod period;
 pub mod schedule;

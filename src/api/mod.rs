@@ -84,6 +84,9 @@ impl Client {
             .connect_timeout(options.timeout.min(Duration::from_secs(10)))
             .read_timeout(options.timeout)
             .https_only(options.base_url.scheme() == "https")
+            // The API's roots are the built-in (webpki) ones, as before object_store (the
+            // destinations' client) switched reqwest's native roots on for every client.
+            .tls_built_in_native_certs(false)
             .build()
             .map_err(|e| ApiError::Transport {
                 op: Operation::List,

@@ -124,6 +124,7 @@ async fn render(store: &Store, config: &Config, now: i64) -> Result<String, Page
         "Done tasks whose verified report had no data rows",
         gauge(empty),
     );
+    super::destination_metrics::register(&mut registry, store, config).await?;
     crate::metrics::global().register(&mut registry);
     let mut out = String::new();
     encode(&mut out, &registry).map_err(|_| PageError::Encode)?;

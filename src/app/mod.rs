@@ -6,6 +6,7 @@
 //! engine's run ends it waits on the tracker (within `daemon.shutdown_timeout`), so nothing
 //! outlives the process's owner.
 
+mod destination_metrics;
 mod metrics_server;
 mod systemd;
 

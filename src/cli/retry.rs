@@ -4,7 +4,8 @@
 //! (there is nothing to re-render it from), except a one-off `submit`, retried as it was. A task
 //! whose create may have reached the server is searched for there first; `--create` skips the
 //! search (the operator has looked: a task held for an operator is the case). A task is
-//! refused while another task of its period (a refresh) is in flight.
+//! refused while another task of its period (a refresh) is in flight. A done task's failed
+//! deliveries to destinations (an object with other bytes at the key) are made pending again.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -19,9 +20,17 @@ use crate::store::{Rerendered, State, Store, TaskRow};
 pub async fn retry(config_path: &Path, key: &str, create: bool) -> anyhow::Result<ExitCode> {
     let store = open_store(config_path).await?;
     let task = store.find_task(key).await?;
+    if task.state == State::Done {
+        let now = Clock::from_env().map_err(UsageError)?.now_ms();
+        let again = store.retry_failed_uploads(task.id, now).await?;
+        if again > 0 {
+            println!("task {}: {again} failed delivery(ies) to destinations will be attempted again by the running daemon (or `run --once`)", task.id);
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
     if !matches!(task.state, State::Failed | State::Expired | State::Lost) {
         let msg = format!(
-            "task {} is {}: only failed, expired or lost tasks can be retried",
+            "task {} is {}: only failed, expired or lost tasks (or a done task's failed deliveries to destinations) can be retried",
             task.id, task.state
         );
         return Err(UsageError(msg).into());

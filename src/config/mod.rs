@@ -6,6 +6,7 @@
 mod bounds;
 mod clients;
 mod database;
+mod destinations;
 mod load;
 mod parameters;
 mod parse;
@@ -26,6 +27,7 @@ use crate::secret::ApiKey;
 
 pub use clients::Clients;
 pub use database::{database, Database};
+pub use destinations::{DestinationConfig, S3Credentials};
 pub use load::{fan_out_names, load, report_names, storage_paths, Overrides, DEFAULT_PATH};
 pub use parameters::Parameters;
 
@@ -39,6 +41,8 @@ pub struct Config {
     pub daemon: DaemonConfig,
     /// Where the Prometheus endpoint listens, if anywhere.
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// `[destinations.NAME]`, by name (issue 22).
+    pub destinations: Vec<DestinationConfig>,
     pub reports: Vec<ReportConfig>,
     /// Positions in `reports` by report name (the engine looks a report up for every task it
     /// touches; there may be 10,000).
@@ -138,6 +142,8 @@ pub struct ReportConfig {
     pub on_restated: Vec<String>,
     /// Fan-out: one task per (client, period) for these clients (`None`: one per period).
     pub clients: Option<Clients>,
+    /// The `[destinations.NAME]` its files are also delivered to.
+    pub destinations: Vec<String>,
 }
 
 /// A report's `on_empty` policy.

@@ -26,6 +26,19 @@ pub struct RawConfig {
     pub defaults: RawReport,
     #[serde(default)]
     pub reports: Vec<RawReport>,
+    /// `[destinations.NAME]`: object-storage buckets reports are delivered to (issue 22).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub destinations: std::collections::BTreeMap<String, RawDestination>,
+}
+
+/// One `[destinations.NAME]` table: `url = "s3://bucket/prefix"`, an optional S3-compatible
+/// `endpoint` and `region`. Credentials are never in the file (see `config::destinations`).
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDestination {
+    pub url: Option<String>,
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -121,6 +134,7 @@ pub struct RawReport {
     pub on_restated: Option<Vec<String>>,
     /// Fan-out: `"all"` or a list of client ids (see `config::clients`).
     pub clients: Option<super::clients::RawClients>,
+    pub destinations: Option<Vec<String>>,
 }
 
 fn default_base_url() -> String {

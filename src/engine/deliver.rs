@@ -13,6 +13,7 @@ use std::path::Path;
 
 use super::files::{FetchError, Saved};
 use super::outcome::{decide, describe, downloaded_message, place, Current, Outcome};
+use super::upload_plan::Previous;
 use super::{versions, Engine, EngineError};
 use crate::config::OnEmpty;
 use crate::store::{Delivery, FileRecord, State, TaskRow};
@@ -46,6 +47,23 @@ impl Engine {
         // Version 1, unless the period has versions already (its report had a refresh list
         // once): the file written over the period's name is then the newest.
         let version = self.store.next_version(&task.request).await?;
+        let replaced = match version {
+            1 => None,
+            v => self.store.version_sha256(&task.request, v - 1).await?,
+        };
+        let previous = replaced.as_deref().map(|sha256| Previous {
+            version: version - 1,
+            bytes: 0,
+            sha256,
+            kept_at: None,
+        });
+        let uploads = self.plan_uploads(
+            task,
+            version,
+            &file.path,
+            (record.bytes, &file.sha256),
+            previous,
+        );
         let delivery = Delivery {
             file: record,
             path: Some(&path),
@@ -55,6 +73,7 @@ impl Engine {
                 .is_some_and(|r| !r.on_success.is_empty()),
             next_refresh: None,
             message: &message,
+            uploads: &uploads,
         };
         self.store
             .record_delivery(task.id, &delivery, self.now())
@@ -73,8 +92,8 @@ impl Engine {
         let period_file = self.config.storage.output_dir.join(&task.file_name);
         let refetch = record.shape.is_some_and(|(rows, _)| rows == 0)
             && report.is_some_and(|r| r.on_empty == OnEmpty::Refetch);
-        let current = self.store.current_version(&task.request).await?;
-        let current = current.as_ref().and_then(Current::of);
+        let current_row = self.store.current_version(&task.request).await?;
+        let current = current_row.as_ref().and_then(Current::of);
         let outcome = decide(refetch, current, task.remote_created_at, &file.sha256);
         if let Err(source) = place(&outcome, &file.path, &period_file).await {
             let local = FetchError::Local {
@@ -95,6 +114,29 @@ impl Engine {
                 _ => !r.on_success.is_empty(),
             });
         let period_path = period_file.to_string_lossy().into_owned();
+        let kept = match outcome {
+            Outcome::Restated(v) => Some(versions::version_path(&period_file, v)),
+            _ => None,
+        };
+        let previous = match (&outcome, current_row.as_ref()) {
+            (Outcome::Restated(v), Some(row)) => row.sha256.as_deref().map(|sha256| Previous {
+                version: *v,
+                bytes: row.bytes.unwrap_or(0),
+                sha256,
+                kept_at: kept.as_deref(),
+            }),
+            _ => None,
+        };
+        let uploads = match version {
+            Some(v) => self.plan_uploads(
+                task,
+                v,
+                &period_file,
+                (record.bytes, record.sha256),
+                previous,
+            ),
+            None => Vec::new(),
+        };
         let delivery = Delivery {
             file: record,
             path: (!matches!(outcome, Outcome::EmptyRefetched)).then_some(period_path.as_str()),
@@ -102,6 +144,7 @@ impl Engine {
             hook,
             next_refresh: self.first_refresh(task, now),
             message: &message,
+            uploads: &uploads,
         };
         self.write_manifest(task, &delivery, now, &period_file)
             .await;

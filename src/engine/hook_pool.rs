@@ -78,6 +78,11 @@ impl HookPool {
         self.kill.cancelled().await
     }
 
+    /// Wakes the loop as a hook's end does (an upload ended).
+    pub(super) fn wake(&self) {
+        self.ended.notify_one();
+    }
+
     /// Resolves when a hook ends: a slot is free, or a one-shot run may be over.
     pub(super) async fn ended(&self) {
         self.ended.notified().await

@@ -3,7 +3,9 @@
 //! REPORT_SHA256, REPORT_STATUS, REPORT_ROWS and REPORT_COLUMNS (empty when the file was not
 //! verified) in its environment and `hook_timeout` to finish; `on_restated` runs instead of
 //! `on_success` when a refresh brought a new version, with REPORT_VERSION and
-//! REPORT_PREVIOUS_SHA256 besides. The task's
+//! REPORT_PREVIOUS_SHA256 besides, and REPORT_OBJECT_URLS (the `s3://` URLs of the task's
+//! delivered objects, space-separated: a hook runs once every destination has the file, see
+//! `upload`). The task's
 //! `hook_state` is `pending` from the moment it ends, so a crash cannot skip a hook; the exit
 //! status and the end of stderr go into the task's history (see `store::hook_runs` for a
 //! `retry-hook` or `retry` issued while it runs).
@@ -11,9 +13,10 @@
 //! Hooks never hold up the engine: each runs in its own task (on the owner's tracker, see
 //! `owner`), at most `hook_pool::HOOK_SLOTS` at once per engine, while steps go on polling and
 //! downloading. A hook runs in its own process group (see `hook_process`); it does not inherit
-//! the notify socket, the watchdog variables or `GCORE_API_KEY`. It registers its wait with the
-//! watchdog for its `hook_timeout` (and no longer), and its log lines carry the task's span like
-//! every other line about the task.
+//! the notify socket, the watchdog variables or `GCORE_API_KEY` (the `AWS_*` variables are left
+//! as before destinations: hooks that copy files with the AWS CLI use them). It registers its
+//! wait with the watchdog for its `hook_timeout` (and no longer), and its log lines carry the
+//! task's span like every other line about the task.
 
 use std::process::Stdio;
 
@@ -129,7 +132,10 @@ impl Engine {
             return quiet(true, format!("hook skipped: no {kind} configured any more"));
         };
         let what = format!("{kind} hook {program:?}");
-        let child = match spawn_in_group(hook_command(program, args, task, previous)) {
+        let urls = self.object_urls(task).await;
+        let mut command = hook_command(program, args, task, previous);
+        command.env("REPORT_OBJECT_URLS", urls);
+        let child = match spawn_in_group(command) {
             Ok(child) => child,
             Err(e) => return quiet(false, format!("{what} could not start: {e}")),
         };

@@ -39,6 +39,8 @@ mod scan;
 mod scheduler;
 mod step;
 mod transfer;
+mod upload;
+mod upload_plan;
 mod versions;
 mod walk;
 
@@ -112,6 +114,8 @@ pub struct Engine {
     owner: Owner,
     /// What the fan-out reports' clients were listed for (see `clients`).
     listings: Arc<std::sync::Mutex<clients::Listings>>,
+    /// The `[destinations.NAME]` clients (see `upload`).
+    buckets: upload_plan::Buckets,
 }
 
 /// The span every log line about `task` is in: its id, report, period and remote uuid.
@@ -147,6 +151,7 @@ impl Engine {
         let slots = config.downloads.max_concurrent;
         let client = client.watched_by(owner.liveness.clone());
         pause::record_pauses(&store, &client, &clock, &owner.tasks);
+        let buckets = upload_plan::buckets(&config);
         Engine {
             config,
             store,
@@ -155,6 +160,7 @@ impl Engine {
             download_slots: Arc::new(Semaphore::new(slots)),
             lock,
             account: Arc::default(),
+            buckets,
             owner,
             listings: Arc::default(),
         }

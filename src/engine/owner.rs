@@ -31,6 +31,8 @@ pub struct Owner {
     pub(super) tasks: TaskTracker,
     pub(super) liveness: Liveness,
     pub(super) hooks: Arc<HookPool>,
+    /// The uploads running now, by id (see `upload`).
+    pub(super) uploads: Arc<std::sync::Mutex<std::collections::BTreeSet<i64>>>,
 }
 
 impl Owner {
@@ -40,6 +42,7 @@ impl Owner {
             tasks,
             liveness,
             hooks: Arc::default(),
+            uploads: Arc::default(),
         }
     }
 

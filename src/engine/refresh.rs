@@ -74,10 +74,8 @@ impl Engine {
     pub(super) async fn next_due_or_refresh(&self) -> Result<Option<i64>, EngineError> {
         let task = self.store.next_due_at().await?;
         let refresh = self.store.next_refresh_due().await?;
-        Ok(match (task, refresh) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        })
+        let upload = self.store.next_upload_at().await?;
+        Ok([task, refresh, upload].into_iter().flatten().min())
     }
 }
 

@@ -80,6 +80,7 @@ pub async fn run_owned(
     if rearmed > 0 {
         tracing::info!(rearmed, "hooks interrupted by a crash run again");
     }
+    engine.store.uploads_due_at(engine.now()).await?; // a start tries pending uploads at once
     reporter.say(Progress::Ready("database ready, starting work".into()));
     let grace = engine.config.daemon.shutdown_timeout;
     let started = engine.now();

@@ -65,7 +65,8 @@ impl Engine {
         }
         self.client.recheck_credentials();
         let processed = self.work_due().await?;
-        let hooks_busy = self.start_pending_hooks().await?;
+        let uploads_busy = self.start_due_uploads().await?;
+        let hooks_busy = self.start_pending_hooks().await? || uploads_busy;
         if processed > 0 {
             self.clear_expired_auth_block(now).await?;
         }

@@ -3,7 +3,7 @@
 //! which one they have. Each method's meaning is documented on its statement in `queries/`.
 
 use super::{Backend, Store};
-use super::{ClientStateCount, NewestClientRequest};
+use super::{ClientStateCount, DestinationSummary, NewestClientRequest, UploadRow};
 use super::{Condition, ConditionKind, Delivery, EventRow, FileOwner, NewCondition, NewTask};
 use super::{NewestRequest, NewestTask, PollUpdate, RefreshPlan, RemoteTask, ReportCounts};
 use super::{Rerendered, State, StoreError, TaskFilter, TaskRow};
@@ -99,4 +99,14 @@ delegate! {
     fn clients_undelivered(&self) -> Result<Vec<(String, i64)>, StoreError>;
     fn client_state_counts(&self, report: &str) -> Result<Vec<ClientStateCount>, StoreError>;
     fn newest_client_requests(&self, report: &str) -> Result<Vec<NewestClientRequest>, StoreError>;
+    fn upload_delivered(&self, upload: &UploadRow, etag: Option<&str>, location: &str, now: i64) -> Result<bool, StoreError>;
+    fn upload_attempt_failed(&self, id: i64, error: &str, next_at: i64) -> Result<bool, StoreError>;
+    fn upload_ended(&self, upload: &UploadRow, state: &str, message: &str, now: i64) -> Result<bool, StoreError>;
+    fn uploads_due_at(&self, now: i64) -> Result<u64, StoreError>;
+    fn retry_failed_uploads(&self, task_id: i64, now: i64) -> Result<u64, StoreError>;
+    fn due_uploads(&self, now: i64, limit: i64) -> Result<Vec<UploadRow>, StoreError>;
+    fn next_upload_at(&self) -> Result<Option<i64>, StoreError>;
+    fn newer_upload_of_key(&self, upload: &UploadRow) -> Result<bool, StoreError>;
+    fn task_uploads(&self, task_id: i64) -> Result<Vec<UploadRow>, StoreError>;
+    fn destination_summaries(&self) -> Result<Vec<DestinationSummary>, StoreError>;
 }

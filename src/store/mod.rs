@@ -8,7 +8,7 @@
 //! In `queries/`: reads in `reads`, the engine's changes in `transitions`, `progress` and
 //! `bulk`, the operators' in `operator` (one transaction per change, compare-and-set, with its
 //! event: the rule is in `events`), deliveries in `deliveries`, the refresh schedule in
-//! `refreshes`. Here: row shapes in `rows` and `records`, conditions in `condition`, the task
+//! `refreshes`, object-storage deliveries in `uploads` and `upload_reads`. Here: row shapes in `rows` and `records`, conditions in `condition`, the task
 //! states in `state`, the errors in `error`, the SQLite file on disk in `files`.
 
 mod condition;

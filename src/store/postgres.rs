@@ -39,6 +39,10 @@ mod rejections;
 mod report_view;
 #[path = "queries/transitions.rs"]
 mod transitions;
+#[path = "queries/upload_reads.rs"]
+mod upload_reads;
+#[path = "queries/uploads.rs"]
+mod uploads;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -26,6 +26,8 @@ pub struct Delivery<'a> {
     /// When the period is next requested again, and that refresh's number.
     pub next_refresh: Option<(i64, i64)>,
     pub message: &'a str,
+    /// The object-storage puts the new version calls for, recorded pending with it.
+    pub uploads: &'a [NewUpload],
 }
 
 /// A task of its report's newest tracked period (see [`Store::newest_requests`]).
@@ -104,4 +106,58 @@ pub struct ClientStateCount {
     pub period_to: String,
     pub state: String,
     pub clients: i64,
+}
+
+/// An upload to record with a new version: where, what, and (for the period's current key)
+/// the sha256 of the version it replaces there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUpload {
+    pub destination: String,
+    /// `current` (the period's name) or `kept` (a restated version's versioned name).
+    pub role: &'static str,
+    pub version: i64,
+    pub object_key: String,
+    pub source_path: String,
+    pub bytes: i64,
+    pub sha256: String,
+    pub replaces_sha256: Option<String>,
+}
+
+/// An upload as the uploader and the operator see it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UploadRow {
+    pub id: i64,
+    pub task_id: i64,
+    pub report: String,
+    pub request: String,
+    pub version: i64,
+    pub destination: String,
+    pub role: String,
+    pub object_key: String,
+    pub source_path: String,
+    pub bytes: i64,
+    pub sha256: String,
+    pub replaces_sha256: Option<String>,
+    pub state: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub pending_since: i64,
+    pub last_error: Option<String>,
+    pub etag: Option<String>,
+    pub delivered_at: Option<i64>,
+}
+
+/// One destination's deliveries at a glance.
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct DestinationSummary {
+    pub destination: String,
+    pub delivered: i64,
+    pub pending: i64,
+    pub failed: i64,
+    /// Bytes delivered there.
+    pub bytes: i64,
+    /// Since when the oldest pending upload waits (Unix ms).
+    pub pending_since: Option<i64>,
+    /// The newest error of a pending or failed upload.
+    pub last_error: Option<String>,
 }

@@ -10,6 +10,7 @@ mod completion;
 mod config_changes;
 mod conformance;
 mod crash;
+mod destinations;
 mod end_to_end;
 mod exactly_once;
 mod example_config;

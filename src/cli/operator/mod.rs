@@ -1,7 +1,9 @@
 //! The operator commands: `status`, `show`, `check-config` and `templates`. They read the same
 //! database as a running daemon (WAL lets them), and never create one.
-//! The commands live in `status`, `show` and `templates`; here are what they share.
+//! The commands live in `status`, `show` and `templates` (what they say of destinations in
+//! `destinations`); here are what they share.
 
+mod destinations;
 mod per_client;
 mod show;
 mod status;

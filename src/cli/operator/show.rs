@@ -1,5 +1,5 @@
-//! `show ID|UUID`: one task's fields, the versions of its period's file and its whole event
-//! history.
+//! `show ID|UUID`: one task's fields, the versions of its period's file, its deliveries to
+//! object-storage destinations and its whole event history.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -35,6 +35,10 @@ versions of the period's file:
 ",
         );
         out.push_str(&versions);
+    }
+    if let Some(uploads) = super::destinations::task_table(&store, task.id).await? {
+        out.push_str("\ndeliveries to destinations:\n");
+        out.push_str(&uploads);
     }
     out.push_str(
         "

@@ -114,6 +114,7 @@ pub async fn status(config_path: &Path, args: &StatusArgs) -> anyhow::Result<Exi
             ));
         }
         out.push_str(&super::per_client::summary(&store, &summarised).await?);
+        out.push_str(&super::destinations::status_lines(&store).await?);
         out.push_str(&status_table(&tasks, &versions, &waiting));
         if more {
             out.push_str(&format!(

@@ -42,6 +42,7 @@ pub fn validate(raw: RawConfig, key: ApiKey) -> Result<Config, ConfigError> {
             )
         })?),
     };
+    let destinations = super::destinations::validate(&raw.destinations)?;
     let mut names = HashSet::new();
     let mut reports = Vec::with_capacity(raw.reports.len());
     let defaults = &raw.defaults;
@@ -49,7 +50,13 @@ pub fn validate(raw: RawConfig, key: ApiKey) -> Result<Config, ConfigError> {
     let mut requests = HashMap::new();
     // Consumed one by one, so the raw and the checked reports are not both held in full.
     for (i, report) in raw.reports.into_iter().enumerate() {
+        let own_destinations = report.destinations.is_some();
         let report = validate_report(i, &report, defaults)?;
+        let key = match own_destinations {
+            true => format!("reports[{i}].destinations"),
+            false => "defaults.destinations".to_string(),
+        };
+        check_destination_names(&key, &report.destinations, &destinations)?;
         if !names.insert(report.name.clone()) {
             return Err(ConfigError::invalid(
                 format!("reports[{i}].name"),
@@ -95,6 +102,7 @@ pub fn validate(raw: RawConfig, key: ApiKey) -> Result<Config, ConfigError> {
             shutdown_timeout: raw.daemon.shutdown_timeout,
         },
         metrics_listen,
+        destinations,
         reports,
         by_name: Default::default(),
         warnings: Vec::new(),
@@ -108,6 +116,32 @@ fn parameter_text(value: &serde_json::Value) -> String {
     value
         .as_str()
         .map_or_else(|| value.to_string(), str::to_string)
+}
+
+/// Every destination a report names is a `[destinations.NAME]` table, named once.
+fn check_destination_names(
+    key: &str,
+    named: &[String],
+    destinations: &[DestinationConfig],
+) -> Result<(), ConfigError> {
+    let mut seen = HashSet::new();
+    for name in named {
+        if !destinations.iter().any(|d| &d.name == name) {
+            return Err(ConfigError::invalid(
+                key,
+                format!(
+                    "{name:?} is not a destination: add a [destinations.{name}] table or remove it"
+                ),
+            ));
+        }
+        if !seen.insert(name) {
+            return Err(ConfigError::invalid(
+                key,
+                format!("{name:?} is named twice"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn validate_api(raw: &RawApi, key: ApiKey) -> Result<ApiConfig, ConfigError> {
@@ -153,7 +187,7 @@ fn validate_api(raw: &RawApi, key: ApiKey) -> Result<ApiConfig, ConfigError> {
     })
 }
 
-fn is_loopback(url: &reqwest::Url) -> bool {
+pub(super) fn is_loopback(url: &reqwest::Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),

@@ -149,5 +149,6 @@ pub(super) fn validate_report(
         refresh,
         on_restated,
         clients,
+        destinations: pick!(r, d, destinations).unwrap_or_default(),
     })
 }

@@ -87,6 +87,11 @@ impl Store {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
+            let request: String = sqlx::query_scalar("SELECT request FROM tasks WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+            super::uploads::insert_pending(&mut tx, id, &request, delivery.uploads, now).await?;
         }
         append(&mut tx, id, now, Some(delivery.message)).await?;
         Ok(tx.commit().await?)

@@ -8,6 +8,7 @@
 
 mod assertions;
 mod clock;
+pub mod moto;
 pub mod notify;
 pub mod openapi;
 mod outputs;

@@ -73,4 +73,5 @@ conformance! {
     a_refresh_is_recorded_once_and_only_for_an_idle_period,
     the_remaining_changes_apply_only_from_the_state_they_expect,
     a_report_per_client_is_read_per_client_from_its_parameters,
+    an_upload_is_delivered_once_and_a_failed_one_is_retried_only_by_an_operator,
 }

@@ -48,6 +48,7 @@ pub(super) fn delivery(version: i64) -> Delivery<'static> {
         version: Some(version),
         hook: false,
         next_refresh: None,
+        uploads: &[],
         message: "delivered",
     }
 }

@@ -6,11 +6,13 @@ mod changes;
 mod clients;
 mod ledger;
 mod more;
+mod uploads;
 
 pub use changes::*;
 pub use clients::*;
 pub use ledger::*;
 pub use more::*;
+pub use uploads::*;
 
 use gcore_reportd::format::ReportFormat;
 use gcore_reportd::store::{Delivery, FileRecord, NewTask, RemoteTask, Store, StoreError};
@@ -84,6 +86,7 @@ pub async fn deliver(store: &Store, id: i64, version: i64, now: i64) -> Result<(
         hook: false,
         next_refresh: None,
         message: "delivered",
+        uploads: &[],
     };
     store.record_delivery(id, &delivery, now).await
 }

@@ -24,6 +24,7 @@ pub async fn a_hook_is_claimed_once_and_rearmed_only_when_its_task_is_finished(s
         hook: true,
         next_refresh: None,
         message: "delivered",
+        uploads: &[],
     };
     store
         .record_delivery(id, &delivery, 1_001)
@@ -72,6 +73,7 @@ pub async fn a_refresh_is_recorded_once_and_only_for_an_idle_period(store: &Stor
         hook: false,
         next_refresh: Some((5_000, 1)),
         message: "delivered",
+        uploads: &[],
     };
     store
         .record_delivery(first, &delivery, 1_001)

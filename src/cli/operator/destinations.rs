@@ -1,0 +1,65 @@
+//! What `status` and `show` say of object-storage deliveries (issue 22): above the status
+//! table one line per destination (delivered, pending since when, failed, the newest error);
+//! in `show`, the task's uploads one per row. Nothing is printed where no destination was
+//! ever used.
+
+use crate::cli::table;
+use crate::store::{Store, StoreError};
+
+/// One line per destination for `status`, empty when there are none.
+pub async fn status_lines(store: &Store) -> Result<String, StoreError> {
+    let mut out = String::new();
+    for d in store.destination_summaries().await? {
+        let since = d
+            .pending_since
+            .map(|at| format!(" since {} UTC", table::time(at)))
+            .unwrap_or_default();
+        let error = d
+            .last_error
+            .map(|e| format!("; last error: {e}"))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "~ destination {}: {} delivered ({} bytes), {} pending{since}, {} failed{error}\n",
+            d.destination, d.delivered, d.bytes, d.pending, d.failed
+        ));
+    }
+    Ok(out)
+}
+
+/// The task's uploads as a table for `show`, `None` when it has none.
+pub async fn task_table(store: &Store, task_id: i64) -> Result<Option<String>, StoreError> {
+    let uploads = store.task_uploads(task_id).await?;
+    if uploads.is_empty() {
+        return Ok(None);
+    }
+    let rows: Vec<Vec<String>> = uploads
+        .iter()
+        .map(|u| {
+            let when = match u.delivered_at {
+                Some(at) => table::time(at),
+                None => format!("since {}", table::time(u.pending_since)),
+            };
+            vec![
+                u.destination.clone(),
+                u.object_key.clone(),
+                u.version.to_string(),
+                u.state.clone(),
+                when,
+                u.attempts.to_string(),
+                u.last_error.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    Ok(Some(table::render(
+        &[
+            "DESTINATION",
+            "KEY",
+            "VERSION",
+            "STATE",
+            "AT (UTC)",
+            "ATT",
+            "LAST ERROR",
+        ],
+        &rows,
+    )))
+}

@@ -1,0 +1,232 @@
+//! The uploader (issue 22): each pending `uploads` row (written with the version it delivers,
+//! the durable intent) is put to its bucket in its own task on the owner's tracker, at most
+//! [`UPLOAD_SLOTS`] at once, while steps go on. One attempt:
+//!
+//! - a row for the period's current key that a newer version has since claimed is
+//!   `superseded` (the newer one replaces whatever is there);
+//! - after an earlier attempt, and for a large file, a HEAD first: the same sha256 there
+//!   means delivered, with no second put (a small file's crash after its put is met by the
+//!   412 of the next put and the same HEAD);
+//! - a create-only put (`If-None-Match: *`); refused, a HEAD decides: the same sha256 is
+//!   delivered; the sha256 of the version this one replaces is replaced on condition that the
+//!   object still has the ETag just seen (`If-Match`); anything else `failed`, naming the key,
+//!   never overwritten (an operator's `retry` tries again);
+//! - a transport fault or a changed local file: pending again after a backoff (2 s doubling,
+//!   at most 5 min), so a destination down for hours is retried while all else goes on.
+//!
+//! A crash between a put landing and its record is met by the HEAD of the next attempt.
+
+use std::time::Duration;
+
+use tracing::Instrument;
+
+use super::Engine;
+use crate::objects::{Bucket, ObjectError, Put};
+use crate::store::{StoreError, UploadRow};
+
+/// How many uploads run at once.
+pub(super) const UPLOAD_SLOTS: usize = 4;
+const FIRST_RETRY: Duration = Duration::from_secs(2);
+const MAX_RETRY: Duration = Duration::from_secs(300);
+
+/// How an attempt ended.
+enum Attempt {
+    Delivered(Option<String>),
+    Superseded,
+    Refused(String),
+    Again(String),
+}
+
+impl Engine {
+    /// Starts due uploads in their own tasks, as many as there are free slots. Returns whether
+    /// any is running (a one-shot run waits for them).
+    pub(super) async fn start_due_uploads(&self) -> Result<bool, StoreError> {
+        let running = self.owner.uploads.clone();
+        let busy = running.lock().unwrap_or_else(|e| e.into_inner()).len();
+        let free = UPLOAD_SLOTS.saturating_sub(busy);
+        if free == 0 {
+            return Ok(true);
+        }
+        let due = self
+            .store
+            .due_uploads(self.now(), (free + busy) as i64)
+            .await?;
+        for upload in due {
+            {
+                let mut set = running.lock().unwrap_or_else(|e| e.into_inner());
+                if set.len() >= UPLOAD_SLOTS || !set.insert(upload.id) {
+                    continue;
+                }
+            }
+            let engine = self.clone();
+            let running = running.clone();
+            let span = tracing::info_span!("upload", id = upload.task_id, report = %upload.report,
+                destination = %upload.destination, key = %upload.object_key);
+            self.owner.tasks.spawn(
+                async move {
+                    if let Err(e) = engine.upload_once(&upload).await {
+                        tracing::error!(error = %e, "the upload's outcome could not be recorded; it is looked at again");
+                    }
+                    running.lock().unwrap_or_else(|e| e.into_inner()).remove(&upload.id);
+                    engine.owner.hooks.wake();
+                }
+                .instrument(span),
+            );
+        }
+        let busy = !running.lock().unwrap_or_else(|e| e.into_inner()).is_empty();
+        Ok(busy)
+    }
+
+    async fn upload_once(&self, upload: &UploadRow) -> Result<(), StoreError> {
+        let bucket = match self.buckets.get(&upload.destination) {
+            Some(Ok(bucket)) => bucket,
+            Some(Err(e)) => return self.again(upload, e).await,
+            None => {
+                let why = format!(
+                    "destination {:?} is not in the config: put its [destinations.{}] back",
+                    upload.destination, upload.destination
+                );
+                return self.again(upload, &why).await;
+            }
+        };
+        let now = || self.now();
+        match self.attempt(bucket, upload).await {
+            Ok(Attempt::Delivered(etag)) => {
+                let url = bucket.url(&upload.object_key);
+                if self
+                    .store
+                    .upload_delivered(upload, etag.as_deref(), &url, now())
+                    .await?
+                {
+                    crate::crashpoint::hit("upload.recorded");
+                    tracing::info!(url = %url, "delivered to the destination");
+                }
+                Ok(())
+            }
+            Ok(Attempt::Superseded) => {
+                let message = format!(
+                    "{}: version {} superseded at {} by a newer version",
+                    upload.destination, upload.version, upload.object_key
+                );
+                self.store
+                    .upload_ended(upload, "superseded", &message, now())
+                    .await?;
+                Ok(())
+            }
+            Ok(Attempt::Refused(message)) => {
+                tracing::error!(%message, "upload refused");
+                self.store
+                    .upload_ended(upload, "failed", &message, now())
+                    .await?;
+                Ok(())
+            }
+            Ok(Attempt::Again(message)) => self.again(upload, &message).await,
+            Err(e) => self.again(upload, &e.to_string()).await,
+        }
+    }
+
+    async fn attempt(&self, bucket: &Bucket, upload: &UploadRow) -> Result<Attempt, ObjectError> {
+        let key = upload.object_key.as_str();
+        if upload.role == "current"
+            && self
+                .store
+                .newer_upload_of_key(upload)
+                .await
+                .unwrap_or(false)
+        {
+            return Ok(Attempt::Superseded);
+        }
+        // After an earlier attempt (or a crash after a put: the 412 of the next put would say
+        // so too, but a large file would be sent whole first), a HEAD before any put.
+        if upload.attempts > 0 || upload.bytes >= crate::objects::MULTIPART_FROM as i64 {
+            if let Some(head) = bucket.head(key).await? {
+                let found = digest(bucket, key, &head).await?;
+                if found.is_some_and(|f| f.eq_ignore_ascii_case(&upload.sha256)) {
+                    return Ok(Attempt::Delivered(head.etag));
+                }
+            }
+        }
+        let source = std::path::Path::new(&upload.source_path);
+        let put = bucket.put_file(key, source, &upload.sha256, None).await;
+        let put = match put {
+            Err(ObjectError::SourceChanged { .. }) if upload.role == "current" => {
+                // The period's file moved on to a newer version, not yet recorded.
+                return Ok(Attempt::Again(put.unwrap_err().to_string()));
+            }
+            other => other?,
+        };
+        if let Put::Written(etag) = put {
+            crate::crashpoint::hit("upload.put_landed");
+            return Ok(Attempt::Delivered(etag));
+        }
+        let Some(head) = bucket.head(key).await? else {
+            return Ok(Attempt::Again(format!("{key}: refused, then not found")));
+        };
+        let found = digest(bucket, key, &head).await?;
+        let same = |sha256: &str| {
+            found
+                .as_deref()
+                .is_some_and(|f| f.eq_ignore_ascii_case(sha256))
+        };
+        if same(&upload.sha256) {
+            return Ok(Attempt::Delivered(head.etag));
+        }
+        let replaces = upload.replaces_sha256.as_deref();
+        if let (Some(previous), Some(etag)) = (replaces, head.etag.as_deref()) {
+            if same(previous) {
+                return match bucket
+                    .put_file(key, source, &upload.sha256, Some(etag))
+                    .await?
+                {
+                    Put::Written(etag) => {
+                        crate::crashpoint::hit("upload.put_landed");
+                        Ok(Attempt::Delivered(etag))
+                    }
+                    Put::Refused => Ok(Attempt::Again(format!("{key}: changed while replaced"))),
+                };
+            }
+        }
+        Ok(Attempt::Refused(format!(
+            "{}: {} holds other bytes than version {} (sha256 {}): not overwritten; remove or rename the object, then `retry`",
+            upload.destination, bucket.url(key), upload.version, upload.sha256
+        )))
+    }
+
+    /// The `s3://` URLs of `task`'s delivered objects, space-separated (for its hook).
+    pub(super) async fn object_urls(&self, task: &crate::store::TaskRow) -> String {
+        let uploads = self.store.task_uploads(task.id).await.unwrap_or_default();
+        let urls: Vec<String> = uploads
+            .iter()
+            .filter(|u| u.state == "delivered")
+            .filter_map(|u| match self.buckets.get(&u.destination) {
+                Some(Ok(bucket)) => Some(bucket.url(&u.object_key)),
+                _ => None,
+            })
+            .collect();
+        urls.join(" ")
+    }
+
+    async fn again(&self, upload: &UploadRow, message: &str) -> Result<(), StoreError> {
+        let step = u32::try_from(upload.attempts.clamp(0, 16)).unwrap_or(16);
+        let delay = FIRST_RETRY.saturating_mul(1 << step).min(MAX_RETRY);
+        let next = crate::clock::after(self.now(), delay);
+        tracing::warn!(error = %message, retry_in = ?delay, "upload not done; tried again later");
+        self.store
+            .upload_attempt_failed(upload.id, message, next)
+            .await?;
+        Ok(())
+    }
+}
+
+/// The sha256 of the object at `key`: its metadata, or its bytes read and hashed when it has
+/// none (an object another writer put, or a large file's multipart copy).
+async fn digest(
+    bucket: &Bucket,
+    key: &str,
+    head: &crate::objects::Head,
+) -> Result<Option<String>, ObjectError> {
+    match &head.sha256 {
+        Some(s) => Ok(Some(s.clone())),
+        None => bucket.hash_object(key).await,
+    }
+}

@@ -1,0 +1,92 @@
+//! A restated period: its current key is replaced, on condition that it still holds the
+//! first version, and so has two versions in the bucket, the second the new file's bytes; the
+//! first version keeps its own versioned key, written once; the `on_restated` hook runs once
+//! both are there, with the object URLs in its environment; the metrics count the bytes.
+
+use super::{daemon, wait_for_uploads, BUCKET};
+use crate::common;
+use crate::common::moto::{archive_destination, free_port, Moto};
+use crate::common::Harness;
+use gcore_reportd_sim::SimOptions;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restated_version_replaces_the_current_key_and_keeps_the_old_version_under_its_own_key() {
+    let port = free_port();
+    let moto = Moto::start(port).await;
+    moto.versioned_bucket(BUCKET).await;
+    let hook_log = tempfile::NamedTempFile::new().expect("temp file");
+    let reports = format!(
+        r#"{}
+[metrics]
+listen = "127.0.0.1:0"
+
+[[reports]]
+name = "expenses"
+template = "ResellerExpenses"
+format = "csv"
+refresh = ["1s"]
+destinations = ["archive"]
+on_restated = ['/bin/sh', '-c', 'echo "$REPORT_OBJECT_URLS" >> "$0"', '{}']
+"#,
+        archive_destination(port, BUCKET),
+        hook_log.path().display(),
+    );
+    let options = SimOptions {
+        restatements: 1,
+        ..common::quick_sim()
+    };
+    let h = Harness::with_options(options, &reports).await;
+    let run = daemon(&h, "daemon.log", None);
+    // Version 1 at the current key, then version 2 there and version 1 at its own key.
+    wait_for_uploads(&h, 3, "delivered").await;
+    common::wait_for(
+        "the restated hook",
+        std::time::Duration::from_secs(60),
+        || async { std::fs::read_to_string(hook_log.path()).is_ok_and(|t| !t.trim().is_empty()) },
+    )
+    .await;
+    let port = run.metrics_port().await;
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let page = reqwest::get(&url).await.expect("GET /metrics");
+    let page = page.text().await.expect("the page");
+    run.stop().await;
+
+    let files = h.output_files();
+    let current = files
+        .iter()
+        .find(|f| f.ends_with(".csv") && !f.contains(".v1."))
+        .expect("the period's file");
+    let kept = files
+        .iter()
+        .find(|f| f.contains(".v1."))
+        .expect("version 1");
+    let versions = moto.versions(BUCKET).await;
+    let current_key = format!("gcore/{current}");
+    let kept_key = format!("gcore/{kept}");
+    assert_eq!(versions.get(&current_key), Some(&2), "{versions:?}");
+    assert_eq!(versions.get(&kept_key), Some(&1), "{versions:?}");
+    assert_eq!(versions.len(), 2, "no other key: {versions:?}");
+    let local_current = std::fs::read(h.output_dir().join(current)).expect("current");
+    let local_kept = std::fs::read(h.output_dir().join(kept)).expect("kept");
+    assert_ne!(local_current, local_kept, "the content changed");
+    assert!(moto.get(BUCKET, &current_key).await == local_current);
+    assert!(moto.get(BUCKET, &kept_key).await == local_kept);
+    let delivered = local_current.len() + 2 * local_kept.len();
+    for line in [
+        "gcore_reportd_destination_deliveries_pending{destination=\"archive\"} 0".to_string(),
+        "gcore_reportd_destination_deliveries_failed{destination=\"archive\"} 0".to_string(),
+        format!("gcore_reportd_destination_delivered_bytes{{destination=\"archive\"}} {delivered}"),
+    ] {
+        assert!(
+            page.lines().any(|l| l == line),
+            "the metrics show {line}:\n{page}"
+        );
+    }
+    let said = std::fs::read_to_string(hook_log.path()).expect("hook log");
+    assert_eq!(
+        said.trim(),
+        format!("s3://{BUCKET}/{current_key} s3://{BUCKET}/{kept_key}"),
+        "the hook ran once, after both objects were there"
+    );
+    moto.stop().await;
+}
