@@ -70,8 +70,19 @@ impl Client {
                     ids.push(id);
                 }
             }
-            // A bare array ends at an empty page, or at one that repeats what came before (a
-            // server that does not page it).
+            // An envelope says where the list ends: an empty page or one of ids seen already
+            // before that (offsets shifted by a change while it was read) is an error, so the
+            // whole listing is read again, never taken as complete. A bare array ends at an
+            // empty page, or at one that repeats what came before (a server that does not
+            // page it).
+            if page.more == Some(true) && (listed == 0 || !new) {
+                return Err(ApiError::BadResponse {
+                    op,
+                    reason: format!(
+                        "the page of clients at offset {offset} brought no new client though the list says more follow: it changed while it was read"
+                    ),
+                });
+            }
             if listed == 0 || page.more == Some(false) || !new {
                 ids.sort_unstable();
                 ids.dedup();

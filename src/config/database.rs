@@ -106,11 +106,11 @@ fn credential() -> Result<Option<String>, ConfigError> {
     Ok(Some(text.trim_end_matches(['\r', '\n']).to_string()).filter(|p| !p.is_empty()))
 }
 
+/// A URL's percent-encoded part as written (a `+` stays a `+`: this is not a form).
 fn percent_decoded(text: &str) -> String {
-    url::form_urlencoded::parse(format!("p={text}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 #[cfg(test)]
@@ -135,6 +135,16 @@ mod tests {
             database(Path::new("state.db")).unwrap(),
             Database::File(_)
         ));
+    }
+
+    #[test]
+    fn a_password_in_the_url_is_percent_decoded_and_a_plus_stays_a_plus() {
+        let db = database(Path::new("postgres://u:a+b%40c@db/r")).unwrap();
+        let Database::Postgres { password, .. } = &db else {
+            panic!("{db:?}")
+        };
+        let password = password.as_ref().expect("a password");
+        assert_eq!(secrecy::ExposeSecret::expose_secret(password), "a+b@c");
     }
 
     #[test]

@@ -171,20 +171,31 @@ impl Engine {
         if same(&upload.sha256) {
             return Ok(Attempt::Delivered(head.etag));
         }
-        let replaces = upload.replaces_sha256.as_deref();
-        if let (Some(previous), Some(etag)) = (replaces, head.etag.as_deref()) {
-            if same(previous) {
-                return match bucket
-                    .put_file(key, source, &upload.sha256, Some(etag))
-                    .await?
-                {
-                    Put::Written(etag) => {
-                        crate::crashpoint::hit("upload.put_landed");
-                        Ok(Attempt::Delivered(etag))
-                    }
-                    Put::Refused => Ok(Attempt::Again(format!("{key}: changed while replaced"))),
-                };
-            }
+        // The key holds an older version of the period (the one this replaces, or an earlier
+        // one when versions in between were superseded while the destination was away): it
+        // is replaced, on condition that it still holds what the HEAD saw.
+        let older = match (&found, upload.role.as_str()) {
+            (Some(found), "current") => self
+                .store
+                .is_earlier_version(&upload.request, upload.version, found)
+                .await
+                .map_err(|e| ObjectError::Transfer {
+                    key: key.to_string(),
+                    message: e.to_string(),
+                })?,
+            _ => false,
+        };
+        if let (true, Some(etag)) = (older, head.etag.as_deref()) {
+            return match bucket
+                .put_file(key, source, &upload.sha256, Some(etag))
+                .await?
+            {
+                Put::Written(etag) => {
+                    crate::crashpoint::hit("upload.put_landed");
+                    Ok(Attempt::Delivered(etag))
+                }
+                Put::Refused => Ok(Attempt::Again(format!("{key}: changed while replaced"))),
+            };
         }
         Ok(Attempt::Refused(format!(
             "{}: {} holds other bytes than version {} (sha256 {}): not overwritten; remove or rename the object, then `retry`",
@@ -194,7 +205,11 @@ impl Engine {
 
     /// The `s3://` URLs of `task`'s delivered objects, space-separated (for its hook).
     pub(super) async fn object_urls(&self, task: &crate::store::TaskRow) -> String {
-        let uploads = self.store.task_uploads(task.id).await.unwrap_or_default();
+        let Some(version) = task.version else {
+            return String::new();
+        };
+        let uploads =
+            (self.store.version_uploads(&task.request, version).await).unwrap_or_default();
         let urls: Vec<String> = uploads
             .iter()
             .filter(|u| u.state == "delivered")

@@ -8,6 +8,7 @@
 //! nothing of the config or the database: the engine hands it plain values.
 
 mod large;
+mod redact;
 
 use std::path::Path;
 use std::time::Duration;
@@ -228,7 +229,7 @@ fn parse(key: &str) -> Result<Key, ObjectError> {
 fn transfer(key: &str, e: object_store::Error) -> ObjectError {
     ObjectError::Transfer {
         key: key.to_string(),
-        message: e.to_string().replace('\n', " "),
+        message: redact::without_body(&e.to_string()),
     }
 }
 

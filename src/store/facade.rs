@@ -109,4 +109,6 @@ delegate! {
     fn newer_upload_of_key(&self, upload: &UploadRow) -> Result<bool, StoreError>;
     fn task_uploads(&self, task_id: i64) -> Result<Vec<UploadRow>, StoreError>;
     fn destination_summaries(&self) -> Result<Vec<DestinationSummary>, StoreError>;
+    fn version_uploads(&self, request: &str, version: i64) -> Result<Vec<UploadRow>, StoreError>;
+    fn is_earlier_version(&self, request: &str, version: i64, sha256: &str) -> Result<bool, StoreError>;
 }

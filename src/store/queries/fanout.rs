@@ -13,10 +13,11 @@ const NEWEST_CLIENT_REQUESTS: &str = "SELECT t.client_id, t.period_from, t.perio
     ) AS n ON t.client_id = n.client_id AND t.period_from = n.newest
     WHERE t.report = $1 AND t.refresh = 0";
 
-/// Tasks of per-client reports (any refresh) counted per report, period and state.
+/// Tasks of per-client reports counted per report, period and state: each client's first
+/// delivery of the period (its refreshes are not more clients).
 const CLIENT_STATE_COUNTS: &str = "SELECT report, period_from, period_to, state,
         COUNT(*) AS clients
-    FROM tasks WHERE report = $1 AND client_id IS NOT NULL
+    FROM tasks WHERE report = $1 AND client_id IS NOT NULL AND refresh = 0
     GROUP BY report, period_from, period_to, state
     ORDER BY period_from DESC, period_to DESC, state";
 

@@ -61,7 +61,8 @@ const PENDING_HOOKS: &str = concat!(
     "SELECT ",
     task_columns!(),
     " FROM tasks WHERE hook_state = 'pending' AND NOT EXISTS (SELECT 1 FROM uploads u
-        WHERE u.task_id = tasks.id AND u.state IN ('pending', 'failed')) ORDER BY id LIMIT $1"
+        WHERE u.request = tasks.request AND u.version = tasks.version
+            AND u.state IN ('pending', 'failed')) ORDER BY id LIMIT $1"
 );
 const TASK_EVENTS: &str = "SELECT id, task_id, at, state, uuid, remote_status, message
     FROM events WHERE task_id = $1 ORDER BY id";

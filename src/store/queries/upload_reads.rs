@@ -73,4 +73,41 @@ impl Store {
         .fetch_all(&self.pool)
         .await?)
     }
+
+    /// The uploads of version `version` of the period `request` (under whichever task: a
+    /// restatement puts the version it moves aside), by id: what its hook waits for and names.
+    pub async fn version_uploads(
+        &self,
+        request: &str,
+        version: i64,
+    ) -> Result<Vec<UploadRow>, StoreError> {
+        let sql = format!(
+            "SELECT {UPLOAD_COLUMNS} FROM uploads u JOIN tasks t ON t.id = u.task_id
+             WHERE u.request = $1 AND u.version = $2 ORDER BY u.id"
+        );
+        Ok(sqlx::query_as(&sql)
+            .bind(request)
+            .bind(version)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Whether `sha256` is the file of a version of the period `request` older than
+    /// `version`: an object holding it may be replaced by `version`.
+    pub async fn is_earlier_version(
+        &self,
+        request: &str,
+        version: i64,
+        sha256: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM tasks WHERE request = $1 AND version < $2
+                AND LOWER(sha256) = LOWER($3))",
+        )
+        .bind(request)
+        .bind(version)
+        .bind(sha256)
+        .fetch_one(&self.pool)
+        .await?)
+    }
 }
