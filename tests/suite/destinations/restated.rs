@@ -1,7 +1,9 @@
 //! A restated period: its current key is replaced, on condition that it still holds the
 //! first version, and so has two versions in the bucket, the second the new file's bytes; the
 //! first version keeps its own versioned key, written once; the `on_restated` hook runs once
-//! both are there, with the object URLs in its environment; the metrics count the bytes.
+//! both are there, with its version's object URL in its environment; the metrics count the
+//! bytes. A destination away across two restatements gets the newest version at the current
+//! key, replacing the oldest it still holds.
 
 use super::{daemon, wait_for_uploads, BUCKET};
 use crate::common;
@@ -89,5 +91,70 @@ on_restated = ['/bin/sh', '-c', 'echo "$REPORT_OBJECT_URLS" >> "$0"', '{}']
         "the restated hook ran once, naming its own version's object (version 1's kept key is \
          version 1's, and holds back version 1's hooks)"
     );
+    moto.stop().await;
+}
+
+/// The reviewers' case: version 1 reached the current key, then the destination was away
+/// while the period was restated twice. Version 2's put to the current key is superseded
+/// by version 3, which finds version 1 there: it replaces it (an older version of its period),
+/// never ends `failed`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destination_away_across_two_restatements_gets_the_newest_version_at_the_current_key() {
+    let port = free_port();
+    let reports = format!(
+        "{}\n[[reports]]\nname = \"expenses\"\ntemplate = \"ResellerExpenses\"\nformat = \"csv\"\nrefresh = [\"1s\", \"2s\"]\ndestinations = [\"archive\"]\n",
+        archive_destination(port, BUCKET),
+    );
+    let options = SimOptions {
+        restatements: 2,
+        ..common::quick_sim()
+    };
+    let h = Harness::with_options(options, &reports).await;
+    let away = daemon(&h, "away.log", None);
+    // Three versions at the current key, two kept under their own names: none delivered
+    // (the older ones at the current key may already be superseded).
+    common::wait_for(
+        "5 uploads, none delivered",
+        std::time::Duration::from_secs(60),
+        || async {
+            let rows = super::uploads(&h).await;
+            rows.len() == 5 && rows.iter().all(|(_, _, state)| state != "delivered")
+        },
+    )
+    .await;
+    away.stop().await;
+    let moto = Moto::start(port).await;
+    moto.versioned_bucket(BUCKET).await;
+    let files = h.output_files();
+    let current = (files.iter())
+        .find(|f| f.ends_with(".csv") && !f.contains(".v"))
+        .expect("the period's file");
+    let first = std::fs::read(h.output_dir().join(current.replace(".csv", ".v1.csv")))
+        .expect("version 1 kept locally");
+    let current_key = format!("gcore/{current}");
+    // What reached the bucket before it went away.
+    moto.put(BUCKET, &current_key, &first).await;
+
+    let back = daemon(&h, "back.log", None);
+    let what = "version 3 delivered at the current key, the others kept or superseded";
+    common::wait_for(what, std::time::Duration::from_secs(90), || async {
+        let mut states: Vec<(i64, String)> = (super::uploads(&h).await.into_iter())
+            .map(|(_, version, state)| (version, state))
+            .collect();
+        states.sort();
+        states
+            == [
+                (1, "delivered".to_string()),
+                (1, "superseded".to_string()),
+                (2, "delivered".to_string()),
+                (2, "superseded".to_string()),
+                (3, "delivered".to_string()),
+            ]
+    })
+    .await;
+    back.stop().await;
+    let newest = std::fs::read(h.output_dir().join(current)).expect("version 3");
+    assert!(moto.get(BUCKET, &current_key).await == newest);
+    assert_eq!(moto.versions(BUCKET).await.get(&current_key), Some(&2));
     moto.stop().await;
 }
