@@ -1,12 +1,17 @@
 //! How long to wait before looking at a task again. Polls grow from `initial_interval` by
 //! `multiplier` up to `max_interval`, with jitter so thousands of tasks do not poll in step;
-//! retries after errors use full jitter, and never undercut a server's `Retry-After`.
+//! retries after errors use full jitter, and never undercut a server's `Retry-After`; a task
+//! rescheduled after a failed try (`Engine::retry_later`).
 
 use std::time::Duration;
 
 use rand::Rng;
 
+use super::{Engine, EngineError};
+use crate::api::{ApiError, ErrorClass};
+use crate::clock::after;
 use crate::config::PollingConfig;
+use crate::store::TaskRow;
 
 /// The exponential curve without jitter: `initial * multiplier^n`, capped at `max`.
 fn curve(polling: &PollingConfig, n: i64) -> Duration {
@@ -38,6 +43,43 @@ pub fn retry_delay(polling: &PollingConfig, tries: i64, retry_after: Option<Dura
 /// Delay before resubmitting a period whose remote task failed (`attempt` tasks so far).
 pub fn resubmit_delay(polling: &PollingConfig, attempt: i64) -> Duration {
     curve(polling, attempt)
+}
+
+impl Engine {
+    /// Reschedules after a failed try: transient errors back off (never undercutting
+    /// `Retry-After`). A credentials error also suspends every API call for
+    /// `api.auth_retry_interval` (see `auth`), which holds the task back with all the others.
+    async fn retry_later(&self, task: &TaskRow, err: &ApiError) -> Result<(), EngineError> {
+        if let ApiError::Stopped { .. } = err {
+            // Nothing was sent: the task stays as it is and is due again at the next start.
+            tracing::debug!(error = %err, "left for the next start");
+            return Ok(());
+        }
+        if err.class() == ErrorClass::Credentials {
+            self.credentials_refused(err).await?;
+        }
+        let delay = retry_delay(
+            &self.config.polling,
+            task.backoff_step + 1,
+            err.retry_after(),
+        );
+        self.reschedule(task, delay, &err.to_string()).await
+    }
+
+    /// Notes `message` as the task's last error and looks at the task again after `delay`.
+    async fn reschedule(
+        &self,
+        task: &TaskRow,
+        delay: Duration,
+        message: &str,
+    ) -> Result<(), EngineError> {
+        tracing::warn!(error = %message, retry_in = %humantime::format_duration(delay), "will retry");
+        let now = self.now();
+        Ok(self
+            .store
+            .schedule_retry(task.id, task.state, after(now, delay), message, now)
+            .await?)
+    }
 }
 
 #[cfg(test)]

@@ -46,12 +46,11 @@ mod walk;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-use crate::api::{ApiError, Client, ErrorClass};
-use crate::clock::{after, Clock};
+use crate::api::{ApiError, Client};
+use crate::clock::Clock;
 use crate::config::{Config, ReportConfig};
 use crate::store::{State, Store, StoreError, TaskRow};
 
@@ -207,41 +206,6 @@ impl Engine {
 
     async fn max_attempts(&self, task: &TaskRow) -> Result<i64, EngineError> {
         Ok(self.settings(task).await?.max_attempts.into())
-    }
-
-    /// Reschedules after a failed try: transient errors back off (never undercutting
-    /// `Retry-After`). A credentials error also suspends every API call for
-    /// `api.auth_retry_interval` (see `auth`), which holds the task back with all the others.
-    async fn retry_later(&self, task: &TaskRow, err: &ApiError) -> Result<(), EngineError> {
-        if let ApiError::Stopped { .. } = err {
-            // Nothing was sent: the task stays as it is and is due again at the next start.
-            tracing::debug!(error = %err, "left for the next start");
-            return Ok(());
-        }
-        if err.class() == ErrorClass::Credentials {
-            self.credentials_refused(err).await?;
-        }
-        let delay = backoff::retry_delay(
-            &self.config.polling,
-            task.backoff_step + 1,
-            err.retry_after(),
-        );
-        self.reschedule(task, delay, &err.to_string()).await
-    }
-
-    /// Notes `message` as the task's last error and looks at the task again after `delay`.
-    async fn reschedule(
-        &self,
-        task: &TaskRow,
-        delay: Duration,
-        message: &str,
-    ) -> Result<(), EngineError> {
-        tracing::warn!(error = %message, retry_in = %humantime::format_duration(delay), "will retry");
-        let now = self.now();
-        Ok(self
-            .store
-            .schedule_retry(task.id, task.state, after(now, delay), message, now)
-            .await?)
     }
 }
 
