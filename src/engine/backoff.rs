@@ -49,7 +49,11 @@ impl Engine {
     /// Reschedules after a failed try: transient errors back off (never undercutting
     /// `Retry-After`). A credentials error also suspends every API call for
     /// `api.auth_retry_interval` (see `auth`), which holds the task back with all the others.
-    async fn retry_later(&self, task: &TaskRow, err: &ApiError) -> Result<(), EngineError> {
+    pub(super) async fn retry_later(
+        &self,
+        task: &TaskRow,
+        err: &ApiError,
+    ) -> Result<(), EngineError> {
         if let ApiError::Stopped { .. } = err {
             // Nothing was sent: the task stays as it is and is due again at the next start.
             tracing::debug!(error = %err, "left for the next start");
@@ -67,7 +71,7 @@ impl Engine {
     }
 
     /// Notes `message` as the task's last error and looks at the task again after `delay`.
-    async fn reschedule(
+    pub(super) async fn reschedule(
         &self,
         task: &TaskRow,
         delay: Duration,
