@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use gcore_reportd_sim::{self as sim, SimOptions};
+use gcore_reportd_sim::{self as sim, Pace, SimHandle, SimOptions};
 
 use super::*;
 
@@ -15,7 +15,8 @@ pub(crate) fn rows_for(bytes: u64, params: &serde_json::Value) -> usize {
     ((bytes - base) * 1000 / per_1000) as usize
 }
 
-pub(crate) async fn big() {
+/// `date_from`/`date_to` of the previous month: the period `run --once` asks for.
+pub(crate) fn previous_month() -> serde_json::Value {
     let today = jiff::Timestamp::now()
         .to_zoned(jiff::tz::TimeZone::UTC)
         .date();
@@ -23,17 +24,25 @@ pub(crate) async fn big() {
     let prev = this_month
         .checked_sub(jiff::Span::new().months(1))
         .expect("date");
-    let params =
-        serde_json::json!({"date_from": prev.to_string(), "date_to": this_month.to_string()});
-    let rows = rows_for(1 << 30, &params);
-    let options = SimOptions {
+    serde_json::json!({"date_from": prev.to_string(), "date_to": this_month.to_string()})
+}
+
+/// A simulator whose tasks complete at once and whose reports are about `bytes` long.
+pub(crate) async fn report_server(bytes: u64, pace: Option<Pace>) -> SimHandle {
+    start_sim(SimOptions {
         pending_for: Duration::ZERO,
         running_for: Duration::ZERO,
-        report_rows: rows,
+        report_rows: rows_for(bytes, &previous_month()),
+        pace,
         ..SimOptions::default()
-    };
-    let key = options.api_key.clone();
-    let sim = start_sim(options).await;
+    })
+    .await
+}
+
+pub(crate) async fn big() {
+    let rows = rows_for(1 << 30, &previous_month());
+    let sim = report_server(1 << 30, None).await;
+    let key = SimOptions::default().api_key;
     let dir = tempfile::tempdir_in(".").expect("temp dir on the project's disk");
     let body = "[polling]\ninitial_interval = \"100ms\"\n\n[[reports]]\nname = \"big\"\ntemplate = \"ResellerExpenses\"\n";
     let config = write_config(dir.path(), &sim, &key, body);

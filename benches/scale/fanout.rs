@@ -27,18 +27,7 @@ pub(crate) async fn fanout(n: usize) -> tempfile::TempDir {
     let body = "[polling]\ninitial_interval = \"1s\"\nmax_interval = \"4s\"\nmultiplier = 1.5\n\n\
         [[reports]]\nname = \"expenses\"\ntemplate = \"ResellerExpenses\"\nclients = \"all\"\n";
     let config = write_config(dir.path(), &sim, &key, body);
-    let usage = tokio::task::spawn_blocking(move || {
-        let dir = std::path::PathBuf::from(&config)
-            .parent()
-            .expect("dir")
-            .to_path_buf();
-        run_measured(&["--config", &config, "run", "--once"], &dir)
-    })
-    .await
-    .expect("join");
-    let files = std::fs::read_dir(dir.path().join("reports"))
-        .map(|d| d.count())
-        .unwrap_or(0);
+    let (usage, files) = run_once_counting(config, dir.path()).await;
     let counts = sim.request_counts();
     let total: u64 = counts.values().sum();
     println!("\n== fan-out: one report, clients = \"all\": {eligible} eligible of {all} clients");

@@ -105,3 +105,17 @@ pub(crate) async fn start_sim(options: SimOptions) -> SimHandle {
         .expect("bind");
     sim::start(listener, options).await.expect("simulator")
 }
+
+/// `run --once` with `config` in `dir`, measured, and the report files it left in `dir/reports`.
+pub(crate) async fn run_once_counting(config: String, dir: &Path) -> (Usage, usize) {
+    let work = dir.to_path_buf();
+    let usage = tokio::task::spawn_blocking(move || {
+        run_measured(&["--config", &config, "run", "--once"], &work)
+    })
+    .await
+    .expect("join");
+    let files = std::fs::read_dir(dir.join("reports"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    (usage, files)
+}

@@ -26,18 +26,7 @@ pub(crate) async fn many(n: usize) -> tempfile::TempDir {
         body.push_str(&format!("[[reports]]\nname = \"client-{i}\"\ntemplate = \"ResellerExpenses\"\nparameters = {{ client_id = {i} }}\n"));
     }
     let config = write_config(dir.path(), &sim, &key, &body);
-    let usage = tokio::task::spawn_blocking(move || {
-        let dir = std::path::PathBuf::from(&config)
-            .parent()
-            .expect("dir")
-            .to_path_buf();
-        run_measured(&["--config", &config, "run", "--once"], &dir)
-    })
-    .await
-    .expect("join");
-    let files = std::fs::read_dir(dir.path().join("reports"))
-        .map(|d| d.count())
-        .unwrap_or(0);
+    let (usage, files) = run_once_counting(config, dir.path()).await;
     let counts = sim.request_counts();
     let total: u64 = counts.values().sum();
     println!("\n== N = {n} reports due at once (tasks take ~2 s: 1 s Pending, 1 s InProgress)");

@@ -5,35 +5,11 @@
 //! rounds; each round's times and the medians are printed side by side.
 
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use gcore_reportd_sim::{Pace, SimHandle, SimOptions};
+use gcore_reportd_sim::{Pace, SimHandle};
 
-use super::{download_timing, rows_for, run_measured, start_sim, write_config, Usage};
-
-/// `date_from`/`date_to` of the previous month: the period `run --once` asks for.
-fn previous_month() -> serde_json::Value {
-    let today = jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .date();
-    let this_month = today.first_of_month();
-    let prev = this_month
-        .checked_sub(jiff::Span::new().months(1))
-        .expect("date");
-    serde_json::json!({"date_from": prev.to_string(), "date_to": this_month.to_string()})
-}
-
-/// A simulator whose tasks complete at once and whose reports are about `bytes` long.
-async fn report_server(bytes: u64, pace: Option<Pace>) -> SimHandle {
-    start_sim(SimOptions {
-        pending_for: Duration::ZERO,
-        running_for: Duration::ZERO,
-        report_rows: rows_for(bytes, &previous_month()),
-        pace,
-        ..SimOptions::default()
-    })
-    .await
-}
+use super::{download_timing, report_server, run_measured, write_config, Usage};
 
 /// One daemon run downloading the report with `verify = level`: its usage, the file's bytes
 /// and the seconds between the "downloading" and "downloaded" events.

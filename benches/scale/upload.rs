@@ -10,24 +10,9 @@ use gcore_reportd_sim::SimOptions;
 use super::*;
 
 pub(crate) async fn upload() {
-    let today = jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .date();
-    let this_month = today.first_of_month();
-    let prev = this_month
-        .checked_sub(jiff::Span::new().months(1))
-        .expect("date");
-    let params =
-        serde_json::json!({"date_from": prev.to_string(), "date_to": this_month.to_string()});
-    let rows = rows_for(1 << 30, &params);
-    let options = SimOptions {
-        pending_for: Duration::ZERO,
-        running_for: Duration::ZERO,
-        report_rows: rows,
-        ..SimOptions::default()
-    };
-    let key = options.api_key.clone();
-    let sim = start_sim(options).await;
+    let rows = rows_for(1 << 30, &previous_month());
+    let sim = report_server(1 << 30, None).await;
+    let key = SimOptions::default().api_key;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
