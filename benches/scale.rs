@@ -21,8 +21,12 @@
 //! - One 1 GiB report delivered to an S3 destination (`upload`, a `moto_server` it starts):
 //!   the upload's rate and the daemon's peak RSS (issue 22: at most 40 MB).
 //!
-//! Arguments select scenarios: `many`, `crash`, `fanout`, `big`, `rows`, `verified`, `slow`,
-//! `upload` (default: all); `--n N` overrides the report counts of `many`, `crash` and `fanout`.
+//! - Three hosts on one PostgreSQL database (`hosts`, a private server it starts): 10,000
+//!   reports, API requests per report in all (issue 23: at most 2.3), none made twice.
+//!
+//! Arguments select scenarios: `many`, `crash`, `fanout`, `hosts`, `big`, `rows`, `verified`,
+//! `slow`, `upload` (default: all); `--n N` overrides the report counts of `many`, `crash`,
+//! `fanout` and `hosts`.
 
 #[path = "scale/big.rs"]
 mod big;
@@ -32,10 +36,14 @@ mod crash;
 mod fanout;
 #[path = "scale/harness.rs"]
 mod harness;
+#[path = "scale/hosts.rs"]
+mod hosts;
 #[path = "scale/many.rs"]
 mod many;
 #[path = "scale/pace.rs"]
 mod pace;
+#[path = "../tests/suite/common/postgres.rs"]
+mod postgres;
 #[path = "scale/rows.rs"]
 mod rows;
 #[path = "scale/upload.rs"]
@@ -90,6 +98,9 @@ async fn main() {
     }
     if wants("fanout") {
         finished_runs.push(fanout::fanout(custom_n.unwrap_or(5_000)).await);
+    }
+    if wants("hosts") {
+        finished_runs.push(hosts::hosts(custom_n.unwrap_or(10_000)).await);
     }
     if wants("big") {
         big().await;

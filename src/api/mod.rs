@@ -129,6 +129,11 @@ impl Client {
         self
     }
 
+    /// Shares the account's request budget among `hosts` hosts (see `RateLimiter`).
+    pub fn share_budget(&self, hosts: u32) {
+        self.limiter.share_among(hosts);
+    }
+
     /// Whether the client has been told to stop sending.
     pub fn is_stopping(&self) -> bool {
         self.stop.as_ref().is_some_and(|s| s.is_cancelled())

@@ -47,10 +47,13 @@ impl Clock for TokioClock {
     }
 }
 
-/// At most one request per `1 / per_second`, none while paused.
+/// At most one request per `1 / per_second` (shared among `hosts`), none while paused.
 #[derive(Debug)]
 pub struct RateLimiter {
-    budget: Gcra,
+    budget: Mutex<std::sync::Arc<Gcra>>,
+    /// The account's budget, requests per second, and how many hosts share it now.
+    per_second: f64,
+    hosts: std::sync::atomic::AtomicU32,
     clock: TokioClock,
     /// Held by the request waiting for the budget; the others queue for it (in order).
     turn: tokio::sync::Mutex<()>,
@@ -65,19 +68,38 @@ fn spacing(per_second: f64) -> Duration {
         .clamp(Duration::from_nanos(1), MAX_SPACING)
 }
 
+/// A budget of one request per `1 / per_second`: a spacing of at least 1 ns always makes a
+/// quota; burst 1 is `with_period`'s own.
+fn gcra(per_second: f64, clock: TokioClock) -> Gcra {
+    let quota = Quota::with_period(spacing(per_second))
+        .unwrap_or(Quota::per_second(std::num::NonZeroU32::MIN));
+    Gcra::direct_with_clock(quota, clock)
+}
+
 impl RateLimiter {
     pub fn new(per_second: f64) -> RateLimiter {
         let clock = TokioClock {
             origin: Instant::now(),
         };
-        // A spacing of at least 1 ns always makes a quota; burst 1 is `with_period`'s own.
-        let quota = Quota::with_period(spacing(per_second))
-            .unwrap_or(Quota::per_second(std::num::NonZeroU32::MIN));
         RateLimiter {
-            budget: Gcra::direct_with_clock(quota, clock),
+            budget: Mutex::new(std::sync::Arc::new(gcra(per_second, clock))),
+            per_second,
+            hosts: std::sync::atomic::AtomicU32::new(1),
             clock,
             turn: tokio::sync::Mutex::new(()),
             paused_until: Mutex::new(clock.origin),
+        }
+    }
+
+    /// Shares the account's budget among `hosts` hosts (at least one): each sends at most
+    /// `per_second / hosts`. A change starts a new budget, with no burst saved up.
+    pub fn share_among(&self, hosts: u32) {
+        let hosts = hosts.max(1);
+        let before = self.hosts.swap(hosts, std::sync::atomic::Ordering::Relaxed);
+        if before != hosts {
+            let rate = self.per_second / f64::from(hosts);
+            *self.budget.lock().unwrap_or_else(|e| e.into_inner()) =
+                std::sync::Arc::new(gcra(rate, self.clock));
         }
     }
 
@@ -95,7 +117,12 @@ impl RateLimiter {
                 tokio::time::sleep_until(paused_until).await;
                 continue;
             }
-            match self.budget.check() {
+            let budget = self
+                .budget
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            match budget.check() {
                 Ok(()) => return,
                 Err(not_until) => {
                     let slot = self.clock.instant(not_until.earliest_possible());
@@ -123,6 +150,27 @@ mod tests {
             assert!(spacing <= MAX_SPACING && !spacing.is_zero(), "{rate}");
             RateLimiter::new(rate);
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_budget_shared_among_three_hosts_spaces_requests_three_times_wider() {
+        let limiter = RateLimiter::new(50.0);
+        limiter.share_among(3);
+        let start = Instant::now();
+        for _ in 0..3 {
+            limiter.acquire().await;
+        }
+        assert_eq!(start.elapsed(), Duration::from_millis(120));
+        limiter.share_among(0);
+        let alone = Instant::now();
+        for _ in 0..3 {
+            limiter.acquire().await;
+        }
+        assert!(
+            alone.elapsed() <= Duration::from_millis(60),
+            "{:?}",
+            alone.elapsed()
+        );
     }
 
     // Tokio's paused clock: time only moves when every task waits, so these are exact.

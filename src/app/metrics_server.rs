@@ -125,6 +125,7 @@ async fn render(store: &Store, config: &Config, now: i64) -> Result<String, Page
         gauge(empty),
     );
     super::destination_metrics::register(&mut registry, store, config).await?;
+    super::host_metrics::register(&mut registry, store).await?;
     crate::metrics::global().register(&mut registry);
     let mut out = String::new();
     encode(&mut out, &registry).map_err(|_| PageError::Encode)?;

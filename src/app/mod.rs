@@ -7,6 +7,7 @@
 //! outlives the process's owner.
 
 mod destination_metrics;
+mod host_metrics;
 mod metrics_server;
 mod systemd;
 

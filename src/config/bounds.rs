@@ -20,7 +20,7 @@ pub const SETTLE_FLOOR: Duration = SECOND;
 pub const SKEW_FLOOR: Duration = SECOND;
 
 /// (key, least, most) for each duration key outside `[[reports]]`.
-pub const DURATIONS: [(&str, Duration, Duration); 12] = [
+pub const DURATIONS: [(&str, Duration, Duration); 13] = [
     ("api.request_timeout", Duration::from_millis(100), HOUR),
     (
         "api.auth_retry_interval",
@@ -42,6 +42,7 @@ pub const DURATIONS: [(&str, Duration, Duration); 12] = [
         Duration::from_secs(366 * 24 * 3600),
     ),
     ("daemon.shutdown_timeout", Duration::ZERO, HOUR),
+    ("cluster.lease", Duration::from_secs(2), HOUR),
     ("hook_timeout", MS, DAY),
     ("api.clock_skew", SKEW_FLOOR, DAY),
     (

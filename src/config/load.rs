@@ -30,6 +30,7 @@ pub fn load(path: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
     };
     let mut config = validate::validate(raw, key)?;
     super::storage::check_storage(&config.storage)?;
+    warnings.extend(super::shared_dir::warning(&config));
     config.warnings = warnings;
     Ok(config)
 }

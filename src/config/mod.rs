@@ -11,6 +11,7 @@ mod load;
 mod parameters;
 mod parse;
 mod raw;
+mod shared_dir;
 mod storage;
 mod validate;
 
@@ -39,6 +40,7 @@ pub struct Config {
     pub polling: PollingConfig,
     pub downloads: DownloadsConfig,
     pub daemon: DaemonConfig,
+    pub cluster: ClusterConfig,
     /// Where the Prometheus endpoint listens, if anywhere.
     pub metrics_listen: Option<std::net::SocketAddr>,
     /// `[destinations.NAME]`, by name (issue 22).
@@ -107,6 +109,14 @@ pub struct DownloadsConfig {
 #[derive(Debug, Clone)]
 pub struct DaemonConfig {
     pub shutdown_timeout: Duration,
+}
+
+/// `[cluster]`: how hosts sharing a PostgreSQL database hold their work.
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    /// How long a host's lease on the tasks it works on lasts without renewal: a dead host's
+    /// work is taken over this long after its last heartbeat (plus a step).
+    pub lease: Duration,
 }
 
 /// One configured report request, with `[defaults]` and built-in defaults applied.

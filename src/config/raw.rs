@@ -22,6 +22,9 @@ pub struct RawConfig {
     pub daemon: RawDaemon,
     #[serde(default)]
     pub metrics: RawMetrics,
+    /// `[cluster]`: several hosts on one PostgreSQL database (issue 23).
+    #[serde(default)]
+    pub cluster: RawCluster,
     #[serde(default)]
     pub defaults: RawReport,
     #[serde(default)]
@@ -97,6 +100,21 @@ pub struct RawDownloads {
 pub struct RawDaemon {
     #[serde(with = "humantime_serde")]
     pub shutdown_timeout: Duration,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawCluster {
+    #[serde(with = "humantime_serde")]
+    pub lease: Duration,
+}
+
+impl Default for RawCluster {
+    fn default() -> Self {
+        RawCluster {
+            lease: Duration::from_secs(90),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]

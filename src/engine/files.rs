@@ -212,8 +212,9 @@ pub(super) fn publish(target: &Target, part: NamedTempFile) -> Result<(), FetchE
     Ok(())
 }
 
-/// Removes temporary files a killed or stopped daemon left in the output directory.
-pub fn remove_partial_files(dir: &Path) -> usize {
+/// Removes temporary files a killed or stopped daemon left in the output directory: all of
+/// them, or (hosts sharing the directory) those untouched for `older_than`.
+pub fn remove_partial_files(dir: &Path, older_than: Option<std::time::Duration>) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
     };
@@ -221,8 +222,15 @@ pub fn remove_partial_files(dir: &Path) -> usize {
     for entry in entries.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
+        let stale = || {
+            older_than.is_none_or(|age| {
+                let modified = entry.metadata().and_then(|m| m.modified());
+                modified.is_ok_and(|m| m.elapsed().is_ok_and(|e| e >= age))
+            })
+        };
         if name.starts_with(PART_PREFIX)
             && name.ends_with(PART_SUFFIX)
+            && stale()
             && std::fs::remove_file(entry.path()).is_ok()
         {
             removed += 1;

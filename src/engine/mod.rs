@@ -22,6 +22,7 @@ mod files;
 mod hook_pool;
 mod hook_process;
 mod hooks;
+mod lease;
 mod matching;
 mod open;
 mod outcome;
@@ -105,7 +106,7 @@ pub struct Engine {
     clock: Clock,
     download_slots: Arc<Semaphore>,
     /// The exclusive lock on an SQLite database (see `open::lock_database`), held while any
-    /// clone of the engine lives; on PostgreSQL the store holds an advisory lock instead.
+    /// clone of the engine lives; on PostgreSQL hosts share the database by leases (`lease`).
     lock: Arc<Option<std::fs::File>>,
     /// The database's Gcore account (`client_id`) once known, 0 before (see `account`).
     account: Arc<std::sync::atomic::AtomicI64>,
@@ -115,6 +116,8 @@ pub struct Engine {
     listings: Arc<std::sync::Mutex<clients::Listings>>,
     /// The `[destinations.NAME]` clients (see `upload`).
     buckets: upload_plan::Buckets,
+    /// This host's lease, when hosts share the database (PostgreSQL; see `lease`).
+    lease: Option<Arc<lease::HostLease>>,
 }
 
 /// The span every log line about `task` is in: its id, report, period and remote uuid.
@@ -162,6 +165,7 @@ impl Engine {
             buckets,
             owner,
             listings: Arc::default(),
+            lease: None,
         }
     }
 
@@ -209,12 +213,17 @@ impl Engine {
     }
 }
 
-/// A change another process made first (an operator's `retry` or `forget`) is not an error of
-/// the step: the task is left as that process made it, logged, and read again next time.
+/// A change another process made first (an operator's `retry` or `forget`), or a task another
+/// host took over after this one's lease lapsed, is not an error of the step: the task is left
+/// as that process made it, logged, and read again next time.
 fn tolerate_conflict(result: Result<(), EngineError>) -> Result<(), EngineError> {
     match result {
         Err(EngineError::Store(e @ StoreError::Conflict { .. })) => {
             tracing::warn!(error = %e, "compare-and-set conflict: left as the other process made it");
+            Ok(())
+        }
+        Err(EngineError::Store(e @ StoreError::Fenced { .. })) => {
+            tracing::warn!(error = %e, "lease lost: the task is left to the host that holds it");
             Ok(())
         }
         other => other,

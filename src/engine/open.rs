@@ -1,5 +1,6 @@
-//! Building an engine: the database's lock, the store (migrated), the API client, and the
-//! engine again with a reloaded configuration (same database, lock, owner and account).
+//! Building an engine: the database's lock (SQLite) or this host's lease (PostgreSQL), the
+//! store (migrated), the API client, and the engine again with a reloaded configuration (same
+//! database, lock, lease, owner and account).
 
 use std::sync::Arc;
 
@@ -31,13 +32,13 @@ pub async fn open_owned_engine(
         Location::Postgres { .. } => None,
     };
     let store = Store::open_at(&location, config.storage.busy_timeout).await?;
-    if !store.lock_exclusive().await? {
-        return Err(EngineError::Busy {
-            path: location.to_string().into(),
-        });
-    }
+    let lease = super::lease::join(&store, &config, owner.tasks()).await?;
     let lock = Arc::new(lock);
-    let removed = remove_partial_files(&config.storage.output_dir);
+    // Hosts sharing the output directory leave each other's downloads in flight alone.
+    let removed = match lease {
+        None => remove_partial_files(&config.storage.output_dir, None),
+        Some(_) => remove_partial_files(&config.storage.output_dir, Some(STALE_PARTIAL)),
+    };
     if removed > 0 {
         tracing::info!(
             removed,
@@ -45,8 +46,13 @@ pub async fn open_owned_engine(
         );
     }
     let client = build_client(&config).map_err(EngineError::Client)?;
-    Ok(Engine::owned(config, store, client, clock, lock, owner))
+    let mut engine = Engine::owned(config, store, client, clock, lock, owner);
+    engine.lease = lease;
+    Ok(engine)
 }
+
+/// With several hosts, a temporary file untouched this long was left by a host that died.
+const STALE_PARTIAL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// Where the store is, for the configured `storage.database` (checked when the config was
 /// loaded; an error here names the key all the same).
@@ -112,6 +118,7 @@ pub(super) fn reconfigure(
         engine.owner.clone(),
     );
     reloaded.account = engine.account.clone();
+    reloaded.lease = engine.lease.clone();
     Ok(reloaded)
 }
 

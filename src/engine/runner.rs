@@ -76,11 +76,15 @@ pub async fn run_owned(
     engine.client = engine.client.clone().stopping_on(shutdown.clone());
     engine.check_account().await?;
     log_changes(&engine).await?;
-    let rearmed = engine.store.rearm_interrupted_hooks().await?;
-    if rearmed > 0 {
-        tracing::info!(rearmed, "hooks interrupted by a crash run again");
+    // One host: what a crash interrupted is its own. Several: each step re-arms what a dead
+    // host left (`Engine::step`), and another host's pending uploads keep their times.
+    if engine.lease.is_none() {
+        let rearmed = engine.store.rearm_interrupted_hooks().await?;
+        if rearmed > 0 {
+            tracing::info!(rearmed, "hooks interrupted by a crash run again");
+        }
+        engine.store.uploads_due_at(engine.now()).await?; // a start tries pending uploads at once
     }
-    engine.store.uploads_due_at(engine.now()).await?; // a start tries pending uploads at once
     reporter.say(Progress::Ready("database ready, starting work".into()));
     let grace = engine.config.daemon.shutdown_timeout;
     let started = engine.now();
@@ -101,11 +105,16 @@ pub async fn run_owned(
         engine.owner.hooks.wait_until(deadline).await;
     }
     reporter.say(Progress::Stopping);
-    let removed = remove_partial_files(&engine.config.storage.output_dir);
-    if removed > 0 {
-        tracing::info!(removed, "removed temporary files of interrupted downloads");
+    if engine.lease.is_none() {
+        let removed = remove_partial_files(&engine.config.storage.output_dir, None);
+        if removed > 0 {
+            tracing::info!(removed, "removed temporary files of interrupted downloads");
+        }
     }
     let summary = summarise(&engine, started).await;
+    if let Some(lease) = &engine.lease {
+        lease.leave().await;
+    }
     engine.store.close().await;
     result?;
     summary
@@ -184,6 +193,10 @@ async fn drive(
         if mode == RunMode::Daemon {
             wait = wait.min(clock.until_due(engine.now()));
         }
+        // Another host's tasks become this one's when its lease lapses: look for them.
+        if engine.lease.is_some() {
+            wait = wait.min(engine.config.cluster.lease / 3);
+        }
         // Sleeping until the next due work is the loop's legitimate wait, for that long.
         let _sleeping = engine.owner.liveness.wait("sleep until due work", wait);
         // A reload wakes the loop at once: a new report must not wait for the next due task;
@@ -215,6 +228,21 @@ async fn step_or_stop(
         .liveness
         .wait("step", STEP_LIMIT.saturating_add(request_timeout));
     let step_stop = shutdown.child_token();
+    let _step_ended = step_stop.clone().drop_guard();
+    // Sharing the database, nothing is sent once this host's lease may lapse before the
+    // request's deadline: another host may take the task over and reconcile it meanwhile.
+    if let Some(lease) = engine.lease.clone() {
+        let stop = step_stop.clone();
+        engine.owner.tasks.spawn(async move {
+            tokio::select! {
+                _ = lease.at_risk() => {
+                    tracing::warn!("this host's lease is about to lapse (the database is out of reach?): the step sends nothing more");
+                    stop.cancel();
+                }
+                _ = stop.cancelled() => {}
+            }
+        });
+    }
     let mut bounded = engine.clone();
     bounded.client = engine.client.clone().stopping_on(step_stop.clone());
     let step = bounded.step(schedule);

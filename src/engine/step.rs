@@ -64,6 +64,13 @@ impl Engine {
             });
         }
         self.client.recheck_credentials();
+        if let Some(lease) = &self.lease {
+            self.client.share_budget(lease.hosts());
+            let rearmed = self.store.rearm_orphaned_hooks().await?;
+            if rearmed > 0 {
+                tracing::info!(rearmed, "hooks a stopped host left running run again");
+            }
+        }
         let processed = self.work_due().await?;
         let uploads_busy = self.start_due_uploads().await?;
         let hooks_busy = self.start_pending_hooks().await? || uploads_busy;
@@ -97,7 +104,13 @@ impl Engine {
     /// its POSTs.
     pub async fn work_due(&self) -> Result<usize, EngineError> {
         let now = self.now();
-        let tasks = self.store.due_tasks(now, STEP_BATCH).await?;
+        // With several hosts, the due tasks no other live host holds, now leased to this one: a
+        // few at a time, so that hosts stepping in turn share the work (and the budget).
+        let batch = match self.lease {
+            None => STEP_BATCH,
+            Some(_) => 2 * STEP_CONCURRENCY as i64,
+        };
+        let tasks = self.store.claim_due_tasks(now, batch).await?;
         let count = tasks.len();
         let (mut fresh, mut uncertain, mut others) = (Vec::new(), Vec::new(), Vec::new());
         // A period not yet created remotely has no deadline: it waits as long as the API keeps

@@ -58,6 +58,13 @@ impl Engine {
                     continue;
                 }
             }
+            if !self.claim_upload(&upload).await? {
+                running
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&upload.id);
+                continue;
+            }
             let engine = self.clone();
             let running = running.clone();
             let span = tracing::info_span!("upload", id = upload.task_id, report = %upload.report,
@@ -75,6 +82,17 @@ impl Engine {
         }
         let busy = !running.lock().unwrap_or_else(|e| e.into_inner()).is_empty();
         Ok(busy)
+    }
+
+    /// With several hosts, takes the upload from the others (see `Store::claim_upload`): one
+    /// that dies meanwhile leaves it due again a lease later.
+    async fn claim_upload(&self, upload: &UploadRow) -> Result<bool, StoreError> {
+        if self.lease.is_none() {
+            return Ok(true);
+        }
+        let until = crate::clock::after(self.now(), self.config.cluster.lease);
+        let (id, seen) = (upload.id, upload.next_attempt_at);
+        self.store.claim_upload(id, seen, until).await
     }
 
     async fn upload_once(&self, upload: &UploadRow) -> Result<(), StoreError> {

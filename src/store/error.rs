@@ -46,6 +46,8 @@ pub enum StoreError {
     BadCondition { kind: String },
     #[error("task {id} was changed by another process while this one worked on it (it expected the task {expected}); nothing was overwritten, it is read again")]
     Conflict { id: i64, expected: State },
+    #[error("task {id} is no longer leased to this host (lease {holder}): its lease lapsed and the task may be another host's now; nothing was written, the other host carries on")]
+    Fenced { id: i64, holder: String },
     #[error("cannot encode a statement's arguments: {0}")]
     Encode(String),
 }

@@ -5,8 +5,8 @@
 use super::{Backend, Store};
 use super::{ClientStateCount, DestinationSummary, NewestClientRequest, UploadRow};
 use super::{Condition, ConditionKind, Delivery, EventRow, FileOwner, NewCondition, NewTask};
+use super::{HostRow, Rerendered, State, StoreError, TaskFilter, TaskRow};
 use super::{NewestRequest, NewestTask, PollUpdate, RefreshPlan, RemoteTask, ReportCounts};
-use super::{Rerendered, State, StoreError, TaskFilter, TaskRow};
 
 /// Defines each method as a call of the backend's method of the same name and arguments.
 macro_rules! delegate {
@@ -110,5 +110,14 @@ delegate! {
     fn task_uploads(&self, task_id: i64) -> Result<Vec<UploadRow>, StoreError>;
     fn destination_summaries(&self) -> Result<Vec<DestinationSummary>, StoreError>;
     fn version_uploads(&self, request: &str, version: i64) -> Result<Vec<UploadRow>, StoreError>;
+    fn claim_upload(&self, id: i64, seen: i64, until: i64) -> Result<bool, StoreError>;
+    fn rearm_orphaned_hooks(&self) -> Result<u64, StoreError>;
+    fn claim_due_tasks(&self, now: i64, limit: i64) -> Result<Vec<TaskRow>, StoreError>;
+    fn join_hosts(&self, id: &str, name: &str, pid: i64, lease_ms: i64) -> Result<(), StoreError>;
+    fn renew_host_lease(&self, id: &str, lease_ms: i64) -> Result<bool, StoreError>;
+    fn leave_hosts(&self, id: &str) -> Result<u64, StoreError>;
+    fn end_host_lease(&self, id: &str) -> Result<(), StoreError>;
+    fn hosts(&self) -> Result<Vec<HostRow>, StoreError>;
+    fn live_hosts(&self) -> Result<i64, StoreError>;
     fn is_earlier_version(&self, request: &str, version: i64, sha256: &str) -> Result<bool, StoreError>;
 }

@@ -8,7 +8,8 @@
 //! In `queries/`: reads in `reads`, the engine's changes in `transitions`, `progress` and
 //! `bulk`, the operators' in `operator` (one transaction per change, compare-and-set, with its
 //! event: the rule is in `events`), deliveries in `deliveries`, the refresh schedule in
-//! `refreshes`, object-storage deliveries in `uploads` and `upload_reads`. Here: row shapes in `rows` and `records`, conditions in `condition`, the task
+//! `refreshes`, object-storage deliveries in `uploads` and `upload_reads`, the hosts sharing
+//! the database and their leases in `hosts` and `leases`. Here: row shapes in `rows` and `records`, conditions in `condition`, the task
 //! states in `state`, the errors in `error`, the SQLite file on disk in `files`.
 
 mod condition;
@@ -40,6 +41,37 @@ pub use state::State;
 
 /// How long a statement waits for another process's lock unless `storage.busy_timeout` says.
 const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The lease a store's changes are made under (see `queries/leases.rs`): none for one host;
+/// shared by the store's clones, replaced when a lapsed lease is taken up again.
+#[derive(Debug, Clone, Default)]
+struct Holder(std::sync::Arc<std::sync::RwLock<Option<Lease>>>);
+
+/// A host's lease on the database, as its store's changes carry it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The lease id the tasks this host works on carry.
+    pub id: std::sync::Arc<str>,
+    /// How long the lease must still run when creates are marked "maybe sent": longer than a
+    /// create's total deadline, so no other host reconciles a create still in flight.
+    pub create_margin_ms: i64,
+}
+
+impl Holder {
+    fn get(&self) -> Option<Lease> {
+        self.0
+            .read()
+            .map(|h| h.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    fn set(&self, id: Option<Lease>) {
+        match self.0.write() {
+            Ok(mut h) => *h = id,
+            Err(p) => *p.into_inner() = id,
+        }
+    }
+}
 
 /// The database. Cheap to clone (a pool).
 #[derive(Debug, Clone)]
@@ -134,13 +166,30 @@ impl Store {
         }
     }
 
-    /// Takes the database for this process alone (PostgreSQL: an advisory lock held while the
-    /// store lives); false if another process has it. On SQLite the daemon's lock file does
-    /// this (`engine::open`), and this is always true.
-    pub async fn lock_exclusive(&self) -> Result<bool, StoreError> {
+    /// Makes this store's changes under lease `id` (a host sharing the database, see
+    /// `queries/leases.rs`), or under none; shared by every clone.
+    pub fn set_holder(&self, id: Option<Lease>) {
         match &self.backend {
-            Backend::Sqlite(_) => Ok(true),
-            Backend::Postgres(s) => s.lock_exclusive().await,
+            Backend::Sqlite(s) => s.set_holder(id),
+            Backend::Postgres(s) => s.set_holder(id),
+        }
+    }
+
+    /// Another handle on the same database (the same pool), with a lease of its own: what a
+    /// second host is, for the tests and the benchmark that run several in one process.
+    pub fn with_own_lease(&self) -> Store {
+        let backend = match &self.backend {
+            Backend::Sqlite(s) => Backend::Sqlite(s.with_own_lease()),
+            Backend::Postgres(s) => Backend::Postgres(s.with_own_lease()),
+        };
+        Store { backend }
+    }
+
+    /// The lease this store's changes are made under, if any.
+    pub fn holder(&self) -> Option<Lease> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.holder(),
+            Backend::Postgres(s) => s.holder(),
         }
     }
 

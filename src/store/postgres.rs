@@ -21,8 +21,12 @@ mod events;
 mod fanout;
 #[path = "queries/hook_runs.rs"]
 mod hook_runs;
+#[path = "queries/hosts.rs"]
+mod hosts;
 #[path = "queries/identity.rs"]
 mod identity;
+#[path = "queries/leases.rs"]
+mod leases;
 #[path = "queries/lookup.rs"]
 mod lookup;
 #[path = "queries/operator.rs"]
@@ -55,6 +59,7 @@ use super::condition::*;
 use super::records::*;
 use super::{canonical_request, EventRow, NewTask, RemoteTask, TaskFilter, TaskRow};
 use super::{rows, State, StoreError};
+use super::{Holder, Lease};
 
 /// The database the statements of `queries/` run on here.
 type Db = sqlx::Postgres;
@@ -68,16 +73,12 @@ const BEGIN_WRITE: &str = "BEGIN";
 /// The schema's migrations for PostgreSQL, embedded at build time.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
-/// The advisory lock a daemon holds on the database (`lock_exclusive`): "gcrd".
-const DAEMON_LOCK: i64 = 0x6763_7264;
-
 /// A PostgreSQL database. Cheap to clone (a pool).
 #[derive(Debug, Clone)]
 pub(super) struct Store {
     pool: PgPool,
-    /// The connection holding the daemon's advisory lock, once taken: the lock lasts as long
-    /// as it does (every clone of the store shares it).
-    held: std::sync::Arc<tokio::sync::Mutex<Option<sqlx::PgConnection>>>,
+    /// The lease this store's changes are made under, if any (see `leases`).
+    holder: Holder,
 }
 
 impl Store {
@@ -114,7 +115,7 @@ impl Store {
             })?;
         let store = Store {
             pool,
-            held: Default::default(),
+            holder: Holder::default(),
         };
         if migrate {
             MIGRATOR
@@ -152,29 +153,22 @@ impl Store {
         Ok((applied < known).then_some(StoreError::UninitialisedRemote { target }))
     }
 
-    /// Takes the daemon's advisory lock on its own connection, kept apart from the pool so it
-    /// lasts as long as the store; false if another process holds it. Until tasks are leased
-    /// one host at a time, one daemon works on a database, as with SQLite's lock file.
-    pub(super) async fn lock_exclusive(&self) -> Result<bool, StoreError> {
-        let mut held = self.held.lock().await;
-        if held.is_some() {
-            return Ok(true);
+    pub(super) fn holder(&self) -> Option<Lease> {
+        self.holder.get()
+    }
+
+    pub(super) fn with_own_lease(&self) -> Store {
+        Store {
+            pool: self.pool.clone(),
+            holder: Holder::default(),
         }
-        let mut conn = self.pool.acquire().await?.detach();
-        let taken: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-            .bind(DAEMON_LOCK)
-            .fetch_one(&mut conn)
-            .await?;
-        if taken {
-            *held = Some(conn);
-        }
-        Ok(taken)
+    }
+
+    pub(super) fn set_holder(&self, id: Option<Lease>) {
+        self.holder.set(id);
     }
 
     pub(super) async fn close(&self) {
-        if let Some(conn) = self.held.lock().await.take() {
-            let _ = sqlx::Connection::close(conn).await;
-        }
         self.pool.close().await;
     }
 }

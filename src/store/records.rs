@@ -161,3 +161,19 @@ pub struct DestinationSummary {
     /// The newest error of a pending or failed upload.
     pub last_error: Option<String>,
 }
+
+/// A host sharing the database (see [`Store::hosts`]): its lease, on the database's clock.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct HostRow {
+    /// The lease id: fresh at each start and after each lapse.
+    pub id: String,
+    pub name: String,
+    pub pid: i64,
+    pub started_at: i64,
+    pub last_seen: i64,
+    pub lease_until: i64,
+    /// The database's now when read (Unix ms): the lease is live while `lease_until` is later.
+    pub db_now: i64,
+    /// How many unfinished tasks carry this lease.
+    pub leased: i64,
+}

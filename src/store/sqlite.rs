@@ -14,8 +14,12 @@ mod events;
 mod fanout;
 #[path = "queries/hook_runs.rs"]
 mod hook_runs;
+#[path = "queries/hosts.rs"]
+mod hosts;
 #[path = "queries/identity.rs"]
 mod identity;
+#[path = "queries/leases.rs"]
+mod leases;
 #[path = "queries/lookup.rs"]
 mod lookup;
 #[path = "queries/operator.rs"]
@@ -49,6 +53,7 @@ use super::files::{check_header, companions, create_private, restrict_permission
 use super::records::*;
 use super::{canonical_request, EventRow, NewTask, RemoteTask, TaskFilter, TaskRow};
 use super::{rows, State, StoreError};
+use super::{Holder, Lease};
 
 /// The database the statements of `queries/` run on here.
 type Db = sqlx::Sqlite;
@@ -68,6 +73,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Debug, Clone)]
 pub(super) struct Store {
     pool: SqlitePool,
+    /// The lease this store's changes are made under, if any (see `leases`).
+    holder: Holder,
 }
 
 impl Store {
@@ -184,11 +191,29 @@ impl Store {
                     source,
                 },
             })?;
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            holder: Holder::default(),
+        })
     }
 
     pub(super) fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    pub(super) fn holder(&self) -> Option<Lease> {
+        self.holder.get()
+    }
+
+    pub(super) fn with_own_lease(&self) -> Store {
+        Store {
+            pool: self.pool.clone(),
+            holder: Holder::default(),
+        }
+    }
+
+    pub(super) fn set_holder(&self, id: Option<Lease>) {
+        self.holder.set(id);
     }
 
     pub(super) async fn close(&self) {

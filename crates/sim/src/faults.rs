@@ -25,6 +25,8 @@ pub struct Faults {
     /// Every create is answered 504 at once and its task appears this long afterwards: a
     /// backend that commits after the gateway in front of it gave up.
     pub late_create: Option<Duration>,
+    /// With `late_create`: the fraction of creates so committed late (the others succeed).
+    pub late_create_rate: f64,
     /// With `late_create`: how long the create is held open before its 504 (the gateway's
     /// timeout), so a client can be killed while it waits.
     pub hold_create: Duration,

@@ -34,7 +34,10 @@ pub(crate) async fn create(
         Err(response) => return response,
     };
     let faults = shared.faults();
-    if let Some(after) = faults.late_create {
+    let late = faults
+        .late_create
+        .filter(|_| shared.roll(faults.late_create_rate));
+    if let Some(after) = late {
         let (shared, code) = (shared.clone(), new.template.code.to_string());
         tokio::spawn(async move {
             tokio::time::sleep(after).await;

@@ -1,9 +1,11 @@
 //! The operator commands: `status`, `show`, `check-config` and `templates`. They read the same
 //! database as a running daemon (WAL lets them), and never create one.
 //! The commands live in `status`, `show` and `templates` (what they say of destinations in
-//! `destinations`); here are what they share.
+//! `destinations`, of the hosts sharing a PostgreSQL database in `hosts`); here are what they
+//! share.
 
 mod destinations;
+mod hosts;
 mod per_client;
 mod show;
 mod status;

@@ -113,6 +113,7 @@ pub async fn status(config_path: &Path, args: &StatusArgs) -> anyhow::Result<Exi
                 condition.reason
             ));
         }
+        out.push_str(&super::hosts::status_lines(&store).await?);
         out.push_str(&super::per_client::summary(&store, &summarised).await?);
         out.push_str(&super::destinations::status_lines(&store).await?);
         out.push_str(&status_table(&tasks, &versions, &waiting));

@@ -33,6 +33,7 @@ pub fn validate(raw: RawConfig, key: ApiKey) -> Result<Config, ConfigError> {
     bounds::duration(busy.0, busy.0, busy.1)?;
     let grace = ("daemon.shutdown_timeout", raw.daemon.shutdown_timeout);
     bounds::duration(grace.0, grace.0, grace.1)?;
+    let cluster = validate_cluster(raw.cluster.lease, &api)?;
     let metrics_listen = match &raw.metrics.listen {
         None => None,
         Some(addr) => Some(addr.parse().map_err(|_| {
@@ -101,6 +102,7 @@ pub fn validate(raw: RawConfig, key: ApiKey) -> Result<Config, ConfigError> {
         daemon: DaemonConfig {
             shutdown_timeout: raw.daemon.shutdown_timeout,
         },
+        cluster,
         metrics_listen,
         destinations,
         reports,
@@ -142,6 +144,24 @@ fn check_destination_names(
         }
     }
     Ok(())
+}
+
+/// A host's lease must outlive a create's deadline with room for the heartbeat (every quarter
+/// of the lease) to be late once: creates are marked only under a lease with
+/// `api.request_timeout` to run.
+fn validate_cluster(lease: Duration, api: &ApiConfig) -> Result<ClusterConfig, ConfigError> {
+    bounds::duration("cluster.lease", "cluster.lease", lease)?;
+    if lease < api.request_timeout.saturating_mul(2) {
+        return Err(ConfigError::invalid(
+            "cluster.lease",
+            format!(
+                "{} is less than twice api.request_timeout ({}): a create must be sent under a lease that outlives its deadline; raise cluster.lease or lower api.request_timeout",
+                humantime::format_duration(lease),
+                humantime::format_duration(api.request_timeout)
+            ),
+        ));
+    }
+    Ok(ClusterConfig { lease })
 }
 
 fn validate_api(raw: &RawApi, key: ApiKey) -> Result<ApiConfig, ConfigError> {

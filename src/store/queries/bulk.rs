@@ -46,13 +46,18 @@ pub(super) const BEGIN_DOWNLOADS: &str = if super::POSTGRES {
 
 impl Store {
     /// Records many polls in one transaction (see [`Store::record_poll`] for one). Returns how
-    /// many rows another process had changed meanwhile (left as they are).
+    /// many rows another process had changed meanwhile, or another host had taken over (left
+    /// as they are).
     pub async fn record_polls(&self, polls: &[PollUpdate], now: i64) -> Result<usize, StoreError> {
         if polls.is_empty() {
             return Ok(0);
         }
-        let json = serde_json::to_string(polls).map_err(|e| StoreError::Encode(e.to_string()))?;
         let mut tx = self.write().await?;
+        let ids: Vec<i64> = polls.iter().map(|p| p.id).collect();
+        let held: std::collections::HashSet<i64> =
+            self.held(&mut tx, &ids, 0).await?.into_iter().collect();
+        let polls: Vec<&PollUpdate> = polls.iter().filter(|p| held.contains(&p.id)).collect();
+        let json = serde_json::to_string(&polls).map_err(|e| StoreError::Encode(e.to_string()))?;
         let updated: Vec<i64> = sqlx::query_scalar(RECORD_POLLS)
             .bind(now)
             .bind(json)
@@ -66,11 +71,12 @@ impl Store {
             .collect();
         append_many(&mut tx, &changed, now, None).await?;
         tx.commit().await?;
-        Ok(polls.len() - updated.len())
+        Ok(ids.len() - updated.len())
     }
 
     /// Moves many completed tasks to `downloading` in one transaction (see
-    /// [`Store::begin_download`] for one). Returns the ids moved (others were changed meanwhile).
+    /// [`Store::begin_download`] for one). Returns the ids moved (others were changed meanwhile,
+    /// or taken over by another host).
     pub async fn begin_downloads(
         &self,
         ids: &[i64],
@@ -81,10 +87,11 @@ impl Store {
             return Ok(Vec::new());
         }
         let mut tx = self.write().await?;
+        let ids = self.held(&mut tx, ids, 0).await?;
         let moved: Vec<i64> = sqlx::query_scalar(BEGIN_DOWNLOADS)
             .bind(status)
             .bind(now)
-            .bind(id_list(ids))
+            .bind(id_list(&ids))
             .fetch_all(&mut *tx)
             .await?;
         append_many(&mut tx, &moved, now, Some("report ready: downloading")).await?;

@@ -57,6 +57,7 @@ impl Store {
         let (rows, columns) = file.shape.unzip();
         let (refresh_at, refresh) = delivery.next_refresh.unzip();
         let mut tx = self.write().await?;
+        self.fence(&mut tx, id).await?;
         let affected = sqlx::query(
             "UPDATE tasks SET state = 'done', file_path = $1, bytes = $2, sha256 = $3,
                 backoff_step = 0, last_error = NULL, hook_state = $4, updated_at = $5,

@@ -8,12 +8,15 @@ use super::events::append;
 use super::{Store, StoreError};
 
 impl Store {
-    /// Claims an armed hook for running; false if it is no longer armed.
+    /// Claims an armed hook for running (by this host's lease, if any: see `leases`); false if
+    /// it is no longer armed.
     pub async fn claim_hook(&self, id: i64) -> Result<bool, StoreError> {
         let claimed = sqlx::query(
-            "UPDATE tasks SET hook_state = 'running' WHERE id = $1 AND hook_state = 'pending'",
+            "UPDATE tasks SET hook_state = 'running', hook_owner = $2
+             WHERE id = $1 AND hook_state = 'pending'",
         )
         .bind(id)
+        .bind(self.holder().map(|h| h.id.to_string()))
         .execute(&self.pool)
         .await?
         .rows_affected();

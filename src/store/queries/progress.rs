@@ -15,6 +15,7 @@ impl Store {
         changed: bool,
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
+        self.fence(&mut tx, id).await?;
         let affected = sqlx::query(
             "UPDATE tasks SET remote_status = $1, backoff_step = backoff_step + 1,
                 next_attempt_at = $2, last_error = NULL, missing_since = NULL, updated_at = $3
@@ -44,6 +45,7 @@ impl Store {
         now: i64,
     ) -> Result<i64, StoreError> {
         let mut tx = self.write().await?;
+        self.fence(&mut tx, id).await?;
         let since: Option<i64> = sqlx::query_scalar(
             "UPDATE tasks SET missing_since = COALESCE(missing_since, $1),
                 backoff_step = backoff_step + 1, next_attempt_at = $2, last_error = $3,
@@ -69,6 +71,7 @@ impl Store {
     /// The remote task is Completed: the file is to be fetched now.
     pub async fn begin_download(&self, id: i64, status: &str, now: i64) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
+        self.fence(&mut tx, id).await?;
         let affected = sqlx::query(
             "UPDATE tasks SET state = 'downloading', remote_status = $1, backoff_step = 0,
                 next_attempt_at = $2, last_error = NULL, missing_since = NULL, updated_at = $2
@@ -99,6 +102,7 @@ impl Store {
         now: i64,
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
+        self.fence(&mut tx, id).await?;
         append(&mut tx, id, now, Some(reason)).await?;
         let affected = sqlx::query(
             "UPDATE tasks SET state = 'intent', uuid = NULL, remote_status = NULL,
@@ -131,6 +135,7 @@ impl Store {
         now: i64,
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
+        self.fence(&mut tx, id).await?;
         let affected = sqlx::query(
             "UPDATE tasks SET state = 'failed', intent_at = NULL, last_error = $1, hook_state = $2,
                 updated_at = $3 WHERE id = $4 AND state = 'creating'",
@@ -158,6 +163,7 @@ impl Store {
         now: i64,
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
+        self.fence(&mut tx, id).await?;
         let affected = sqlx::query(
             "UPDATE tasks SET state = $1, last_error = $2, hook_state = $3, updated_at = $4
              WHERE id = $5 AND state = $6",

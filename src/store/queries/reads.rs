@@ -100,8 +100,12 @@ impl Store {
         )
     }
 
-    /// When the earliest unfinished task is next due.
+    /// When the earliest unfinished task is next due (with several hosts: of those this host
+    /// may claim, see `leases`).
     pub async fn next_due_at(&self) -> Result<Option<i64>, StoreError> {
+        if self.holder().is_some() {
+            return self.next_claimable_at().await;
+        }
         Ok(sqlx::query_scalar(NEXT_DUE_AT)
             .fetch_one(&self.pool)
             .await?)

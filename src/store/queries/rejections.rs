@@ -32,6 +32,7 @@ impl Store {
         now: i64,
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
+        self.fence(&mut tx, id).await?;
         let affected = sqlx::query(
             "UPDATE tasks SET rejected_sha256 = $1, rejected_uuid = $2,
                 backoff_step = backoff_step + 1, next_attempt_at = $3, last_error = $4,

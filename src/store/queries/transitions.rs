@@ -53,8 +53,8 @@ impl Store {
     /// be reconciled, and not before `now + settle` (the settle window counts from this durable
     /// mark, whichever process looks next). The attempt's `polling.deadline` (`deadline_ms`)
     /// counts from this mark too: a period never sent has no deadline, however long the API
-    /// keeps it waiting. Returns the ids marked; a row another process changed meanwhile is
-    /// left out. This commit is forced to disk (`synchronous = FULL`,
+    /// keeps it waiting. Returns the ids marked; a row another process changed meanwhile (or
+    /// whose lease this host no longer holds long enough, see `leases`) is left out. This commit is forced to disk (`synchronous = FULL`,
     /// which also flushes every earlier commit of the WAL): after a power loss the daemon must
     /// still know that a create may have been sent. Other commits use `NORMAL`.
     pub async fn begin_creates(
@@ -71,16 +71,40 @@ impl Store {
         let windows = (settle_ms, deadline_ms);
         if super::POSTGRES {
             // Every PostgreSQL commit is durable (`synchronous_commit`, on by default).
-            return begin_creates_on(&mut conn, ids, windows, now).await;
+            return self.begin_creates_on(&mut conn, ids, windows, now).await;
         }
         sqlx::query("PRAGMA synchronous = FULL")
             .execute(&mut *conn)
             .await?;
-        let result = begin_creates_on(&mut conn, ids, windows, now).await;
+        let result = self.begin_creates_on(&mut conn, ids, windows, now).await;
         sqlx::query("PRAGMA synchronous = NORMAL")
             .execute(&mut *conn)
             .await?;
         result
+    }
+
+    /// Marks the creates of `ids` this host may send: under a lease that outlives a create's
+    /// deadline (see `leases`), so no other host reconciles one still in flight.
+    async fn begin_creates_on(
+        &self,
+        conn: &mut super::Conn,
+        ids: &[i64],
+        (settle_ms, deadline_ms): (i64, i64),
+        now: i64,
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut tx = sqlx::Connection::begin_with(&mut *conn, super::BEGIN_WRITE).await?;
+        let margin = self.holder().map_or(0, |h| h.create_margin_ms);
+        let ids = self.held(&mut tx, ids, margin).await?;
+        let marked: Vec<i64> = sqlx::query_scalar(BEGIN_CREATES)
+            .bind(now)
+            .bind(now.saturating_add(settle_ms))
+            .bind(id_list(&ids))
+            .bind(now.saturating_add(deadline_ms))
+            .fetch_all(&mut *tx)
+            .await?;
+        append_many(&mut tx, &marked, now, Some("creating the remote task")).await?;
+        tx.commit().await?;
+        Ok(marked)
     }
 
     /// Stores the uuid of a task created (or found after an unknown outcome) for this period.
@@ -93,6 +117,7 @@ impl Store {
         message: &str,
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
+        self.fence(&mut tx, id).await?;
         let affected = sqlx::query(
             "UPDATE tasks SET state = 'polling', uuid = $1, remote_status = $2, remote_created_at = $3,
                 attempts = attempts + 1, backoff_step = 0, next_attempt_at = $4, last_error = NULL,
@@ -122,6 +147,7 @@ impl Store {
         now: i64,
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
+        self.fence(&mut tx, id).await?;
         let affected = sqlx::query(
             "UPDATE tasks SET backoff_step = backoff_step + 1, next_attempt_at = $1,
                 last_error = $2, updated_at = $3 WHERE id = $4 AND state = $5",
@@ -149,6 +175,7 @@ impl Store {
         now: i64,
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
+        self.fence(&mut tx, id).await?;
         let affected = sqlx::query(
             "UPDATE tasks SET state = 'intent', intent_at = NULL, backoff_step = backoff_step + 1,
                 next_attempt_at = $1, last_error = $2, updated_at = $3
@@ -166,25 +193,6 @@ impl Store {
         append(&mut tx, id, now, Some(&message)).await?;
         Ok(tx.commit().await?)
     }
-}
-
-async fn begin_creates_on(
-    conn: &mut super::Conn,
-    ids: &[i64],
-    (settle_ms, deadline_ms): (i64, i64),
-    now: i64,
-) -> Result<Vec<i64>, StoreError> {
-    let mut tx = sqlx::Connection::begin_with(&mut *conn, super::BEGIN_WRITE).await?;
-    let marked: Vec<i64> = sqlx::query_scalar(BEGIN_CREATES)
-        .bind(now)
-        .bind(now.saturating_add(settle_ms))
-        .bind(id_list(ids))
-        .bind(now.saturating_add(deadline_ms))
-        .fetch_all(&mut *tx)
-        .await?;
-    append_many(&mut tx, &marked, now, Some("creating the remote task")).await?;
-    tx.commit().await?;
-    Ok(marked)
 }
 
 /// Records one due period (in the caller's transaction); `None` if it already has a task.

@@ -150,6 +150,7 @@ async fn a_task_of_another_request_echoing_more_parameters_is_never_adopted() {
     let h = Harness::with_options(sim_options(), reports).await;
     h.sim.set_faults(Faults {
         late_create: Some(Duration::from_secs(3600)),
+        late_create_rate: 1.0,
         ..Faults::default()
     });
     let first = start_daemon(&h, "30s").await;

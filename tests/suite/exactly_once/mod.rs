@@ -25,7 +25,7 @@ fn sim_options() -> SimOptions {
 }
 
 /// `n` monthly reports of one template, one client each, caught up over `months` months.
-fn per_client_reports(n: usize, months: i64) -> String {
+pub(crate) fn per_client_reports(n: usize, months: i64) -> String {
     let from = months_back(months);
     (0..n)
         .map(|i| {

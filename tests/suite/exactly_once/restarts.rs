@@ -18,6 +18,7 @@ async fn restarts_while_creates_are_held_and_committed_late_never_create_a_perio
     let h = Harness::with_options(sim_options(), &per_client_reports(3, 4)).await;
     h.sim.set_faults(Faults {
         late_create: Some(Duration::from_secs(3)),
+        late_create_rate: 1.0,
         hold_create: Duration::from_secs(1),
         ..Faults::default()
     });

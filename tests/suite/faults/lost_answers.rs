@@ -30,6 +30,7 @@ async fn late_creates(settle: &str) -> usize {
     .expect("config");
     h.sim.set_faults(Faults {
         late_create: Some(Duration::from_secs(1)),
+        late_create_rate: 1.0,
         ..Faults::default()
     });
     let out = run_with_env(&h, &["run", "--once"], &[]).await;

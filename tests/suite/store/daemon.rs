@@ -16,6 +16,16 @@ async fn a_daemon_on_postgresql_delivers_every_report_and_status_and_show_read_i
     let check = h.run(&["check-config"]).await;
     assert!(check.status.success(), "{}", stderr(&check));
     assert!(String::from_utf8_lossy(&check.stdout).contains("no database yet"));
+    // One host is sound; several need one shared output directory: a local one is warned of.
+    let said = format!(
+        "{}{}",
+        stderr(&check),
+        String::from_utf8_lossy(&check.stdout)
+    );
+    assert!(
+        said.contains("storage.output_dir") && said.contains("local filesystem"),
+        "{said}"
+    );
     let early = h.run(&["status"]).await;
     assert!(
         stderr(&early).contains("does not exist yet"),
@@ -89,22 +99,31 @@ async fn a_database_password_in_the_url_never_shows_and_a_bad_url_exits_78() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn while_a_daemon_works_on_a_postgresql_database_a_second_engine_is_refused() {
+async fn beside_a_daemon_on_postgresql_another_host_runs_and_status_lists_both_creating_nothing_twice(
+) {
     let h = Harness::start(TWO_REPORTS).await;
     let url = postgres::database().await;
     h.write_config_on(&url, &format!("{FAST_POLLING}\n{TWO_REPORTS}"));
     let daemon = h.spawn(h.daemon(), "daemon.log");
     h.wait_for_done(2, Duration::from_secs(30)).await;
+    // A second host on the same database: it finds every period recorded and delivered.
     let second = h.run(&["run", "--once"]).await;
-    assert_eq!(second.status.code(), Some(1), "{}", stderr(&second));
-    assert!(
-        stderr(&second).contains("another gcore-reportd"),
-        "{}",
-        stderr(&second)
+    assert!(second.status.success(), "{}", stderr(&second));
+    let status = h.run(&["status"]).await;
+    let said = String::from_utf8_lossy(&status.stdout).to_string();
+    let hosts: Vec<&str> = said.lines().filter(|l| l.starts_with("@ host ")).collect();
+    assert_eq!(hosts.len(), 2, "the daemon and the one-shot run: {said}");
+    assert_eq!(
+        hosts.iter().filter(|l| l.contains("): live,")).count(),
+        1,
+        "the one-shot run left, the daemon lives: {said}"
     );
     daemon.stop().await;
-    // The lock goes with the daemon: the next engine may work.
-    let after = h.run(&["run", "--once"]).await;
-    assert!(after.status.success(), "{}", stderr(&after));
-    assert_one_remote_task_per_request(&h, 2, "one daemon, then another");
+    let status = h.run(&["status"]).await;
+    let said = String::from_utf8_lossy(&status.stdout).to_string();
+    assert!(
+        !said.contains("): live,"),
+        "the daemon left at its stop: {said}"
+    );
+    assert_one_remote_task_per_request(&h, 2, "a daemon and a second host");
 }

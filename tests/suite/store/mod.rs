@@ -3,10 +3,12 @@
 //! server, see `common::postgres`), so both backends keep the ledger's promises alike:
 //! intents recorded once per request, compare-and-set changes refusing a wrong expected state,
 //! one live task per period, one delivery per (request, version, destination), conditions
-//! changed only as read, and the batched changes touching only rows in the expected state.
+//! changed only as read, the batched changes touching only rows in the expected state, and
+//! leases: a host whose lease lapsed changes nothing.
 
 mod cases;
 mod daemon;
+mod hosts;
 
 use std::time::Duration;
 
@@ -74,4 +76,9 @@ conformance! {
     the_remaining_changes_apply_only_from_the_state_they_expect,
     a_report_per_client_is_read_per_client_from_its_parameters,
     an_upload_is_delivered_once_and_a_failed_one_is_retried_only_by_an_operator,
+    hosts_claiming_at_once_take_different_tasks,
+    a_host_whose_lease_was_taken_over_changes_nothing,
+    a_lapsed_lease_writes_nothing_even_before_another_host_takes_over,
+    a_create_is_marked_only_under_a_lease_that_outlives_its_deadline,
+    a_hook_a_dead_host_left_running_is_armed_again,
 }

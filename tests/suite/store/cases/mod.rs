@@ -1,15 +1,17 @@
 //! The conformance cases (see `store/mod.rs`): each takes an open, empty store of either
-//! backend. The ledger's promises are in `ledger`, conditions, batches and the reads the
+//! backend. The ledger's promises are in `ledger`, several hosts' leases in `leases`, conditions, batches and the reads the
 //! commands make in `changes`; the shared steps are here.
 
 mod changes;
 mod clients;
+mod leases;
 mod ledger;
 mod more;
 mod uploads;
 
 pub use changes::*;
 pub use clients::*;
+pub use leases::*;
 pub use ledger::*;
 pub use more::*;
 pub use uploads::*;
