@@ -98,18 +98,26 @@ pub async fn slow(rounds: usize) {
     );
 }
 
-/// Verification's cost on the 1 GiB CSV, `rounds` times in turn (off, strict, curl) and then
-/// the medians: throughput without and with it, beside curl's with and without an fsync, and
-/// peak RSS. The daemon's time includes its fsync; `curl -o`'s does not, so the durable figure
+/// Verification's cost on the 1 GiB CSV, `rounds` times in turn (off and strict, then curl;
+/// every other round strict first: on 2026-12-05 whichever daemon ran first in a round, right
+/// after the previous round's 1 GiB curl file was removed, was often the slower, and `off`
+/// came out slower than `strict` in 5 runs of 5), each round printed, and then the medians:
+/// throughput without and with it, beside curl's with and without an fsync, and peak RSS. The daemon's time includes its fsync; `curl -o`'s does not, so the durable figure
 /// is the like-for-like one (this disk: 1 GiB in 0.5 s to the page cache, 1.6-2.3 s fsynced).
 pub async fn verified(rounds: usize) {
     let sim = report_server(1 << 30, None).await;
     let (mut off, mut strict, mut curls, mut durables) = (vec![], vec![], vec![], vec![]);
     let (mut bytes, mut peak, mut cpu, mut all_ok) = (0, 0f64, (0f64, 0f64), true);
-    for _ in 0..rounds.max(1) {
-        let (off_usage, b, off_secs) = daemon_download(&sim, "off").await;
-        let (strict_usage, _, strict_secs) = daemon_download(&sim, "strict").await;
+    for round in 1..=rounds.max(1) {
+        let ((off_usage, b, off_secs), (strict_usage, _, strict_secs)) = if round % 2 == 1 {
+            let off = daemon_download(&sim, "off").await;
+            (off, daemon_download(&sim, "strict").await)
+        } else {
+            let strict = daemon_download(&sim, "strict").await;
+            (daemon_download(&sim, "off").await, strict)
+        };
         let (curl_ok, curl_secs, durable_secs, _) = curl(&sim).await;
+        println!("  round {round}: off {off_secs:.2} s, strict {strict_secs:.2} s, curl {curl_secs:.2} s, curl then fsynced {durable_secs:.2} s");
         all_ok &= off_usage.success && strict_usage.success && curl_ok;
         bytes = b;
         peak = peak.max(strict_usage.max_rss_mb).max(off_usage.max_rss_mb);
