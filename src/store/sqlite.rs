@@ -18,6 +18,8 @@ mod hook_runs;
 mod identity;
 #[path = "queries/lookup.rs"]
 mod lookup;
+#[path = "queries/manifest_uploads.rs"]
+mod manifest_uploads;
 #[path = "queries/operator.rs"]
 mod operator;
 #[path = "queries/progress.rs"]

@@ -74,4 +74,5 @@ conformance! {
     the_remaining_changes_apply_only_from_the_state_they_expect,
     a_report_per_client_is_read_per_client_from_its_parameters,
     an_upload_is_delivered_once_and_a_failed_one_is_retried_only_by_an_operator,
+    a_manifest_is_put_once_per_rewrite_the_later_superseding_and_holds_no_hook,
 }

@@ -5,12 +5,14 @@
 mod changes;
 mod clients;
 mod ledger;
+mod manifest_uploads;
 mod more;
 mod uploads;
 
 pub use changes::*;
 pub use clients::*;
 pub use ledger::*;
+pub use manifest_uploads::*;
 pub use more::*;
 pub use uploads::*;
 
