@@ -2,8 +2,11 @@
 //! between a put landing and its answer: it forwards both ways, and when the server's answer
 //! to the first object PUT (a PUT without a query string, once armed with the daemon's pid)
 //! comes back, it SIGKILLs the daemon before forwarding a byte of that answer and closes the
-//! connection. The object is then stored, and the daemon never learnt it. After that it only
-//! forwards (pass-through), so a restarted daemon can use the same endpoint.
+//! connection. The object is then stored, and the daemon never learnt it. Or, armed with
+//! [`KillProxy::lose_copy_answer`], it only closes the connection at the answer to the first
+//! CopyObject (a PUT with `x-amz-copy-source`, no query string): the copy is done, the answer
+//! lost. After that it only forwards (pass-through), so a restarted daemon can use the same
+//! endpoint.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -22,6 +25,8 @@ struct Shared {
     upstream: u16,
     /// The pid to kill, 0 while not armed.
     victim: AtomicU32,
+    /// Whether to lose the answer to the first CopyObject instead.
+    lose_copy: AtomicBool,
     fired: AtomicBool,
     /// The request line of the PUT whose answer was held back.
     held: Mutex<Option<String>>,
@@ -52,7 +57,12 @@ impl KillProxy {
         self.shared.victim.store(pid, Ordering::SeqCst);
     }
 
-    /// The request line of the PUT whose answer killed the daemon, once it has.
+    /// Closes the connection at the answer to the next CopyObject, without forwarding it.
+    pub fn lose_copy_answer(&self) {
+        self.shared.lose_copy.store(true, Ordering::SeqCst);
+    }
+
+    /// The request line of the PUT whose answer was held back (killing the daemon, or lost).
     pub fn held_put(&self) -> Option<String> {
         self.shared
             .held
@@ -77,14 +87,15 @@ async fn forward(mut client: TcpStream, shared: Arc<Shared>) {
     let (mut from_server, mut to_server) = server.split();
     let mut up = vec![0u8; 64 * 1024];
     let mut down = vec![0u8; 64 * 1024];
-    // The PUT sent on this connection whose answer has not come back yet.
-    let mut put_sent: Option<String> = None;
+    // The PUT sent on this connection whose answer has not come back yet, and whether it
+    // was a copy.
+    let mut put_sent: Option<(String, bool)> = None;
     loop {
         tokio::select! {
             n = from_client.read(&mut up) => {
                 let Ok(n @ 1..) = n else { return };
-                if let Some(line) = object_put(&up[..n]) {
-                    put_sent = Some(line);
+                if let Some(put) = object_put(&up[..n]) {
+                    put_sent = Some(put);
                 }
                 if to_server.write_all(&up[..n]).await.is_err() {
                     return;
@@ -92,8 +103,8 @@ async fn forward(mut client: TcpStream, shared: Arc<Shared>) {
             }
             n = from_server.read(&mut down) => {
                 let Ok(n @ 1..) = n else { return };
-                if let Some(line) = put_sent.take() {
-                    if kill_once(&shared, line) {
+                if let Some((line, copy)) = put_sent.take() {
+                    if hold_once(&shared, line, copy) {
                         return; // the answer is never forwarded
                     }
                 }
@@ -105,13 +116,18 @@ async fn forward(mut client: TcpStream, shared: Arc<Shared>) {
     }
 }
 
-/// SIGKILLs the armed pid if nothing was killed yet; whether it did.
-fn kill_once(shared: &Shared, line: String) -> bool {
+/// Whether this answer is held back: the first one armed for (SIGKILLing the armed pid, or
+/// for a copy's answer, only losing it).
+fn hold_once(shared: &Shared, line: String, copy: bool) -> bool {
     let pid = shared.victim.load(Ordering::SeqCst);
-    if pid == 0 || shared.fired.swap(true, Ordering::SeqCst) {
+    let lose = copy && shared.lose_copy.load(Ordering::SeqCst);
+    if (pid == 0 && !lose) || shared.fired.swap(true, Ordering::SeqCst) {
         return false;
     }
     *shared.held.lock().unwrap_or_else(|e| e.into_inner()) = Some(line);
+    if lose {
+        return true;
+    }
     let pid = libc::pid_t::try_from(pid).expect("pid fits");
     // SAFETY: kill(2) on the test's own child, not reaped yet (the test waits for it after).
     let rc = unsafe { libc::kill(pid, libc::SIGKILL) };
@@ -120,13 +136,16 @@ fn kill_once(shared: &Shared, line: String) -> bool {
 }
 
 /// The request line of an object PUT (no query string: not a multipart part) starting in
-/// `bytes` (HTTP/1.1 without pipelining: a request's head starts a write).
-fn object_put(bytes: &[u8]) -> Option<String> {
+/// `bytes` (HTTP/1.1 without pipelining: a request's head starts a write), and whether it is
+/// a copy.
+fn object_put(bytes: &[u8]) -> Option<(String, bool)> {
     if !bytes.starts_with(b"PUT /") {
         return None;
     }
     let end = bytes.iter().position(|&b| b == b'\r')?;
     let line = String::from_utf8_lossy(&bytes[..end]).into_owned();
     let target = line.split(' ').nth(1)?;
-    (!target.contains('?')).then_some(line)
+    let head = String::from_utf8_lossy(bytes).to_ascii_lowercase();
+    let copy = head.contains("\r\nx-amz-copy-source:");
+    (!target.contains('?')).then_some((line, copy))
 }
