@@ -1,6 +1,6 @@
 //! A loopback TCP proxy between the daemon and an S3 server (moto) that kills the daemon
 //! between a put landing and its answer: it forwards both ways, and when the server's answer
-//! to the first object PUT (a PUT without a query string, once armed with the daemon's pid)
+//! to the first object PUT (a PUT without a query string; started with the daemon's pid)
 //! comes back, it SIGKILLs the daemon before forwarding a byte of that answer and closes the
 //! connection. The object is then stored, and the daemon never learnt it. Or, armed with
 //! [`KillProxy::lose_copy_answer`], it only closes the connection at the answer to the first
@@ -36,11 +36,16 @@ impl KillProxy {
     /// Listens on 127.0.0.1:`port` (connections to it are refused until then) and forwards to
     /// 127.0.0.1:`upstream`.
     pub async fn start(port: u16, upstream: u16) -> KillProxy {
+        Self::start_with(port, upstream, 0).await
+    }
+
+    async fn start_with(port: u16, upstream: u16, victim: u32) -> KillProxy {
         let listener = TcpListener::bind(("127.0.0.1", port))
             .await
             .unwrap_or_else(|e| panic!("the proxy cannot listen on port {port}: {e}"));
         let shared = Arc::new(Shared {
             upstream,
+            victim: AtomicU32::new(victim),
             ..Shared::default()
         });
         let for_accept = shared.clone();
@@ -52,9 +57,10 @@ impl KillProxy {
         KillProxy { shared, accept }
     }
 
-    /// Kills `pid` at the answer to the next object PUT.
-    pub fn arm(&self, pid: u32) {
-        self.shared.victim.store(pid, Ordering::SeqCst);
+    /// Like [`KillProxy::start`], armed to kill `pid` at the answer to the first object PUT
+    /// from its first connection on.
+    pub async fn start_killing(port: u16, upstream: u16, pid: u32) -> KillProxy {
+        Self::start_with(port, upstream, pid).await
     }
 
     /// Closes the connection at the answer to the next CopyObject, without forwarding it.

@@ -62,8 +62,7 @@ async fn twelve_reports_reach_a_bucket_down_for_15s_through_two_kills_as_one_ver
     wait_for_uploads(&h, 12, "pending").await;
     // The outage is the scenario itself: the destination comes up only after it.
     tokio::time::sleep_until(outage_ends).await;
-    let proxy = KillProxy::start(port, moto.port).await;
-    proxy.arm(first.id());
+    let proxy = KillProxy::start_killing(port, moto.port, first.id()).await;
 
     let status = first.wait(Duration::from_secs(120)).await;
     let held = proxy.held_put();
