@@ -6,10 +6,13 @@
 //! one whose remote task was created before the current version's is older content and is not
 //! delivered (see `outcome`). Versions are numbered in delivery order, the highest is current.
 //! An empty report under `on_empty = "refetch"` is not delivered: the next refresh asks again.
-//! The period's manifest is rewritten before the database records the outcome, and every file
-//! step can be repeated, so a crash at any point ends in the same files and record.
+//! The period's manifest is rewritten before the database records the outcome (with the
+//! manifest's uploads to the report's destinations), and every file step can be repeated, so
+//! a crash at any point ends in the same files and record.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use sha2::Digest;
 
 use super::files::{FetchError, Saved};
 use super::outcome::{decide, describe, downloaded_message, place, Current, Outcome};
@@ -127,7 +130,7 @@ impl Engine {
             }),
             _ => None,
         };
-        let uploads = match version {
+        let mut uploads = match version {
             Some(v) => self.plan_uploads(
                 task,
                 v,
@@ -137,6 +140,14 @@ impl Engine {
             ),
             None => Vec::new(),
         };
+        let manifest = self
+            .write_manifest(task, version, &record, now, &period_file)
+            .await;
+        // The rewritten manifest goes to each destination too, under the version now current.
+        let current_version = version.or(current_row.as_ref().and_then(|r| r.version));
+        if let (Some(manifest), Some(v)) = (manifest, current_version) {
+            uploads.extend(self.plan_manifest_uploads(task, v, &manifest));
+        }
         let delivery = Delivery {
             file: record,
             path: (!matches!(outcome, Outcome::EmptyRefetched)).then_some(period_path.as_str()),
@@ -146,8 +157,6 @@ impl Engine {
             message: &message,
             uploads: &uploads,
         };
-        self.write_manifest(task, &delivery, now, &period_file)
-            .await;
         self.store.record_delivery(task.id, &delivery, now).await?;
         if matches!(outcome, Outcome::Restated(_)) {
             crate::metrics::global().add_restated();
@@ -163,38 +172,56 @@ impl Engine {
         (task.refresh == 0).then(|| (crate::clock::after(now, *first), 1))
     }
 
-    /// Rewrites the period's manifest with `delivery` as task `task`'s outcome. A failure is
-    /// logged: the files and the record are what count, and the next version rewrites it.
+    /// Rewrites the period's manifest with version `version` of `file` as task `task`'s
+    /// outcome; what was written (to upload), or `None`. A failure is logged: the files and
+    /// the record are what count, and the next version rewrites it.
     async fn write_manifest(
         &self,
         task: &TaskRow,
-        delivery: &Delivery<'_>,
+        version: Option<i64>,
+        file: &FileRecord<'_>,
         now: i64,
         period_file: &Path,
-    ) {
+    ) -> Option<Written> {
         let mut tasks = match self.store.period_tasks(&task.request).await {
             Ok(tasks) => tasks,
-            Err(e) => return tracing::warn!(error = %e, "the period's manifest was not rewritten"),
+            Err(e) => {
+                tracing::warn!(error = %e, "the period's manifest was not rewritten");
+                return None;
+            }
         };
         for t in tasks.iter_mut().filter(|t| t.id == task.id) {
             t.state = State::Done;
-            t.version = delivery.version;
-            t.sha256 = Some(delivery.file.sha256.to_string());
-            t.bytes = Some(delivery.file.bytes);
-            (t.data_rows, t.data_columns) = delivery.file.shape.unzip();
+            t.version = version;
+            t.sha256 = Some(file.sha256.to_string());
+            t.bytes = Some(file.bytes);
+            (t.data_rows, t.data_columns) = file.shape.unzip();
             t.delivered_at = Some(now);
         }
         if tasks.iter().all(|t| t.version.is_none()) {
-            return; // nothing delivered yet: no manifest
+            return None; // nothing delivered yet: no manifest
         }
-        let manifest = versions::manifest(&tasks, period_file);
+        let bytes = versions::manifest_bytes(&versions::manifest(&tasks, period_file));
+        let written = Written {
+            path: versions::manifest_path(period_file),
+            bytes: count(bytes.len() as u64),
+            sha256: hex::encode(sha2::Sha256::digest(&bytes)),
+        };
         let path = period_file.to_path_buf();
-        let written =
-            tokio::task::spawn_blocking(move || versions::write_manifest(&path, &manifest)).await;
-        if !matches!(written, Ok(Ok(()))) {
+        let done = tokio::task::spawn_blocking(move || versions::write_manifest(&path, &bytes));
+        if !matches!(done.await, Ok(Ok(()))) {
             tracing::warn!("the period's manifest could not be written");
+            return None;
         }
+        Some(written)
     }
+}
+
+/// A manifest as written: where, its size and sha256.
+pub(super) struct Written {
+    pub path: PathBuf,
+    pub bytes: i64,
+    pub sha256: String,
 }
 
 fn count(n: u64) -> i64 {

@@ -2,14 +2,15 @@
 //! the durable intent) is put to its bucket in its own task on the owner's tracker, at most
 //! [`UPLOAD_SLOTS`] at once, while steps go on. One attempt:
 //!
-//! - a row for the period's current key that a newer version has since claimed is
-//!   `superseded` (the newer one replaces whatever is there);
+//! - a row for the period's current key (or its manifest's) that a newer version (or
+//!   rewrite) has since claimed is `superseded` (the newer one replaces whatever is there);
 //! - after an earlier attempt, and for a large file, a HEAD first: the same sha256 there
 //!   means delivered, with no second put (a small file's crash after its put is met by the
 //!   412 of the next put and the same HEAD);
 //! - a create-only put (`If-None-Match: *`); refused, a HEAD decides: the same sha256 is
-//!   delivered; the sha256 of the version this one replaces is replaced on condition that the
-//!   object still has the ETag just seen (`If-Match`); anything else `failed`, naming the key,
+//!   delivered; the sha256 of the version this one replaces (for a manifest: of an earlier
+//!   upload of it) is replaced on condition that the object still has the ETag just seen
+//!   (`If-Match`); anything else `failed`, naming the key,
 //!   never overwritten (an operator's `retry` tries again);
 //! - a transport fault or a changed local file: pending again after a backoff (2 s doubling,
 //!   at most 5 min), so a destination down for hours is retried while all else goes on.
@@ -145,7 +146,7 @@ impl Engine {
 
     async fn attempt(&self, bucket: &Bucket, upload: &UploadRow) -> Result<Attempt, ObjectError> {
         let key = upload.object_key.as_str();
-        if upload.role == "current"
+        if upload.role != "kept"
             && self
                 .store
                 .newer_upload_of_key(upload)
@@ -167,8 +168,8 @@ impl Engine {
         let source = std::path::Path::new(&upload.source_path);
         let put = bucket.put_file(key, source, &upload.sha256, None).await;
         let put = match put {
-            Err(ObjectError::SourceChanged { .. }) if upload.role == "current" => {
-                // The period's file moved on to a newer version, not yet recorded.
+            Err(ObjectError::SourceChanged { .. }) if upload.role != "kept" => {
+                // The period's file (or manifest) moved on, the newer upload not yet recorded.
                 return Ok(Attempt::Again(put.unwrap_err().to_string()));
             }
             other => other?,
@@ -190,19 +191,22 @@ impl Engine {
             return Ok(Attempt::Delivered(head.etag));
         }
         // The key holds an older version of the period (the one this replaces, or an earlier
-        // one when versions in between were superseded while the destination was away): it
-        // is replaced, on condition that it still holds what the HEAD saw.
+        // one when versions in between were superseded while the destination was away), or
+        // for a manifest what an earlier upload of it put: it is replaced, on condition that
+        // it still holds what the HEAD saw.
         let older = match (&found, upload.role.as_str()) {
-            (Some(found), "current") => self
-                .store
-                .is_earlier_version(&upload.request, upload.version, found)
-                .await
-                .map_err(|e| ObjectError::Transfer {
-                    key: key.to_string(),
-                    message: e.to_string(),
-                })?,
-            _ => false,
+            (Some(found), "current") => {
+                (self.store)
+                    .is_earlier_version(&upload.request, upload.version, found)
+                    .await
+            }
+            (Some(found), "manifest") => self.store.is_earlier_upload_of_key(upload, found).await,
+            _ => Ok(false),
         };
+        let older = older.map_err(|e| ObjectError::Transfer {
+            key: key.to_string(),
+            message: e.to_string(),
+        })?;
         if let (true, Some(etag)) = (older, head.etag.as_deref()) {
             return match bucket
                 .put_file(key, source, &upload.sha256, Some(etag))
@@ -219,24 +223,6 @@ impl Engine {
             "{}: {} holds other bytes than version {} (sha256 {}): not overwritten; remove or rename the object, then `retry`",
             upload.destination, bucket.url(key), upload.version, upload.sha256
         )))
-    }
-
-    /// The `s3://` URLs of `task`'s delivered objects, space-separated (for its hook).
-    pub(super) async fn object_urls(&self, task: &crate::store::TaskRow) -> String {
-        let Some(version) = task.version else {
-            return String::new();
-        };
-        let uploads =
-            (self.store.version_uploads(&task.request, version).await).unwrap_or_default();
-        let urls: Vec<String> = uploads
-            .iter()
-            .filter(|u| u.state == "delivered")
-            .filter_map(|u| match self.buckets.get(&u.destination) {
-                Some(Ok(bucket)) => Some(bucket.url(&u.object_key)),
-                _ => None,
-            })
-            .collect();
-        urls.join(" ")
     }
 
     async fn again(&self, upload: &UploadRow, message: &str) -> Result<(), StoreError> {

@@ -2,13 +2,15 @@
 //! (see `upload`): for each of the report's destinations, the period's current key (the
 //! version's bytes, replacing the previous version's there if there was one) and, when a
 //! restatement kept the previous version under its versioned name, that name too. A key is
-//! the destination's prefix, `/`, and the local file's path relative to `output_dir`. Also
-//! the destinations' clients, built from the config.
+//! the destination's prefix, `/`, and the local file's path relative to `output_dir`. A
+//! versioned period's manifest, rewritten with every outcome, is one more put per rewrite.
+//! Also the destinations' clients, built from the config, and a version's object URLs.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use super::deliver::Written;
 use super::Engine;
 use crate::config::Config;
 use crate::objects::{Bucket, BucketSpec};
@@ -92,6 +94,55 @@ impl Engine {
             }
         }
         uploads
+    }
+}
+
+impl Engine {
+    /// The uploads of the period's manifest as just `written`, one per destination of
+    /// `task`'s report, under the period's current version `version`.
+    pub(super) fn plan_manifest_uploads(
+        &self,
+        task: &TaskRow,
+        version: i64,
+        written: &Written,
+    ) -> Vec<NewUpload> {
+        let Some(report) = self.report_config(task) else {
+            return Vec::new();
+        };
+        let output_dir = &self.config.storage.output_dir;
+        let dests =
+            (self.config.destinations.iter()).filter(|d| report.destinations.contains(&d.name));
+        dests
+            .map(|dest| NewUpload {
+                destination: dest.name.clone(),
+                role: "manifest",
+                version,
+                object_key: object_key(&dest.prefix, output_dir, &written.path),
+                source_path: written.path.to_string_lossy().into_owned(),
+                bytes: written.bytes,
+                sha256: written.sha256.clone(),
+                replaces_sha256: None,
+            })
+            .collect()
+    }
+
+    /// The `s3://` URLs of `task`'s delivered objects (its version's file, not the manifest),
+    /// space-separated (for its hook).
+    pub(super) async fn object_urls(&self, task: &crate::store::TaskRow) -> String {
+        let Some(version) = task.version else {
+            return String::new();
+        };
+        let uploads =
+            (self.store.version_uploads(&task.request, version).await).unwrap_or_default();
+        let urls: Vec<String> = uploads
+            .iter()
+            .filter(|u| u.state == "delivered" && u.role != "manifest")
+            .filter_map(|u| match self.buckets.get(&u.destination) {
+                Some(Ok(bucket)) => Some(bucket.url(&u.object_key)),
+                _ => None,
+            })
+            .collect();
+        urls.join(" ")
     }
 }
 

@@ -117,8 +117,15 @@ pub(super) fn place(staged: &Path, current: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Writes `manifest` as `current`'s manifest, atomically. Blocking.
-pub(super) fn write_manifest(current: &Path, manifest: &serde_json::Value) -> std::io::Result<()> {
+/// The bytes of `manifest` as its file holds them.
+pub(super) fn manifest_bytes(manifest: &serde_json::Value) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec_pretty(manifest).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
+}
+
+/// Writes `bytes` (see [`manifest_bytes`]) as `current`'s manifest, atomically. Blocking.
+pub(super) fn write_manifest(current: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let path = manifest_path(current);
     let part = path.with_file_name(format!(
         ".gcore-reportd-manifest-{}.part",
@@ -126,8 +133,7 @@ pub(super) fn write_manifest(current: &Path, manifest: &serde_json::Value) -> st
     ));
     let result = (|| {
         let mut file = std::fs::File::create(&part)?;
-        serde_json::to_writer_pretty(&mut file, manifest)?;
-        file.write_all(b"\n")?;
+        file.write_all(bytes)?;
         file.sync_all()?;
         std::fs::rename(&part, &path)
     })();

@@ -8,7 +8,9 @@
 //! a lifecycle rule expiring noncurrent versions there clears them.
 //! A restatement's replacement checks the ETag with a HEAD just before an unconditional copy:
 //! object_store has no conditional copy, so that window is the one place a concurrent writer
-//! could be overwritten (one daemon per database writes these keys, see the README).
+//! could be overwritten (one daemon per database writes these keys, see the README). That copy
+//! is never retried by the client: its answer lost, the engine's next attempt HEADs first and
+//! finds the bytes there (the copy keeps the staging object's sha256 metadata).
 
 use std::path::Path;
 
@@ -79,7 +81,7 @@ pub(super) async fn put_large(
         None => bucket.store.copy_if_not_exists(&staging, &target).await,
         Some(etag) => match bucket.head(key).await? {
             Some(head) if head.etag.as_deref() == Some(etag) => {
-                bucket.store.copy(&staging, &target).await
+                bucket.copier.copy(&staging, &target).await
             }
             _ => Err(object_store::Error::Precondition {
                 path: key.to_string(),

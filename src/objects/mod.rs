@@ -75,37 +75,17 @@ pub struct Head {
 #[derive(Debug, Clone)]
 pub struct Bucket {
     store: AmazonS3,
+    /// The same, never retrying a request itself: for the one unconditional write (a large
+    /// restatement's copy), which a blind retry after a lost answer would write twice.
+    copier: AmazonS3,
     bucket: String,
 }
 
 impl Bucket {
     pub fn new(spec: &BucketSpec<'_>) -> Result<Bucket, ObjectError> {
-        let retry = object_store::RetryConfig {
-            max_retries: 2,
-            retry_timeout: Duration::from_secs(20),
-            ..Default::default()
-        };
-        let options = object_store::ClientOptions::new()
-            .with_connect_timeout(Duration::from_secs(5))
-            .with_timeout(Duration::from_secs(300))
-            .with_allow_http(spec.endpoint.is_some_and(|e| e.starts_with("http://")));
-        let mut builder = AmazonS3Builder::new()
-            .with_bucket_name(spec.bucket)
-            .with_region(spec.region.unwrap_or("us-east-1"))
-            .with_access_key_id(spec.key_id)
-            .with_secret_access_key(spec.secret)
-            .with_checksum_algorithm(Checksum::SHA256)
-            .with_copy_if_not_exists(S3CopyIfNotExists::Multipart)
-            .with_retry(retry)
-            .with_client_options(options);
-        if let Some(endpoint) = spec.endpoint {
-            builder = builder.with_endpoint(endpoint.trim_end_matches('/'));
-        }
-        let store = builder
-            .build()
-            .map_err(|e| ObjectError::Setup(e.to_string()))?;
         Ok(Bucket {
-            store,
+            store: client(spec, 2)?,
+            copier: client(spec, 0)?,
             bucket: spec.bucket.to_string(),
         })
     }
@@ -197,6 +177,32 @@ impl Bucket {
             Err(e) => Err(transfer(key, e)),
         }
     }
+}
+
+/// A client of the bucket whose requests are retried (transport faults, 5xx) `retries` times.
+fn client(spec: &BucketSpec<'_>, retries: usize) -> Result<AmazonS3, ObjectError> {
+    let retry = object_store::RetryConfig {
+        max_retries: retries,
+        retry_timeout: Duration::from_secs(20),
+        ..Default::default()
+    };
+    let options = object_store::ClientOptions::new()
+        .with_connect_timeout(Duration::from_secs(5))
+        .with_timeout(Duration::from_secs(300))
+        .with_allow_http(spec.endpoint.is_some_and(|e| e.starts_with("http://")));
+    let mut builder = AmazonS3Builder::new()
+        .with_bucket_name(spec.bucket)
+        .with_region(spec.region.unwrap_or("us-east-1"))
+        .with_access_key_id(spec.key_id)
+        .with_secret_access_key(spec.secret)
+        .with_checksum_algorithm(Checksum::SHA256)
+        .with_copy_if_not_exists(S3CopyIfNotExists::Multipart)
+        .with_retry(retry)
+        .with_client_options(options);
+    if let Some(endpoint) = spec.endpoint {
+        builder = builder.with_endpoint(endpoint.trim_end_matches('/'));
+    }
+    (builder.build()).map_err(|e| ObjectError::Setup(e.to_string()))
 }
 
 fn metadata(sha256: &str) -> Attributes {

@@ -107,6 +107,7 @@ delegate! {
     fn due_uploads(&self, now: i64, limit: i64) -> Result<Vec<UploadRow>, StoreError>;
     fn next_upload_at(&self) -> Result<Option<i64>, StoreError>;
     fn newer_upload_of_key(&self, upload: &UploadRow) -> Result<bool, StoreError>;
+    fn is_earlier_upload_of_key(&self, upload: &UploadRow, sha256: &str) -> Result<bool, StoreError>;
     fn task_uploads(&self, task_id: i64) -> Result<Vec<UploadRow>, StoreError>;
     fn destination_summaries(&self) -> Result<Vec<DestinationSummary>, StoreError>;
     fn version_uploads(&self, request: &str, version: i64) -> Result<Vec<UploadRow>, StoreError>;

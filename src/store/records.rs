@@ -113,7 +113,8 @@ pub struct ClientStateCount {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewUpload {
     pub destination: String,
-    /// `current` (the period's name) or `kept` (a restated version's versioned name).
+    /// `current` (the period's name), `kept` (a restated version's versioned name) or
+    /// `manifest` (the period's manifest as just rewritten).
     pub role: &'static str,
     pub version: i64,
     pub object_key: String,

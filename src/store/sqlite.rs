@@ -22,6 +22,8 @@ mod identity;
 mod leases;
 #[path = "queries/lookup.rs"]
 mod lookup;
+#[path = "queries/manifest_uploads.rs"]
+mod manifest_uploads;
 #[path = "queries/operator.rs"]
 mod operator;
 #[path = "queries/progress.rs"]

@@ -1,7 +1,7 @@
 //! What `status` and `show` say of object-storage deliveries (issue 22): above the status
 //! table one line per destination (delivered, pending since when, failed, the newest error);
-//! in `show`, the task's uploads one per row. Nothing is printed where no destination was
-//! ever used.
+//! in `status --json`, each task's `destinations` (one object per upload); in `show`, the
+//! task's uploads one per row. Nothing is printed where no destination was ever used.
 
 use crate::cli::table;
 use crate::store::{Store, StoreError};
@@ -24,6 +24,30 @@ pub async fn status_lines(store: &Store) -> Result<String, StoreError> {
         ));
     }
     Ok(out)
+}
+
+/// Whether any destination was ever used (else no task has uploads to look up).
+pub async fn any(store: &Store) -> Result<bool, StoreError> {
+    Ok(!store.destination_summaries().await?.is_empty())
+}
+
+/// The task's uploads for `status --json`: destination, key, version, state, pending since,
+/// delivered at, attempts and the last error of each.
+pub async fn task_json(store: &Store, task_id: i64) -> Result<serde_json::Value, StoreError> {
+    let uploads = store.task_uploads(task_id).await?;
+    let json = uploads.iter().map(|u| {
+        serde_json::json!({
+            "destination": u.destination,
+            "key": u.object_key,
+            "version": u.version,
+            "state": u.state,
+            "pending_since": table::rfc3339(u.pending_since),
+            "delivered_at": u.delivered_at.map(table::rfc3339),
+            "attempts": u.attempts,
+            "last_error": u.last_error,
+        })
+    });
+    Ok(json.collect())
 }
 
 /// The task's uploads as a table for `show`, `None` when it has none.

@@ -84,8 +84,13 @@ pub async fn status(config_path: &Path, args: &StatusArgs) -> anyhow::Result<Exi
         .filter_map(|t| Some((t.id, waiting(t, holding?)?)))
         .collect();
     if args.json {
+        let destinations = super::destinations::any(&store).await?;
         for task in &tasks {
             let mut json = task_json(task);
+            json["destinations"] = match destinations {
+                true => super::destinations::task_json(&store, task.id).await?,
+                false => serde_json::Value::Array(Vec::new()),
+            };
             json["waiting"] = waiting.get(&task.id).cloned().into();
             json["report_removed"] = removed(&task.report).into();
             json["versions"] = versions.get(&task.request).copied().unwrap_or(0).into();

@@ -88,6 +88,9 @@ impl Store {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
+        }
+        // The version's puts, and the rewritten manifest's (also after a confirmation).
+        if !delivery.uploads.is_empty() {
             let request: String = sqlx::query_scalar("SELECT request FROM tasks WHERE id = $1")
                 .bind(id)
                 .fetch_one(&mut *tx)

@@ -62,7 +62,7 @@ const PENDING_HOOKS: &str = concat!(
     task_columns!(),
     " FROM tasks WHERE hook_state = 'pending' AND NOT EXISTS (SELECT 1 FROM uploads u
         WHERE u.request = tasks.request AND u.version = tasks.version
-            AND u.state IN ('pending', 'failed')) ORDER BY id LIMIT $1"
+            AND u.role <> 'manifest' AND u.state IN ('pending', 'failed')) ORDER BY id LIMIT $1"
 );
 const TASK_EVENTS: &str = "SELECT id, task_id, at, state, uuid, remote_status, message
     FROM events WHERE task_id = $1 ORDER BY id";

@@ -29,17 +29,20 @@ impl Store {
         )
     }
 
-    /// Whether a newer version of `upload`'s period is to go (or went) to the same key of the
-    /// same destination: the older one is then superseded there.
+    /// Whether a newer version of `upload`'s period (or, for a manifest, a later rewrite) is
+    /// to go (or went) to the same key of the same destination: the older one is then
+    /// superseded there.
     pub async fn newer_upload_of_key(&self, upload: &UploadRow) -> Result<bool, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM uploads WHERE request = $1 AND destination = $2
-                AND object_key = $3 AND version > $4 AND state <> 'superseded')",
+                AND object_key = $3 AND (version > $4 OR (version = $4 AND id > $5))
+                AND state <> 'superseded')",
         )
         .bind(&upload.request)
         .bind(&upload.destination)
         .bind(&upload.object_key)
         .bind(upload.version)
+        .bind(upload.id)
         .fetch_one(&self.pool)
         .await?)
     }

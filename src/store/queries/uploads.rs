@@ -2,7 +2,8 @@
 //! version, destination, object key), written pending in the transaction that records the
 //! version, then moved by the uploader, each change compare-and-set on `pending` with the
 //! task's event. A delivered upload adds the ledger's `deliveries` row for its destination
-//! (a version already delivered there under its current key keeps that row). The reads for
+//! (a version already delivered there under its current key keeps that row; a manifest adds
+//! none). The reads for
 //! the operator's `status`, `show` and the metrics are in `upload_reads`.
 
 use super::events::append;
@@ -27,7 +28,7 @@ pub(super) async fn insert_pending(
             "INSERT INTO uploads (task_id, request, version, destination, role, object_key,
                 source_path, bytes, sha256, replaces_sha256, next_attempt_at, pending_since)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
-             ON CONFLICT (request, version, destination, object_key) DO NOTHING",
+             ON CONFLICT (request, version, destination, object_key, sha256) DO NOTHING",
         )
         .bind(task_id)
         .bind(request)
@@ -71,22 +72,25 @@ impl Store {
         if changed != 1 {
             return Ok(false);
         }
-        sqlx::query(
-            "INSERT INTO deliveries (task_id, request, version, destination, location, bytes,
+        // A manifest is no version of the file: the ledger's deliveries do not list it.
+        if upload.role != "manifest" {
+            sqlx::query(
+                "INSERT INTO deliveries (task_id, request, version, destination, location, bytes,
                 sha256, data_rows, delivered_at)
              SELECT $1, $2, $3, $4, $5, $6, $7, NULL, $8
              ON CONFLICT (request, version, destination) DO NOTHING",
-        )
-        .bind(upload.task_id)
-        .bind(&upload.request)
-        .bind(upload.version)
-        .bind(&upload.destination)
-        .bind(location)
-        .bind(upload.bytes)
-        .bind(&upload.sha256)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+            )
+            .bind(upload.task_id)
+            .bind(&upload.request)
+            .bind(upload.version)
+            .bind(&upload.destination)
+            .bind(location)
+            .bind(upload.bytes)
+            .bind(&upload.sha256)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
         let message = format!("delivered to {}: {location}", upload.destination);
         append(&mut tx, upload.task_id, now, Some(&message)).await?;
         tx.commit().await?;

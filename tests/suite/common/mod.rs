@@ -8,6 +8,7 @@
 
 mod assertions;
 mod clock;
+pub mod kill_proxy;
 pub mod moto;
 pub mod notify;
 pub mod openapi;

@@ -57,8 +57,40 @@ async fn a_destination_down_for_a_whole_run_leaves_the_rest_done_and_delivers_wh
     let text = h.run(&["status"]).await;
     let said = String::from_utf8_lossy(&text.stdout).into_owned();
     assert!(
-        said.contains("archive") && said.contains("pending"),
-        "status names the destination and its pending delivery:\n{said}"
+        said.contains("destination archive: 0 delivered")
+            && said.contains("1 pending since")
+            && said.contains("last error: "),
+        "status names the destination, its pending delivery since when and the error:\n{said}"
+    );
+    let json = h.status().await;
+    let pending_json = destinations_of(&json, "expenses");
+    assert!(
+        pending_json.len() == 1
+            && pending_json[0]["destination"] == "archive"
+            && pending_json[0]["key"] == pending[0].0.as_str()
+            && pending_json[0]["state"] == "pending"
+            && pending_json[0]["pending_since"]
+                .as_str()
+                .is_some_and(|s| !s.is_empty())
+            && pending_json[0]["delivered_at"].is_null()
+            && pending_json[0]["last_error"]
+                .as_str()
+                .is_some_and(|s| !s.is_empty()),
+        "status --json gives the destination's state, since when and the error: {json:?}"
+    );
+    assert_eq!(
+        destinations_of(&json, "plans"),
+        Vec::<serde_json::Value>::new()
+    );
+    let id = json
+        .iter()
+        .find(|r| r["report"] == "expenses")
+        .expect("expenses")["id"]
+        .to_string();
+    let show = crate::common::show(&h, &id).await;
+    assert!(
+        show.contains("archive") && show.contains("pending") && show.contains("since "),
+        "show gives the destination's state and since when:\n{show}"
     );
 
     let moto = Moto::start(port).await;
@@ -71,7 +103,33 @@ async fn a_destination_down_for_a_whole_run_leaves_the_rest_done_and_delivers_wh
         std::fs::read(h.output_dir().join(key.trim_start_matches("gcore/"))).expect("local");
     assert!(moto.get(BUCKET, &key).await == local);
     assert_eq!(moto.versions(BUCKET).await.get(&key), Some(&1));
+    let json = h.status().await;
+    let delivered = destinations_of(&json, "expenses");
+    assert!(
+        delivered.len() == 1
+            && delivered[0]["state"] == "delivered"
+            && delivered[0]["delivered_at"]
+                .as_str()
+                .is_some_and(|s| !s.is_empty())
+            && delivered[0]["last_error"].is_null(),
+        "status --json says delivered, and when: {json:?}"
+    );
+    let text = h.run(&["status"]).await;
+    let said = String::from_utf8_lossy(&text.stdout).into_owned();
+    assert!(
+        said.contains("destination archive: 1 delivered") && said.contains("0 pending,"),
+        "status says delivered:\n{said}"
+    );
     moto.stop().await;
+}
+
+/// The `destinations` of `report`'s row in `status --json`.
+fn destinations_of(rows: &[serde_json::Value], report: &str) -> Vec<serde_json::Value> {
+    let row = rows.iter().find(|r| r["report"] == report);
+    let row = row.unwrap_or_else(|| panic!("no {report} in {rows:?}"));
+    let list = row["destinations"].as_array();
+    list.unwrap_or_else(|| panic!("no destinations in {row}"))
+        .clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

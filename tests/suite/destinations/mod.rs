@@ -1,7 +1,8 @@
 //! Object-storage destinations (issue 22) against a real S3 server on loopback (`moto_server`,
 //! bucket versioning on, so a second write to a key shows): twelve reports through an outage
 //! and two kills end as exactly one version of each key (`outage`); a restated period
-//! replaces its current key and keeps the old version's (`restated`); a destination down for a
+//! replaces its current key and keeps the old version's, and its manifest follows each
+//! rewrite (`restated`); a destination down for a
 //! whole run leaves the rest done and the deliveries pending, delivered when it is back, and a
 //! key holding other bytes is never overwritten (`down`); a large file goes multipart
 //! (`large`); bad destination settings are refused (`config`); a database of the release
@@ -10,6 +11,7 @@
 mod config;
 mod down;
 mod large;
+mod manifests;
 mod outage;
 mod restated;
 mod upgrade;
@@ -51,6 +53,18 @@ pub async fn uploads(h: &Harness) -> Vec<(String, i64, String)> {
         .unwrap_or_default();
     pool.close().await;
     rows
+}
+
+/// `(state, bytes)` of every upload to `key`, by id.
+pub async fn uploads_of_key(h: &Harness, key: &str) -> Vec<(String, i64)> {
+    let url = format!("sqlite://{}?mode=ro", h.path("state.db").display());
+    let Ok(pool) = sqlx::SqlitePool::connect(&url).await else {
+        return Vec::new();
+    };
+    let sql = "SELECT state, bytes FROM uploads WHERE object_key = $1 ORDER BY id";
+    let rows = sqlx::query_as(sql).bind(key).fetch_all(&pool).await;
+    pool.close().await;
+    rows.unwrap_or_default()
 }
 
 /// Waits until there are `n` uploads, all in `state`.

@@ -1,11 +1,15 @@
 //! Twelve reports in csv, json and xlsx delivered to a bucket that refuses connections for
-//! the first 15 s (moto starts only then, on the port the config names), with the daemon
-//! killed twice during the uploads (once between a put landing and its record): every key
-//! ends with exactly one version, its bytes the API's file and the local one.
+//! the first 15 s (the proxy in front of moto listens only then, on the port the config
+//! names), with the daemon killed twice during the uploads: once by the proxy between a put
+//! landing and its answer (moto has stored the object, the daemon never hears so), once after
+//! an upload's record: every key ends with exactly one version, its bytes the API's file and
+//! the local one.
 
+use std::os::unix::process::ExitStatusExt;
 use std::time::Duration;
 
 use super::{daemon, wait_for_uploads, BUCKET};
+use crate::common::kill_proxy::KillProxy;
 use crate::common::moto::{archive_destination, free_port, Moto};
 use crate::common::{served_as_created, Harness};
 
@@ -48,22 +52,23 @@ fn config(port: u16) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twelve_reports_reach_a_bucket_down_for_15s_through_two_kills_as_one_version_of_each_key() {
+    // The daemon's endpoint is a proxy to moto, listening only once the outage is over.
     let port = free_port();
     let h = Harness::start(&config(port)).await;
     let outage_ends = tokio::time::Instant::now() + OUTAGE;
-    let mut first = daemon(&h, "daemon1.log", Some("upload.put_landed:3"));
+    let mut first = daemon(&h, "daemon1.log", None);
+    let moto = Moto::start(free_port()).await;
+    moto.versioned_bucket(BUCKET).await;
     wait_for_uploads(&h, 12, "pending").await;
     // The outage is the scenario itself: the destination comes up only after it.
     tokio::time::sleep_until(outage_ends).await;
-    let moto = Moto::start(port).await;
-    moto.versioned_bucket(BUCKET).await;
+    let proxy = KillProxy::start_killing(port, moto.port, first.id()).await;
 
-    first.wait(Duration::from_secs(120)).await;
+    let status = first.wait(Duration::from_secs(120)).await;
+    let held = proxy.held_put();
     assert!(
-        first
-            .log()
-            .contains("crashpoint upload.put_landed:3 reached"),
-        "the first daemon died between a put landing and its record:\n{}",
+        status.signal() == Some(libc::SIGKILL) && held.is_some(),
+        "the first daemon was killed between a put landing and its answer ({status}, {held:?}):\n{}",
         first.log()
     );
     let mut second = daemon(&h, "daemon2.log", Some("upload.recorded:4"));
@@ -84,6 +89,17 @@ async fn twelve_reports_reach_a_bucket_down_for_15s_through_two_kills_as_one_ver
     assert!(
         versions.values().all(|&n| n == 1),
         "exactly one version of each key: {versions:?}"
+    );
+    let held = held.unwrap_or_default();
+    let held_key = held
+        .split(' ')
+        .nth(1)
+        .and_then(|t| t.strip_prefix(&format!("/{BUCKET}/")))
+        .unwrap_or_else(|| panic!("a key in {held:?}"));
+    assert_eq!(
+        versions.get(held_key),
+        Some(&1),
+        "the put whose answer was lost: {held}"
     );
     let remote = h.sim.tasks();
     assert_eq!(remote.len(), 12, "one remote task per report");

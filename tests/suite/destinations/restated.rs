@@ -2,10 +2,11 @@
 //! first version, and so has two versions in the bucket, the second the new file's bytes; the
 //! first version keeps its own versioned key, written once; the `on_restated` hook runs once
 //! both are there, with its version's object URL in its environment; the metrics count the
-//! bytes. A destination away across two restatements gets the newest version at the current
-//! key, replacing the oldest it still holds.
+//! bytes. The period's manifest reaches the bucket under its local name, one object version
+//! per rewrite that went. A destination away across two restatements gets the newest version
+//! (and manifest) at the current key, replacing the oldest it still holds.
 
-use super::{daemon, wait_for_uploads, BUCKET};
+use super::{daemon, BUCKET};
 use crate::common;
 use crate::common::moto::{archive_destination, free_port, Moto};
 use crate::common::Harness;
@@ -39,8 +40,22 @@ on_restated = ['/bin/sh', '-c', 'echo "$REPORT_OBJECT_URLS" >> "$0"', '{}']
     };
     let h = Harness::with_options(options, &reports).await;
     let run = daemon(&h, "daemon.log", None);
-    // Version 1 at the current key, then version 2 there and version 1 at its own key.
-    wait_for_uploads(&h, 3, "delivered").await;
+    // Version 1 at the current key, then version 2 there and version 1 at its own key; the
+    // manifest as written with version 1, then with version 2 (the first superseded if the
+    // second was recorded before it went).
+    let what = "three files delivered, the newest manifest delivered";
+    common::wait_for(what, std::time::Duration::from_secs(90), || async {
+        let rows = super::uploads(&h).await;
+        let (manifests, files): (Vec<_>, Vec<_>) = rows
+            .iter()
+            .partition(|(key, _, _)| key.ends_with(".manifest.json"));
+        files.len() == 3
+            && files.iter().all(|(_, _, s)| s == "delivered")
+            && manifests.len() == 2
+            && manifests[0].2 != "pending"
+            && manifests[1].2 == "delivered"
+    })
+    .await;
     common::wait_for(
         "the restated hook",
         std::time::Duration::from_secs(60),
@@ -65,15 +80,37 @@ on_restated = ['/bin/sh', '-c', 'echo "$REPORT_OBJECT_URLS" >> "$0"', '{}']
     let versions = moto.versions(BUCKET).await;
     let current_key = format!("gcore/{current}");
     let kept_key = format!("gcore/{kept}");
+    let manifest = current.replace(".csv", ".manifest.json");
+    let manifest_key = format!("gcore/{manifest}");
     assert_eq!(versions.get(&current_key), Some(&2), "{versions:?}");
     assert_eq!(versions.get(&kept_key), Some(&1), "{versions:?}");
-    assert_eq!(versions.len(), 2, "no other key: {versions:?}");
+    // One object version per manifest upload that went (the first may have been superseded).
+    let manifest_uploads = super::uploads_of_key(&h, &manifest_key).await;
+    let manifests_put = manifest_uploads
+        .iter()
+        .filter(|(state, _)| state == "delivered")
+        .count();
+    assert_eq!(
+        versions.get(&manifest_key),
+        Some(&manifests_put),
+        "{versions:?} {manifest_uploads:?}"
+    );
+    assert_eq!(versions.len(), 3, "no other key: {versions:?}");
+    let local_manifest = std::fs::read(h.output_dir().join(&manifest)).expect("manifest");
+    assert!(
+        moto.get(BUCKET, &manifest_key).await == local_manifest,
+        "the manifest's object is the local manifest"
+    );
     let local_current = std::fs::read(h.output_dir().join(current)).expect("current");
     let local_kept = std::fs::read(h.output_dir().join(kept)).expect("kept");
     assert_ne!(local_current, local_kept, "the content changed");
     assert!(moto.get(BUCKET, &current_key).await == local_current);
     assert!(moto.get(BUCKET, &kept_key).await == local_kept);
-    let delivered = local_current.len() + 2 * local_kept.len();
+    let manifest_bytes: i64 = (manifest_uploads.iter())
+        .filter(|(state, _)| state == "delivered")
+        .map(|(_, bytes)| bytes)
+        .sum();
+    let delivered = local_current.len() + 2 * local_kept.len() + manifest_bytes as usize;
     for line in [
         "gcore_reportd_destination_deliveries_pending{destination=\"archive\"} 0".to_string(),
         "gcore_reportd_destination_deliveries_failed{destination=\"archive\"} 0".to_string(),
@@ -111,14 +148,14 @@ async fn a_destination_away_across_two_restatements_gets_the_newest_version_at_t
     };
     let h = Harness::with_options(options, &reports).await;
     let away = daemon(&h, "away.log", None);
-    // Three versions at the current key, two kept under their own names: none delivered
-    // (the older ones at the current key may already be superseded).
+    // Three versions at the current key, two kept under their own names, three manifests:
+    // none delivered (the older ones at the current key may already be superseded).
     common::wait_for(
-        "5 uploads, none delivered",
+        "8 uploads, none delivered",
         std::time::Duration::from_secs(60),
         || async {
             let rows = super::uploads(&h).await;
-            rows.len() == 5 && rows.iter().all(|(_, _, state)| state != "delivered")
+            rows.len() == 8 && rows.iter().all(|(_, _, state)| state != "delivered")
         },
     )
     .await;
@@ -146,8 +183,11 @@ async fn a_destination_away_across_two_restatements_gets_the_newest_version_at_t
             == [
                 (1, "delivered".to_string()),
                 (1, "superseded".to_string()),
+                (1, "superseded".to_string()),
                 (2, "delivered".to_string()),
                 (2, "superseded".to_string()),
+                (2, "superseded".to_string()),
+                (3, "delivered".to_string()),
                 (3, "delivered".to_string()),
             ]
     })
@@ -156,5 +196,10 @@ async fn a_destination_away_across_two_restatements_gets_the_newest_version_at_t
     let newest = std::fs::read(h.output_dir().join(current)).expect("version 3");
     assert!(moto.get(BUCKET, &current_key).await == newest);
     assert_eq!(moto.versions(BUCKET).await.get(&current_key), Some(&2));
+    let manifest = current.replace(".csv", ".manifest.json");
+    let local_manifest = std::fs::read(h.output_dir().join(&manifest)).expect("manifest");
+    let manifest_key = format!("gcore/{manifest}");
+    assert!(moto.get(BUCKET, &manifest_key).await == local_manifest);
+    assert_eq!(moto.versions(BUCKET).await.get(&manifest_key), Some(&1));
     moto.stop().await;
 }

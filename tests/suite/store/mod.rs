@@ -81,4 +81,5 @@ conformance! {
     a_lapsed_lease_writes_nothing_even_before_another_host_takes_over,
     a_create_is_marked_only_under_a_lease_that_outlives_its_deadline,
     a_hook_a_dead_host_left_running_is_armed_again,
+    a_manifest_is_put_once_per_rewrite_the_later_superseding_and_holds_no_hook,
 }

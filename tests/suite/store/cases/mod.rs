@@ -6,6 +6,7 @@ mod changes;
 mod clients;
 mod leases;
 mod ledger;
+mod manifest_uploads;
 mod more;
 mod uploads;
 
@@ -13,6 +14,7 @@ pub use changes::*;
 pub use clients::*;
 pub use leases::*;
 pub use ledger::*;
+pub use manifest_uploads::*;
 pub use more::*;
 pub use uploads::*;
 
