@@ -70,6 +70,8 @@ pub struct Client {
     max_download_bytes: u64,
     /// Once cancelled, nothing more is sent (see [`Client::stopping_on`]).
     stop: Option<tokio_util::sync::CancellationToken>,
+    /// No request is sent whose deadline would end after this (see [`Client::sending_before`]).
+    send_before: Option<watch::Receiver<tokio::time::Instant>>,
     /// Where each request and each wait for a download's next bytes registers itself for the
     /// watchdog (see [`Client::watched_by`]).
     liveness: crate::liveness::Liveness,
@@ -109,6 +111,7 @@ impl Client {
             max_retry_after: options.max_retry_after,
             max_download_bytes: options.max_download_bytes,
             stop: None,
+            send_before: None,
             liveness: crate::liveness::Liveness::default(),
             body_budget: Arc::new(body::body_budget()),
         })
@@ -119,6 +122,15 @@ impl Client {
     /// and bodies being read, are not interrupted.
     pub fn stopping_on(mut self, token: tokio_util::sync::CancellationToken) -> Client {
         self.stop = Some(token);
+        self
+    }
+
+    /// The same client, sending a request only while its whole deadline (`timeout`) ends
+    /// before the instant `until` holds then; past it, a request fails with
+    /// [`ApiError::Stopped`], never sent. (A host sharing the database sends nothing that could
+    /// outlive its lease.)
+    pub fn sending_before(mut self, until: watch::Receiver<tokio::time::Instant>) -> Client {
+        self.send_before = Some(until);
         self
     }
 

@@ -61,6 +61,13 @@ impl Client {
             self.limiter.acquire().await;
             // A refusal may have come while this request waited for its slot.
             self.credentials.still_open(op)?;
+            // Checked last, right before the request leaves: however long the wait was.
+            if let Some(until) = &self.send_before {
+                let ends = tokio::time::Instant::now() + self.timeout;
+                if ends > *until.borrow() {
+                    return Err(ApiError::Stopped { op });
+                }
+            }
             Ok(pass)
         };
         match &self.stop {

@@ -98,6 +98,8 @@ impl Engine {
         let current_row = self.store.current_version(&task.request).await?;
         let current = current_row.as_ref().and_then(Current::of);
         let outcome = decide(refetch, current, task.remote_created_at, &file.sha256);
+        // The period's files are moved only by the task's holder (several hosts: see `lease`).
+        self.store.still_holds(task.id).await?;
         if let Err(source) = place(&outcome, &file.path, &period_file).await {
             let local = FetchError::Local {
                 path: period_file,

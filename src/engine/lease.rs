@@ -4,9 +4,9 @@
 //! the database's clock, and counts the live hosts, among which the account's request budget
 //! is shared. A lease that lapsed (the host stalled, or lost the database) is never revived:
 //! the host joins again under a new id, and work begun under the old one stays fenced. Locally
-//! the lease is trusted only until its last renewal began plus its length: a step stops
-//! sending (creates above all) before that, so no create leaves while another host may already
-//! be reconciling it. A clean stop leaves: the tasks are free for the other hosts at once.
+//! the lease is trusted only until its last renewal began plus its length: no request whose
+//! deadline ends later is sent, so no create leaves while another host may already be
+//! reconciling it. A clean stop leaves: the tasks are free for the other hosts at once.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -38,6 +38,8 @@ struct Inner {
     /// Until when the lease certainly holds: when its last renewal began, plus its length.
     trusted_until: tokio::sync::watch::Sender<Instant>,
     id: Mutex<Arc<str>>,
+    /// Held by a renewal, and by leaving: a renewal in flight cannot join again after a leave.
+    renewing: tokio::sync::Mutex<()>,
 }
 
 /// Joins the hosts sharing the database, if it is PostgreSQL (`None` on SQLite: one host).
@@ -61,6 +63,7 @@ pub(super) async fn join(
         hosts: AtomicU32::new(1),
         trusted_until: tokio::sync::watch::channel(Instant::now()).0,
         id: Mutex::new(Arc::from("")),
+        renewing: tokio::sync::Mutex::new(()),
     });
     inner.join_anew().await?;
     let stop = CancellationToken::new();
@@ -78,25 +81,17 @@ impl HostLease {
         self.inner.hosts.load(Ordering::Relaxed)
     }
 
-    /// Resolves once the lease can no longer be trusted to outlive a request sent now (its
-    /// end minus `api.request_timeout`): the step's client stops sending then.
-    pub(super) async fn at_risk(&self) {
-        let mut trusted = self.inner.trusted_until.subscribe();
-        loop {
-            let until = *trusted.borrow_and_update();
-            let risk = until
-                .checked_sub(self.inner.request_timeout)
-                .unwrap_or(until);
-            tokio::select! {
-                _ = tokio::time::sleep_until(risk) => return,
-                changed = trusted.changed() => if changed.is_err() { return },
-            }
-        }
+    /// Until when the lease certainly holds, as it is renewed: the API client sends no
+    /// request whose deadline ends later (see `Client::sending_before`), so no create leaves
+    /// while another host may already be reconciling it.
+    pub(super) fn trusted_until(&self) -> tokio::sync::watch::Receiver<Instant> {
+        self.inner.trusted_until.subscribe()
     }
 
     /// Leaves at a clean stop: the heartbeat ends and the tasks are free for the other hosts.
     pub(super) async fn leave(&self) {
         self.stop.cancel();
+        let _renewal_ended = self.inner.renewing.lock().await;
         let id = self.inner.id();
         match self.inner.store.leave_hosts(&id).await {
             Ok(released) => {
@@ -133,7 +128,14 @@ impl Inner {
             .join_hosts(&id, &self.name, pid, self.lease_ms())
             .await?;
         self.trusted_until.send_replace(began + self.lease);
-        *self.id.lock().unwrap_or_else(|e| e.into_inner()) = id.clone();
+        let old = std::mem::replace(
+            &mut *self.id.lock().unwrap_or_else(|e| e.into_inner()),
+            id.clone(),
+        );
+        // The hooks this process still runs stay its own (unless re-armed meanwhile).
+        if !old.is_empty() {
+            self.store.move_running_hooks(&old, &id).await?;
+        }
         self.store.set_holder(Some(Lease {
             id,
             create_margin_ms: self.create_margin_ms(),
@@ -148,7 +150,12 @@ impl Inner {
     }
 
     /// One renewal: renewed, or joined anew after a lapse; then the live hosts counted.
-    async fn renew(&self) -> Result<(), StoreError> {
+    /// Nothing once the host leaves.
+    async fn renew(&self, stop: &CancellationToken) -> Result<(), StoreError> {
+        let _renewing = self.renewing.lock().await;
+        if stop.is_cancelled() {
+            return Ok(());
+        }
         let began = Instant::now();
         let id = self.id();
         if self.store.renew_host_lease(&id, self.lease_ms()).await? {
@@ -181,7 +188,7 @@ async fn heartbeat(inner: Arc<Inner>, stop: CancellationToken) {
             _ = tokio::time::sleep(every) => {}
             _ = stop.cancelled() => return,
         }
-        if let Err(e) = inner.renew().await {
+        if let Err(e) = inner.renew(&stop).await {
             tracing::warn!(error = %e, "cannot renew this host's lease: retrying at the next heartbeat");
         }
     }

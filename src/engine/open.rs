@@ -48,6 +48,7 @@ pub async fn open_owned_engine(
     let client = build_client(&config).map_err(EngineError::Client)?;
     let mut engine = Engine::owned(config, store, client, clock, lock, owner);
     engine.lease = lease;
+    engine.client = engine.lease_bound(engine.client.clone());
     Ok(engine)
 }
 
@@ -106,6 +107,20 @@ pub(super) fn reconfigure(
     } else {
         config
     };
+    // A host's lease was sized for its request deadline when it joined: both stay until then.
+    let (old, new) = (&engine.config, &config);
+    let config = if engine.lease.is_some()
+        && (new.cluster.lease != old.cluster.lease
+            || new.api.request_timeout != old.api.request_timeout)
+    {
+        tracing::warn!("cluster.lease or api.request_timeout changed: with hosts sharing the database this takes effect at the next restart");
+        let mut kept = (*config).clone();
+        kept.cluster.lease = old.cluster.lease;
+        kept.api.request_timeout = old.api.request_timeout;
+        Arc::new(kept)
+    } else {
+        config
+    };
     let client = build_client(&config)
         .map_err(EngineError::Client)?
         .stopping_on(shutdown.clone());
@@ -119,7 +134,19 @@ pub(super) fn reconfigure(
     );
     reloaded.account = engine.account.clone();
     reloaded.lease = engine.lease.clone();
+    reloaded.client = reloaded.lease_bound(reloaded.client.clone());
     Ok(reloaded)
+}
+
+impl Engine {
+    /// `client`, sending nothing that could outlive this host's lease (when hosts share the
+    /// database).
+    fn lease_bound(&self, client: Client) -> Client {
+        match &self.lease {
+            Some(lease) => client.sending_before(lease.trusted_until()),
+            None => client,
+        }
+    }
 }
 
 /// Whether a reload may replace `engine` by `reloaded`: yes when the key is the same; else

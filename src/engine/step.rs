@@ -104,13 +104,15 @@ impl Engine {
     /// its POSTs.
     pub async fn work_due(&self) -> Result<usize, EngineError> {
         let now = self.now();
-        // With several hosts, the due tasks no other live host holds, now leased to this one: a
-        // few at a time, so that hosts stepping in turn share the work (and the budget).
-        let batch = match self.lease {
+        // With several hosts: the due tasks this one holds, and a share of those no live host
+        // holds, now leased to it, so that hosts stepping in turn share the unclaimed work.
+        let new = match &self.lease {
             None => STEP_BATCH,
-            Some(_) => 2 * STEP_CONCURRENCY as i64,
+            Some(lease) => (STEP_BATCH / i64::from(lease.hosts())).max(STEP_CONCURRENCY as i64),
         };
-        let tasks = self.store.claim_due_tasks(now, batch).await?;
+        let settled_at = crate::clock::after(now, self.config.api.create_settle);
+        let limits = (STEP_BATCH, new);
+        let tasks = self.store.claim_due_tasks(now, limits, settled_at).await?;
         let count = tasks.len();
         let (mut fresh, mut uncertain, mut others) = (Vec::new(), Vec::new(), Vec::new());
         // A period not yet created remotely has no deadline: it waits as long as the API keeps

@@ -10,12 +10,12 @@
 //! - a create-only put (`If-None-Match: *`); refused, a HEAD decides: the same sha256 is
 //!   delivered; the sha256 of the version this one replaces (for a manifest: of an earlier
 //!   upload of it) is replaced on condition that the object still has the ETag just seen
-//!   (`If-Match`); anything else `failed`, naming the key,
-//!   never overwritten (an operator's `retry` tries again);
+//!   (`If-Match`); anything else `failed`, naming the key, never overwritten (`retry` again);
 //! - a transport fault or a changed local file: pending again after a backoff (2 s doubling,
 //!   at most 5 min), so a destination down for hours is retried while all else goes on.
 //!
-//! A crash between a put landing and its record is met by the HEAD of the next attempt.
+//! A crash between a put landing and its record is met by the HEAD of the next attempt. With
+//! several hosts, an upload is claimed by one (`claim_upload`).
 
 use std::time::Duration;
 
@@ -25,12 +25,10 @@ use super::Engine;
 use crate::objects::{Bucket, ObjectError, Put};
 use crate::store::{StoreError, UploadRow};
 
-/// How many uploads run at once.
-pub(super) const UPLOAD_SLOTS: usize = 4;
+pub(super) const UPLOAD_SLOTS: usize = 4; // uploads at once
 const FIRST_RETRY: Duration = Duration::from_secs(2);
 const MAX_RETRY: Duration = Duration::from_secs(300);
 
-/// How an attempt ended.
 enum Attempt {
     Delivered(Option<String>),
     Superseded,
@@ -59,20 +57,27 @@ impl Engine {
                     continue;
                 }
             }
-            if !self.claim_upload(&upload).await? {
+            let Some(claimed) = self.claim_upload(&upload).await? else {
                 running
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .remove(&upload.id);
                 continue;
-            }
+            };
             let engine = self.clone();
             let running = running.clone();
             let span = tracing::info_span!("upload", id = upload.task_id, report = %upload.report,
                 destination = %upload.destination, key = %upload.object_key);
             self.owner.tasks.spawn(
                 async move {
-                    if let Err(e) = engine.upload_once(&upload).await {
+                    // An upload whose claim another host took over (this one could not renew
+                    // it) is left to that host.
+                    let attempt = tokio::select! {
+                        biased;
+                        attempt = engine.upload_once(&upload) => attempt,
+                        () = engine.keep_claimed(&upload, claimed) => Ok(()),
+                    };
+                    if let Err(e) = attempt {
                         tracing::error!(error = %e, "the upload's outcome could not be recorded; it is looked at again");
                     }
                     running.lock().unwrap_or_else(|e| e.into_inner()).remove(&upload.id);
@@ -83,17 +88,6 @@ impl Engine {
         }
         let busy = !running.lock().unwrap_or_else(|e| e.into_inner()).is_empty();
         Ok(busy)
-    }
-
-    /// With several hosts, takes the upload from the others (see `Store::claim_upload`): one
-    /// that dies meanwhile leaves it due again a lease later.
-    async fn claim_upload(&self, upload: &UploadRow) -> Result<bool, StoreError> {
-        if self.lease.is_none() {
-            return Ok(true);
-        }
-        let until = crate::clock::after(self.now(), self.config.cluster.lease);
-        let (id, seen) = (upload.id, upload.next_attempt_at);
-        self.store.claim_upload(id, seen, until).await
     }
 
     async fn upload_once(&self, upload: &UploadRow) -> Result<(), StoreError> {

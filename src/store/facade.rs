@@ -111,13 +111,15 @@ delegate! {
     fn task_uploads(&self, task_id: i64) -> Result<Vec<UploadRow>, StoreError>;
     fn destination_summaries(&self) -> Result<Vec<DestinationSummary>, StoreError>;
     fn version_uploads(&self, request: &str, version: i64) -> Result<Vec<UploadRow>, StoreError>;
+    fn still_holds(&self, id: i64) -> Result<(), StoreError>;
     fn claim_upload(&self, id: i64, seen: i64, until: i64) -> Result<bool, StoreError>;
     fn rearm_orphaned_hooks(&self) -> Result<u64, StoreError>;
-    fn claim_due_tasks(&self, now: i64, limit: i64) -> Result<Vec<TaskRow>, StoreError>;
+    fn claim_due_tasks(&self, now: i64, limits: (i64, i64), settled_at: i64) -> Result<Vec<TaskRow>, StoreError>;
     fn join_hosts(&self, id: &str, name: &str, pid: i64, lease_ms: i64) -> Result<(), StoreError>;
     fn renew_host_lease(&self, id: &str, lease_ms: i64) -> Result<bool, StoreError>;
     fn leave_hosts(&self, id: &str) -> Result<u64, StoreError>;
     fn end_host_lease(&self, id: &str) -> Result<(), StoreError>;
+    fn move_running_hooks(&self, old: &str, new: &str) -> Result<u64, StoreError>;
     fn hosts(&self) -> Result<Vec<HostRow>, StoreError>;
     fn live_hosts(&self) -> Result<i64, StoreError>;
     fn is_earlier_version(&self, request: &str, version: i64, sha256: &str) -> Result<bool, StoreError>;

@@ -36,6 +36,8 @@ mod refreshes;
 mod rejections;
 #[path = "queries/report_view.rs"]
 mod report_view;
+#[path = "queries/shared_work.rs"]
+mod shared_work;
 #[path = "queries/transitions.rs"]
 mod transitions;
 #[path = "queries/upload_reads.rs"]

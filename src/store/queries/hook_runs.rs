@@ -7,6 +7,18 @@
 use super::events::append;
 use super::{Store, StoreError};
 
+/// The outcome ?1 of task ?3's hook at ?2, as its state if it is still `running` by ?4 (this
+/// host's lease, or none).
+const FINISH_HOOK: &str = if super::POSTGRES {
+    "UPDATE tasks SET hook_state = CASE WHEN hook_state = 'running'
+            AND hook_owner IS NOT DISTINCT FROM $4 THEN $1 ELSE hook_state END, updated_at = $2
+     WHERE id = $3"
+} else {
+    "UPDATE tasks SET hook_state = CASE WHEN hook_state = 'running'
+            AND hook_owner IS $4 THEN $1 ELSE hook_state END, updated_at = $2
+     WHERE id = $3"
+};
+
 impl Store {
     /// Claims an armed hook for running (by this host's lease, if any: see `leases`); false if
     /// it is no longer armed.
@@ -24,7 +36,7 @@ impl Store {
     }
 
     /// Records a hook's outcome in the history, and as the hook's state unless the hook was
-    /// re-armed or the task retried meanwhile.
+    /// re-armed or the task retried meanwhile, or (several hosts) another host runs it now.
     pub async fn finish_hook(
         &self,
         id: i64,
@@ -33,17 +45,13 @@ impl Store {
         now: i64,
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
-        sqlx::query(
-            "UPDATE tasks SET
-                hook_state = CASE WHEN hook_state = 'running' THEN $1 ELSE hook_state END,
-                updated_at = $2
-             WHERE id = $3",
-        )
-        .bind(if ok { "ok" } else { "failed" })
-        .bind(now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(FINISH_HOOK)
+            .bind(if ok { "ok" } else { "failed" })
+            .bind(now)
+            .bind(id)
+            .bind(self.holder().map(|h| h.id.to_string()))
+            .execute(&mut *tx)
+            .await?;
         append(&mut tx, id, now, Some(message)).await?;
         Ok(tx.commit().await?)
     }

@@ -34,20 +34,22 @@ const JOIN: &str = if super::POSTGRES {
     )
 };
 
-/// Hosts gone for a week with no task leased are forgotten.
+/// Hosts gone for a week with no unfinished task leased are forgotten.
 const FORGET_GONE: &str = if super::POSTGRES {
     concat!(
         "DELETE FROM hosts h WHERE h.lease_until < ",
         db_now!(postgres),
         " - 604800000
-            AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.lease_owner = h.id)"
+            AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.lease_owner = h.id
+                AND t.state IN ('intent', 'creating', 'polling', 'downloading'))"
     )
 } else {
     concat!(
         "DELETE FROM hosts WHERE lease_until < ",
         db_now!(sqlite),
         " - 604800000
-            AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.lease_owner = hosts.id)"
+            AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.lease_owner = hosts.id
+                AND t.state IN ('intent', 'creating', 'polling', 'downloading'))"
     )
 };
 
@@ -168,6 +170,19 @@ impl Store {
     pub async fn end_host_lease(&self, id: &str) -> Result<(), StoreError> {
         sqlx::query(END_LEASE).bind(id).execute(&self.pool).await?;
         Ok(())
+    }
+
+    /// Hands the hooks lease `old` is running to lease `new` (the same process, joined again
+    /// after a lapse), unless another host re-armed them meanwhile; how many.
+    pub async fn move_running_hooks(&self, old: &str, new: &str) -> Result<u64, StoreError> {
+        Ok(sqlx::query(
+            "UPDATE tasks SET hook_owner = $2 WHERE hook_owner = $1 AND hook_state = 'running'",
+        )
+        .bind(old)
+        .bind(new)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
     }
 
     /// Every host known to the database, most recently seen first.

@@ -24,59 +24,62 @@ macro_rules! db_now {
 }
 pub(super) use db_now;
 
-/// Claims (for lease ?3) the unfinished tasks due by ?1 that no live lease holds, at most ?2.
+/// Claims (for lease ?3) the unfinished tasks due by ?1 that no live lease holds (none, or one
+/// that lapsed), at most ?2; a `creating` one is not reconciled before ?4 (see
+/// `claim_due_tasks`).
 const CLAIM_DUE: &str = if super::POSTGRES {
     concat!(
-        "UPDATE tasks SET lease_owner = $3, lease_token = lease_token + 1
+        "UPDATE tasks SET lease_owner = $3, lease_token = lease_token + 1,
+            next_attempt_at = CASE WHEN state = 'creating'
+                THEN GREATEST(next_attempt_at, $4) ELSE next_attempt_at END
          WHERE id IN (SELECT t.id FROM tasks t
             WHERE t.state IN ('intent', 'creating', 'polling', 'downloading')
                 AND t.next_attempt_at <= $1
-                AND (t.lease_owner IS NULL OR t.lease_owner = $3 OR NOT EXISTS (
+                AND (t.lease_owner IS NULL OR (t.lease_owner <> $3 AND NOT EXISTS (
                     SELECT 1 FROM hosts h WHERE h.id = t.lease_owner
                         AND h.lease_until > ",
         db_now!(postgres),
-        "))
+        ")))
             ORDER BY t.next_attempt_at, t.id LIMIT $2 FOR UPDATE SKIP LOCKED)
          RETURNING ",
         super::reads::task_columns!()
     )
 } else {
     concat!(
-        "UPDATE tasks SET lease_owner = $3, lease_token = lease_token + 1
+        "UPDATE tasks SET lease_owner = $3, lease_token = lease_token + 1,
+            next_attempt_at = CASE WHEN state = 'creating'
+                THEN MAX(next_attempt_at, $4) ELSE next_attempt_at END
          WHERE id IN (SELECT t.id FROM tasks t
             WHERE t.state IN ('intent', 'creating', 'polling', 'downloading')
                 AND t.next_attempt_at <= $1
-                AND (t.lease_owner IS NULL OR t.lease_owner = $3 OR NOT EXISTS (
+                AND (t.lease_owner IS NULL OR (t.lease_owner <> $3 AND NOT EXISTS (
                     SELECT 1 FROM hosts h WHERE h.id = t.lease_owner
                         AND h.lease_until > ",
         db_now!(sqlite),
-        "))
+        ")))
             ORDER BY t.next_attempt_at, t.id LIMIT $2)
          RETURNING ",
         super::reads::task_columns!()
     )
 };
 
-/// When the earliest unfinished task that no other live lease holds is due (?1: this lease).
-const NEXT_CLAIMABLE_AT: &str = if super::POSTGRES {
+/// The unfinished tasks due by ?1 that lease ?3 holds already, at most ?2 (?4 unused: the
+/// claim's parameters).
+const DUE_HELD: &str = if super::POSTGRES {
     concat!(
-        "SELECT MIN(t.next_attempt_at) FROM tasks t
-         WHERE t.state IN ('intent', 'creating', 'polling', 'downloading')
-            AND (t.lease_owner IS NULL OR t.lease_owner = $1 OR NOT EXISTS (
-                SELECT 1 FROM hosts h WHERE h.id = t.lease_owner
-                    AND h.lease_until > ",
-        db_now!(postgres),
-        "))"
+        "SELECT ",
+        super::reads::task_columns!(),
+        " FROM tasks WHERE lease_owner = $3 AND $4::bigint IS NOT NULL
+            AND state IN ('intent', 'creating', 'polling', 'downloading') AND next_attempt_at <= $1
+         ORDER BY next_attempt_at, id LIMIT $2"
     )
 } else {
     concat!(
-        "SELECT MIN(t.next_attempt_at) FROM tasks t
-         WHERE t.state IN ('intent', 'creating', 'polling', 'downloading')
-            AND (t.lease_owner IS NULL OR t.lease_owner = $1 OR NOT EXISTS (
-                SELECT 1 FROM hosts h WHERE h.id = t.lease_owner
-                    AND h.lease_until > ",
-        db_now!(sqlite),
-        "))"
+        "SELECT ",
+        super::reads::task_columns!(),
+        " FROM tasks WHERE lease_owner = $3 AND $4 IS NOT NULL
+            AND state IN ('intent', 'creating', 'polling', 'downloading') AND next_attempt_at <= $1
+         ORDER BY next_attempt_at, id LIMIT $2"
     )
 };
 
@@ -101,82 +104,37 @@ const HELD: &str = if super::POSTGRES {
     )
 };
 
-/// Arms again (for ?1, this host's lease) the hooks left `running` by a host whose lease is
-/// not live: it died or stalled while the hook ran.
-const REARM_ORPHANED_HOOKS: &str = if super::POSTGRES {
-    concat!(
-        "UPDATE tasks SET hook_state = 'pending', hook_owner = NULL
-         WHERE hook_state = 'running' AND hook_owner IS DISTINCT FROM $1 AND NOT EXISTS (
-            SELECT 1 FROM hosts h WHERE h.id = tasks.hook_owner
-                AND h.lease_until > ",
-        db_now!(postgres),
-        ")"
-    )
-} else {
-    concat!(
-        "UPDATE tasks SET hook_state = 'pending', hook_owner = NULL
-         WHERE hook_state = 'running' AND hook_owner IS NOT $1 AND NOT EXISTS (
-            SELECT 1 FROM hosts h WHERE h.id = tasks.hook_owner
-                AND h.lease_until > ",
-        db_now!(sqlite),
-        ")"
-    )
-};
-
 impl Store {
-    /// Takes a due upload for this host: it is put off to `until` (when another host may try
-    /// it, should this one die meanwhile), if it is still pending and due at `seen` as read;
-    /// false if another host took it first.
-    pub async fn claim_upload(&self, id: i64, seen: i64, until: i64) -> Result<bool, StoreError> {
-        let claimed = sqlx::query(
-            "UPDATE uploads SET next_attempt_at = $3
-             WHERE id = $1 AND state = 'pending' AND next_attempt_at = $2",
-        )
-        .bind(id)
-        .bind(seen)
-        .bind(until)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        Ok(claimed == 1)
-    }
-
-    /// Arms again the hooks a dead or stalled host left `running` (see the statement); how
-    /// many. With several hosts this replaces the single host's re-arming at start.
-    pub async fn rearm_orphaned_hooks(&self) -> Result<u64, StoreError> {
-        let me = self.holder().map(|h| h.id.to_string());
-        Ok(sqlx::query(REARM_ORPHANED_HOOKS)
-            .bind(me)
-            .execute(&self.pool)
-            .await?
-            .rows_affected())
-    }
-
-    /// The unfinished tasks due by `now`, at most `limit`, most overdue first: claimed for
-    /// this host's lease when the store has one, else (one host) simply read.
-    pub async fn claim_due_tasks(&self, now: i64, limit: i64) -> Result<Vec<TaskRow>, StoreError> {
+    /// The unfinished tasks due by `now`, most overdue first: with a lease, those it holds
+    /// already (at most `limit`) and at most `new` more that no live lease holds, claimed for it
+    /// (fewer new ones than `limit` let hosts stepping in turn share the unclaimed work); without
+    /// one (one host), simply the first `limit` due. A `creating` task taken over from a lapsed
+    /// lease is not reconciled before `settled_at` (now + `create_settle`): its create may have
+    /// been sent until that lease lapsed, and a backend may commit it late, as after a create
+    /// that timed out on one host; it is claimed, not returned, until then.
+    pub async fn claim_due_tasks(
+        &self,
+        now: i64,
+        (limit, new): (i64, i64),
+        settled_at: i64,
+    ) -> Result<Vec<TaskRow>, StoreError> {
         let Some(me) = self.holder() else {
             return self.due_tasks(now, limit).await;
         };
-        let mut rows = typed(
-            sqlx::query_as::<_, RawTaskRow>(CLAIM_DUE)
+        let mut rows = Vec::new();
+        for (statement, limit) in [(DUE_HELD, limit), (CLAIM_DUE, new)] {
+            let raw = sqlx::query_as::<_, RawTaskRow>(statement)
                 .bind(now)
                 .bind(limit)
                 .bind(me.id.as_ref())
+                .bind(settled_at)
                 .fetch_all(&self.pool)
-                .await?,
-        )?;
+                .await?;
+            rows.extend(typed(raw)?);
+        }
+        rows.retain(|t| t.next_attempt_at <= now);
         rows.sort_by_key(|t| (t.next_attempt_at, t.id));
         Ok(rows)
-    }
-
-    /// When the earliest task this host may claim is due (see `next_due_at`).
-    pub(super) async fn next_claimable_at(&self) -> Result<Option<i64>, StoreError> {
-        let me = self.holder().map(|h| h.id.to_string());
-        Ok(sqlx::query_scalar(NEXT_CLAIMABLE_AT)
-            .bind(me)
-            .fetch_one(&self.pool)
-            .await?)
     }
 
     /// Of `ids`, those this host holds a live lease on for `margin_ms` more (all of them for
@@ -199,6 +157,17 @@ impl Store {
             .bind(margin_ms)
             .fetch_all(conn)
             .await?)
+    }
+
+    /// Fails with [`StoreError::Fenced`] unless this host holds a live lease on task `id` now:
+    /// checked before a change outside the database (a file moved into place) that only the
+    /// task's holder may make.
+    pub async fn still_holds(&self, id: i64) -> Result<(), StoreError> {
+        if self.holder().is_none() {
+            return Ok(());
+        }
+        let mut conn = self.pool.acquire().await?;
+        self.fence(&mut conn, id).await
     }
 
     /// Fails with [`StoreError::Fenced`] unless this host holds a live lease on task `id`

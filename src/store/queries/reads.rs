@@ -111,8 +111,12 @@ impl Store {
             .await?)
     }
 
-    /// How many tasks are unfinished.
+    /// How many tasks are unfinished (with several hosts: that this host holds or may claim,
+    /// so a one-shot run beside a daemon ends with its own work).
     pub async fn count_active(&self) -> Result<i64, StoreError> {
+        if self.holder().is_some() {
+            return self.count_workable().await;
+        }
         Ok(sqlx::query_scalar(COUNT_ACTIVE)
             .fetch_one(&self.pool)
             .await?)

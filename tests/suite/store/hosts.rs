@@ -1,6 +1,6 @@
 //! Several hosts on one PostgreSQL database (issue 23): three daemon processes share one
-//! database and one config, killed and restarted under late commits and creates answered 500,
-//! then one is killed for good. No leader: every due period is recorded once, each task is
+//! database and one config, killed and restarted (or stalled past their lease) under late
+//! commits and creates answered 500, then one is killed for good. No leader: every due period is recorded once, each task is
 //! worked under one host's lease, and a dead host's work is taken over when its lease lapses.
 
 use std::time::{Duration, Instant};
@@ -70,8 +70,16 @@ async fn three_hosts_killed_and_restarted_make_each_report_once_and_deliver_ever
     while storm.elapsed() < Duration::from_secs(60) {
         tokio::time::sleep(Duration::from_millis(rng.random_range(2000..4000))).await;
         let n = rng.random_range(0..3);
-        hosts[n].kill().await;
         kills += 1;
+        if kills % 4 == 0 {
+            // A host that stalls past its lease (SIGSTOP for 7 s, the lease is 5 s) and
+            // wakes: its tasks were taken over, and it changes nothing of them.
+            hosts[n].signal(libc::SIGSTOP);
+            tokio::time::sleep(Duration::from_secs(7)).await;
+            hosts[n].signal(libc::SIGCONT);
+            continue;
+        }
+        hosts[n].kill().await;
         hosts[n] = daemon(&h, 10 + kills);
     }
     // One is killed for good: the other two take its work over.
@@ -98,6 +106,13 @@ async fn three_hosts_killed_and_restarted_make_each_report_once_and_deliver_ever
         "all {before} were delivered before the last kill"
     );
     assert_one_remote_task_per_request(&h, REPORTS, "three hosts, killed and restarted");
+    let logs: String = (0..10 + kills)
+        .filter_map(|n| std::fs::read_to_string(h.path(&format!("daemon-{n}.log"))).ok())
+        .collect();
+    assert!(
+        logs.contains("lease lapsed"),
+        "a stalled host found its lease lapsed on waking"
+    );
     let tasks = h.sim.tasks();
     let rows = all_rows(&h).await;
     assert_eq!(rows.len(), REPORTS);
