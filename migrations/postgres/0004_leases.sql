@@ -15,4 +15,3 @@ CREATE TABLE hosts (
     lease_until BIGINT  NOT NULL
 );
 CREATE INDEX tasks_leased ON tasks (lease_owner) WHERE lease_owner IS NOT NULL;
-CREATE INDEX tasks_hook_running ON tasks (id) WHERE hook_state = 'running';

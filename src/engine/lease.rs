@@ -132,19 +132,21 @@ impl Inner {
             &mut *self.id.lock().unwrap_or_else(|e| e.into_inner()),
             id.clone(),
         );
-        // The hooks this process still runs stay its own (unless re-armed meanwhile).
-        if !old.is_empty() {
-            self.store.move_running_hooks(&old, &id).await?;
-        }
         self.store.set_holder(Some(Lease {
-            id,
+            id: id.clone(),
             create_margin_ms: self.create_margin_ms(),
         }));
+        // The hooks this process still runs stay its own (unless re-armed meanwhile).
+        if !old.is_empty() {
+            if let Err(e) = self.store.move_running_hooks(&old, &id).await {
+                tracing::warn!(error = %e, "cannot keep the running hooks under the new lease: another host may run them again");
+            }
+        }
         Ok(())
     }
 
     /// How long the lease must still run when creates are marked: a create's deadline. A
-    /// create still waiting for the budget is not sent past [`HostLease::at_risk`].
+    /// create still waiting for the budget is not sent past [`HostLease::trusted_until`].
     fn create_margin_ms(&self) -> i64 {
         i64::try_from(self.request_timeout.as_millis()).unwrap_or(i64::MAX)
     }

@@ -42,8 +42,8 @@ mod scheduler;
 mod step;
 mod transfer;
 mod upload;
-mod upload_claim;
 mod upload_plan;
+mod upload_schedule;
 mod versions;
 mod walk;
 

@@ -17,8 +17,6 @@
 //! A crash between a put landing and its record is met by the HEAD of the next attempt. With
 //! several hosts, an upload is claimed by one (`claim_upload`).
 
-use std::time::Duration;
-
 use tracing::Instrument;
 
 use super::Engine;
@@ -26,8 +24,6 @@ use crate::objects::{Bucket, ObjectError, Put};
 use crate::store::{StoreError, UploadRow};
 
 pub(super) const UPLOAD_SLOTS: usize = 4; // uploads at once
-const FIRST_RETRY: Duration = Duration::from_secs(2);
-const MAX_RETRY: Duration = Duration::from_secs(300);
 
 enum Attempt {
     Delivered(Option<String>),
@@ -213,21 +209,20 @@ impl Engine {
                 Put::Refused => Ok(Attempt::Again(format!("{key}: changed while replaced"))),
             };
         }
+        // A newer upload of the key (recorded and put while this one ran) is not other bytes.
+        if upload.role != "kept"
+            && self
+                .store
+                .newer_upload_of_key(upload)
+                .await
+                .unwrap_or(false)
+        {
+            return Ok(Attempt::Superseded);
+        }
         Ok(Attempt::Refused(format!(
             "{}: {} holds other bytes than version {} (sha256 {}): not overwritten; remove or rename the object, then `retry`",
             upload.destination, bucket.url(key), upload.version, upload.sha256
         )))
-    }
-
-    async fn again(&self, upload: &UploadRow, message: &str) -> Result<(), StoreError> {
-        let step = u32::try_from(upload.attempts.clamp(0, 16)).unwrap_or(16);
-        let delay = FIRST_RETRY.saturating_mul(1 << step).min(MAX_RETRY);
-        let next = crate::clock::after(self.now(), delay);
-        tracing::warn!(error = %message, retry_in = ?delay, "upload not done; tried again later");
-        self.store
-            .upload_attempt_failed(upload.id, message, next)
-            .await?;
-        Ok(())
     }
 }
 

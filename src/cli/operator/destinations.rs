@@ -31,13 +31,15 @@ pub async fn any(store: &Store) -> Result<bool, StoreError> {
     Ok(!store.destination_summaries().await?.is_empty())
 }
 
-/// The task's uploads for `status --json`: destination, key, version, state, pending since,
-/// delivered at, attempts and the last error of each.
+/// The task's uploads for `status --json`: destination, role (`current`, `kept` or
+/// `manifest`), key, version, state, pending since, delivered at, attempts and the last error
+/// of each.
 pub async fn task_json(store: &Store, task_id: i64) -> Result<serde_json::Value, StoreError> {
     let uploads = store.task_uploads(task_id).await?;
     let json = uploads.iter().map(|u| {
         serde_json::json!({
             "destination": u.destination,
+            "role": u.role,
             "key": u.object_key,
             "version": u.version,
             "state": u.state,

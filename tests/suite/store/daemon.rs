@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use crate::common::{
-    assert_one_remote_task_per_request, postgres, stderr, Harness, FAST_POLLING, TWO_REPORTS,
+    assert_one_remote_task_per_request, months_back, postgres, stderr, Harness, FAST_POLLING,
+    TWO_REPORTS,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -99,7 +100,7 @@ async fn a_database_password_in_the_url_never_shows_and_a_bad_url_exits_78() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn beside_a_daemon_on_postgresql_another_host_runs_and_status_lists_both_creating_nothing_twice(
+async fn beside_a_daemon_on_postgresql_another_host_and_a_backfill_run_and_status_lists_them_creating_nothing_twice(
 ) {
     let h = Harness::start(TWO_REPORTS).await;
     let url = postgres::database().await;
@@ -109,10 +110,27 @@ async fn beside_a_daemon_on_postgresql_another_host_runs_and_status_lists_both_c
     // A second host on the same database: it finds every period recorded and delivered.
     let second = h.run(&["run", "--once"]).await;
     assert!(second.status.success(), "{}", stderr(&second));
+    // A backfill beside the daemon works as one more host: its period is made once.
+    let (from, to) = (months_back(4).to_string(), months_back(3).to_string());
+    let backfill = [
+        "backfill", "--report", "expenses", "--from", &from, "--to", &to,
+    ];
+    let backfill = h.run(&backfill).await;
+    assert!(backfill.status.success(), "{}", stderr(&backfill));
+    let rows = h.status().await;
+    assert!(
+        rows.len() > 2,
+        "the backfill recorded its periods: {rows:?}"
+    );
+    assert!(rows.iter().all(|r| r["state"] == "done"), "{rows:?}");
     let status = h.run(&["status"]).await;
     let said = String::from_utf8_lossy(&status.stdout).to_string();
     let hosts: Vec<&str> = said.lines().filter(|l| l.starts_with("@ host ")).collect();
-    assert_eq!(hosts.len(), 2, "the daemon and the one-shot run: {said}");
+    assert_eq!(
+        hosts.len(),
+        3,
+        "the daemon, the one-shot run, the backfill: {said}"
+    );
     assert_eq!(
         hosts.iter().filter(|l| l.contains("): live,")).count(),
         1,
@@ -125,5 +143,6 @@ async fn beside_a_daemon_on_postgresql_another_host_runs_and_status_lists_both_c
         !said.contains("): live,"),
         "the daemon left at its stop: {said}"
     );
-    assert_one_remote_task_per_request(&h, 2, "a daemon and a second host");
+    let n = rows.len();
+    assert_one_remote_task_per_request(&h, n, "a daemon, a second host and a backfill");
 }
