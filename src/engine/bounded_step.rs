@@ -30,7 +30,6 @@ pub(super) async fn step_or_stop(
         .liveness
         .wait("step", STEP_LIMIT.saturating_add(request_timeout));
     let step_stop = shutdown.child_token();
-    let _step_ended = step_stop.clone().drop_guard();
     let mut bounded = engine.clone();
     bounded.client = engine.client.clone().stopping_on(step_stop.clone());
     let step = bounded.step(schedule);
