@@ -104,9 +104,26 @@ async fn beside_a_daemon_on_postgresql_another_host_and_a_backfill_run_and_statu
 ) {
     let h = Harness::start(TWO_REPORTS).await;
     let url = postgres::database().await;
-    h.write_config_on(&url, &format!("{FAST_POLLING}\n{TWO_REPORTS}"));
-    let daemon = h.spawn(h.daemon(), "daemon.log");
+    let metrics = "[metrics]\nlisten = \"127.0.0.1:0\"\n";
+    h.write_config_on(&url, &format!("{FAST_POLLING}\n{metrics}{TWO_REPORTS}"));
+    let daemon = h.spawn(h.child(&["run"]), "daemon.log");
     h.wait_for_done(2, Duration::from_secs(30)).await;
+    // The metrics page counts the hosts holding a live lease: this one.
+    let page = format!("http://127.0.0.1:{}/metrics", daemon.metrics_port().await);
+    let page = reqwest::get(&page)
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("page");
+    assert!(
+        page.lines().any(|l| l == "gcore_reportd_hosts_live 1"),
+        "{page}"
+    );
+    assert!(
+        page.contains("gcore_reportd_host_tasks_leased{host=\""),
+        "{page}"
+    );
     // A second host on the same database: it finds every period recorded and delivered.
     let second = h.run(&["run", "--once"]).await;
     assert!(second.status.success(), "{}", stderr(&second));
