@@ -59,14 +59,16 @@ impl Store {
             .await?)
     }
 
-    /// Every destination's counts, bytes delivered, oldest pending and newest error.
+    /// Every destination's counts (manifests included), the bytes of the file versions delivered
+    /// (manifests left out), the oldest pending and the newest error.
     pub async fn destination_summaries(&self) -> Result<Vec<DestinationSummary>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT destination,
                 COUNT(*) FILTER (WHERE state = 'delivered') AS delivered,
                 COUNT(*) FILTER (WHERE state = 'pending') AS pending,
                 COUNT(*) FILTER (WHERE state = 'failed') AS failed,
-                CAST(COALESCE(SUM(bytes) FILTER (WHERE state = 'delivered'), 0) AS BIGINT) AS bytes,
+                CAST(COALESCE(SUM(bytes) FILTER (WHERE state = 'delivered' AND role <> 'manifest'), 0)
+                    AS BIGINT) AS bytes,
                 MIN(pending_since) FILTER (WHERE state = 'pending') AS pending_since,
                 (SELECT e.last_error FROM uploads e WHERE e.destination = u.destination
                     AND e.state IN ('pending', 'failed') AND e.last_error IS NOT NULL
