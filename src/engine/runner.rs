@@ -191,7 +191,7 @@ async fn drive(
         }
         // Another host's tasks become this one's when its lease lapses: look for them.
         if engine.lease.is_some() {
-            wait = wait.min(engine.config.cluster.lease / 3);
+            wait = wait.min(engine.config.cluster.lease / 4);
         }
         // Sleeping until the next due work is the loop's legitimate wait, for that long.
         let _sleeping = engine.owner.liveness.wait("sleep until due work", wait);
