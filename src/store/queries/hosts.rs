@@ -3,119 +3,51 @@
 //! once), and the list `status` shows. All on the database's clock, so hosts whose clocks
 //! disagree still agree on whose lease is live.
 
-use super::leases::db_now;
+use super::leases::{db_now, on_db_clock};
 use super::{HostRow, Store, StoreError};
 
-const JOIN: &str = if super::POSTGRES {
-    concat!(
-        "INSERT INTO hosts (id, name, pid, started_at, last_seen, lease_until)
-         VALUES ($1, $2, $3, ",
-        db_now!(postgres),
-        ", ",
-        db_now!(postgres),
-        ", ",
-        db_now!(postgres),
-        " + $4)
-         ON CONFLICT (id) DO UPDATE SET last_seen = excluded.last_seen,
-            lease_until = excluded.lease_until"
-    )
-} else {
-    concat!(
-        "INSERT INTO hosts (id, name, pid, started_at, last_seen, lease_until)
-         VALUES ($1, $2, $3, ",
-        db_now!(sqlite),
-        ", ",
-        db_now!(sqlite),
-        ", ",
-        db_now!(sqlite),
-        " + $4)
-         ON CONFLICT (id) DO UPDATE SET last_seen = excluded.last_seen,
-            lease_until = excluded.lease_until"
-    )
-};
+const JOIN: &str = on_db_clock!(
+    "INSERT INTO hosts (id, name, pid, started_at, last_seen, lease_until)
+     VALUES ($1, $2, $3, ",
+    NOW,
+    ", ",
+    NOW,
+    ", ",
+    NOW,
+    " + $4)
+     ON CONFLICT (id) DO UPDATE SET last_seen = excluded.last_seen,
+        lease_until = excluded.lease_until"
+);
 
 /// Hosts gone for a week with no unfinished task leased are forgotten.
-const FORGET_GONE: &str = if super::POSTGRES {
-    concat!(
-        "DELETE FROM hosts h WHERE h.lease_until < ",
-        db_now!(postgres),
-        " - 604800000
-            AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.lease_owner = h.id
-                AND t.state IN ('intent', 'creating', 'polling', 'downloading'))"
-    )
-} else {
-    concat!(
-        "DELETE FROM hosts WHERE lease_until < ",
-        db_now!(sqlite),
-        " - 604800000
-            AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.lease_owner = hosts.id
-                AND t.state IN ('intent', 'creating', 'polling', 'downloading'))"
-    )
-};
+const FORGET_GONE: &str = on_db_clock!(
+    "DELETE FROM hosts WHERE lease_until < ",
+    NOW,
+    " - 604800000
+        AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.lease_owner = hosts.id
+            AND t.state IN ('intent', 'creating', 'polling', 'downloading'))"
+);
 
-const RENEW: &str = if super::POSTGRES {
-    concat!(
-        "UPDATE hosts SET last_seen = ",
-        db_now!(postgres),
-        ", lease_until = ",
-        db_now!(postgres),
-        " + $2 WHERE id = $1 AND lease_until > ",
-        db_now!(postgres)
-    )
-} else {
-    concat!(
-        "UPDATE hosts SET last_seen = ",
-        db_now!(sqlite),
-        ", lease_until = ",
-        db_now!(sqlite),
-        " + $2 WHERE id = $1 AND lease_until > ",
-        db_now!(sqlite)
-    )
-};
+const RENEW: &str = on_db_clock!(
+    "UPDATE hosts SET last_seen = ",
+    NOW,
+    ", lease_until = ",
+    NOW,
+    " + $2 WHERE id = $1 AND lease_until > ",
+    NOW
+);
 
-const END_LEASE: &str = if super::POSTGRES {
-    concat!(
-        "UPDATE hosts SET lease_until = ",
-        db_now!(postgres),
-        " WHERE id = $1"
-    )
-} else {
-    concat!(
-        "UPDATE hosts SET lease_until = ",
-        db_now!(sqlite),
-        " WHERE id = $1"
-    )
-};
+const END_LEASE: &str = on_db_clock!("UPDATE hosts SET lease_until = ", NOW, " WHERE id = $1");
 
-const HOSTS: &str = if super::POSTGRES {
-    concat!(
-        "SELECT h.id, h.name, h.pid, h.started_at, h.last_seen, h.lease_until, ",
-        db_now!(postgres),
-        " AS db_now, (SELECT COUNT(*) FROM tasks t WHERE t.lease_owner = h.id
-            AND t.state IN ('intent', 'creating', 'polling', 'downloading')) AS leased
-         FROM hosts h ORDER BY h.last_seen DESC, h.id"
-    )
-} else {
-    concat!(
-        "SELECT h.id, h.name, h.pid, h.started_at, h.last_seen, h.lease_until, ",
-        db_now!(sqlite),
-        " AS db_now, (SELECT COUNT(*) FROM tasks t WHERE t.lease_owner = h.id
-            AND t.state IN ('intent', 'creating', 'polling', 'downloading')) AS leased
-         FROM hosts h ORDER BY h.last_seen DESC, h.id"
-    )
-};
+const HOSTS: &str = on_db_clock!(
+    "SELECT h.id, h.name, h.pid, h.started_at, h.last_seen, h.lease_until, ",
+    NOW,
+    " AS db_now, (SELECT COUNT(*) FROM tasks t WHERE t.lease_owner = h.id
+        AND t.state IN ('intent', 'creating', 'polling', 'downloading')) AS leased
+     FROM hosts h ORDER BY h.last_seen DESC, h.id"
+);
 
-const LIVE_HOSTS: &str = if super::POSTGRES {
-    concat!(
-        "SELECT COUNT(*) FROM hosts WHERE lease_until > ",
-        db_now!(postgres)
-    )
-} else {
-    concat!(
-        "SELECT COUNT(*) FROM hosts WHERE lease_until > ",
-        db_now!(sqlite)
-    )
-};
+const LIVE_HOSTS: &str = on_db_clock!("SELECT COUNT(*) FROM hosts WHERE lease_until > ", NOW);
 
 impl Store {
     /// Records this host's lease (`id`, held by process `pid` on `name`) for `lease_ms`, and

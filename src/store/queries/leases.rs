@@ -24,6 +24,25 @@ macro_rules! db_now {
 }
 pub(super) use db_now;
 
+/// A statement that differs between the backends only in the database's clock: its parts,
+/// `NOW` standing for [`db_now`] in the backend's dialect.
+macro_rules! on_db_clock {
+    (@$dialect:ident NOW) => {
+        db_now!($dialect)
+    };
+    (@$dialect:ident $text:literal) => {
+        $text
+    };
+    ($($part:tt),* $(,)?) => {
+        if super::POSTGRES {
+            concat!($(on_db_clock!(@postgres $part)),*)
+        } else {
+            concat!($(on_db_clock!(@sqlite $part)),*)
+        }
+    };
+}
+pub(super) use on_db_clock;
+
 /// Claims (for lease ?3) the unfinished tasks due by ?1 that no live lease holds (none, or one
 /// that lapsed), at most ?2; a `creating` one is not reconciled before ?4 (see
 /// `claim_due_tasks`).

@@ -2,54 +2,28 @@
 //! this host may claim is due and how many it holds or may claim (the loop's sleep and a
 //! one-shot run's end), uploads claimed by postponement, and hooks a dead host left running.
 
-use super::leases::db_now;
+use super::leases::{db_now, on_db_clock};
 use super::{Store, StoreError};
 
 /// When the earliest unfinished task that no other live lease holds is due (?1: this lease).
-const NEXT_CLAIMABLE_AT: &str = if super::POSTGRES {
-    concat!(
-        "SELECT MIN(t.next_attempt_at) FROM tasks t
-         WHERE t.state IN ('intent', 'creating', 'polling', 'downloading')
-            AND (t.lease_owner IS NULL OR t.lease_owner = $1 OR NOT EXISTS (
-                SELECT 1 FROM hosts h WHERE h.id = t.lease_owner
-                    AND h.lease_until > ",
-        db_now!(postgres),
-        "))"
-    )
-} else {
-    concat!(
-        "SELECT MIN(t.next_attempt_at) FROM tasks t
-         WHERE t.state IN ('intent', 'creating', 'polling', 'downloading')
-            AND (t.lease_owner IS NULL OR t.lease_owner = $1 OR NOT EXISTS (
-                SELECT 1 FROM hosts h WHERE h.id = t.lease_owner
-                    AND h.lease_until > ",
-        db_now!(sqlite),
-        "))"
-    )
-};
+const NEXT_CLAIMABLE_AT: &str = on_db_clock!(
+    "SELECT MIN(t.next_attempt_at) FROM tasks t
+     WHERE t.state IN ('intent', 'creating', 'polling', 'downloading')
+        AND (t.lease_owner IS NULL OR t.lease_owner = $1 OR NOT EXISTS (
+            SELECT 1 FROM hosts h WHERE h.id = t.lease_owner AND h.lease_until > ",
+    NOW,
+    "))"
+);
 
 /// How many unfinished tasks no other live lease holds (?1: this lease).
-const COUNT_WORKABLE: &str = if super::POSTGRES {
-    concat!(
-        "SELECT COUNT(*) FROM tasks t
-         WHERE t.state IN ('intent', 'creating', 'polling', 'downloading')
-            AND (t.lease_owner IS NULL OR t.lease_owner = $1 OR NOT EXISTS (
-                SELECT 1 FROM hosts h WHERE h.id = t.lease_owner
-                    AND h.lease_until > ",
-        db_now!(postgres),
-        "))"
-    )
-} else {
-    concat!(
-        "SELECT COUNT(*) FROM tasks t
-         WHERE t.state IN ('intent', 'creating', 'polling', 'downloading')
-            AND (t.lease_owner IS NULL OR t.lease_owner = $1 OR NOT EXISTS (
-                SELECT 1 FROM hosts h WHERE h.id = t.lease_owner
-                    AND h.lease_until > ",
-        db_now!(sqlite),
-        "))"
-    )
-};
+const COUNT_WORKABLE: &str = on_db_clock!(
+    "SELECT COUNT(*) FROM tasks t
+     WHERE t.state IN ('intent', 'creating', 'polling', 'downloading')
+        AND (t.lease_owner IS NULL OR t.lease_owner = $1 OR NOT EXISTS (
+            SELECT 1 FROM hosts h WHERE h.id = t.lease_owner AND h.lease_until > ",
+    NOW,
+    "))"
+);
 
 /// Arms again (for ?1, this host's lease) the hooks left `running` by a host whose lease is
 /// not live: it died or stalled while the hook ran.
