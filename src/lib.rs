@@ -13,6 +13,7 @@ pub mod config;
 pub mod crashpoint;
 pub mod engine;
 pub mod format;
+pub mod lifecycle;
 pub mod liveness;
 pub mod logging;
 pub mod metrics;

@@ -47,7 +47,7 @@ pub struct Counts {
     /// Not ended yet: waiting to be created, created and polled, or downloading.
     pub running: i64,
     pub downloaded: i64,
-    /// Ended without a file: failed, expired or lost.
+    /// Ended without a file (failed, expired or lost), or held for an operator.
     pub failed: i64,
 }
 
@@ -59,7 +59,9 @@ impl Counts {
             counts.created += n;
             match state.parse::<State>() {
                 Ok(State::Done) => counts.downloaded += n,
-                Ok(State::Failed | State::Expired | State::Lost) => counts.failed += n,
+                Ok(State::Failed | State::Expired | State::Lost | State::Held) => {
+                    counts.failed += n
+                }
                 _ => counts.running += n,
             }
         }

@@ -28,9 +28,12 @@ pub async fn retry(config_path: &Path, key: &str, create: bool) -> anyhow::Resul
             return Ok(ExitCode::SUCCESS);
         }
     }
-    if !matches!(task.state, State::Failed | State::Expired | State::Lost) {
+    if !matches!(
+        task.state,
+        State::Failed | State::Expired | State::Lost | State::Held
+    ) {
         let msg = format!(
-            "task {} is {}: only failed, expired or lost tasks (or a done task's failed deliveries to destinations) can be retried",
+            "task {} is {}: only failed, expired, lost or held tasks (or a done task's failed deliveries to destinations) can be retried",
             task.id, task.state
         );
         return Err(UsageError(msg).into());

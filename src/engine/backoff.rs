@@ -11,6 +11,7 @@ use super::{Engine, EngineError};
 use crate::api::{ApiError, ErrorClass};
 use crate::clock::after;
 use crate::config::PollingConfig;
+use crate::lifecycle::Observation;
 use crate::store::TaskRow;
 
 /// The exponential curve without jitter: `initial * multiplier^n`, capped at `max`.
@@ -78,11 +79,11 @@ impl Engine {
         message: &str,
     ) -> Result<(), EngineError> {
         tracing::warn!(error = %message, retry_in = %humantime::format_duration(delay), "will retry");
-        let now = self.now();
-        Ok(self
-            .store
-            .schedule_retry(task.id, task.state, after(now, delay), message, now)
-            .await?)
+        let retry_at = after(self.now(), delay);
+        let message = message.to_string();
+        self.observe(task, Observation::Fault { message, retry_at })
+            .await?;
+        Ok(())
     }
 }
 

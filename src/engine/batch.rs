@@ -11,6 +11,7 @@ use super::{Engine, EngineError};
 use crate::api::{FileTask, ListQuery, TaskStatus};
 use crate::clock::ms;
 use crate::crashpoint;
+use crate::lifecycle::Observation;
 use crate::store::{State, TaskRow};
 
 /// Below this many due polling tasks, one retrieve each is cheaper than a list.
@@ -79,16 +80,26 @@ impl Engine {
                 continue;
             }
             let _span = super::task_span(&task).entered();
+            // Asked of the state machine one by one, applied in bulk: one statement for the
+            // tasks still running, one for the completed ones.
             match &remote.status {
                 TaskStatus::Completed => {
                     tracing::info!("remote task completed");
+                    let status = remote.status.as_str().to_string();
+                    let change = self
+                        .decide(&task, Observation::Completed { status })
+                        .await?;
                     completed.push(task.id);
-                    task.state = State::Downloading;
+                    task.state = change.to;
                     task.backoff_step = 0;
                     work.push((task, None));
                 }
                 TaskStatus::Failed | TaskStatus::Cancelled => work.push((task, Some(remote))),
-                status => running.push(self.still_running(&task, status, now)),
+                status => {
+                    let seen = self.still_running(&task, status, now);
+                    let change = self.decide(&task, seen).await?;
+                    running.extend(super::poll::poll_update(task.id, &change.effect));
+                }
             }
         }
         let skipped = self.store.record_polls(&running, now).await?;

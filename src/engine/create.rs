@@ -11,7 +11,8 @@ use super::{backoff, task_span, tolerate_conflict, Engine, EngineError, STEP_CON
 use crate::api::{ApiError, CreateReport, ErrorClass, FileTask};
 use crate::clock::{after, ms};
 use crate::crashpoint;
-use crate::store::{RemoteTask, State, TaskRow};
+use crate::lifecycle::Observation;
+use crate::store::{State, TaskRow};
 
 /// How a remote task became a period's current attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,14 +126,14 @@ impl Engine {
             Adoption::Found => task.intent_at.unwrap_or(now),
         };
         warn_on_skew(created_at, sent_at);
-        let record = RemoteTask {
-            uuid: &remote.uuid,
-            status: remote.status.as_str(),
+        let seen = Observation::Created {
+            uuid: remote.uuid.clone(),
+            status: remote.status.as_str().to_string(),
             created_at,
+            next_poll_at: next,
+            message,
         };
-        self.store
-            .record_created(task.id, &record, next, now, &message)
-            .await?;
+        self.observe(task, seen).await?;
         crashpoint::hit("create.recorded");
         self.note_account(remote).await
     }
@@ -143,11 +144,8 @@ impl Engine {
             ErrorClass::Permanent | ErrorClass::NotFound => {
                 let reason = format!("the API refused to create the report: {err}");
                 tracing::error!(error = %err, "create rejected; fix the report's template or parameters");
-                let hook = self
-                    .report_config(task)
-                    .is_some_and(|r| !r.on_failure.is_empty());
-                let store = &self.store;
-                store.create_refused(task.id, &reason, hook, now).await?;
+                self.observe(task, Observation::CreateRefused { reason })
+                    .await?;
                 crashpoint::hit("create.refused");
                 Ok(())
             }
@@ -163,11 +161,10 @@ impl Engine {
                     humantime::format_duration(delay)
                 );
                 tracing::warn!(error = %message, "create outcome unknown");
-                let next = after(now, delay);
-                let store = &self.store;
-                Ok(store
-                    .schedule_retry(task.id, State::Creating, next, &message, now)
-                    .await?)
+                let retry_at = after(now, delay);
+                self.observe(task, Observation::Fault { message, retry_at })
+                    .await?;
+                Ok(())
             }
             // Certainly not created (a 429, a refused connection or key, a shutdown): back to
             // `intent`, nothing to search for.
@@ -181,11 +178,12 @@ impl Engine {
                     _ => backoff::retry_delay(&self.config.polling, step, err.retry_after()),
                 };
                 tracing::debug!(error = %err, "create not sent; will send it again");
-                let next = after(now, delay);
-                Ok(self
-                    .store
-                    .create_not_sent(task.id, next, &err.to_string(), now)
-                    .await?)
+                let seen = Observation::CreateNotSent {
+                    error: err.to_string(),
+                    retry_at: after(now, delay),
+                };
+                self.observe(task, seen).await?;
+                Ok(())
             }
         }
     }

@@ -10,7 +10,8 @@
 use super::files::{self, Check, FetchError, Saved, Target};
 use super::{backoff, Engine, EngineError};
 use crate::api::ApiError;
-use crate::store::{State, TaskRow};
+use crate::lifecycle::Observation;
+use crate::store::TaskRow;
 use crate::verify::Strictness;
 
 impl Engine {
@@ -30,8 +31,9 @@ impl Engine {
                     "expired: the download kept failing past polling.deadline ({}): {err}",
                     humantime::format_duration(self.config.polling.deadline)
                 );
-                tracing::warn!(%reason, "task expired");
-                self.end_task(task, State::Expired, &reason).await
+                self.observe(task, Observation::DeadlinePassed { reason })
+                    .await?;
+                Ok(())
             }
             Err(FetchError::Api(err)) => self.transfer_failed(task, &err).await,
             Err(FetchError::Rejected { rejection, sha256 }) => {

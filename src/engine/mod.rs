@@ -41,6 +41,7 @@ mod scan;
 mod scheduler;
 mod step;
 mod transfer;
+mod transition;
 mod upload;
 mod upload_plan;
 mod upload_schedule;
@@ -55,7 +56,7 @@ use tokio::sync::Semaphore;
 use crate::api::{ApiError, Client};
 use crate::clock::Clock;
 use crate::config::{Config, ReportConfig};
-use crate::store::{State, Store, StoreError, TaskRow};
+use crate::store::{Store, StoreError, TaskRow};
 
 pub use carry::TaskSettings;
 pub use catch_up::catch_up_starts;
@@ -97,6 +98,8 @@ pub enum EngineError {
     CredentialsRefused(String),
     #[error("the API key is {}, not of account {expected} whose tasks this database tracks: nothing was marked lost; put account {expected}'s key back, or give the other account its own storage.database", found.map_or_else(|| "another Gcore account's (it sees none of this database's tasks)".to_string(), |c| format!("Gcore account {c}'s")))]
     WrongAccount { expected: i64, found: Option<i64> },
+    #[error("internal: {0}")]
+    Lifecycle(#[from] crate::lifecycle::Unexpected),
 }
 
 /// The daemon's working parts: config, database, API client, clock and download slots.
@@ -184,22 +187,6 @@ impl Engine {
         self.config.report(&task.report)
     }
 
-    /// Ends a task badly (`failed`, `expired`, `lost`), arming its `on_failure` hook if any.
-    async fn end_task(
-        &self,
-        task: &TaskRow,
-        state: State,
-        reason: &str,
-    ) -> Result<(), EngineError> {
-        let hook = self
-            .report_config(task)
-            .is_some_and(|r| !r.on_failure.is_empty());
-        Ok(self
-            .store
-            .give_up(task.id, task.state, state, reason, hook, self.now())
-            .await?)
-    }
-
     /// The task's report settings: the config's, or for a report removed from the config,
     /// those the task was created with.
     async fn settings(&self, task: &TaskRow) -> Result<carry::TaskSettings, EngineError> {
@@ -208,10 +195,6 @@ impl Engine {
         }
         let stored = self.store.task_settings(task.id).await?;
         Ok(carry::TaskSettings::parse(stored.as_deref()).unwrap_or(carry::TaskSettings::DEFAULT))
-    }
-
-    async fn max_attempts(&self, task: &TaskRow) -> Result<i64, EngineError> {
-        Ok(self.settings(task).await?.max_attempts.into())
     }
 }
 

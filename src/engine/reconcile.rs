@@ -21,7 +21,8 @@ use super::{task_span, tolerate_conflict, Engine, EngineError};
 use crate::api::{FileTask, ListQuery};
 use crate::clock::{after, ms};
 use crate::crashpoint;
-use crate::store::{State, TaskRow};
+use crate::lifecycle::Observation;
+use crate::store::TaskRow;
 
 /// At most this many undecodable items are retrieved on their own per walk.
 const ODD_RETRIEVES: usize = 20;
@@ -57,12 +58,11 @@ impl Engine {
             "an earlier create may still be committed by the server: looking for its task after api.create_settle ({})",
             humantime::format_duration(self.config.api.create_settle)
         );
-        let now = self.now();
-        let result = self
-            .store
-            .schedule_retry(task.id, State::Creating, settled_at, &message, now)
-            .await
-            .map_err(EngineError::from);
+        let seen = Observation::Fault {
+            message,
+            retry_at: settled_at,
+        };
+        let result = self.observe(task, seen).await.map(drop);
         task_span(task).in_scope(|| tolerate_conflict(result))
     }
 
@@ -222,11 +222,11 @@ impl Engine {
         Ok(absent)
     }
 
-    /// Ends an uncertain task `failed`, held for an operator, saying why and the ways out.
+    /// Holds an uncertain task for an operator (`held`), saying why and the ways out.
     async fn hold(&self, task: &TaskRow, doubt: &Doubt) -> Result<(), EngineError> {
-        let message = doubt.message(task.id);
-        tracing::warn!(reason = %message, "an earlier create cannot be reconciled: held for an operator");
-        self.end_task(task, State::Failed, &message).await?;
+        let reason = doubt.message(task.id);
+        self.observe(task, Observation::Ambiguous { reason })
+            .await?;
         crashpoint::hit("reconcile.held");
         Ok(())
     }

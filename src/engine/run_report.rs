@@ -48,7 +48,10 @@ pub(super) async fn summarise(engine: &Engine, since: i64) -> Result<RunSummary,
         let count = usize::try_from(count).unwrap_or(0);
         match state.parse::<State>() {
             Ok(State::Done) => summary.done += count,
-            Ok(State::Failed | State::Expired | State::Lost) => summary.failed += count,
+            // A held period needs its operator as a failed one does.
+            Ok(State::Failed | State::Expired | State::Lost | State::Held) => {
+                summary.failed += count
+            }
             _ => {}
         }
     }

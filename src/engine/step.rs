@@ -12,6 +12,7 @@ use super::{
     STEP_CONCURRENCY,
 };
 use crate::api::{ErrorClass, FileTask, TaskStatus};
+use crate::lifecycle::Observation;
 use crate::store::{State, TaskRow};
 
 /// What one step did, and when the next one is worth running.
@@ -166,7 +167,7 @@ impl Engine {
                 None => self.poll(&task).await,
             },
             State::Downloading => self.download(&task).await,
-            State::Done | State::Failed | State::Expired | State::Lost => Ok(()),
+            State::Done | State::Failed | State::Expired | State::Lost | State::Held => Ok(()),
         }
     }
 
@@ -199,7 +200,8 @@ impl Engine {
             "expired: not finished within polling.deadline ({})",
             humantime::format_duration(self.config.polling.deadline)
         );
-        tracing::warn!(%reason, "task expired");
-        self.end_task(task, State::Expired, &reason).await
+        self.observe(task, Observation::DeadlinePassed { reason })
+            .await?;
+        Ok(())
     }
 }

@@ -11,7 +11,8 @@ use super::{backoff, Engine, EngineError};
 use crate::api::{ApiError, ErrorClass};
 use crate::clock::after;
 use crate::crashpoint;
-use crate::store::{State, TaskRow};
+use crate::lifecycle::{Effect, Observation};
+use crate::store::TaskRow;
 use crate::verify::Rejection;
 
 impl Engine {
@@ -35,8 +36,9 @@ impl Engine {
         self.reschedule(task, delay, &message).await
     }
 
-    /// A whole body that failed verification, of sha256 `sha256`: judged against the last
-    /// rejected body of the same remote task.
+    /// A whole body that failed verification, of sha256 `sha256`: judged by the state machine
+    /// against the last rejected body of the same remote task (the same bytes twice: the remote
+    /// file is bad, a new remote task while `max_attempts` allows; else downloaded again).
     pub(super) async fn rejected(
         &self,
         task: &TaskRow,
@@ -44,71 +46,39 @@ impl Engine {
         sha256: &str,
     ) -> Result<(), EngineError> {
         crate::metrics::global().add_rejected();
-        let reason = self.rejection_reason(task, rejection);
         let uuid = task.uuid.as_deref().unwrap_or_default();
         let before = self.store.rejected_body(task.id, uuid).await?;
-        if before.as_deref() == Some(sha256) {
-            return self.bad_file(task, &reason, sha256).await;
-        }
         let now = self.now();
-        if now > task.deadline_at {
-            let reason = format!(
-                "expired: the downloads kept arriving malformed past polling.deadline ({}): {reason}",
-                humantime::format_duration(self.config.polling.deadline)
-            );
-            tracing::warn!(%reason, "task expired");
-            return self.end_task(task, State::Expired, &reason).await;
-        }
-        let judged = match before {
-            None => format!(
-                "{reason}; sha256 {sha256}: downloading it again (different bytes would mean the transfer was at fault, not counted against max_attempts; the same bytes that the remote file is bad)"
+        let polling = &self.config.polling;
+        let seen = Observation::Rejected {
+            uuid: uuid.to_string(),
+            sha256: sha256.to_string(),
+            before,
+            reason: self.rejection_reason(task, rejection),
+            expires_at: task.deadline_at,
+            polling_deadline: polling.deadline,
+            retry_at: after(
+                now,
+                backoff::retry_delay(polling, task.backoff_step + 1, None),
             ),
-            Some(previous) => format!(
-                "{reason}; sha256 {sha256}, not the {previous} rejected before: the transfer was at fault, not counted against max_attempts; downloading again"
+            resubmit_at: after(
+                now,
+                backoff::resubmit_delay(polling, task.attempts.max(1) - 1),
             ),
+            deadline_at: after(now, polling.deadline),
         };
-        let delay = backoff::retry_delay(&self.config.polling, task.backoff_step + 1, None);
-        tracing::warn!(error = %judged, retry_in = %humantime::format_duration(delay), "will download again");
-        self.store
-            .record_rejected(task.id, uuid, sha256, after(now, delay), &judged, now)
-            .await?;
-        crashpoint::hit("download.rejected");
-        Ok(())
-    }
-
-    /// The same malformed bytes twice: the remote file is bad. A new remote task while
-    /// `max_attempts` allows, else the period fails with the reason.
-    async fn bad_file(
-        &self,
-        task: &TaskRow,
-        reason: &str,
-        sha256: &str,
-    ) -> Result<(), EngineError> {
-        let attempt = task.attempts.max(1);
-        let max = self.max_attempts(task).await?;
-        let uuid = task.uuid.as_deref().unwrap_or_default();
-        let why = format!(
-            "remote task {uuid}'s file is malformed, the same bytes downloaded twice (sha256 {sha256}): {reason}"
-        );
-        if attempt >= max {
-            let tasks = if attempt == 1 { "task" } else { "tasks" };
-            let reason =
-                format!("failed after {attempt} remote {tasks} (max_attempts = {max}): {why}");
-            tracing::error!(%reason, "task failed");
-            return self.end_task(task, State::Failed, &reason).await;
+        let change = self.observe(task, seen).await?;
+        match change.effect {
+            Effect::Rejected {
+                message, next_at, ..
+            } => {
+                let retry_in = humantime::format_duration(crate::clock::until(now, next_at));
+                tracing::warn!(error = %message, %retry_in, "will download again");
+                crashpoint::hit("download.rejected");
+            }
+            Effect::Resubmit { .. } => crashpoint::hit("download.resubmitted"),
+            _ => {}
         }
-        tracing::warn!(reason = %why, "the remote file is bad; resubmitting");
-        let now = self.now();
-        let next = after(
-            now,
-            backoff::resubmit_delay(&self.config.polling, attempt - 1),
-        );
-        let deadline = after(now, self.config.polling.deadline);
-        let reason = format!("attempt {attempt}: {why}");
-        self.store
-            .schedule_resubmit(task.id, State::Downloading, &reason, next, deadline, now)
-            .await?;
-        crashpoint::hit("download.resubmitted");
         Ok(())
     }
 

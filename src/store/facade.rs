@@ -2,11 +2,12 @@
 //! database is, SQLite or PostgreSQL. The engine and the commands call these and never learn
 //! which one they have. Each method's meaning is documented on its statement in `queries/`.
 
-use super::{Backend, Store};
+use super::{AttemptRow, Backend, Store};
 use super::{ClientStateCount, DestinationSummary, NewestClientRequest, UploadRow};
 use super::{Condition, ConditionKind, Delivery, EventRow, FileOwner, NewCondition, NewTask};
 use super::{HostRow, Rerendered, State, StoreError, TaskFilter, TaskRow};
-use super::{NewestRequest, NewestTask, PollUpdate, RefreshPlan, RemoteTask, ReportCounts};
+use super::{NewestRequest, NewestTask, PollUpdate, RefreshPlan, ReportCounts};
+use crate::lifecycle::Change;
 
 /// Defines each method as a call of the backend's method of the same name and arguments.
 macro_rules! delegate {
@@ -26,6 +27,8 @@ macro_rules! delegate {
 }
 
 delegate! {
+    fn apply(&self, id: i64, change: &Change, now: i64) -> Result<(), StoreError>;
+    fn task_attempts(&self, id: i64) -> Result<Vec<AttemptRow>, StoreError>;
     fn record_polls(&self, polls: &[PollUpdate], now: i64) -> Result<usize, StoreError>;
     fn begin_downloads(&self, ids: &[i64], status: &str, now: i64) -> Result<Vec<i64>, StoreError>;
     fn record_condition(&self, kind: ConditionKind, new: &NewCondition<'_>, now: i64) -> Result<Condition, StoreError>;
@@ -60,12 +63,6 @@ delegate! {
     fn in_flight_beside(&self, id: i64) -> Result<Option<i64>, StoreError>;
     fn forget_task(&self, id: i64) -> Result<bool, StoreError>;
     fn rearm_hook(&self, id: i64, now: i64) -> Result<bool, StoreError>;
-    fn record_poll(&self, id: i64, status: &str, next_at: i64, now: i64, changed: bool) -> Result<(), StoreError>;
-    fn record_missing(&self, id: i64, next_at: i64, error: &str, now: i64) -> Result<i64, StoreError>;
-    fn begin_download(&self, id: i64, status: &str, now: i64) -> Result<(), StoreError>;
-    fn schedule_resubmit(&self, id: i64, expected: State, reason: &str, next_at: i64, deadline_at: i64, now: i64) -> Result<(), StoreError>;
-    fn create_refused(&self, id: i64, reason: &str, hook: bool, now: i64) -> Result<(), StoreError>;
-    fn give_up(&self, id: i64, expected: State, state: State, reason: &str, hook: bool, now: i64) -> Result<(), StoreError>;
     fn due_tasks(&self, now: i64, limit: i64) -> Result<Vec<TaskRow>, StoreError>;
     fn next_due_at(&self) -> Result<Option<i64>, StoreError>;
     fn count_active(&self) -> Result<i64, StoreError>;
@@ -83,7 +80,6 @@ delegate! {
     fn schedule_refresh(&self, plan: &RefreshPlan<'_>, now: i64) -> Result<Option<i64>, StoreError>;
     fn schedule_refresh_end(&self, anchor: i64, expected: i64) -> Result<(), StoreError>;
     fn rejected_body(&self, id: i64, uuid: &str) -> Result<Option<String>, StoreError>;
-    fn record_rejected(&self, id: i64, uuid: &str, sha256: &str, next_at: i64, message: &str, now: i64) -> Result<(), StoreError>;
     fn task_by_request(&self, request: &str) -> Result<Option<TaskRow>, StoreError>;
     fn newest_task_of(&self, report: &str) -> Result<Option<TaskRow>, StoreError>;
     fn file_name_taken(&self, report: &str, file_name: &str, request: &str) -> Result<Option<String>, StoreError>;
@@ -93,9 +89,6 @@ delegate! {
     fn insert_intent(&self, new: &NewTask, now: i64) -> Result<Option<i64>, StoreError>;
     fn insert_intents(&self, news: &[NewTask], now: i64) -> Result<Vec<Option<i64>>, StoreError>;
     fn begin_creates(&self, ids: &[i64], settle_ms: i64, deadline_ms: i64, now: i64) -> Result<Vec<i64>, StoreError>;
-    fn record_created(&self, id: i64, remote: &RemoteTask<'_>, next_at: i64, now: i64, message: &str) -> Result<(), StoreError>;
-    fn schedule_retry(&self, id: i64, expected: State, next_at: i64, error: &str, now: i64) -> Result<(), StoreError>;
-    fn create_not_sent(&self, id: i64, next_at: i64, error: &str, now: i64) -> Result<(), StoreError>;
     fn clients_undelivered(&self) -> Result<Vec<(String, i64)>, StoreError>;
     fn client_state_counts(&self, report: &str) -> Result<Vec<ClientStateCount>, StoreError>;
     fn newest_client_requests(&self, report: &str) -> Result<Vec<NewestClientRequest>, StoreError>;

@@ -24,20 +24,19 @@ mod records;
 mod rows;
 #[allow(clippy::duplicate_mod)]
 mod sqlite;
-mod state;
 
 use std::path::Path;
 use std::time::Duration;
 
 use sqlx::SqlitePool;
 
+pub use crate::lifecycle::State;
 pub use condition::{holding_back, Condition, ConditionKind, NewCondition};
 pub use error::StoreError;
 pub use location::Location;
 pub use records::*;
 pub use rows::*;
 pub use sqlite::reads::HOT_QUERIES;
-pub use state::State;
 
 /// How long a statement waits for another process's lock unless `storage.busy_timeout` says.
 const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);

@@ -9,12 +9,18 @@
 //! the row's latest committed version after waiting for its lock, so two hosts cannot both
 //! apply a change from the same state.
 
+#[path = "queries/apply.rs"]
+mod apply;
+#[path = "queries/attempts.rs"]
+mod attempts;
 #[path = "queries/bulk.rs"]
 mod bulk;
 #[path = "queries/conditions.rs"]
 mod conditions;
 #[path = "queries/deliveries.rs"]
 mod deliveries;
+#[path = "queries/effects.rs"]
+mod effects;
 #[path = "queries/events.rs"]
 mod events;
 #[path = "queries/fanout.rs"]
@@ -33,8 +39,6 @@ mod lookup;
 mod manifest_uploads;
 #[path = "queries/operator.rs"]
 mod operator;
-#[path = "queries/progress.rs"]
-mod progress;
 #[path = "queries/reads.rs"]
 pub(super) mod reads;
 #[path = "queries/refreshes.rs"]
@@ -61,7 +65,7 @@ use sqlx::PgPool;
 
 use super::condition::*;
 use super::records::*;
-use super::{canonical_request, EventRow, NewTask, RemoteTask, TaskFilter, TaskRow};
+use super::{canonical_request, AttemptRow, EventRow, NewTask, TaskFilter, TaskRow};
 use super::{rows, State, StoreError};
 use super::{Holder, Lease};
 

@@ -184,6 +184,23 @@ pub fn canonical_request(template: &str, parameters: &Parameters) -> String {
     Value::Object(request).to_string()
 }
 
+/// One attempt of a task: a remote task made, or maybe made (migration 0023).
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
+pub struct AttemptRow {
+    pub id: i64,
+    pub task_id: i64,
+    /// When its create was marked "maybe sent" (Unix ms).
+    pub sent_at: i64,
+    /// Its `polling.deadline`, counted from that mark.
+    pub deadline_at: i64,
+    /// Its remote task, once known.
+    pub uuid: Option<String>,
+    pub ended_at: Option<i64>,
+    /// How it ended: `not sent`, `refused`, `no task found`, `resubmitted`, `failed`,
+    /// `expired`, `lost`, `delivered`.
+    pub ended_as: Option<String>,
+}
+
 /// One entry of a task's history.
 #[derive(Debug, Clone, FromRow, serde::Serialize)]
 pub struct EventRow {
@@ -194,15 +211,6 @@ pub struct EventRow {
     pub uuid: Option<String>,
     pub remote_status: Option<String>,
     pub message: Option<String>,
-}
-
-/// A remote task as recorded when it is created or adopted.
-#[derive(Debug, Clone, Copy)]
-pub struct RemoteTask<'a> {
-    pub uuid: &'a str,
-    pub status: &'a str,
-    /// The server's creation time (Unix ms).
-    pub created_at: i64,
 }
 
 /// A downloaded file, as recorded.

@@ -2,12 +2,18 @@
 //! mode 0600, migrations applied) and the write transaction (`BEGIN IMMEDIATE`). The statements
 //! in `queries/` are compiled once here, with `Db` = SQLite, and once in `postgres`.
 
+#[path = "queries/apply.rs"]
+mod apply;
+#[path = "queries/attempts.rs"]
+mod attempts;
 #[path = "queries/bulk.rs"]
 mod bulk;
 #[path = "queries/conditions.rs"]
 mod conditions;
 #[path = "queries/deliveries.rs"]
 mod deliveries;
+#[path = "queries/effects.rs"]
+mod effects;
 #[path = "queries/events.rs"]
 mod events;
 #[path = "queries/fanout.rs"]
@@ -26,8 +32,6 @@ mod lookup;
 mod manifest_uploads;
 #[path = "queries/operator.rs"]
 mod operator;
-#[path = "queries/progress.rs"]
-mod progress;
 #[path = "queries/reads.rs"]
 pub(super) mod reads;
 #[path = "queries/refreshes.rs"]
@@ -55,7 +59,7 @@ use super::condition::*;
 use super::error::is_not_a_database;
 use super::files::{check_header, companions, create_private, restrict_permissions};
 use super::records::*;
-use super::{canonical_request, EventRow, NewTask, RemoteTask, TaskFilter, TaskRow};
+use super::{canonical_request, AttemptRow, EventRow, NewTask, TaskFilter, TaskRow};
 use super::{rows, State, StoreError};
 use super::{Holder, Lease};
 

@@ -110,6 +110,21 @@ async fn a_release_database_keeps_every_task_event_and_file_record_through_the_m
             gcore_reportd::store::canonical_request(&task.template, &task.parameters),
             "task {id}'s request is the canonical one"
         );
+        // Its current attempt is carried into the ledger's attempts, live while unfinished.
+        let attempts = store.task_attempts(*id).await.expect("attempts decode");
+        if task.uuid.is_some() || task.intent_at.is_some() {
+            assert_eq!(attempts.len(), 1, "task {id}: {attempts:?}");
+            assert_eq!(attempts[0].uuid, task.uuid, "task {id}");
+            let live = attempts[0].ended_at.is_none();
+            assert_eq!(
+                live,
+                task.state.is_unfinished(),
+                "task {id} {}: {attempts:?}",
+                task.state
+            );
+        } else {
+            assert!(attempts.is_empty(), "task {id} sent nothing: {attempts:?}");
+        }
     }
     let delivered: Vec<(i64, i64)> =
         sqlx::query_as("SELECT task_id, version FROM deliveries ORDER BY task_id")

@@ -1,5 +1,6 @@
-//! `show ID|UUID`: one task's fields, the versions of its period's file, its deliveries to
-//! object-storage destinations and its whole event history.
+//! `show ID|UUID`: one task's fields, its attempts (each remote task made, or maybe made), the
+//! versions of its period's file, its deliveries to object-storage destinations and its whole
+//! event history.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -28,6 +29,24 @@ pub async fn show(config_path: &Path, key: &str) -> anyhow::Result<ExitCode> {
         "parameters",
         serde_json::Value::Object(task.parameters.0.clone())
     ));
+    let attempts = store.task_attempts(task.id).await?;
+    if !attempts.is_empty() {
+        out.push_str("\nattempts (remote tasks made, or maybe made):\n");
+        let rows: Vec<Vec<String>> = attempts
+            .iter()
+            .map(|a| {
+                vec![
+                    table::time(a.sent_at),
+                    a.uuid.clone().unwrap_or_else(|| "- (not known)".into()),
+                    table::time(a.deadline_at),
+                    a.ended_at.map_or_else(|| "-".into(), table::time),
+                    a.ended_as.clone().unwrap_or_else(|| "live".into()),
+                ]
+            })
+            .collect();
+        let head = ["SENT (UTC)", "UUID", "DEADLINE (UTC)", "ENDED (UTC)", "AS"];
+        out.push_str(&table::render(&head, &rows));
+    }
     if let Some(versions) = crate::cli::versions::period_table(&store, &task).await? {
         out.push_str(
             "

@@ -97,6 +97,7 @@ impl Store {
                 .await?;
             super::uploads::insert_pending(&mut tx, id, &request, delivery.uploads, now).await?;
         }
+        super::attempts::end(&mut tx, id, "delivered", now).await?;
         append(&mut tx, id, now, Some(delivery.message)).await?;
         Ok(tx.commit().await?)
     }

@@ -7,7 +7,8 @@ use super::events::append;
 use super::{Store, StoreError};
 
 impl Store {
-    /// An operator asked for a new attempt of a finished-badly task: it becomes due now. A task
+    /// An operator asked for a new attempt of a task that finished badly or is held for them: it
+    /// becomes due now. A task
     /// that expired while its remote task was still running goes back to polling that task; one
     /// that ended while a create's outcome was unknown goes back to `creating`, so the server
     /// is searched for that task before anything is created again (its settle window still
@@ -35,10 +36,10 @@ impl Store {
                 remote_status = CASE WHEN state = 'expired' AND NOT $4 THEN remote_status END,
                 backoff_step = 0, hook_state = NULL, missing_since = NULL,
                 next_attempt_at = $1, deadline_at = $2, updated_at = $1
-             WHERE id = $3 AND state IN ('failed', 'expired', 'lost')
+             WHERE id = $3 AND state IN ('failed', 'expired', 'lost', 'held')
                 AND NOT EXISTS (SELECT 1 FROM tasks a WHERE a.request = tasks.request
                     AND a.id <> tasks.id
-                    AND a.state IN ('intent', 'creating', 'polling', 'downloading'))",
+                    AND a.state IN ('intent', 'creating', 'polling', 'downloading', 'held'))",
         )
         .bind(now)
         .bind(deadline_at)
@@ -49,6 +50,11 @@ impl Store {
         .rows_affected();
         if changed == 0 {
             return Ok(false);
+        }
+        if create {
+            super::attempts::end(&mut tx, id, "abandoned by an operator", now).await?;
+        } else {
+            super::attempts::resume_last(&mut tx, id, deadline_at).await?;
         }
         let message = if create {
             "operator: retry, creating a new task without searching for an earlier one"
@@ -64,7 +70,7 @@ impl Store {
     pub async fn in_flight_beside(&self, id: i64) -> Result<Option<i64>, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT a.id FROM tasks t JOIN tasks a ON a.request = t.request AND a.id <> t.id
-             WHERE t.id = $1 AND a.state IN ('intent', 'creating', 'polling', 'downloading')
+             WHERE t.id = $1 AND a.state IN ('intent', 'creating', 'polling', 'downloading', 'held')
              LIMIT 1",
         )
         .bind(id)
@@ -78,7 +84,7 @@ impl Store {
     /// unsearched: a second remote task): false then.
     pub async fn forget_task(&self, id: i64) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "DELETE FROM tasks WHERE id = $1 AND state IN ('done', 'failed', 'expired', 'lost')
+            "DELETE FROM tasks WHERE id = $1 AND state IN ('done', 'failed', 'expired', 'lost', 'held')
                 AND NOT (uuid IS NULL AND intent_at IS NOT NULL)",
         )
         .bind(id)

@@ -21,7 +21,7 @@ use super::{State, Store, StoreError, TaskRow};
 macro_rules! period_idle {
     () => {
         "NOT EXISTS (SELECT 1 FROM tasks a WHERE a.request = tasks.request
-            AND a.state IN ('intent', 'creating', 'polling', 'downloading'))"
+            AND a.state IN ('intent', 'creating', 'polling', 'downloading', 'held'))"
     };
 }
 

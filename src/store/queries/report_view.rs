@@ -83,7 +83,7 @@ impl Store {
     ) -> Result<Vec<(i64, String, String, String, String)>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT id, report, period_from, period_to, template FROM tasks
-             WHERE state IN ('intent', 'creating', 'polling', 'downloading')",
+             WHERE state IN ('intent', 'creating', 'polling', 'downloading', 'held')",
         )
         .fetch_all(&self.pool)
         .await?)
@@ -93,7 +93,7 @@ impl Store {
     pub async fn report_counts(&self) -> Result<Vec<(String, ReportCounts)>, StoreError> {
         let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
             "SELECT report, COUNT(*), SUM(CASE WHEN state = 'done' THEN 1 ELSE 0 END),
-                SUM(CASE WHEN state IN ('intent', 'creating', 'polling', 'downloading')
+                SUM(CASE WHEN state IN ('intent', 'creating', 'polling', 'downloading', 'held')
                     THEN 1 ELSE 0 END)
              FROM tasks GROUP BY report ORDER BY report",
         )

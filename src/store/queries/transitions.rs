@@ -1,9 +1,10 @@
-//! The changes of a task's create phase (recorded, marked maybe-sent, created, retried), one
-//! function each, named by what it means for the task; `progress` has the later ones. Each follows the rule of `events`: one transaction, compare-and-set on the state the
+//! The two changes of a task made before the state machine takes over (`apply`): a due period
+//! recorded as an intent, and intents marked "maybe sent" in bulk right before their creates
+//! leave. Each follows the rule of `events`: one transaction, compare-and-set on the state the
 //! caller read the task in, the event appended in the same transaction.
 
-use super::events::{append, append_many, expect_changed, id_list};
-use super::{canonical_request, NewTask, RemoteTask, State, Store, StoreError};
+use super::events::{append, append_many, id_list};
+use super::{canonical_request, NewTask, Store, StoreError};
 
 /// Marks the rows of ?3 (an id array) still `intent` or `creating` as `creating` at ?1, to be
 /// reconciled from ?2 on, their `polling.deadline` running from this mark (?4). `NOT INDEXED`:
@@ -102,96 +103,11 @@ impl Store {
             .bind(now.saturating_add(deadline_ms))
             .fetch_all(&mut *tx)
             .await?;
+        let deadline_at = now.saturating_add(deadline_ms);
+        super::attempts::begin(&mut tx, &marked, now, deadline_at).await?;
         append_many(&mut tx, &marked, now, Some("creating the remote task")).await?;
         tx.commit().await?;
         Ok(marked)
-    }
-
-    /// Stores the uuid of a task created (or found after an unknown outcome) for this period.
-    pub async fn record_created(
-        &self,
-        id: i64,
-        remote: &RemoteTask<'_>,
-        next_at: i64,
-        now: i64,
-        message: &str,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.write().await?;
-        self.fence(&mut tx, id).await?;
-        let affected = sqlx::query(
-            "UPDATE tasks SET state = 'polling', uuid = $1, remote_status = $2, remote_created_at = $3,
-                attempts = attempts + 1, backoff_step = 0, next_attempt_at = $4, last_error = NULL,
-                missing_since = NULL, updated_at = $5 WHERE id = $6 AND state = 'creating'",
-        )
-        .bind(remote.uuid)
-        .bind(remote.status)
-        .bind(remote.created_at)
-        .bind(next_at)
-        .bind(now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        expect_changed(affected, id, State::Creating)?;
-        append(&mut tx, id, now, Some(message)).await?;
-        Ok(tx.commit().await?)
-    }
-
-    /// A try failed for a reason worth retrying: note it and when to try again.
-    pub async fn schedule_retry(
-        &self,
-        id: i64,
-        expected: State,
-        next_at: i64,
-        error: &str,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.write().await?;
-        self.fence(&mut tx, id).await?;
-        let affected = sqlx::query(
-            "UPDATE tasks SET backoff_step = backoff_step + 1, next_attempt_at = $1,
-                last_error = $2, updated_at = $3 WHERE id = $4 AND state = $5",
-        )
-        .bind(next_at)
-        .bind(error)
-        .bind(now)
-        .bind(id)
-        .bind(expected.as_str())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        expect_changed(affected, id, expected)?;
-        append(&mut tx, id, now, Some(error)).await?;
-        Ok(tx.commit().await?)
-    }
-
-    /// A create that certainly never reached the server (a 429, a refused connection or key,
-    /// a shutdown): the task goes back to `intent`, due again at `next_at`.
-    pub async fn create_not_sent(
-        &self,
-        id: i64,
-        next_at: i64,
-        error: &str,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.write().await?;
-        self.fence(&mut tx, id).await?;
-        let affected = sqlx::query(
-            "UPDATE tasks SET state = 'intent', intent_at = NULL, backoff_step = backoff_step + 1,
-                next_attempt_at = $1, last_error = $2, updated_at = $3
-             WHERE id = $4 AND state = 'creating'",
-        )
-        .bind(next_at)
-        .bind(error)
-        .bind(now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        expect_changed(affected, id, State::Creating)?;
-        let message = format!("not sent: {error}");
-        append(&mut tx, id, now, Some(&message)).await?;
-        Ok(tx.commit().await?)
     }
 }
 

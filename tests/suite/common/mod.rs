@@ -10,6 +10,7 @@ mod assertions;
 mod clock;
 pub mod kill_proxy;
 pub mod moto;
+pub mod moves;
 pub mod notify;
 pub mod openapi;
 mod outputs;

@@ -47,7 +47,7 @@ async fn a_task_whose_echo_drops_a_parameter_holds_its_period_for_an_operator() 
     assert!(!out.status.success(), "a held period is not delivered");
     assert_eq!(creates(&h), 1, "not created again on partial evidence");
     let rows = h.status().await;
-    assert_eq!(rows[0]["state"], "failed", "{rows:?}");
+    assert_eq!(rows[0]["state"], "held", "{rows:?}");
     let why = rows[0]["last_error"].as_str().unwrap_or_default();
     assert!(why.starts_with("held for an operator"), "{why}");
     assert!(
@@ -135,6 +135,7 @@ async fn killed_just_after_holding_a_period_the_restarted_run_keeps_it_held_and_
     let out = h.run(&["run", "--once"]).await;
     assert_eq!(creates(&h), 1, "{}", stderr(&out));
     let rows = h.status().await;
+    assert_eq!(rows[0]["state"], "held", "{rows:?}");
     let why = rows[0]["last_error"].as_str().unwrap_or_default();
     assert!(why.starts_with("held for an operator"), "{rows:?}");
 }

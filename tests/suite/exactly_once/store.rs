@@ -2,7 +2,8 @@
 //! process changed is refused and writes nothing; a row this version cannot read is an error
 //! naming it.
 
-use gcore_reportd::store::{NewTask, RemoteTask, State, Store, StoreError};
+use crate::common::moves;
+use gcore_reportd::store::{NewTask, State, Store, StoreError};
 
 /// A minimal due task for the store-level tests.
 fn new_task(client: i64) -> NewTask {
@@ -37,24 +38,28 @@ async fn a_change_expecting_a_state_another_process_changed_is_refused_and_write
         .begin_creates(&[id], 0, 60_000, 1_001)
         .await
         .expect("mark");
-    let remote = RemoteTask {
-        uuid: "5f0c0000-0000-4000-8000-000000000001",
-        status: "Pending",
-        created_at: 1_002,
-    };
+    let remote = ("5f0c0000-0000-4000-8000-000000000001", 1_002);
     daemon
-        .record_created(id, &remote, 2_000, 1_003, "created")
+        .apply(
+            id,
+            &moves::created(remote.0, remote.1, 2_000, "created"),
+            1_003,
+        )
         .await
         .expect("created");
     // The daemon read the task while polling; meanwhile it ended (say, expired) and an
     // operator forgot it, then the same id is... gone: every later change is refused.
     daemon
-        .give_up(id, State::Polling, State::Expired, "expired", false, 1_004)
+        .apply(
+            id,
+            &moves::ended(State::Polling, State::Expired, "expired"),
+            1_004,
+        )
         .await
         .expect("expire");
     let events_before = daemon.task_events(id).await.expect("events").len();
     let stale = daemon
-        .record_poll(id, "InProgress", 3_000, 1_005, true)
+        .apply(id, &moves::polled("InProgress", 3_000, true), 1_005)
         .await;
     assert!(
         matches!(
@@ -74,7 +79,7 @@ async fn a_change_expecting_a_state_another_process_changed_is_refused_and_write
         events_before
     );
     assert!(operator.forget_task(id).await.expect("forget"));
-    let gone = daemon.begin_download(id, "Completed", 1_006).await;
+    let gone = daemon.apply(id, &moves::completed(), 1_006).await;
     assert!(matches!(gone, Err(StoreError::Conflict { .. })), "{gone:?}");
 }
 

@@ -84,4 +84,6 @@ conformance! {
     a_create_taken_over_from_a_lapsed_lease_waits_out_the_settle_again,
     a_host_back_under_a_new_lease_is_fenced_from_the_task_another_took,
     a_manifest_is_put_once_per_rewrite_the_later_superseding_and_holds_no_hook,
+    each_remote_task_of_a_period_is_one_attempt_row_ended_by_the_change_that_ends_it,
+    a_held_task_keeps_its_attempt_live_and_a_retry_resumes_or_abandons_it,
 }

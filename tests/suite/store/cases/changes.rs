@@ -1,9 +1,9 @@
 //! Conditions changed only as read, batched changes on rows in the expected state, requests
 //! found by their canonical text, and the reads behind `status` and `show`.
 
+use crate::common::moves;
 use gcore_reportd::store::{
-    canonical_request, ConditionKind, NewCondition, NewTask, PollUpdate, RemoteTask, State, Store,
-    TaskFilter,
+    canonical_request, ConditionKind, NewCondition, NewTask, PollUpdate, State, Store, TaskFilter,
 };
 
 use super::{deliver, downloading, period, uuid};
@@ -52,7 +52,11 @@ pub async fn batched_changes_touch_only_rows_in_the_expected_state(store: &Store
         .map(|id| id.expect("new"))
         .collect();
     store
-        .give_up(ids[3], State::Intent, State::Failed, "gone", false, 1_001)
+        .apply(
+            ids[3],
+            &moves::ended(State::Intent, State::Failed, "gone"),
+            1_001,
+        )
         .await
         .expect("fail");
     let marked = store
@@ -62,13 +66,13 @@ pub async fn batched_changes_touch_only_rows_in_the_expected_state(store: &Store
     assert_eq!(marked, ids[..3]);
     for &id in &ids[..2] {
         let uuid = uuid(id);
-        let remote = RemoteTask {
-            uuid: &uuid,
-            status: "Pending",
-            created_at: 1_003,
-        };
+        let remote = (uuid, 1_003);
         store
-            .record_created(id, &remote, 2_000, 1_003, "created")
+            .apply(
+                id,
+                &moves::created(&remote.0, remote.1, 2_000, "created"),
+                1_003,
+            )
             .await
             .expect("created");
     }

@@ -4,6 +4,7 @@
 //! running is armed again. The lease of a "dead" host is backdated by ending it in the
 //! database, as its lapse would.
 
+use crate::common::moves;
 use gcore_reportd::store::{Lease, PollUpdate, Store, StoreError};
 
 use super::{deliver, downloading, period};
@@ -77,20 +78,26 @@ pub async fn a_host_whose_lease_was_taken_over_changes_nothing(store: &Store) {
         b.claim_due_tasks(1_001, (10, 10), 0).await.expect("claim")[0].id,
         id
     );
-    let remote = gcore_reportd::store::RemoteTask {
-        uuid: "5f0c0000-0000-4000-8000-000000000001",
-        status: "Pending",
-        created_at: 1_000,
-    };
-    let stale = a.record_created(id, &remote, 2_000, 1_002, "created").await;
+    let remote = ("5f0c0000-0000-4000-8000-000000000001", 1_000);
+    let stale = a
+        .apply(
+            id,
+            &moves::created(remote.0, remote.1, 2_000, "created"),
+            1_002,
+        )
+        .await;
     assert!(
         matches!(stale, Err(StoreError::Fenced { id: i, .. }) if i == id),
         "{stale:?}"
     );
     let before = store.task_events(id).await.expect("events").len();
-    b.record_created(id, &remote, 2_000, 1_003, "found by reconcile")
-        .await
-        .expect("b writes");
+    b.apply(
+        id,
+        &moves::created(remote.0, remote.1, 2_000, "found by reconcile"),
+        1_003,
+    )
+    .await
+    .expect("b writes");
     let poll = PollUpdate {
         id,
         status: "InProgress".into(),
@@ -134,7 +141,11 @@ pub async fn a_lapsed_lease_writes_nothing_even_before_another_host_takes_over(s
         .expect("mark")
         .is_empty());
     let stale = a
-        .schedule_retry(id, gcore_reportd::store::State::Intent, 9, "x", 1_002)
+        .apply(
+            id,
+            &moves::retry(gcore_reportd::store::State::Intent, 9, "x"),
+            1_002,
+        )
         .await;
     assert!(matches!(stale, Err(StoreError::Fenced { .. })), "{stale:?}");
     // A lapsed lease is not renewed: the host joins again under a new id.
@@ -238,7 +249,11 @@ pub async fn a_host_back_under_a_new_lease_is_fenced_from_the_task_another_took(
         create_margin_ms: 0,
     }));
     let stale = a
-        .schedule_retry(id, gcore_reportd::store::State::Intent, 9, "x", 1_002)
+        .apply(
+            id,
+            &moves::retry(gcore_reportd::store::State::Intent, 9, "x"),
+            1_002,
+        )
         .await;
     assert!(matches!(stale, Err(StoreError::Fenced { .. })), "{stale:?}");
     assert!(a
@@ -246,7 +261,11 @@ pub async fn a_host_back_under_a_new_lease_is_fenced_from_the_task_another_took(
         .await
         .expect("mark")
         .is_empty());
-    b.schedule_retry(id, gcore_reportd::store::State::Intent, 9, "b's", 1_004)
-        .await
-        .expect("b writes");
+    b.apply(
+        id,
+        &moves::retry(gcore_reportd::store::State::Intent, 9, "b's"),
+        1_004,
+    )
+    .await
+    .expect("b writes");
 }

@@ -1,7 +1,8 @@
 //! The ledger's promises at store level: one intent per request, compare-and-set changes, one
 //! live task per period, one delivery per version.
 
-use gcore_reportd::store::{canonical_request, RemoteTask, State, Store, StoreError};
+use crate::common::moves;
+use gcore_reportd::store::{canonical_request, State, Store, StoreError};
 
 use super::{deliver, downloading, period, uuid};
 
@@ -40,21 +41,21 @@ pub async fn a_change_expecting_another_state_is_refused_and_leaves_no_event(sto
         .expect("insert")
         .expect("new");
     let uuid = uuid(1);
-    let remote = RemoteTask {
-        uuid: &uuid,
-        status: "Pending",
-        created_at: 1_001,
-    };
+    let remote = (uuid, 1_001);
     // Still an intent: recording a create (which expects `creating`) is refused.
     let early = store
-        .record_created(id, &remote, 2_000, 1_002, "created")
+        .apply(
+            id,
+            &moves::created(&remote.0, remote.1, 2_000, "created"),
+            1_002,
+        )
         .await;
     assert!(
         matches!(early, Err(StoreError::Conflict { .. })),
         "{early:?}"
     );
     let wrong = store
-        .schedule_retry(id, State::Polling, 2_000, "later", 1_003)
+        .apply(id, &moves::retry(State::Polling, 2_000, "later"), 1_003)
         .await;
     assert!(
         matches!(wrong, Err(StoreError::Conflict { .. })),
@@ -69,11 +70,19 @@ pub async fn a_change_expecting_another_state_is_refused_and_leaves_no_event(sto
         .await
         .expect("mark");
     store
-        .record_created(id, &remote, 2_000, 1_005, "created")
+        .apply(
+            id,
+            &moves::created(&remote.0, remote.1, 2_000, "created"),
+            1_005,
+        )
         .await
         .expect("created");
     let twice = store
-        .record_created(id, &remote, 2_000, 1_006, "created")
+        .apply(
+            id,
+            &moves::created(&remote.0, remote.1, 2_000, "created"),
+            1_006,
+        )
         .await;
     assert!(
         matches!(twice, Err(StoreError::Conflict { .. })),
@@ -96,7 +105,11 @@ pub async fn a_period_has_one_live_task_at_a_time(store: &Store) {
         "a second live task of the period: {refresh:?}"
     );
     store
-        .give_up(first, State::Intent, State::Failed, "refused", false, 1_002)
+        .apply(
+            first,
+            &moves::ended(State::Intent, State::Failed, "refused"),
+            1_002,
+        )
         .await
         .expect("fail");
     let second = store

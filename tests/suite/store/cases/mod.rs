@@ -2,6 +2,7 @@
 //! backend. The ledger's promises are in `ledger`, several hosts' leases in `leases`, conditions, batches and the reads the
 //! commands make in `changes`; the shared steps are here.
 
+mod attempts;
 mod changes;
 mod clients;
 mod leases;
@@ -10,6 +11,7 @@ mod manifest_uploads;
 mod more;
 mod uploads;
 
+pub use attempts::*;
 pub use changes::*;
 pub use clients::*;
 pub use leases::*;
@@ -18,8 +20,9 @@ pub use manifest_uploads::*;
 pub use more::*;
 pub use uploads::*;
 
+use crate::common::moves;
 use gcore_reportd::format::ReportFormat;
-use gcore_reportd::store::{Delivery, FileRecord, NewTask, RemoteTask, Store, StoreError};
+use gcore_reportd::store::{Delivery, FileRecord, NewTask, Store, StoreError};
 
 /// A due period of client `client`'s report (`refresh` 0: its first delivery).
 pub fn period(client: i64, refresh: i64) -> NewTask {
@@ -59,17 +62,17 @@ pub async fn downloading(store: &Store, new: &NewTask, now: i64) -> i64 {
         [id]
     );
     let uuid = uuid(id);
-    let remote = RemoteTask {
-        uuid: &uuid,
-        status: "Pending",
-        created_at: now,
-    };
+    let remote = (uuid, now);
     store
-        .record_created(id, &remote, now, now, "created")
+        .apply(
+            id,
+            &moves::created(&remote.0, remote.1, now, "created"),
+            now,
+        )
         .await
         .expect("created");
     store
-        .begin_download(id, "Completed", now)
+        .apply(id, &moves::completed(), now)
         .await
         .expect("download");
     id

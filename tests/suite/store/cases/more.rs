@@ -2,9 +2,9 @@
 //! the rule it keeps: hooks claimed once, refreshes scheduled once for an idle period, the
 //! account remembered first come, and the other changes only from the state they expect.
 
+use crate::common::moves;
 use gcore_reportd::store::{
-    canonical_request, Delivery, FileRecord, RefreshPlan, RemoteTask, Rerendered, State, Store,
-    StoreError,
+    canonical_request, Delivery, FileRecord, RefreshPlan, Rerendered, State, Store, StoreError,
 };
 
 use super::{downloading, period, uuid};
@@ -142,10 +142,12 @@ pub async fn the_remaining_changes_apply_only_from_the_state_they_expect(store: 
         .await
         .expect("mark");
     store
-        .create_not_sent(id, 2_000, "429", 1_002)
+        .apply(id, &moves::unsent(2_000, "429"), 1_002)
         .await
         .expect("not sent");
-    let not_polling = store.record_missing(id, 3_000, "404", 1_003).await;
+    let not_polling = store
+        .apply(id, &moves::missing(1_003, 3_000, "404"), 1_003)
+        .await;
     assert!(
         matches!(not_polling, Err(StoreError::Conflict { .. })),
         "{not_polling:?}"
@@ -155,13 +157,13 @@ pub async fn the_remaining_changes_apply_only_from_the_state_they_expect(store: 
         .await
         .expect("mark again");
     let created = uuid(id);
-    let remote = RemoteTask {
-        uuid: &created,
-        status: "Pending",
-        created_at: 1_005,
-    };
+    let remote = (created.clone(), 1_005);
     store
-        .record_created(id, &remote, 2_000, 1_005, "created")
+        .apply(
+            id,
+            &moves::created(&remote.0, remote.1, 2_000, "created"),
+            1_005,
+        )
         .await
         .expect("created");
     assert!(store.uuid_known(&created).await.expect("known"));
@@ -176,15 +178,18 @@ pub async fn the_remaining_changes_apply_only_from_the_state_they_expect(store: 
             .expect("working"),
         1
     );
-    assert_eq!(
-        store
-            .record_missing(id, 3_000, "404", 1_006)
-            .await
-            .expect("missing"),
-        1_006
-    );
     store
-        .schedule_resubmit(id, State::Polling, "failed remotely", 3_000, 90_000, 1_007)
+        .apply(id, &moves::missing(1_006, 3_000, "404"), 1_006)
+        .await
+        .expect("missing");
+    let missing = store.task(id).await.expect("read").expect("there");
+    assert_eq!(missing.missing_since, Some(1_006));
+    store
+        .apply(
+            id,
+            &moves::resubmit(State::Polling, "failed remotely", 3_000, 90_000),
+            1_007,
+        )
         .await
         .expect("resubmit");
     store
@@ -192,7 +197,7 @@ pub async fn the_remaining_changes_apply_only_from_the_state_they_expect(store: 
         .await
         .expect("mark a third time");
     store
-        .create_refused(id, "400: bad template", false, 1_009)
+        .apply(id, &moves::refused("400: bad template"), 1_009)
         .await
         .expect("refused");
     let failed = store.task(id).await.expect("read").expect("there");
@@ -222,7 +227,11 @@ pub async fn the_remaining_changes_apply_only_from_the_state_they_expect(store: 
     let rejected = downloading(store, &period(2, 0), 2_000).await;
     let ruuid = uuid(rejected);
     store
-        .record_rejected(rejected, &ruuid, "cd", 3_000, "bad file", 2_001)
+        .apply(
+            rejected,
+            &moves::rejected(&ruuid, "cd", 3_000, "bad file"),
+            2_001,
+        )
         .await
         .expect("rejected");
     assert_eq!(

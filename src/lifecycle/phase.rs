@@ -1,5 +1,5 @@
-//! A task's local state (`intent` → `creating` → `polling` → `downloading` → an end state):
-//! its names as stored and shown, and what each state means for the engine.
+//! A task's phase (`intent` → `creating` → `polling` → `downloading` → an end, or `held` for an
+//! operator): its names as stored and shown, and what each means for the engine.
 
 use std::str::FromStr;
 
@@ -23,10 +23,14 @@ pub enum State {
     Expired,
     /// The remote task vanished (404).
     Lost,
+    /// A create's outcome cannot be settled from the evidence (a listed task that may be its,
+    /// or not): the period waits for an operator (`retry`, or `retry --create` once they have
+    /// checked) rather than risk a second remote task.
+    Held,
 }
 
 impl State {
-    pub const ALL: [State; 8] = [
+    pub const ALL: [State; 9] = [
         State::Intent,
         State::Creating,
         State::Polling,
@@ -35,6 +39,7 @@ impl State {
         State::Failed,
         State::Expired,
         State::Lost,
+        State::Held,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -47,12 +52,19 @@ impl State {
             State::Failed => "failed",
             State::Expired => "expired",
             State::Lost => "lost",
+            State::Held => "held",
         }
     }
 
     /// Whether no remote task is known yet (`intent` or `creating`).
     pub fn is_creating(self) -> bool {
         matches!(self, State::Intent | State::Creating)
+    }
+
+    /// Whether the period's task is unfinished: the engine works on it, or (`held`) it waits for
+    /// an operator. A period has one unfinished task at a time.
+    pub fn is_unfinished(self) -> bool {
+        self.is_active() || self == State::Held
     }
 
     /// Whether the engine still has work to do for a task in this state.
@@ -77,6 +89,6 @@ impl FromStr for State {
         State::ALL
             .into_iter()
             .find(|st| st.as_str() == s)
-            .ok_or_else(|| format!("unknown state {s:?}: expected one of intent, creating, polling, downloading, done, failed, expired, lost"))
+            .ok_or_else(|| format!("unknown state {s:?}: expected one of intent, creating, polling, downloading, done, failed, expired, lost, held"))
     }
 }
