@@ -27,6 +27,7 @@ SELECT id, COALESCE(intent_at, remote_created_at, created_at), deadline_at, uuid
         ELSE updated_at END,
     CASE WHEN state IN ('creating', 'polling', 'downloading', 'held') THEN NULL
         WHEN state = 'done' THEN 'delivered'
+        WHEN state = 'intent' THEN 'abandoned by an operator'
         ELSE state END
 FROM tasks
 WHERE uuid IS NOT NULL OR intent_at IS NOT NULL

@@ -79,12 +79,12 @@ impl Engine {
                 work.push((task, Some(remote))); // its last look, see `Engine::at_deadline`
                 continue;
             }
-            let _span = super::task_span(&task).entered();
+            let span = super::task_span(&task);
             // Asked of the state machine one by one, applied in bulk: one statement for the
             // tasks still running, one for the completed ones.
             match &remote.status {
                 TaskStatus::Completed => {
-                    tracing::info!("remote task completed");
+                    span.in_scope(|| tracing::info!("remote task completed"));
                     let status = remote.status.as_str().to_string();
                     let change = self
                         .decide(&task, Observation::Completed { status })
@@ -96,7 +96,7 @@ impl Engine {
                 }
                 TaskStatus::Failed | TaskStatus::Cancelled => work.push((task, Some(remote))),
                 status => {
-                    let seen = self.still_running(&task, status, now);
+                    let seen = span.in_scope(|| self.still_running(&task, status, now));
                     let change = self.decide(&task, seen).await?;
                     running.extend(super::poll::poll_update(task.id, &change.effect));
                 }

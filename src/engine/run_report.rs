@@ -48,13 +48,17 @@ pub(super) async fn summarise(engine: &Engine, since: i64) -> Result<RunSummary,
         let count = usize::try_from(count).unwrap_or(0);
         match state.parse::<State>() {
             Ok(State::Done) => summary.done += count,
-            // A held period needs its operator as a failed one does.
-            Ok(State::Failed | State::Expired | State::Lost | State::Held) => {
-                summary.failed += count
-            }
+            Ok(State::Failed | State::Expired | State::Lost) => summary.failed += count,
             _ => {}
         }
     }
+    // A held period needs its operator as a failed one does, however long ago it was held: it
+    // stays undelivered until they act.
+    let held = engine.store.count_by_state().await?;
+    let held = held.iter().filter(|(s, _)| s == State::Held.as_str());
+    summary.failed += held
+        .map(|(_, n)| usize::try_from(*n).unwrap_or(0))
+        .sum::<usize>();
     summary.waiting = usize::try_from(engine.store.count_active().await?).unwrap_or(0);
     summary.unlisted = engine.fan_out_unlisted();
     Ok(summary)

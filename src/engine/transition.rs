@@ -36,8 +36,13 @@ impl Engine {
             (Effect::End { reason, .. }, State::Held) => {
                 tracing::warn!(%reason, "an earlier create cannot be reconciled: held for an operator");
             }
+            // The caller logged the refusal, with what to fix.
+            (Effect::End { refused: true, .. }, _) => {}
             (Effect::End { reason, .. }, State::Failed) => {
                 tracing::error!(%reason, "task failed");
+            }
+            (Effect::End { reason, .. }, State::Lost) => {
+                tracing::error!(%reason, "task lost; set resubmit_lost = true to create a new one automatically");
             }
             (Effect::End { reason, .. }, state) => {
                 tracing::warn!(%reason, "task {state}");

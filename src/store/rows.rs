@@ -197,7 +197,7 @@ pub struct AttemptRow {
     pub uuid: Option<String>,
     pub ended_at: Option<i64>,
     /// How it ended: `not sent`, `refused`, `no task found`, `resubmitted`, `failed`,
-    /// `expired`, `lost`, `delivered`.
+    /// `expired`, `lost`, `delivered`, `no new version`, `abandoned by an operator`.
     pub ended_as: Option<String>,
 }
 

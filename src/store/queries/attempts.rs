@@ -81,6 +81,27 @@ pub(super) async fn end(
     Ok(())
 }
 
+/// Task `id`'s live attempt, if any, ended at `now` as `ended_as` unless the task is still in a
+/// phase whose attempt is live (`creating`, `polling`, `downloading`, `held`).
+pub(super) async fn end_unless_live(
+    conn: &mut Conn,
+    id: i64,
+    ended_as: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE attempts SET ended_at = $1, ended_as = $2 WHERE task_id = $3 AND ended_at IS NULL
+            AND NOT EXISTS (SELECT 1 FROM tasks WHERE id = $3
+                AND state IN ('creating', 'polling', 'downloading', 'held'))",
+    )
+    .bind(now)
+    .bind(ended_as)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// An operator's `retry` took task `id` back to its last attempt (polling its remote task, or
 /// searching for its create): that attempt is live again, its deadline `deadline_at`.
 pub(super) async fn resume_last(

@@ -97,7 +97,11 @@ impl Store {
                 .await?;
             super::uploads::insert_pending(&mut tx, id, &request, delivery.uploads, now).await?;
         }
-        super::attempts::end(&mut tx, id, "delivered", now).await?;
+        let ended_as = match delivery.version {
+            Some(_) => "delivered",
+            None => "no new version",
+        };
+        super::attempts::end(&mut tx, id, ended_as, now).await?;
         append(&mut tx, id, now, Some(delivery.message)).await?;
         Ok(tx.commit().await?)
     }

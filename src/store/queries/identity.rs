@@ -121,7 +121,8 @@ impl Store {
     ) -> Result<Rerendered, StoreError> {
         let request = canonical_request(&new.template, &new.parameters);
         let taken: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM tasks WHERE request = $1 AND refresh = $2 AND id <> $3",
+            "SELECT id FROM tasks WHERE request = $1 AND id <> $3 AND (refresh = $2
+                OR state IN ('intent', 'creating', 'polling', 'downloading', 'held'))",
         )
         .bind(&request)
         .bind(new.refresh)

@@ -51,11 +51,10 @@ impl Store {
         if changed == 0 {
             return Ok(false);
         }
-        if create {
-            super::attempts::end(&mut tx, id, "abandoned by an operator", now).await?;
-        } else {
-            super::attempts::resume_last(&mut tx, id, deadline_at).await?;
-        }
+        // Back to the last attempt (polling its remote task, or searching for its create), or,
+        // created anew, that attempt abandoned.
+        super::attempts::resume_last(&mut tx, id, deadline_at).await?;
+        super::attempts::end_unless_live(&mut tx, id, "abandoned by an operator", now).await?;
         let message = if create {
             "operator: retry, creating a new task without searching for an earlier one"
         } else {

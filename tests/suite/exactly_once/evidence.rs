@@ -54,6 +54,13 @@ async fn a_task_whose_echo_drops_a_parameter_holds_its_period_for_an_operator() 
         why.contains("retry --create 1"),
         "the way out is named: {why}"
     );
+    let again = h.run(&["run", "--once"]).await;
+    assert_eq!(
+        again.status.code(),
+        Some(1),
+        "still held, still not delivered"
+    );
+    assert_eq!(creates(&h), 1, "a held period is left to its operator");
 
     // The operator has looked in Gcore's portal and asks for a new task.
     h.sim.set_faults(Faults::default());
