@@ -81,6 +81,11 @@ impl HostLease {
         self.inner.hosts.load(Ordering::Relaxed)
     }
 
+    /// The lease's length (`cluster.lease`).
+    pub(super) fn length(&self) -> std::time::Duration {
+        self.inner.lease
+    }
+
     /// Until when the lease certainly holds, as it is renewed: the API client sends no
     /// request whose deadline ends later (see `Client::sending_before`), so no create leaves
     /// while another host may already be reconciling it.

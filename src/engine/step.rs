@@ -4,6 +4,8 @@
 //! `polling.deadline` looked at one last time. The outcome says when the next step is worth
 //! running.
 
+use std::time::Duration;
+
 use futures_util::StreamExt;
 use tracing::Instrument;
 
@@ -111,7 +113,15 @@ impl Engine {
             None => STEP_BATCH,
             Some(lease) => (STEP_BATCH / i64::from(lease.hosts())).max(STEP_CONCURRENCY as i64),
         };
-        let settled_at = crate::clock::after(now, self.config.api.create_settle);
+        // A `creating` task taken over from a lapsed lease is reconciled only `create_settle`
+        // plus one lease after its claim. Its earlier holder checked, right before each create
+        // left, that the create's deadline ended within that holder's lease. But a holder
+        // stopped between that check and the bytes leaving (a paused VM, SIGSTOP) sends when it
+        // wakes. The extra lease covers such a stall up to a lease long, and the server
+        // committing that create late (`create_settle`).
+        let takeover_wait = self.config.api.create_settle
+            + self.lease.as_ref().map_or(Duration::ZERO, |l| l.length());
+        let settled_at = crate::clock::after(now, takeover_wait);
         let limits = (STEP_BATCH, new);
         let tasks = self.store.claim_due_tasks(now, limits, settled_at).await?;
         let count = tasks.len();

@@ -128,9 +128,10 @@ impl Store {
     /// already (at most `limit`) and at most `new` more that no live lease holds, claimed for it
     /// (fewer new ones than `limit` let hosts stepping in turn share the unclaimed work); without
     /// one (one host), simply the first `limit` due. A `creating` task taken over from a lapsed
-    /// lease is not reconciled before `settled_at` (now + `create_settle`): its create may have
-    /// been sent until that lease lapsed, and a backend may commit it late, as after a create
-    /// that timed out on one host; it is claimed, not returned, until then.
+    /// lease is not reconciled before `settled_at` (now + `create_settle` + one lease, see
+    /// `Engine::work_due`): its create may have been sent until that lease lapsed, or later by
+    /// a holder that was stalled, and a backend may commit it late, as after a create that
+    /// timed out on one host; it is claimed, not returned, until then.
     pub async fn claim_due_tasks(
         &self,
         now: i64,
