@@ -48,7 +48,7 @@ pub async fn forget(config_path: &Path, key: &str, yes: bool) -> anyhow::Result<
         let now = store.find_task(key).await.ok();
         let msg = now.as_ref().and_then(uncertain).unwrap_or_else(|| {
             format!(
-                "task {} is {}: only done, failed, expired, lost or held tasks can be forgotten",
+                "task {} is {}: only done, failed, expired or lost tasks can be forgotten",
                 task.id,
                 now.as_ref().map_or(task.state, |t| t.state)
             )

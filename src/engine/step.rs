@@ -14,6 +14,7 @@ use super::{
     STEP_CONCURRENCY,
 };
 use crate::api::{ErrorClass, FileTask, TaskStatus};
+use crate::clock::after;
 use crate::lifecycle::Observation;
 use crate::store::{State, TaskRow};
 
@@ -119,11 +120,12 @@ impl Engine {
         // stopped between that check and the bytes leaving (a paused VM, SIGSTOP) sends when it
         // wakes. The extra lease covers such a stall up to a lease long, and the server
         // committing that create late (`create_settle`).
-        let takeover_wait = self.config.api.create_settle
-            + self.lease.as_ref().map_or(Duration::ZERO, |l| l.length());
-        let settled_at = crate::clock::after(now, takeover_wait);
+        // One whose host left cleanly (all its creates had ended) waits `create_settle` only.
+        let settle = self.config.api.create_settle;
+        let lapsed = settle + self.lease.as_ref().map_or(Duration::ZERO, |l| l.length());
+        let settled = (after(now, lapsed), after(now, settle));
         let limits = (STEP_BATCH, new);
-        let tasks = self.store.claim_due_tasks(now, limits, settled_at).await?;
+        let tasks = self.store.claim_due_tasks(now, limits, settled).await?;
         let count = tasks.len();
         let (mut fresh, mut uncertain, mut others) = (Vec::new(), Vec::new(), Vec::new());
         // A period not yet created remotely has no deadline: it waits as long as the API keeps

@@ -1,9 +1,8 @@
-//! Each row of the transition table, asked of `decide`; what `decide` refuses; and the README's
-//! table, which must be `table::render()` word for word.
+//! Each row of the transition table, asked of `decide`, and what `decide` refuses.
 
 use std::time::Duration;
 
-use super::table::{render, Row, ROWS};
+use super::table::{Row, ROWS};
 use super::{decide, Budget, Change, Effect, Observation, State};
 
 const NOW: i64 = 1_000_000;
@@ -256,15 +255,5 @@ fn a_404_keeps_the_time_it_began_and_counts_the_grace_from_it() {
     assert!(
         reason.starts_with("the remote task vanished: 404 for 1m 1s"),
         "{reason}"
-    );
-}
-
-#[test]
-fn the_readme_shows_the_transition_table_as_the_code_has_it() {
-    let readme = include_str!("../../README.md");
-    let table = render();
-    assert!(
-        readme.contains(&table),
-        "README.md's transition table differs from the code's; it should read:\n{table}"
     );
 }

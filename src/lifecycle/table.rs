@@ -59,7 +59,7 @@ pub const OUTSIDE: [Row; 5] = [
     row("intent, creating", "creates about to be sent", "the lease outlives the create", "creating", "maybe sent, forced to disk (`begin_creates`, in bulk)"),
     row("downloading", "file verified and written", "", "done", "version, deliveries, uploads (`record_delivery`)"),
     row("failed, expired, lost, held", "operator `retry`", "no other task of the period unfinished", "intent, creating or polling", "due now (`retry_task`)"),
-    row("done, failed, expired, lost, held", "operator `forget`", "no create maybe sent with no remote task known", "(deleted)", "the row and its events (`forget_task`)"),
+    row("done, failed, expired, lost", "operator `forget`", "no create maybe sent with no remote task known", "(deleted)", "the row and its events (`forget_task`)"),
 ];
 
 /// The README's table: `decide`'s rows, then the changes made outside it.
@@ -73,4 +73,26 @@ pub fn render() -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_readme_shows_the_transition_table_as_the_code_has_it_and_no_more() {
+        let readme = include_str!("../../README.md");
+        let table = super::render();
+        let Some(at) = readme.find(&table) else {
+            panic!(
+                "README.md's transition table differs from the code's; it should read:\n{table}"
+            );
+        };
+        let after = readme[at + table.len()..]
+            .lines()
+            .next()
+            .unwrap_or_default();
+        assert!(
+            !after.starts_with('|'),
+            "README.md's table has rows the code has not: {after}"
+        );
+    }
 }

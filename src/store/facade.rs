@@ -107,7 +107,7 @@ delegate! {
     fn still_holds(&self, id: i64) -> Result<(), StoreError>;
     fn claim_upload(&self, id: i64, seen: i64, until: i64) -> Result<bool, StoreError>;
     fn rearm_orphaned_hooks(&self) -> Result<u64, StoreError>;
-    fn claim_due_tasks(&self, now: i64, limits: (i64, i64), settled_at: i64) -> Result<Vec<TaskRow>, StoreError>;
+    fn claim_due_tasks(&self, now: i64, limits: (i64, i64), settled: (i64, i64)) -> Result<Vec<TaskRow>, StoreError>;
     fn join_hosts(&self, id: &str, name: &str, pid: i64, lease_ms: i64) -> Result<(), StoreError>;
     fn renew_host_lease(&self, id: &str, lease_ms: i64) -> Result<bool, StoreError>;
     fn leave_hosts(&self, id: &str) -> Result<u64, StoreError>;

@@ -5,12 +5,15 @@
 //! with its own connection type, so both run on their native drivers. `facade` hands each call
 //! to the backend the database is.
 //!
-//! In `queries/`: reads in `reads`, the engine's changes in `transitions`, `progress` and
-//! `bulk`, the operators' in `operator` (one transaction per change, compare-and-set, with its
-//! event: the rule is in `events`), deliveries in `deliveries`, the refresh schedule in
-//! `refreshes`, object-storage deliveries in `uploads` and `upload_reads`, the hosts sharing
-//! the database and their leases in `hosts` and `leases`. Here: row shapes in `rows` and `records`, conditions in `condition`, the task
-//! states in `state`, the errors in `error`, the SQLite file on disk in `files`.
+//! In `queries/`: reads in `reads`; the engine's changes as the state machine decided them in
+//! `apply` (one statement per effect in `effects`, the task's attempts in `attempts`), intents
+//! and the "maybe sent" mark in `transitions`, batched polls in `bulk`; the operators' changes
+//! in `operator` (each one transaction, compare-and-set, with its event: the rule is in
+//! `events`); deliveries in `deliveries`, the refresh schedule in `refreshes`, object-storage
+//! deliveries in `uploads` and `upload_reads`, the hosts sharing the database and their leases
+//! in `hosts` and `leases`. Here: row shapes in `rows` and `records`, conditions in
+//! `condition`, the errors in `error`, the SQLite file on disk in `files`; the task phases are
+//! `lifecycle`'s.
 
 mod condition;
 mod error;

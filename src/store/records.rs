@@ -1,5 +1,6 @@
-//! The records the store's statements take and return beyond task and event rows (`rows`):
-//! the same for every backend, so the engine never knows which database it has.
+//! The records the store's statements take and return beyond task and event rows (`rows`),
+//! attempts included: the same for every backend, so the engine never knows which database it
+//! has.
 
 use super::{FileRecord, NewTask};
 
@@ -177,4 +178,21 @@ pub struct HostRow {
     pub db_now: i64,
     /// How many unfinished tasks carry this lease.
     pub leased: i64,
+}
+
+/// One attempt of a task: a remote task made, or maybe made (migration 0023).
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct AttemptRow {
+    pub id: i64,
+    pub task_id: i64,
+    /// When its create was marked "maybe sent" (Unix ms).
+    pub sent_at: i64,
+    /// Its `polling.deadline`, counted from that mark.
+    pub deadline_at: i64,
+    /// Its remote task, once known.
+    pub uuid: Option<String>,
+    pub ended_at: Option<i64>,
+    /// How it ended: `not sent`, `refused`, `no task found`, `resubmitted`, `failed`,
+    /// `expired`, `lost`, `delivered`, `no new version`, `abandoned by an operator`.
+    pub ended_as: Option<String>,
 }

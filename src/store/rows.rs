@@ -184,23 +184,6 @@ pub fn canonical_request(template: &str, parameters: &Parameters) -> String {
     Value::Object(request).to_string()
 }
 
-/// One attempt of a task: a remote task made, or maybe made (migration 0023).
-#[derive(Debug, Clone, FromRow, serde::Serialize)]
-pub struct AttemptRow {
-    pub id: i64,
-    pub task_id: i64,
-    /// When its create was marked "maybe sent" (Unix ms).
-    pub sent_at: i64,
-    /// Its `polling.deadline`, counted from that mark.
-    pub deadline_at: i64,
-    /// Its remote task, once known.
-    pub uuid: Option<String>,
-    pub ended_at: Option<i64>,
-    /// How it ended: `not sent`, `refused`, `no task found`, `resubmitted`, `failed`,
-    /// `expired`, `lost`, `delivered`, `no new version`, `abandoned by an operator`.
-    pub ended_as: Option<String>,
-}
-
 /// One entry of a task's history.
 #[derive(Debug, Clone, FromRow, serde::Serialize)]
 pub struct EventRow {

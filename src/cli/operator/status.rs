@@ -18,7 +18,7 @@ pub struct StatusArgs {
     /// Only this report's tasks.
     #[arg(long)]
     pub report: Option<String>,
-    /// Only tasks in this state (intent, creating, polling, downloading, done, failed, expired, lost).
+    /// Only tasks in this state (intent, creating, polling, downloading, done, failed, expired, lost, held).
     #[arg(long, value_parser = |s: &str| s.parse::<State>())]
     pub state: Option<State>,
     /// At most this many tasks, newest first.

@@ -45,7 +45,8 @@ pub(super) const BEGIN_DOWNLOADS: &str = if super::POSTGRES {
 };
 
 impl Store {
-    /// Records many polls in one transaction (see [`Store::record_poll`] for one). Returns how
+    /// Records many polls in one transaction (the bulk form of `apply`'s poll effect, the same
+    /// columns written; `lifecycle::decide` made each one). Returns how
     /// many rows another process had changed meanwhile, or another host had taken over (left
     /// as they are).
     pub async fn record_polls(&self, polls: &[PollUpdate], now: i64) -> Result<usize, StoreError> {
@@ -74,8 +75,8 @@ impl Store {
         Ok(ids.len() - updated.len())
     }
 
-    /// Moves many completed tasks to `downloading` in one transaction (see
-    /// [`Store::begin_download`] for one). Returns the ids moved (others were changed meanwhile,
+    /// Moves many completed tasks to `downloading` in one transaction (the bulk form of
+    /// `apply`'s download effect; `lifecycle::decide` made each one). Returns the ids moved (others were changed meanwhile,
     /// or taken over by another host).
     pub async fn begin_downloads(
         &self,

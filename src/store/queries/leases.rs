@@ -44,13 +44,16 @@ macro_rules! on_db_clock {
 pub(super) use on_db_clock;
 
 /// Claims (for lease ?3) the unfinished tasks due by ?1 that no live lease holds (none, or one
-/// that lapsed), at most ?2; a `creating` one is not reconciled before ?4 (see
-/// `claim_due_tasks`).
+/// that lapsed), at most ?2; a `creating` one is not reconciled before ?4 when its lease
+/// lapsed, ?5 when its host left cleanly (see `claim_due_tasks`).
 const CLAIM_DUE: &str = if super::POSTGRES {
     concat!(
         "UPDATE tasks SET lease_owner = $3, lease_token = lease_token + 1,
-            next_attempt_at = CASE WHEN state = 'creating'
-                THEN GREATEST(next_attempt_at, $4) ELSE next_attempt_at END
+            next_attempt_at = CASE
+                WHEN state = 'creating' AND lease_owner IS NOT NULL
+                    THEN GREATEST(next_attempt_at, $4)
+                WHEN state = 'creating' THEN GREATEST(next_attempt_at, $5)
+                ELSE next_attempt_at END
          WHERE id IN (SELECT t.id FROM tasks t
             WHERE t.state IN ('intent', 'creating', 'polling', 'downloading')
                 AND t.next_attempt_at <= $1
@@ -66,8 +69,11 @@ const CLAIM_DUE: &str = if super::POSTGRES {
 } else {
     concat!(
         "UPDATE tasks SET lease_owner = $3, lease_token = lease_token + 1,
-            next_attempt_at = CASE WHEN state = 'creating'
-                THEN MAX(next_attempt_at, $4) ELSE next_attempt_at END
+            next_attempt_at = CASE
+                WHEN state = 'creating' AND lease_owner IS NOT NULL
+                    THEN MAX(next_attempt_at, $4)
+                WHEN state = 'creating' THEN MAX(next_attempt_at, $5)
+                ELSE next_attempt_at END
          WHERE id IN (SELECT t.id FROM tasks t
             WHERE t.state IN ('intent', 'creating', 'polling', 'downloading')
                 AND t.next_attempt_at <= $1
@@ -82,13 +88,13 @@ const CLAIM_DUE: &str = if super::POSTGRES {
     )
 };
 
-/// The unfinished tasks due by ?1 that lease ?3 holds already, at most ?2 (?4 unused: the
-/// claim's parameters).
+/// The unfinished tasks due by ?1 that lease ?3 holds already, at most ?2 (?4 and ?5 unused:
+/// the claim's parameters).
 const DUE_HELD: &str = if super::POSTGRES {
     concat!(
         "SELECT ",
         super::reads::task_columns!(),
-        " FROM tasks WHERE lease_owner = $3 AND $4::bigint IS NOT NULL
+        " FROM tasks WHERE lease_owner = $3 AND $4::bigint IS NOT NULL AND $5::bigint IS NOT NULL
             AND state IN ('intent', 'creating', 'polling', 'downloading') AND next_attempt_at <= $1
          ORDER BY next_attempt_at, id LIMIT $2"
     )
@@ -96,7 +102,7 @@ const DUE_HELD: &str = if super::POSTGRES {
     concat!(
         "SELECT ",
         super::reads::task_columns!(),
-        " FROM tasks WHERE lease_owner = $3 AND $4 IS NOT NULL
+        " FROM tasks WHERE lease_owner = $3 AND $4 IS NOT NULL AND $5 IS NOT NULL
             AND state IN ('intent', 'creating', 'polling', 'downloading') AND next_attempt_at <= $1
          ORDER BY next_attempt_at, id LIMIT $2"
     )
@@ -127,16 +133,18 @@ impl Store {
     /// The unfinished tasks due by `now`, most overdue first: with a lease, those it holds
     /// already (at most `limit`) and at most `new` more that no live lease holds, claimed for it
     /// (fewer new ones than `limit` let hosts stepping in turn share the unclaimed work); without
-    /// one (one host), simply the first `limit` due. A `creating` task taken over from a lapsed
-    /// lease is not reconciled before `settled_at` (now + `create_settle` + one lease, see
-    /// `Engine::work_due`): its create may have been sent until that lease lapsed, or later by
-    /// a holder that was stalled, and a backend may commit it late, as after a create that
-    /// timed out on one host; it is claimed, not returned, until then.
+    /// one (one host), simply the first `limit` due. A `creating` task taken over is not
+    /// reconciled before `settled.0` when its lease lapsed (now + `create_settle` + one lease,
+    /// see `Engine::work_due`: its create may have been sent until that lease lapsed, or later
+    /// by a holder that was stalled), nor before `settled.1` when its host left cleanly (now +
+    /// `create_settle`: every create of a host that left had ended); a backend may commit a
+    /// create late, as after one that timed out on one host. It is claimed, not returned, until
+    /// then.
     pub async fn claim_due_tasks(
         &self,
         now: i64,
         (limit, new): (i64, i64),
-        settled_at: i64,
+        (lapsed, left): (i64, i64),
     ) -> Result<Vec<TaskRow>, StoreError> {
         let Some(me) = self.holder() else {
             return self.due_tasks(now, limit).await;
@@ -147,7 +155,8 @@ impl Store {
                 .bind(now)
                 .bind(limit)
                 .bind(me.id.as_ref())
-                .bind(settled_at)
+                .bind(lapsed)
+                .bind(left)
                 .fetch_all(&self.pool)
                 .await?;
             rows.extend(typed(raw)?);

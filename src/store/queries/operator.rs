@@ -83,7 +83,7 @@ impl Store {
     /// unsearched: a second remote task): false then.
     pub async fn forget_task(&self, id: i64) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "DELETE FROM tasks WHERE id = $1 AND state IN ('done', 'failed', 'expired', 'lost', 'held')
+            "DELETE FROM tasks WHERE id = $1 AND state IN ('done', 'failed', 'expired', 'lost')
                 AND NOT (uuid IS NULL AND intent_at IS NOT NULL)",
         )
         .bind(id)

@@ -1,7 +1,7 @@
 //! The evidence a downloaded body that failed verification leaves: the sha256 of the last
 //! rejected body of the current remote task, read back and recorded with the re-download. A
 //! second rejection with the same sha256 resubmits the period as a new remote task (the remote
-//! file is bad: `progress`'s resubmission, which clears the evidence); a first one, or one with
+//! file is bad: a resubmission, which clears the evidence); a first one, or one with
 //! different bytes, is downloaded again. Each change follows the rule of `events`.
 
 use super::{Store, StoreError};

@@ -60,6 +60,11 @@ async fn a_task_whose_echo_drops_a_parameter_holds_its_period_for_an_operator() 
         Some(1),
         "still held, still not delivered"
     );
+    assert!(
+        stderr(&again).contains("failed=1"),
+        "the held period is the failure counted: {}",
+        stderr(&again)
+    );
     assert_eq!(creates(&h), 1, "a held period is left to its operator");
 
     // The operator has looked in Gcore's portal and asks for a new task.

@@ -82,6 +82,7 @@ conformance! {
     a_create_is_marked_only_under_a_lease_that_outlives_its_deadline,
     a_hook_a_dead_host_left_running_is_armed_again,
     a_create_taken_over_from_a_lapsed_lease_waits_out_the_settle_again,
+    a_create_left_by_a_host_that_stopped_cleanly_waits_only_the_settle,
     a_host_back_under_a_new_lease_is_fenced_from_the_task_another_took,
     a_manifest_is_put_once_per_rewrite_the_later_superseding_and_holds_no_hook,
     each_remote_task_of_a_period_is_one_attempt_row_ended_by_the_change_that_ends_it,

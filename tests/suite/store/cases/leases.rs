@@ -10,7 +10,7 @@ use gcore_reportd::store::{Lease, PollUpdate, Store, StoreError};
 use super::{deliver, downloading, period};
 
 /// A second handle on `store`'s database, joined as host `id` with a lease of `lease_ms`.
-async fn host(store: &Store, id: &str, lease_ms: i64, create_margin_ms: i64) -> Store {
+pub(super) async fn host(store: &Store, id: &str, lease_ms: i64, create_margin_ms: i64) -> Store {
     let host = store.with_own_lease();
     host.join_hosts(id, &format!("machine-{id}"), 1, lease_ms)
         .await
@@ -30,8 +30,8 @@ pub async fn hosts_claiming_at_once_take_different_tasks(store: &Store) {
     let news: Vec<_> = (1..=10).map(|c| period(c, 0)).collect();
     store.insert_intents(&news, 1_000).await.expect("intents");
     let (ta, tb) = tokio::join!(
-        a.claim_due_tasks(1_000, (6, 6), 0),
-        b.claim_due_tasks(1_000, (6, 6), 0)
+        a.claim_due_tasks(1_000, (6, 6), (0, 0)),
+        b.claim_due_tasks(1_000, (6, 6), (0, 0))
     );
     let (ta, tb) = (ta.expect("a claims"), tb.expect("b claims"));
     let mut all: Vec<i64> = ta.iter().chain(&tb).map(|t| t.id).collect();
@@ -40,7 +40,7 @@ pub async fn hosts_claiming_at_once_take_different_tasks(store: &Store) {
     assert_eq!((ta.len() + tb.len(), all.len()), (10, 10), "{ta:?} {tb:?}");
     // Each host claims its own again, never the other's live ones.
     let again = a
-        .claim_due_tasks(1_000, (100, 100), 0)
+        .claim_due_tasks(1_000, (100, 100), (0, 0))
         .await
         .expect("again");
     let mine: Vec<i64> = ta.iter().map(|t| t.id).collect();
@@ -59,7 +59,7 @@ pub async fn a_host_whose_lease_was_taken_over_changes_nothing(store: &Store) {
         .expect("insert")
         .expect("new");
     assert_eq!(
-        a.claim_due_tasks(1_000, (10, 10), 0)
+        a.claim_due_tasks(1_000, (10, 10), (0, 0))
             .await
             .expect("claim")
             .len(),
@@ -75,7 +75,10 @@ pub async fn a_host_whose_lease_was_taken_over_changes_nothing(store: &Store) {
     store.end_host_lease("a").await.expect("backdate");
     let b = host(store, "b", 60_000, 0).await;
     assert_eq!(
-        b.claim_due_tasks(1_001, (10, 10), 0).await.expect("claim")[0].id,
+        b.claim_due_tasks(1_001, (10, 10), (0, 0))
+            .await
+            .expect("claim")[0]
+            .id,
         id
     );
     let remote = ("5f0c0000-0000-4000-8000-000000000001", 1_000);
@@ -133,7 +136,9 @@ pub async fn a_lapsed_lease_writes_nothing_even_before_another_host_takes_over(s
         .await
         .expect("insert")
         .expect("new");
-    a.claim_due_tasks(1_000, (10, 10), 0).await.expect("claim");
+    a.claim_due_tasks(1_000, (10, 10), (0, 0))
+        .await
+        .expect("claim");
     store.end_host_lease("a").await.expect("backdate");
     assert!(a
         .begin_creates(&[id], 0, 60_000, 1_001)
@@ -159,7 +164,9 @@ pub async fn a_create_is_marked_only_under_a_lease_that_outlives_its_deadline(st
         .await
         .expect("insert")
         .expect("new");
-    a.claim_due_tasks(1_000, (10, 10), 0).await.expect("claim");
+    a.claim_due_tasks(1_000, (10, 10), (0, 0))
+        .await
+        .expect("claim");
     assert!(a
         .begin_creates(&[id], 0, 60_000, 1_001)
         .await
@@ -190,43 +197,6 @@ pub async fn a_hook_a_dead_host_left_running_is_armed_again(store: &Store) {
     assert!(b.claim_hook(id).await.expect("b runs it"));
 }
 
-pub async fn a_create_taken_over_from_a_lapsed_lease_waits_out_the_settle_again(store: &Store) {
-    let a = host(store, "a", 60_000, 0).await;
-    let id = store
-        .insert_intent(&period(1, 0), 1_000)
-        .await
-        .expect("insert")
-        .expect("new");
-    a.claim_due_tasks(1_000, (10, 10), 0).await.expect("claim");
-    assert_eq!(
-        a.begin_creates(&[id], 0, 60_000, 1_000)
-            .await
-            .expect("mark"),
-        [id]
-    );
-    store.end_host_lease("a").await.expect("a stalls");
-    // Its create may have left until its lease lapsed: b takes the task, not yet to reconcile.
-    let b = host(store, "b", 60_000, 0).await;
-    let taken = b
-        .claim_due_tasks(5_000, (10, 10), 35_000)
-        .await
-        .expect("claim");
-    assert!(taken.is_empty(), "{taken:?}");
-    let task = store.task(id).await.expect("read").expect("row");
-    assert_eq!(task.next_attempt_at, 35_000);
-    let c = host(store, "c", 60_000, 0).await;
-    assert!(c
-        .claim_due_tasks(40_000, (10, 10), 0)
-        .await
-        .expect("c")
-        .is_empty());
-    let due = b
-        .claim_due_tasks(35_000, (10, 10), 99_000)
-        .await
-        .expect("b");
-    assert_eq!(due.iter().map(|t| t.id).collect::<Vec<_>>(), [id]);
-}
-
 pub async fn a_host_back_under_a_new_lease_is_fenced_from_the_task_another_took(store: &Store) {
     let a = host(store, "a", 60_000, 0).await;
     let id = store
@@ -234,10 +204,12 @@ pub async fn a_host_back_under_a_new_lease_is_fenced_from_the_task_another_took(
         .await
         .expect("insert")
         .expect("new");
-    a.claim_due_tasks(1_000, (10, 10), 0).await.expect("claim");
+    a.claim_due_tasks(1_000, (10, 10), (0, 0))
+        .await
+        .expect("claim");
     store.end_host_lease("a").await.expect("a stalls");
     let b = host(store, "b", 60_000, 0).await;
-    b.claim_due_tasks(1_001, (10, 10), 0)
+    b.claim_due_tasks(1_001, (10, 10), (0, 0))
         .await
         .expect("b claims");
     // a wakes and joins again under a new id: live, but the task is b's.

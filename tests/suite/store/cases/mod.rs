@@ -5,10 +5,11 @@
 mod attempts;
 mod changes;
 mod clients;
-mod leases;
+pub(super) mod leases;
 mod ledger;
 mod manifest_uploads;
 mod more;
+mod takeover;
 mod uploads;
 
 pub use attempts::*;
@@ -18,6 +19,7 @@ pub use leases::*;
 pub use ledger::*;
 pub use manifest_uploads::*;
 pub use more::*;
+pub use takeover::*;
 pub use uploads::*;
 
 use crate::common::moves;
