@@ -25,7 +25,7 @@ impl Engine {
         task: &TaskRow,
         seen: Observation,
     ) -> Result<Change, EngineError> {
-        let budget = self.budget(task).await?;
+        let budget = self.budget(task, seen.spends_attempts()).await?;
         Ok(lifecycle::decide(task.state, seen, &budget, self.now())?)
     }
 
@@ -55,9 +55,14 @@ impl Engine {
         Ok(())
     }
 
-    /// The task's attempts and the report's settings that bound them.
-    async fn budget(&self, task: &TaskRow) -> Result<Budget, EngineError> {
-        let settings = self.settings(task).await?;
+    /// The task's attempts and the report's settings that bound them. Only an observation that
+    /// may spend an attempt reads them (from the database, for a report removed from the
+    /// config): a batch of polls reads none.
+    async fn budget(&self, task: &TaskRow, spends: bool) -> Result<Budget, EngineError> {
+        let settings = match spends {
+            true => self.settings(task).await?,
+            false => super::carry::TaskSettings::DEFAULT,
+        };
         let on_failure = self
             .report_config(task)
             .is_some_and(|r| !r.on_failure.is_empty());

@@ -8,6 +8,8 @@
 mod change;
 mod decide;
 #[cfg(test)]
+mod decide_cases;
+#[cfg(test)]
 mod decide_tests;
 mod observation;
 mod phase;

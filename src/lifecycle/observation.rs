@@ -67,6 +67,17 @@ pub enum Observation {
 }
 
 impl Observation {
+    /// Whether the decision may spend or count an attempt (`Budget::max_attempts`,
+    /// `Budget::resubmit_lost`); the others need only `Budget::on_failure`.
+    pub fn spends_attempts(&self) -> bool {
+        matches!(
+            self,
+            Observation::RemoteEnded { .. }
+                | Observation::NotFound { .. }
+                | Observation::Rejected { .. }
+        )
+    }
+
     /// The observation's name, as the README's transition table writes it.
     pub fn name(&self) -> &'static str {
         match self {

@@ -25,10 +25,20 @@ macro_rules! db_now {
 pub(super) use db_now;
 
 /// A statement that differs between the backends only in the database's clock: its parts,
-/// `NOW` standing for [`db_now`] in the backend's dialect.
+/// `NOW` standing for [`db_now`] in the backend's dialect, `SKIP_LOCKED` for PostgreSQL's row
+/// locks on a claim (SQLite's writer holds the whole database), `COLUMNS` for a task row's.
 macro_rules! on_db_clock {
     (@$dialect:ident NOW) => {
         db_now!($dialect)
+    };
+    (@postgres SKIP_LOCKED) => {
+        " FOR UPDATE SKIP LOCKED"
+    };
+    (@sqlite SKIP_LOCKED) => {
+        ""
+    };
+    (@$dialect:ident COLUMNS) => {
+        super::reads::task_columns!()
     };
     (@$dialect:ident $text:literal) => {
         $text
@@ -46,67 +56,37 @@ pub(super) use on_db_clock;
 /// Claims (for lease ?3) the unfinished tasks due by ?1 that no live lease holds (none, or one
 /// that lapsed), at most ?2; a `creating` one is not reconciled before ?4 when its lease
 /// lapsed, ?5 when its host left cleanly (see `claim_due_tasks`).
-const CLAIM_DUE: &str = if super::POSTGRES {
-    concat!(
-        "UPDATE tasks SET lease_owner = $3, lease_token = lease_token + 1,
-            next_attempt_at = CASE
-                WHEN state = 'creating' AND lease_owner IS NOT NULL
-                    THEN GREATEST(next_attempt_at, $4)
-                WHEN state = 'creating' THEN GREATEST(next_attempt_at, $5)
-                ELSE next_attempt_at END
-         WHERE id IN (SELECT t.id FROM tasks t
-            WHERE t.state IN ('intent', 'creating', 'polling', 'downloading')
-                AND t.next_attempt_at <= $1
-                AND (t.lease_owner IS NULL OR (t.lease_owner <> $3 AND NOT EXISTS (
-                    SELECT 1 FROM hosts h WHERE h.id = t.lease_owner
-                        AND h.lease_until > ",
-        db_now!(postgres),
-        ")))
-            ORDER BY t.next_attempt_at, t.id LIMIT $2 FOR UPDATE SKIP LOCKED)
-         RETURNING ",
-        super::reads::task_columns!()
-    )
-} else {
-    concat!(
-        "UPDATE tasks SET lease_owner = $3, lease_token = lease_token + 1,
-            next_attempt_at = CASE
-                WHEN state = 'creating' AND lease_owner IS NOT NULL
-                    THEN MAX(next_attempt_at, $4)
-                WHEN state = 'creating' THEN MAX(next_attempt_at, $5)
-                ELSE next_attempt_at END
-         WHERE id IN (SELECT t.id FROM tasks t
-            WHERE t.state IN ('intent', 'creating', 'polling', 'downloading')
-                AND t.next_attempt_at <= $1
-                AND (t.lease_owner IS NULL OR (t.lease_owner <> $3 AND NOT EXISTS (
-                    SELECT 1 FROM hosts h WHERE h.id = t.lease_owner
-                        AND h.lease_until > ",
-        db_now!(sqlite),
-        ")))
-            ORDER BY t.next_attempt_at, t.id LIMIT $2)
-         RETURNING ",
-        super::reads::task_columns!()
-    )
-};
+const CLAIM_DUE: &str = on_db_clock!(
+    "UPDATE tasks SET lease_owner = $3, lease_token = lease_token + 1,
+        next_attempt_at = CASE
+            WHEN state <> 'creating' THEN next_attempt_at
+            WHEN lease_owner IS NOT NULL AND next_attempt_at < $4 THEN $4
+            WHEN lease_owner IS NULL AND next_attempt_at < $5 THEN $5
+            ELSE next_attempt_at END
+     WHERE id IN (SELECT t.id FROM tasks t
+        WHERE t.state IN ('intent', 'creating', 'polling', 'downloading')
+            AND t.next_attempt_at <= $1
+            AND (t.lease_owner IS NULL OR (t.lease_owner <> $3 AND NOT EXISTS (
+                SELECT 1 FROM hosts h WHERE h.id = t.lease_owner AND h.lease_until > ",
+    NOW,
+    ")))
+        ORDER BY t.next_attempt_at, t.id LIMIT $2",
+    SKIP_LOCKED,
+    ")
+     RETURNING ",
+    COLUMNS,
+);
 
 /// The unfinished tasks due by ?1 that lease ?3 holds already, at most ?2 (?4 and ?5 unused:
-/// the claim's parameters).
-const DUE_HELD: &str = if super::POSTGRES {
-    concat!(
-        "SELECT ",
-        super::reads::task_columns!(),
-        " FROM tasks WHERE lease_owner = $3 AND $4::bigint IS NOT NULL AND $5::bigint IS NOT NULL
-            AND state IN ('intent', 'creating', 'polling', 'downloading') AND next_attempt_at <= $1
-         ORDER BY next_attempt_at, id LIMIT $2"
-    )
-} else {
-    concat!(
-        "SELECT ",
-        super::reads::task_columns!(),
-        " FROM tasks WHERE lease_owner = $3 AND $4 IS NOT NULL AND $5 IS NOT NULL
-            AND state IN ('intent', 'creating', 'polling', 'downloading') AND next_attempt_at <= $1
-         ORDER BY next_attempt_at, id LIMIT $2"
-    )
-};
+/// the claim's parameters, typed so that PostgreSQL accepts them).
+const DUE_HELD: &str = concat!(
+    "SELECT ",
+    super::reads::task_columns!(),
+    " FROM tasks WHERE lease_owner = $3
+        AND CAST($4 AS BIGINT) IS NOT NULL AND CAST($5 AS BIGINT) IS NOT NULL
+        AND state IN ('intent', 'creating', 'polling', 'downloading') AND next_attempt_at <= $1
+     ORDER BY next_attempt_at, id LIMIT $2"
+);
 
 /// Of the tasks ?1 (an id array), those carrying lease ?2 while it is live for ?3 ms more,
 /// locked (PostgreSQL) until the transaction ends.

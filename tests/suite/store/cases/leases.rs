@@ -22,6 +22,20 @@ pub(super) async fn host(store: &Store, id: &str, lease_ms: i64, create_margin_m
     host
 }
 
+/// Host "a" (a 60 s lease) with period 1's task recorded at 1,000 and claimed by it.
+pub(super) async fn claimed_by_a(store: &Store) -> (Store, i64) {
+    let a = host(store, "a", 60_000, 0).await;
+    let id = store
+        .insert_intent(&period(1, 0), 1_000)
+        .await
+        .expect("insert")
+        .expect("new");
+    a.claim_due_tasks(1_000, (10, 10), (0, 0))
+        .await
+        .expect("claim");
+    (a, id)
+}
+
 pub async fn hosts_claiming_at_once_take_different_tasks(store: &Store) {
     let (a, b) = (
         host(store, "a", 60_000, 0).await,
@@ -130,15 +144,7 @@ pub async fn a_host_whose_lease_was_taken_over_changes_nothing(store: &Store) {
 }
 
 pub async fn a_lapsed_lease_writes_nothing_even_before_another_host_takes_over(store: &Store) {
-    let a = host(store, "a", 60_000, 0).await;
-    let id = store
-        .insert_intent(&period(1, 0), 1_000)
-        .await
-        .expect("insert")
-        .expect("new");
-    a.claim_due_tasks(1_000, (10, 10), (0, 0))
-        .await
-        .expect("claim");
+    let (a, id) = claimed_by_a(store).await;
     store.end_host_lease("a").await.expect("backdate");
     assert!(a
         .begin_creates(&[id], 0, 60_000, 1_001)
@@ -198,15 +204,7 @@ pub async fn a_hook_a_dead_host_left_running_is_armed_again(store: &Store) {
 }
 
 pub async fn a_host_back_under_a_new_lease_is_fenced_from_the_task_another_took(store: &Store) {
-    let a = host(store, "a", 60_000, 0).await;
-    let id = store
-        .insert_intent(&period(1, 0), 1_000)
-        .await
-        .expect("insert")
-        .expect("new");
-    a.claim_due_tasks(1_000, (10, 10), (0, 0))
-        .await
-        .expect("claim");
+    let (a, id) = claimed_by_a(store).await;
     store.end_host_lease("a").await.expect("a stalls");
     let b = host(store, "b", 60_000, 0).await;
     b.claim_due_tasks(1_001, (10, 10), (0, 0))

@@ -2,20 +2,11 @@
 //! the claim, longer when the earlier holder's lease lapsed (it may have been stalled with a
 //! create about to leave) than when that host left cleanly (every create of it had ended).
 
-use super::leases::host;
-use super::period;
+use super::leases::{claimed_by_a, host};
 use gcore_reportd::store::Store;
 
 pub async fn a_create_taken_over_from_a_lapsed_lease_waits_out_the_settle_again(store: &Store) {
-    let a = host(store, "a", 60_000, 0).await;
-    let id = store
-        .insert_intent(&period(1, 0), 1_000)
-        .await
-        .expect("insert")
-        .expect("new");
-    a.claim_due_tasks(1_000, (10, 10), (0, 0))
-        .await
-        .expect("claim");
+    let (a, id) = claimed_by_a(store).await;
     assert_eq!(
         a.begin_creates(&[id], 0, 60_000, 1_000)
             .await
@@ -46,15 +37,7 @@ pub async fn a_create_taken_over_from_a_lapsed_lease_waits_out_the_settle_again(
 }
 
 pub async fn a_create_left_by_a_host_that_stopped_cleanly_waits_only_the_settle(store: &Store) {
-    let a = host(store, "a", 60_000, 0).await;
-    let id = store
-        .insert_intent(&period(1, 0), 1_000)
-        .await
-        .expect("insert")
-        .expect("new");
-    a.claim_due_tasks(1_000, (10, 10), (0, 0))
-        .await
-        .expect("claim");
+    let (a, id) = claimed_by_a(store).await;
     a.begin_creates(&[id], 0, 60_000, 1_000)
         .await
         .expect("mark");
