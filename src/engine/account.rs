@@ -7,7 +7,8 @@
 
 use std::sync::atomic::Ordering;
 
-use super::{Engine, EngineError};
+use super::parts::Remote;
+use super::EngineError;
 use crate::api::{ApiError, ErrorClass, FileTask, ListQuery, Listed};
 use crate::store::{ConditionKind, NewCondition};
 
@@ -28,14 +29,14 @@ enum Seen {
     Other(Option<i64>),
 }
 
-impl Engine {
+impl Remote {
     /// At start: refuses a key that is another account's than the database's.
     pub(super) async fn check_account(&self) -> Result<(), EngineError> {
         // A refused key or a pause the API asked for holds back every request, this one too;
         // the check before a 404 is believed still applies.
-        let now = self.now();
+        let now = self.shared.now();
         for kind in [ConditionKind::AuthBlocked, ConditionKind::ApiPaused] {
-            let condition = self.store.condition(kind).await?;
+            let condition = self.shared.store.condition(kind).await?;
             if condition
                 .and_then(|c| c.until_at)
                 .is_some_and(|until| until > now)
@@ -45,9 +46,13 @@ impl Engine {
         }
         match self.seen_account(true).await? {
             Some(Seen::Ours) => {
-                let recorded = self.store.condition(ConditionKind::WrongAccount).await?;
+                let recorded = self
+                    .shared
+                    .store
+                    .condition(ConditionKind::WrongAccount)
+                    .await?;
                 if let Some(wrong) = recorded {
-                    self.store.clear_condition(&wrong).await?;
+                    self.shared.store.clear_condition(&wrong).await?;
                 }
                 Ok(())
             }
@@ -59,12 +64,12 @@ impl Engine {
     }
 
     /// After a reload that brought a new key: whether it is the database's account's. The
-    /// gates of [`Engine::check_account`] do not apply: a recorded refusal was the old key's.
+    /// gates of [`Remote::check_account`] do not apply: a recorded refusal was the old key's.
     /// Another account's key refuses the reload as a whole (the previous key and configuration
     /// keep working; nothing is created in the other account). While the API asks to wait, or
     /// when it does not answer, the check is left for later and the reload waits with it.
     pub(super) async fn check_new_key(&self) -> Result<KeyCheck, EngineError> {
-        if self.api_pause(self.now()).await?.is_some() {
+        if self.api_pause(self.shared.now()).await?.is_some() {
             return Ok(KeyCheck::Later);
         }
         match self.seen_account(true).await? {
@@ -98,7 +103,12 @@ impl Engine {
             return Ok(());
         };
         let known = match self.account.load(Ordering::Relaxed) {
-            0 => self.store.remember_account(client_id, self.now()).await?,
+            0 => {
+                self.shared
+                    .store
+                    .remember_account(client_id, self.shared.now())
+                    .await?
+            }
             known => known,
         };
         self.account.store(known, Ordering::Relaxed);
@@ -115,12 +125,12 @@ impl Engine {
     /// at start (`strict`) it is refused when the task it does not know is unfinished (such a
     /// task must exist); before a 404 is believed it is given the benefit of the doubt.
     async fn seen_account(&self, strict: bool) -> Result<Option<Seen>, EngineError> {
-        let Some(known) = self.store.account().await? else {
+        let Some(known) = self.shared.store.account().await? else {
             self.learn_account().await?;
             return Ok(Some(Seen::Ours));
         };
         self.account.store(known, Ordering::Relaxed);
-        let unknown_active = match self.store.newest_remote_uuid().await? {
+        let unknown_active = match self.shared.store.newest_remote_uuid().await? {
             None => false,
             Some((uuid, active)) => match self.client.retrieve(&uuid).await {
                 Ok(task) => return Ok(Some(compare(known, task.client_id))),
@@ -154,7 +164,7 @@ impl Engine {
     /// A database from before accounts were remembered learns its account from its newest
     /// tracked task, if the API still has it.
     async fn learn_account(&self) -> Result<(), EngineError> {
-        let Some((uuid, _)) = self.store.newest_remote_uuid().await? else {
+        let Some((uuid, _)) = self.shared.store.newest_remote_uuid().await? else {
             return Ok(());
         };
         match self.client.retrieve(&uuid).await {
@@ -175,8 +185,9 @@ impl Engine {
             reason: &reason,
             ..NewCondition::default()
         };
-        self.store
-            .record_condition(ConditionKind::WrongAccount, &wrong, self.now())
+        self.shared
+            .store
+            .record_condition(ConditionKind::WrongAccount, &wrong, self.shared.now())
             .await?;
         Err(err)
     }

@@ -5,7 +5,8 @@
 //! API is called again at once. `run --once` cannot wait out the interval, so it stops (exit 75,
 //! its periods still waiting) and its tasks resume at the next run.
 
-use super::{Engine, EngineError};
+use super::parts::Remote;
+use super::EngineError;
 use crate::api::ApiError;
 use crate::clock::after;
 use crate::store::{ConditionKind, NewCondition};
@@ -17,21 +18,26 @@ pub struct AuthRefusal {
     pub message: String,
 }
 
-impl Engine {
+impl Remote {
     /// The refusal in force at `now`, if any. One recorded for another key no longer holds:
     /// it is cleared (unless renewed meanwhile).
     pub(super) async fn auth_refusal(&self, now: i64) -> Result<Option<AuthRefusal>, EngineError> {
-        let Some(refusal) = self.store.condition(ConditionKind::AuthBlocked).await? else {
+        let Some(refusal) = self
+            .shared
+            .store
+            .condition(ConditionKind::AuthBlocked)
+            .await?
+        else {
             return Ok(None);
         };
-        let current = self.config.api.key.fingerprint();
+        let current = self.shared.config.api.key.fingerprint();
         // A refusal recorded without a fingerprint holds whatever the key. One renewed since it
         // was read (by this key, or the old one) is not cleared: it is read again next step.
         let replaced = refusal
             .key_fingerprint
             .as_ref()
             .is_some_and(|refused| *refused != current);
-        if replaced && self.store.clear_condition(&refusal).await? {
+        if replaced && self.shared.store.clear_condition(&refusal).await? {
             tracing::info!(
                 "the API key was replaced since the API refused it: calling the API again"
             );
@@ -54,19 +60,20 @@ impl Engine {
     /// Records a credentials refusal, with the refused key's fingerprint (never the key);
     /// logs it once per interval.
     pub(super) async fn credentials_refused(&self, err: &ApiError) -> Result<(), EngineError> {
-        let now = self.now();
+        let now = self.shared.now();
         if self.auth_refusal(now).await?.is_some() {
             return Ok(());
         }
-        let interval = self.config.api.auth_retry_interval;
-        let fingerprint = self.config.api.key.fingerprint();
+        let interval = self.shared.config.api.auth_retry_interval;
+        let fingerprint = self.shared.config.api.key.fingerprint();
         let reason = err.to_string();
         let refusal = NewCondition {
             reason: &reason,
             until_at: Some(after(now, interval)),
             key_fingerprint: Some(&fingerprint),
         };
-        self.store
+        self.shared
+            .store
             .record_condition(ConditionKind::AuthBlocked, &refusal, now)
             .await?;
         tracing::error!(
@@ -80,10 +87,14 @@ impl Engine {
     /// After a step in which nobody re-recorded a refusal, an expired one is cleared; one
     /// renewed meanwhile stays.
     pub(super) async fn clear_expired_auth_block(&self, now: i64) -> Result<(), EngineError> {
-        let refusal = self.store.condition(ConditionKind::AuthBlocked).await?;
+        let refusal = self
+            .shared
+            .store
+            .condition(ConditionKind::AuthBlocked)
+            .await?;
         if let Some(refusal) = refusal {
             if refusal.until_at.is_none_or(|until| until <= now)
-                && self.store.clear_condition(&refusal).await?
+                && self.shared.store.clear_condition(&refusal).await?
             {
                 tracing::info!("the API accepts the credentials again");
             }

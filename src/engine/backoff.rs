@@ -1,13 +1,14 @@
 //! How long to wait before looking at a task again. Polls grow from `initial_interval` by
 //! `multiplier` up to `max_interval`, with jitter so thousands of tasks do not poll in step;
 //! retries after errors use full jitter, and never undercut a server's `Retry-After`; a task
-//! rescheduled after a failed try (`Engine::retry_later`).
+//! rescheduled after a failed try (`Ledger::retry_later`).
 
 use std::time::Duration;
 
 use rand::Rng;
 
-use super::{Engine, EngineError};
+use super::parts::Ledger;
+use super::EngineError;
 use crate::api::{ApiError, ErrorClass};
 use crate::clock::after;
 use crate::config::PollingConfig;
@@ -46,7 +47,7 @@ pub fn resubmit_delay(polling: &PollingConfig, attempt: i64) -> Duration {
     curve(polling, attempt)
 }
 
-impl Engine {
+impl Ledger {
     /// Reschedules after a failed try: transient errors back off (never undercutting
     /// `Retry-After`). A credentials error also suspends every API call for
     /// `api.auth_retry_interval` (see `auth`), which holds the task back with all the others.
@@ -61,10 +62,10 @@ impl Engine {
             return Ok(());
         }
         if err.class() == ErrorClass::Credentials {
-            self.credentials_refused(err).await?;
+            self.remote.credentials_refused(err).await?;
         }
         let delay = retry_delay(
-            &self.config.polling,
+            &self.shared.config.polling,
             task.backoff_step + 1,
             err.retry_after(),
         );
@@ -79,7 +80,7 @@ impl Engine {
         message: &str,
     ) -> Result<(), EngineError> {
         tracing::warn!(error = %message, retry_in = %humantime::format_duration(delay), "will retry");
-        let retry_at = after(self.now(), delay);
+        let retry_at = after(self.shared.now(), delay);
         let message = message.to_string();
         self.observe(task, Observation::Fault { message, retry_at })
             .await?;

@@ -7,7 +7,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{Engine, EngineError};
+use super::parts::Polls;
+use super::EngineError;
 use crate::api::{FileTask, ListQuery, TaskStatus};
 use crate::clock::ms;
 use crate::crashpoint;
@@ -19,7 +20,7 @@ const BATCH_THRESHOLD: usize = 8;
 /// Slack around the server's creation times (its timestamps may be rounded).
 const SLACK_MS: i64 = 2_000;
 
-impl Engine {
+impl Polls {
     /// Remote states of the due polling tasks, by uuid, when batching pays; empty otherwise
     /// (or when the list fails: the tasks are then polled one by one).
     pub(super) async fn batch_statuses(&self, tasks: &[TaskRow]) -> HashMap<String, FileTask> {
@@ -30,9 +31,10 @@ impl Engine {
         if polling.len() <= BATCH_THRESHOLD {
             return HashMap::new();
         }
-        let query = window(&polling, ms(self.config.api.clock_skew));
+        let query = window(&polling, ms(self.shared.config.api.clock_skew));
         let wanted: HashSet<&str> = polling.iter().filter_map(|t| t.uuid.as_deref()).collect();
         let listed = self
+            .scanner
             .scan(&query, |r| wanted.contains(r.uuid.as_str()))
             .await;
         match listed {
@@ -67,7 +69,7 @@ impl Engine {
         tasks: Vec<TaskRow>,
         mut statuses: HashMap<String, FileTask>,
     ) -> Result<Vec<(TaskRow, Option<FileTask>)>, EngineError> {
-        let now = self.now();
+        let now = self.shared.now();
         let (mut running, mut completed, mut work) = (Vec::new(), Vec::new(), Vec::new());
         for mut task in tasks {
             let remote = task.uuid.as_deref().and_then(|u| statuses.remove(u));
@@ -76,7 +78,7 @@ impl Engine {
                 continue;
             };
             if now > task.deadline_at {
-                work.push((task, Some(remote))); // its last look, see `Engine::at_deadline`
+                work.push((task, Some(remote))); // its last look, see `Polls::at_deadline`
                 continue;
             }
             let span = super::task_span(&task);
@@ -87,6 +89,7 @@ impl Engine {
                     span.in_scope(|| tracing::info!("remote task completed"));
                     let status = remote.status.as_str().to_string();
                     let change = self
+                        .ledger
                         .decide(&task, Observation::Completed { status })
                         .await?;
                     completed.push(task.id);
@@ -97,14 +100,15 @@ impl Engine {
                 TaskStatus::Failed | TaskStatus::Cancelled => work.push((task, Some(remote))),
                 status => {
                     let seen = span.in_scope(|| self.still_running(&task, status, now));
-                    let change = self.decide(&task, seen).await?;
+                    let change = self.ledger.decide(&task, seen).await?;
                     running.extend(super::poll::poll_update(task.id, &change.effect));
                 }
             }
         }
-        let skipped = self.store.record_polls(&running, now).await?;
+        let skipped = self.shared.store.record_polls(&running, now).await?;
         let done = TaskStatus::Completed;
         let moved = self
+            .shared
             .store
             .begin_downloads(&completed, done.as_str(), now)
             .await?;

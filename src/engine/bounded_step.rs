@@ -24,14 +24,14 @@ pub(super) async fn step_or_stop(
     reporter: &Reporter,
     stopped_at: &mut Option<Instant>,
 ) -> Result<Option<StepOutcome>, EngineError> {
-    let request_timeout = engine.config.api.request_timeout;
+    let request_timeout = engine.config().api.request_timeout;
     let _stepping = engine
+        .base
         .owner
         .liveness
         .wait("step", STEP_LIMIT.saturating_add(request_timeout));
     let step_stop = shutdown.child_token();
-    let mut bounded = engine.clone();
-    bounded.client = engine.client.clone().stopping_on(step_stop.clone());
+    let bounded = engine.with_client(engine.base.client.clone().stopping_on(step_stop.clone()));
     let step = bounded.step(schedule);
     tokio::pin!(step);
     tokio::select! {
@@ -50,8 +50,8 @@ pub(super) async fn step_or_stop(
         _ = shutdown.cancelled() => {
             *stopped_at = Some(Instant::now());
             reporter.say(Progress::Stopping);
-            let grace = engine.config.daemon.shutdown_timeout;
-            let _grace = engine.owner.liveness.wait("in-flight work at shutdown", grace);
+            let grace = engine.config().daemon.shutdown_timeout;
+            let _grace = engine.base.owner.liveness.wait("in-flight work at shutdown", grace);
             tracing::info!(grace = %humantime::format_duration(grace), "shutting down: letting in-flight work finish");
             match tokio::time::timeout(grace, step).await {
                 Ok(outcome) => outcome.map(|_| None),

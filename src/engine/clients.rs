@@ -14,7 +14,8 @@ use std::time::Duration;
 use jiff::civil::Date;
 
 use super::fanout::ClientLists;
-use super::{Engine, EngineError};
+use super::parts::FanOut;
+use super::EngineError;
 use crate::api::ErrorClass;
 use crate::clock::after;
 use crate::config::{Clients, ReportConfig};
@@ -39,7 +40,7 @@ pub(super) struct Listings {
     retry_at: Option<i64>,
 }
 
-impl Engine {
+impl FanOut {
     /// The clients of each fan-out report whose periods are to be recorded now. `schedule`:
     /// this step is a scheduling pass. A listing that fails is logged and tried again later;
     /// its reports are left out.
@@ -56,7 +57,7 @@ impl Engine {
                 return Ok(lists);
             }
             let at = jiff::Timestamp::from_millisecond(now).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-            (self.config.reports.iter())
+            (self.shared.config.reports.iter())
                 .filter(|r| r.clients.is_some())
                 .filter(|r| {
                     let latest = super::periods_due(r, None, at).last().map(|p| p.from);
@@ -90,7 +91,7 @@ impl Engine {
         let at = jiff::Timestamp::from_millisecond(now).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
         let mut listings = self.listings();
         for (name, _) in lists.iter() {
-            if let Some(report) = self.config.report(name) {
+            if let Some(report) = self.shared.config.report(name) {
                 let latest = super::periods_due(report, None, at).last().map(|p| p.from);
                 listings.recorded.insert(name.clone(), (latest, now));
             }
@@ -112,7 +113,7 @@ impl Engine {
     /// How many `clients = "all"` reports wait for a listing that failed at its last try.
     pub(super) fn fan_out_unlisted(&self) -> usize {
         let failing = self.listings().retry_at.is_some();
-        (self.config.reports.iter())
+        (self.shared.config.reports.iter())
             .filter(|r| failing && r.clients == Some(Clients::All))
             .count()
     }
@@ -131,7 +132,7 @@ impl Engine {
             }
             Err(err) => {
                 if err.class() == ErrorClass::Credentials {
-                    self.credentials_refused(&err).await?;
+                    self.remote.credentials_refused(&err).await?;
                 }
                 let mut listings = self.listings();
                 listings.failures = listings.failures.saturating_add(1);

@@ -7,7 +7,8 @@
 
 use tracing::Instrument;
 
-use super::{backoff, task_span, tolerate_conflict, Engine, EngineError, STEP_CONCURRENCY};
+use super::parts::Creates;
+use super::{backoff, task_span, tolerate_conflict, EngineError, STEP_CONCURRENCY};
 use crate::api::{ApiError, CreateReport, ErrorClass, FileTask};
 use crate::clock::{after, ms};
 use crate::crashpoint;
@@ -35,7 +36,7 @@ impl Adoption {
 /// Past this, a task's server-side creation time and the local clock disagree enough to say so.
 const SKEW_WARNING_MS: i64 = 60_000;
 
-impl Engine {
+impl Creates {
     /// Sends the creates of `tasks` (intents, and `creating` tasks the server certainly does not
     /// have), a chunk at a time: each chunk is marked "maybe sent" just before its POSTs, and the
     /// next chunk is marked as soon as fewer than a chunk's worth are in flight. A crash leaves
@@ -69,10 +70,11 @@ impl Engine {
     /// Marks a chunk's rows `creating` (one durable commit); returns the rows marked, as marked.
     async fn mark_chunk(&self, chunk: &[TaskRow]) -> Result<Vec<TaskRow>, EngineError> {
         let ids: Vec<i64> = chunk.iter().map(|t| t.id).collect();
-        let now = self.now();
-        let settle = ms(self.config.api.create_settle);
-        let deadline = ms(self.config.polling.deadline);
+        let now = self.shared.now();
+        let settle = ms(self.shared.config.api.create_settle);
+        let deadline = ms(self.shared.config.polling.deadline);
         let marked = self
+            .shared
             .store
             .begin_creates(&ids, settle, deadline, now)
             .await?;
@@ -83,7 +85,7 @@ impl Engine {
             .map(|task| TaskRow {
                 state: State::Creating,
                 intent_at: Some(now),
-                deadline_at: after(now, self.config.polling.deadline),
+                deadline_at: after(now, self.shared.config.polling.deadline),
                 ..task.clone()
             })
             .collect())
@@ -112,8 +114,8 @@ impl Engine {
         remote: &FileTask,
         how: Adoption,
     ) -> Result<(), EngineError> {
-        let now = self.now();
-        let next = after(now, backoff::poll_delay(&self.config.polling, 0));
+        let now = self.shared.now();
+        let next = after(now, backoff::poll_delay(&self.shared.config.polling, 0));
         let what = how.as_str();
         let message = format!("{what}: remote task {} ({})", remote.uuid, remote.status);
         tracing::Span::current().record("task_uuid", remote.uuid.as_str());
@@ -133,18 +135,19 @@ impl Engine {
             next_poll_at: next,
             message,
         };
-        self.observe(task, seen).await?;
+        self.ledger.observe(task, seen).await?;
         crashpoint::hit("create.recorded");
-        self.note_account(remote).await
+        self.remote.note_account(remote).await
     }
 
     async fn create_failed(&self, task: &TaskRow, err: ApiError) -> Result<(), EngineError> {
-        let now = self.now();
+        let now = self.shared.now();
         match err.class() {
             ErrorClass::Permanent | ErrorClass::NotFound => {
                 let reason = format!("the API refused to create the report: {err}");
                 tracing::error!(error = %err, "create rejected; fix the report's template or parameters");
-                self.observe(task, Observation::CreateRefused { reason })
+                self.ledger
+                    .observe(task, Observation::CreateRefused { reason })
                     .await?;
                 crashpoint::hit("create.refused");
                 Ok(())
@@ -152,9 +155,10 @@ impl Engine {
             // The task stays `creating`: it is reconciled (searched for on the server) once its
             // settle window, which counts from the mark, has passed.
             ErrorClass::Transient if err.outcome_unknown() => {
-                let settle = self.config.api.create_settle;
+                let settle = self.shared.config.api.create_settle;
                 let step = task.backoff_step + 1;
-                let delay = backoff::retry_delay(&self.config.polling, step, err.retry_after());
+                let delay =
+                    backoff::retry_delay(&self.shared.config.polling, step, err.retry_after());
                 let delay = delay.max(settle);
                 let message = format!(
                     "{err}; the create may have reached the server: looking for its task in {}",
@@ -162,7 +166,8 @@ impl Engine {
                 );
                 tracing::warn!(error = %message, "create outcome unknown");
                 let retry_at = after(now, delay);
-                self.observe(task, Observation::Fault { message, retry_at })
+                self.ledger
+                    .observe(task, Observation::Fault { message, retry_at })
                     .await?;
                 Ok(())
             }
@@ -170,19 +175,19 @@ impl Engine {
             // `intent`, nothing to search for.
             class => {
                 if class == ErrorClass::Credentials {
-                    self.credentials_refused(&err).await?;
+                    self.remote.credentials_refused(&err).await?;
                 }
                 let step = task.backoff_step + 1;
                 let delay = match err {
                     ApiError::Stopped { .. } => std::time::Duration::ZERO,
-                    _ => backoff::retry_delay(&self.config.polling, step, err.retry_after()),
+                    _ => backoff::retry_delay(&self.shared.config.polling, step, err.retry_after()),
                 };
                 tracing::debug!(error = %err, "create not sent; will send it again");
                 let seen = Observation::CreateNotSent {
                     error: err.to_string(),
                     retry_at: after(now, delay),
                 };
-                self.observe(task, seen).await?;
+                self.ledger.observe(task, seen).await?;
                 Ok(())
             }
         }

@@ -16,16 +16,18 @@ use sha2::Digest;
 
 use super::files::{FetchError, Saved};
 use super::outcome::{decide, describe, downloaded_message, place, Current, Outcome};
+use super::parts::Downloads;
 use super::upload_plan::Previous;
-use super::{versions, Engine, EngineError};
+use super::{versions, EngineError};
 use crate::config::OnEmpty;
 use crate::store::{Delivery, FileRecord, State, TaskRow};
 
-impl Engine {
+impl Downloads {
     /// Whether `task`'s file is staged and compared before it is placed.
     pub(super) fn versioned(&self, task: &TaskRow) -> bool {
         task.refresh > 0
             || self
+                .shared
                 .report_config(task)
                 .is_some_and(|r| !r.refresh.is_empty())
     }
@@ -49,10 +51,15 @@ impl Engine {
         let message = downloaded_message(&record);
         // Version 1, unless the period has versions already (its report had a refresh list
         // once): the file written over the period's name is then the newest.
-        let version = self.store.next_version(&task.request).await?;
+        let version = self.shared.store.next_version(&task.request).await?;
         let replaced = match version {
             1 => None,
-            v => self.store.version_sha256(&task.request, v - 1).await?,
+            v => {
+                self.shared
+                    .store
+                    .version_sha256(&task.request, v - 1)
+                    .await?
+            }
         };
         let previous = replaced.as_deref().map(|sha256| Previous {
             version: version - 1,
@@ -60,7 +67,7 @@ impl Engine {
             sha256,
             kept_at: None,
         });
-        let uploads = self.plan_uploads(
+        let uploads = self.destinations.plan_uploads(
             task,
             version,
             &file.path,
@@ -72,14 +79,16 @@ impl Engine {
             path: Some(&path),
             version: Some(version),
             hook: self
+                .shared
                 .report_config(task)
                 .is_some_and(|r| !r.on_success.is_empty()),
             next_refresh: None,
             message: &message,
             uploads: &uploads,
         };
-        self.store
-            .record_delivery(task.id, &delivery, self.now())
+        self.shared
+            .store
+            .record_delivery(task.id, &delivery, self.shared.now())
             .await?;
         tracing::info!(path = %path, bytes = record.bytes, sha256 = %file.sha256, "report downloaded");
         Ok(())
@@ -91,15 +100,15 @@ impl Engine {
         file: &Saved,
         record: FileRecord<'_>,
     ) -> Result<(), EngineError> {
-        let report = self.report_config(task);
-        let period_file = self.config.storage.output_dir.join(&task.file_name);
+        let report = self.shared.report_config(task);
+        let period_file = self.shared.config.storage.output_dir.join(&task.file_name);
         let refetch = record.shape.is_some_and(|(rows, _)| rows == 0)
             && report.is_some_and(|r| r.on_empty == OnEmpty::Refetch);
-        let current_row = self.store.current_version(&task.request).await?;
+        let current_row = self.shared.store.current_version(&task.request).await?;
         let current = current_row.as_ref().and_then(Current::of);
         let outcome = decide(refetch, current, task.remote_created_at, &file.sha256);
         // The period's files are moved only by the task's holder (several hosts: see `lease`).
-        self.store.still_holds(task.id).await?;
+        self.shared.store.still_holds(task.id).await?;
         if let Err(source) = place(&outcome, &file.path, &period_file).await {
             let local = FetchError::Local {
                 path: period_file,
@@ -107,11 +116,14 @@ impl Engine {
             };
             let message =
                 format!("{local}; will download again when the output directory is usable");
-            let delay =
-                super::backoff::retry_delay(&self.config.polling, task.backoff_step + 1, None);
-            return self.reschedule(task, delay, &message).await;
+            let delay = super::backoff::retry_delay(
+                &self.shared.config.polling,
+                task.backoff_step + 1,
+                None,
+            );
+            return self.ledger.reschedule(task, delay, &message).await;
         }
-        let now = self.now();
+        let now = self.shared.now();
         let (version, hook, message) = describe(&outcome, &record, &period_file, now);
         let hook = hook
             && report.is_some_and(|r| match outcome {
@@ -133,7 +145,7 @@ impl Engine {
             _ => None,
         };
         let mut uploads = match version {
-            Some(v) => self.plan_uploads(
+            Some(v) => self.destinations.plan_uploads(
                 task,
                 v,
                 &period_file,
@@ -148,7 +160,7 @@ impl Engine {
         // The rewritten manifest goes to each destination too, under the version now current.
         let current_version = version.or(current_row.as_ref().and_then(|r| r.version));
         if let (Some(manifest), Some(v)) = (manifest, current_version) {
-            uploads.extend(self.plan_manifest_uploads(task, v, &manifest));
+            uploads.extend(self.destinations.plan_manifest_uploads(task, v, &manifest));
         }
         let delivery = Delivery {
             file: record,
@@ -159,7 +171,10 @@ impl Engine {
             message: &message,
             uploads: &uploads,
         };
-        self.store.record_delivery(task.id, &delivery, now).await?;
+        self.shared
+            .store
+            .record_delivery(task.id, &delivery, now)
+            .await?;
         if matches!(outcome, Outcome::Restated(_)) {
             crate::metrics::global().add_restated();
         }
@@ -170,7 +185,7 @@ impl Engine {
     /// On a period's first task: when its first refresh is due (offsets count from now, the
     /// first delivery).
     fn first_refresh(&self, task: &TaskRow, now: i64) -> Option<(i64, i64)> {
-        let first = self.report_config(task)?.refresh.first()?;
+        let first = self.shared.report_config(task)?.refresh.first()?;
         (task.refresh == 0).then(|| (crate::clock::after(now, *first), 1))
     }
 
@@ -185,7 +200,7 @@ impl Engine {
         now: i64,
         period_file: &Path,
     ) -> Option<Written> {
-        let mut tasks = match self.store.period_tasks(&task.request).await {
+        let mut tasks = match self.shared.store.period_tasks(&task.request).await {
             Ok(tasks) => tasks,
             Err(e) => {
                 tracing::warn!(error = %e, "the period's manifest was not rewritten");

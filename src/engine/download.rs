@@ -8,30 +8,32 @@
 //! for a bad transfer, a new remote task for a bad file) is `transfer`'s.
 
 use super::files::{self, Check, FetchError, Saved, Target};
-use super::{backoff, Engine, EngineError};
+use super::parts::Downloads;
+use super::{backoff, EngineError};
 use crate::api::ApiError;
 use crate::lifecycle::Observation;
 use crate::store::TaskRow;
 use crate::verify::Strictness;
 
-impl Engine {
+impl Downloads {
     /// One download step for a task in `downloading`.
     pub(super) async fn download(&self, task: &TaskRow) -> Result<(), EngineError> {
-        let Ok(_slot) = self.download_slots.acquire().await else {
+        let Ok(_slot) = self.slots.acquire().await else {
             return Ok(());
         };
         // Each chunk vouches for the process to the watchdog (see `api::Download`).
         match self.fetch(task).await {
             Ok(file) => self.deliver(task, file).await,
             Err(FetchError::Api(err @ ApiError::Stopped { .. })) => {
-                self.retry_later(task, &err).await
+                self.ledger.retry_later(task, &err).await
             }
-            Err(FetchError::Api(err)) if self.now() > task.deadline_at => {
+            Err(FetchError::Api(err)) if self.shared.now() > task.deadline_at => {
                 let reason = format!(
                     "expired: the download kept failing past polling.deadline ({}): {err}",
-                    humantime::format_duration(self.config.polling.deadline)
+                    humantime::format_duration(self.shared.config.polling.deadline)
                 );
-                self.observe(task, Observation::DeadlinePassed { reason })
+                self.ledger
+                    .observe(task, Observation::DeadlinePassed { reason })
                     .await?;
                 Ok(())
             }
@@ -41,15 +43,16 @@ impl Engine {
             }
             Err(local @ FetchError::Local { .. }) => {
                 let step = task.backoff_step + 1;
-                let delay = backoff::retry_delay(&self.config.polling, step, None);
+                let delay = backoff::retry_delay(&self.shared.config.polling, step, None);
                 let message = format!("{local}; will retry when the output directory is usable");
-                self.reschedule(task, delay, &message).await
+                self.ledger.reschedule(task, delay, &message).await
             }
         }
     }
 
     pub(super) fn verify_level(&self, task: &TaskRow) -> Strictness {
-        self.report_config(task)
+        self.shared
+            .report_config(task)
             .map(|r| r.verify)
             .unwrap_or_default()
     }
@@ -57,7 +60,7 @@ impl Engine {
     async fn fetch(&self, task: &TaskRow) -> Result<Saved, FetchError> {
         let uuid = task.uuid.as_deref().unwrap_or_default();
         let format = task.format;
-        let dir = &self.config.storage.output_dir;
+        let dir = &self.shared.config.storage.output_dir;
         if !dir.is_dir() {
             tokio::fs::create_dir_all(dir)
                 .await
@@ -80,7 +83,7 @@ impl Engine {
             format,
             level: self.verify_level(task),
         };
-        let depth = super::pipeline::depth_for(self.config.downloads.max_concurrent);
+        let depth = super::pipeline::depth_for(self.shared.config.downloads.max_concurrent);
         files::save(download, target, check, depth).await
     }
 
@@ -92,7 +95,7 @@ impl Engine {
         path: &std::path::Path,
     ) -> Result<(), FetchError> {
         let shown = path.to_string_lossy();
-        let owner = self.store.file_owner(&shown, task.id).await;
+        let owner = self.shared.store.file_owner(&shown, task.id).await;
         let message = match owner {
             Ok(None) => return Ok(()),
             Ok(Some(owner)) => format!(

@@ -12,7 +12,8 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use super::matching::{echo_of, normalised, Echo};
-use super::{Engine, EngineError};
+use super::parts::Reconciler;
+use super::EngineError;
 use crate::api::{FileTask, Odd};
 use crate::store::{canonical_request, TaskRow};
 
@@ -136,7 +137,7 @@ impl Doubt {
     }
 }
 
-impl Engine {
+impl Reconciler {
     /// The listed tasks whose echo is exactly a request this database tracks, with that
     /// request: such a task is that request's (adopted by its own reconcile, perhaps in a later
     /// step), never another request's task nor doubt about one. An echo with a parameter the
@@ -155,7 +156,7 @@ impl Engine {
             })
             .collect();
         let keys: Vec<&str> = requests.iter().map(String::as_str).collect();
-        let tracked = self.store.tracked_requests(&keys).await?;
+        let tracked = self.shared.store.tracked_requests(&keys).await?;
         Ok(listed
             .iter()
             .zip(requests)

@@ -23,7 +23,8 @@ use std::process::Stdio;
 use tracing::Instrument;
 
 use super::hook_process::{spawn_in_group, supervise, Ended, DRAIN};
-use super::{Engine, EngineError};
+use super::parts::Hooks;
+use super::EngineError;
 use crate::service;
 use crate::store::{State, TaskRow};
 
@@ -37,7 +38,7 @@ const NOT_INHERITED: [&str; 4] = [
     "GCORE_API_KEY",
 ];
 
-impl Engine {
+impl Hooks {
     /// Starts armed hooks in their own tasks, as many as there are free slots. Returns whether
     /// any hook is running or still armed (a one-shot run waits for them).
     pub(super) async fn start_pending_hooks(&self) -> Result<bool, EngineError> {
@@ -45,7 +46,7 @@ impl Engine {
         let busy = pool.running();
         let want = pool.free_slots() + busy + 1;
         let mut outstanding = busy > 0;
-        for task in self.store.pending_hooks(want as i64).await? {
+        for task in self.shared.store.pending_hooks(want as i64).await? {
             outstanding = true;
             if pool.is_running(task.id) {
                 continue; // re-armed while it runs: started again once it ends
@@ -53,17 +54,17 @@ impl Engine {
             let Some(slot) = pool.take_slot() else {
                 break;
             };
-            if !self.store.claim_hook(task.id).await? {
+            if !self.shared.store.claim_hook(task.id).await? {
                 continue;
             }
             pool.started(task.id);
-            let (engine, pool) = (self.clone(), pool.clone());
+            let (hooks, pool) = (self.clone(), pool.clone());
             let span = tracing::info_span!("task", id = task.id, report = %task.report,
                 period = %task.period_from, task_uuid = task.uuid.as_deref().unwrap_or(""));
             self.owner.tasks.spawn(
                 async move {
                     tokio::select! {
-                        recorded = engine.run_and_record(&task) => if let Err(e) = recorded {
+                        recorded = hooks.run_and_record(&task) => if let Err(e) = recorded {
                             tracing::error!(error = %e, "the hook's outcome could not be recorded; it runs again at the next start");
                         },
                         // Dropping the supervision kills the hook's process group.
@@ -78,14 +79,14 @@ impl Engine {
     }
 
     async fn run_and_record(&self, task: &TaskRow) -> Result<(), EngineError> {
-        if self.report_config(task).is_none() {
+        if self.shared.report_config(task).is_none() {
             let message = format!(
                 "hook not run: report {} is no longer in the config",
                 task.report
             );
             tracing::warn!("{message}");
-            let now = self.now();
-            return Ok(self.store.skip_hook(task.id, &message, now).await?);
+            let now = self.shared.now();
+            return Ok(self.shared.store.skip_hook(task.id, &message, now).await?);
         }
         let (ok, outcome, stderr) = self.run_hook(task).await;
         let logged = format!("{outcome}{}", said(&stderr, STDERR_LOGGED));
@@ -99,15 +100,16 @@ impl Engine {
             );
         }
         Ok(self
+            .shared
             .store
-            .finish_hook(task.id, ok, &message, self.now())
+            .finish_hook(task.id, ok, &message, self.shared.now())
             .await?)
     }
 
     /// Runs the task's hook: whether it succeeded, how it ended, the end of its stderr.
     async fn run_hook(&self, task: &TaskRow) -> (bool, String, Vec<u8>) {
         let quiet = |ok: bool, outcome: String| (ok, outcome, Vec::new());
-        let Some(report) = self.report_config(task) else {
+        let Some(report) = self.shared.report_config(task) else {
             return quiet(
                 false,
                 "hook not run: the report is no longer configured".into(),
@@ -121,6 +123,7 @@ impl Engine {
         };
         let previous = match task.version {
             Some(v) if restated => self
+                .shared
                 .store
                 .version_sha256(&task.request, v - 1)
                 .await
@@ -132,7 +135,7 @@ impl Engine {
             return quiet(true, format!("hook skipped: no {kind} configured any more"));
         };
         let what = format!("{kind} hook {program:?}");
-        let urls = self.object_urls(task).await;
+        let urls = self.destinations.object_urls(task).await;
         let mut command = hook_command(program, args, task, previous);
         command.env("REPORT_OBJECT_URLS", urls);
         let child = match spawn_in_group(command) {

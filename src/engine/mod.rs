@@ -29,6 +29,7 @@ mod open;
 mod outcome;
 mod owner;
 mod pacing;
+mod parts;
 mod pause;
 mod pipeline;
 mod poll;
@@ -55,8 +56,9 @@ use tokio::sync::Semaphore;
 
 use crate::api::{ApiError, Client};
 use crate::clock::Clock;
-use crate::config::{Config, ReportConfig};
+use crate::config::Config;
 use crate::store::{Store, StoreError, TaskRow};
+use parts::{Base, Parts, Shared};
 
 pub use carry::TaskSettings;
 pub use catch_up::catch_up_starts;
@@ -102,27 +104,11 @@ pub enum EngineError {
     Lifecycle(#[from] crate::lifecycle::Unexpected),
 }
 
-/// The daemon's working parts: config, database, API client, clock and download slots.
+/// The daemon's working parts (see `parts`): what they are built from, and each part.
 #[derive(Clone)]
 pub struct Engine {
-    config: Arc<Config>,
-    store: Store,
-    client: Client,
-    clock: Clock,
-    download_slots: Arc<Semaphore>,
-    /// The exclusive lock on an SQLite database (see `open::lock_database`), held while any
-    /// clone of the engine lives; on PostgreSQL hosts share the database by leases (`lease`).
-    lock: Arc<Option<std::fs::File>>,
-    /// The database's Gcore account (`client_id`) once known, 0 before (see `account`).
-    account: Arc<std::sync::atomic::AtomicI64>,
-    /// The tracker its tasks are on, the liveness registry, the running hooks (see `owner`).
-    owner: Owner,
-    /// What the fan-out reports' clients were listed for (see `clients`).
-    listings: Arc<std::sync::Mutex<clients::Listings>>,
-    /// The `[destinations.NAME]` clients (see `upload`).
-    buckets: upload_plan::Buckets,
-    /// This host's lease, when hosts share the database (PostgreSQL; see `lease`).
-    lease: Option<Arc<lease::HostLease>>,
+    base: Base,
+    parts: Parts,
 }
 
 /// The span every log line about `task` is in: its id, report, period and remote uuid.
@@ -159,42 +145,63 @@ impl Engine {
         let client = client.watched_by(owner.liveness.clone());
         pause::record_pauses(&store, &client, &clock, &owner.tasks);
         let buckets = upload_plan::buckets(&config);
-        Engine {
+        let shared = Shared {
             config,
             store,
-            client,
             clock,
-            download_slots: Arc::new(Semaphore::new(slots)),
+        };
+        Engine::of(Base {
+            shared,
+            client,
             lock,
             account: Arc::default(),
-            buckets,
             owner,
             listings: Arc::default(),
+            download_slots: Arc::new(Semaphore::new(slots)),
+            buckets,
             lease: None,
-        }
+        })
+    }
+
+    fn of(base: Base) -> Engine {
+        let parts = parts::assemble(&base);
+        Engine { base, parts }
+    }
+
+    /// The same engine (state, lock, lease, owner) sending through `client`.
+    fn with_client(&self, client: Client) -> Engine {
+        Engine::of(Base {
+            client,
+            ..self.base.clone()
+        })
+    }
+
+    /// The engine as a host holding `lease` (when hosts share the database): its client sends
+    /// nothing that could outlive the lease.
+    fn joined(mut self, lease: Option<Arc<lease::HostLease>>) -> Engine {
+        let client = match &lease {
+            Some(lease) => self
+                .base
+                .client
+                .clone()
+                .sending_before(lease.trusted_until()),
+            None => self.base.client.clone(),
+        };
+        self.base.lease = lease;
+        self.with_client(client)
     }
 
     pub fn store(&self) -> &Store {
-        &self.store
+        &self.base.shared.store
+    }
+
+    fn config(&self) -> &Config {
+        &self.base.shared.config
     }
 
     /// Now, from the engine's clock (Unix ms).
     fn now(&self) -> i64 {
-        self.clock.now_ms()
-    }
-
-    fn report_config(&self, task: &TaskRow) -> Option<&ReportConfig> {
-        self.config.report(&task.report)
-    }
-
-    /// The task's report settings: the config's, or for a report removed from the config,
-    /// those the task was created with.
-    async fn settings(&self, task: &TaskRow) -> Result<carry::TaskSettings, EngineError> {
-        if let Some(report) = self.report_config(task) {
-            return Ok(carry::TaskSettings::of(report));
-        }
-        let stored = self.store.task_settings(task.id).await?;
-        Ok(carry::TaskSettings::parse(stored.as_deref()).unwrap_or(carry::TaskSettings::DEFAULT))
+        self.base.shared.now()
     }
 }
 

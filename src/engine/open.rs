@@ -46,10 +46,8 @@ pub async fn open_owned_engine(
         );
     }
     let client = build_client(&config).map_err(EngineError::Client)?;
-    let mut engine = Engine::owned(config, store, client, clock, lock, owner);
-    engine.lease = lease;
-    engine.client = engine.lease_bound(engine.client.clone());
-    Ok(engine)
+    let engine = Engine::owned(config, store, client, clock, lock, owner);
+    Ok(engine.joined(lease))
 }
 
 /// With several hosts, a temporary file untouched this long was left by a host that died.
@@ -99,17 +97,17 @@ pub(super) fn reconfigure(
 ) -> Result<Engine, EngineError> {
     // The reloaded config is shared with the reloader's channel, copied only to keep the
     // database: a copy of 10,000 reports is 10 MB (see `Supervisor::run_engine`).
-    let config = if config.storage.database != engine.config.storage.database {
+    let config = if config.storage.database != engine.config().storage.database {
         tracing::warn!("storage.database changed: this takes effect at the next restart");
         let mut kept = (*config).clone();
-        kept.storage.database = engine.config.storage.database.clone();
+        kept.storage.database = engine.config().storage.database.clone();
         Arc::new(kept)
     } else {
         config
     };
     // A host's lease was sized for its request deadline when it joined: both stay until then.
-    let (old, new) = (&engine.config, &config);
-    let config = if engine.lease.is_some()
+    let (old, new) = (engine.config(), &config);
+    let config = if engine.base.lease.is_some()
         && (new.cluster.lease != old.cluster.lease
             || new.api.request_timeout != old.api.request_timeout)
     {
@@ -124,38 +122,26 @@ pub(super) fn reconfigure(
     let client = build_client(&config)
         .map_err(EngineError::Client)?
         .stopping_on(shutdown.clone());
+    let base = &engine.base;
     let mut reloaded = Engine::owned(
         config,
-        engine.store.clone(),
+        base.shared.store.clone(),
         client,
-        engine.clock.clone(),
-        engine.lock.clone(),
-        engine.owner.clone(),
+        base.shared.clock.clone(),
+        base.lock.clone(),
+        base.owner.clone(),
     );
-    reloaded.account = engine.account.clone();
-    reloaded.lease = engine.lease.clone();
-    reloaded.client = reloaded.lease_bound(reloaded.client.clone());
-    Ok(reloaded)
-}
-
-impl Engine {
-    /// `client`, sending nothing that could outlive this host's lease (when hosts share the
-    /// database).
-    fn lease_bound(&self, client: Client) -> Client {
-        match &self.lease {
-            Some(lease) => client.sending_before(lease.trusted_until()),
-            None => client,
-        }
-    }
+    reloaded.base.account = base.account.clone();
+    Ok(reloaded.joined(base.lease.clone()))
 }
 
 /// Whether a reload may replace `engine` by `reloaded`: yes when the key is the same; else
 /// the new key's account decides (see `account`). A database error leaves it for later.
 pub(super) async fn key_check(engine: &Engine, reloaded: &Engine) -> Result<KeyCheck, EngineError> {
-    if reloaded.config.api.key == engine.config.api.key {
+    if reloaded.config().api.key == engine.config().api.key {
         return Ok(KeyCheck::Accepted);
     }
-    match reloaded.check_new_key().await {
+    match reloaded.parts.remote.check_new_key().await {
         Err(EngineError::Store(e)) => {
             tracing::warn!(error = %e, "cannot check the new API key's account: the reload waits for the next wake-up");
             Ok(KeyCheck::Later)

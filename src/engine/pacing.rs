@@ -41,6 +41,7 @@ pub(super) async fn wait_after_store_error(
     let retry_in = humantime::format_duration(wait);
     tracing::error!(error = %err, %retry_in, failures, "the database failed; tasks keep their state, retrying");
     let _waiting = engine
+        .base
         .owner
         .liveness
         .wait("retry after a database error", wait);

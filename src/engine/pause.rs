@@ -6,12 +6,13 @@
 
 use std::time::SystemTime;
 
-use super::{Engine, EngineError};
+use super::parts::Remote;
+use super::EngineError;
 use crate::api::Client;
 use crate::clock::{after, Clock};
 use crate::store::{ConditionKind, NewCondition, Store};
 
-impl Engine {
+impl Remote {
     /// The end of a recorded API pause still in force at `now`, by the engine's clock: the
     /// step sends nothing before it. It is capped at `api.max_retry_after` from now, so a
     /// clock stepped back cannot hold the daemon for days. A pause that has passed is cleared.
@@ -21,16 +22,22 @@ impl Engine {
         // Each change below applies only to the pause as read: when the client records a new
         // one meanwhile, the change is refused and the new pause is read again.
         for _ in 0..3 {
-            let Some(pause) = self.store.condition(ConditionKind::ApiPaused).await? else {
+            let Some(pause) = self
+                .shared
+                .store
+                .condition(ConditionKind::ApiPaused)
+                .await?
+            else {
                 return Ok(None);
             };
-            let cap = after(now, self.config.api.max_retry_after);
+            let cap = after(now, self.shared.config.api.max_retry_after);
             match pause.until_at {
                 Some(until) if until > now && until <= cap => return Ok(Some(until)),
                 // Recorded past the cap (the clock stepped back, or a lower cap since): the
                 // database keeps the capped end, so the next step does not find it again.
                 Some(until) if until > now => {
                     if self
+                        .shared
                         .store
                         .shorten_condition(&pause, &describe(cap), cap, now)
                         .await?
@@ -39,7 +46,7 @@ impl Engine {
                     }
                 }
                 _ => {
-                    if self.store.clear_condition(&pause).await? {
+                    if self.shared.store.clear_condition(&pause).await? {
                         return Ok(None);
                     }
                 }
@@ -48,7 +55,7 @@ impl Engine {
         // Pauses keep coming faster than they can be read: one more step's wait is right.
         Ok(Some(after(
             now,
-            self.config.api.max_retry_after.min(PAUSE_RECHECK),
+            self.shared.config.api.max_retry_after.min(PAUSE_RECHECK),
         )))
     }
 }

@@ -16,8 +16,9 @@ use tracing::Instrument;
 use super::create::Adoption;
 use super::evidence::{Doubt, Wanted};
 use super::matching::matches_request;
+use super::parts::Reconciler;
 use super::scan::Listing;
-use super::{task_span, tolerate_conflict, Engine, EngineError};
+use super::{task_span, tolerate_conflict, EngineError};
 use crate::api::{FileTask, ListQuery};
 use crate::clock::{after, ms};
 use crate::crashpoint;
@@ -27,11 +28,11 @@ use crate::store::TaskRow;
 /// At most this many undecodable items are retrieved on their own per walk.
 const ODD_RETRIEVES: usize = 20;
 
-impl Engine {
+impl Reconciler {
     /// Reconciles the due `creating` tasks; returns those the server certainly does not have.
     pub(super) async fn reconcile(&self, tasks: Vec<TaskRow>) -> Result<Vec<TaskRow>, EngineError> {
-        let now = self.now();
-        let settle = self.config.api.create_settle;
+        let now = self.shared.now();
+        let settle = self.shared.config.api.create_settle;
         let mut by_template: BTreeMap<String, Vec<TaskRow>> = BTreeMap::new();
         for task in tasks {
             let settled_at = after(intent_of(&task), settle);
@@ -56,13 +57,13 @@ impl Engine {
     async fn wait_for_settle(&self, task: &TaskRow, settled_at: i64) -> Result<(), EngineError> {
         let message = format!(
             "an earlier create may still be committed by the server: looking for its task after api.create_settle ({})",
-            humantime::format_duration(self.config.api.create_settle)
+            humantime::format_duration(self.shared.config.api.create_settle)
         );
         let seen = Observation::Fault {
             message,
             retry_at: settled_at,
         };
-        let result = self.observe(task, seen).await.map(drop);
+        let result = self.ledger.observe(task, seen).await.map(drop);
         task_span(task).in_scope(|| tolerate_conflict(result))
     }
 
@@ -72,7 +73,7 @@ impl Engine {
         template: &str,
         group: Vec<TaskRow>,
     ) -> Result<Vec<TaskRow>, EngineError> {
-        let skew = ms(self.config.api.clock_skew);
+        let skew = ms(self.shared.config.api.clock_skew);
         let since = group
             .iter()
             .map(intent_of)
@@ -85,12 +86,16 @@ impl Engine {
             ..ListQuery::default()
         };
         let wanted = Wanted::new(&group);
-        let listed = self.scan(&query, |remote| wanted.may_match(remote)).await;
+        let listed = self
+            .scanner
+            .scan(&query, |remote| wanted.may_match(remote))
+            .await;
         let listing = match listed {
             Ok(listing) => listing,
             Err(err) => {
                 for task in &group {
                     let result = self
+                        .ledger
                         .retry_later(task, &err)
                         .instrument(task_span(task))
                         .await;
@@ -127,7 +132,7 @@ impl Engine {
                 odd.push(item);
                 continue;
             };
-            if self.store.uuid_known(&uuid).await? {
+            if self.shared.store.uuid_known(&uuid).await? {
                 continue;
             }
             if asked >= ODD_RETRIEVES {
@@ -165,7 +170,7 @@ impl Engine {
         group.sort_by_key(intent_of);
         let mut unknown = Vec::new();
         for remote in &evidence.tasks {
-            if !self.store.uuid_known(&remote.uuid).await? {
+            if !self.shared.store.uuid_known(&remote.uuid).await? {
                 unknown.push(remote);
             }
         }
@@ -192,6 +197,7 @@ impl Engine {
             taken.insert(remote.uuid.as_str());
             let span = task_span(&task);
             let result = self
+                .creates
                 .adopt(&task, remote, Adoption::Found)
                 .instrument(span.clone())
                 .await;
@@ -225,7 +231,8 @@ impl Engine {
     /// Holds an uncertain task for an operator (`held`), saying why and the ways out.
     async fn hold(&self, task: &TaskRow, doubt: &Doubt) -> Result<(), EngineError> {
         let reason = doubt.message(task.id);
-        self.observe(task, Observation::Ambiguous { reason })
+        self.ledger
+            .observe(task, Observation::Ambiguous { reason })
             .await?;
         crashpoint::hit("reconcile.held");
         Ok(())

@@ -13,70 +13,69 @@
 
 use std::time::Duration;
 
-use super::{Engine, EngineError, STEP_BATCH};
+use super::parts::Shared;
+use super::{EngineError, STEP_BATCH};
 use crate::clock::after;
 use crate::crashpoint;
 use crate::store::{NewTask, RefreshPlan, StoreError, TaskRow};
 
-impl Engine {
-    /// Records the latest due refresh of every period that has one and no unfinished task;
-    /// returns how many tasks were recorded.
-    pub(super) async fn schedule_refreshes(&self, now: i64) -> Result<usize, EngineError> {
-        let mut recorded = 0;
-        for anchor in self.store.due_refreshes(now, STEP_BATCH).await? {
-            let Some(n) = anchor.next_refresh else {
-                continue;
-            };
-            let offsets = self
-                .report_config(&anchor)
-                .map(|r| r.refresh.clone())
-                .unwrap_or_default();
-            let base = anchor.delivered_at.unwrap_or(now);
-            let result = match latest_due(&offsets, base, n, now) {
-                // The report's refresh list was shortened (or the report removed): no more.
-                None => self
-                    .store
-                    .schedule_refresh_end(anchor.id, n)
-                    .await
-                    .map(|()| None),
-                Some(latest) => {
-                    let settings = self
-                        .report_config(&anchor)
-                        .map(super::carry::TaskSettings::of);
-                    let deadline_at = after(now, self.config.polling.deadline);
-                    let new = refresh_task(&anchor, latest, deadline_at, settings);
-                    let plan = RefreshPlan {
-                        anchor: anchor.id,
-                        expected: n,
-                        new: &new,
-                        skipped: n..latest,
-                        next: next_after(&offsets, base, latest),
-                    };
-                    self.store.schedule_refresh(&plan, now).await
-                }
-            };
-            match result {
-                Ok(Some(_)) => {
-                    crashpoint::hit("refresh.recorded");
-                    recorded += 1;
-                }
-                Ok(None) => {}
-                // Another process moved this period's schedule first, or recorded a task of
-                // the period meanwhile: looked at again when it is due and idle.
-                Err(StoreError::Conflict { .. }) => {}
-                Err(e) => return Err(e.into()),
+/// Records the latest due refresh of every period that has one and no unfinished task;
+/// returns how many tasks were recorded.
+pub(super) async fn schedule_refreshes(shared: &Shared, now: i64) -> Result<usize, EngineError> {
+    let mut recorded = 0;
+    for anchor in shared.store.due_refreshes(now, STEP_BATCH).await? {
+        let Some(n) = anchor.next_refresh else {
+            continue;
+        };
+        let offsets = shared
+            .report_config(&anchor)
+            .map(|r| r.refresh.clone())
+            .unwrap_or_default();
+        let base = anchor.delivered_at.unwrap_or(now);
+        let result = match latest_due(&offsets, base, n, now) {
+            // The report's refresh list was shortened (or the report removed): no more.
+            None => shared
+                .store
+                .schedule_refresh_end(anchor.id, n)
+                .await
+                .map(|()| None),
+            Some(latest) => {
+                let settings = shared
+                    .report_config(&anchor)
+                    .map(super::carry::TaskSettings::of);
+                let deadline_at = after(now, shared.config.polling.deadline);
+                let new = refresh_task(&anchor, latest, deadline_at, settings);
+                let plan = RefreshPlan {
+                    anchor: anchor.id,
+                    expected: n,
+                    new: &new,
+                    skipped: n..latest,
+                    next: next_after(&offsets, base, latest),
+                };
+                shared.store.schedule_refresh(&plan, now).await
             }
+        };
+        match result {
+            Ok(Some(_)) => {
+                crashpoint::hit("refresh.recorded");
+                recorded += 1;
+            }
+            Ok(None) => {}
+            // Another process moved this period's schedule first, or recorded a task of
+            // the period meanwhile: looked at again when it is due and idle.
+            Err(StoreError::Conflict { .. }) => {}
+            Err(e) => return Err(e.into()),
         }
-        Ok(recorded)
     }
+    Ok(recorded)
+}
 
-    /// When the next task or refresh is due.
-    pub(super) async fn next_due_or_refresh(&self) -> Result<Option<i64>, EngineError> {
-        let task = self.store.next_due_at().await?;
-        let refresh = self.store.next_refresh_due().await?;
-        let upload = self.store.next_upload_at().await?;
-        Ok([task, refresh, upload].into_iter().flatten().min())
-    }
+/// When the next task or refresh is due.
+pub(super) async fn next_due_or_refresh(shared: &Shared) -> Result<Option<i64>, EngineError> {
+    let task = shared.store.next_due_at().await?;
+    let refresh = shared.store.next_refresh_due().await?;
+    let upload = shared.store.next_upload_at().await?;
+    Ok([task, refresh, upload].into_iter().flatten().min())
 }
 
 /// Refresh `n` of the period whose first task is `anchor`: the same request again.

@@ -30,7 +30,7 @@ impl RunSummary {
 /// Says what the configuration's changes since the last run mean for the tracked periods: one
 /// line per changed report, and how many are unchanged.
 pub(super) async fn log_changes(engine: &Engine) -> Result<(), EngineError> {
-    let changes = super::describe_changes(&engine.store, &engine.config, engine.now()).await?;
+    let changes = super::describe_changes(engine.store(), engine.config(), engine.now()).await?;
     let unchanged = changes.iter().filter(|c| !c.changed).count();
     for change in changes.iter().filter(|c| c.changed) {
         tracing::info!("{}", change.line);
@@ -44,7 +44,7 @@ pub(super) async fn log_changes(engine: &Engine) -> Result<(), EngineError> {
 
 pub(super) async fn summarise(engine: &Engine, since: i64) -> Result<RunSummary, EngineError> {
     let mut summary = RunSummary::default();
-    for (state, count) in engine.store.count_changed_since(since).await? {
+    for (state, count) in engine.store().count_changed_since(since).await? {
         let count = usize::try_from(count).unwrap_or(0);
         match state.parse::<State>() {
             Ok(State::Done) => summary.done += count,
@@ -54,13 +54,13 @@ pub(super) async fn summarise(engine: &Engine, since: i64) -> Result<RunSummary,
     }
     // A held period needs its operator as a failed one does, however long ago it was held: it
     // stays undelivered until they act.
-    let held = engine.store.count_by_state().await?;
+    let held = engine.store().count_by_state().await?;
     let held = held.iter().filter(|(s, _)| s == State::Held.as_str());
     summary.failed += held
         .map(|(_, n)| usize::try_from(*n).unwrap_or(0))
         .sum::<usize>();
-    summary.waiting = usize::try_from(engine.store.count_active().await?).unwrap_or(0);
-    summary.unlisted = engine.fan_out_unlisted();
+    summary.waiting = usize::try_from(engine.store().count_active().await?).unwrap_or(0);
+    summary.unlisted = engine.parts.fan_out.fan_out_unlisted();
     Ok(summary)
 }
 
@@ -70,11 +70,11 @@ pub(super) async fn summarise(engine: &Engine, since: i64) -> Result<RunSummary,
 /// the API has not answered. The periods are not expired: they keep waiting, for the next run.
 pub(super) async fn waited_out(engine: &Engine, started: i64) -> Result<bool, EngineError> {
     let now = engine.now();
-    if now <= crate::clock::after(started, engine.config.polling.deadline) {
+    if now <= crate::clock::after(started, engine.config().polling.deadline) {
         return Ok(false);
     }
-    let active = engine.store.count_active().await?;
-    if active > 0 && engine.store.count_created_still_working(now).await? == 0 {
+    let active = engine.store().count_active().await?;
+    if active > 0 && engine.store().count_created_still_working(now).await? == 0 {
         tracing::warn!(
             waiting = active,
             "still waiting for the API after polling.deadline: the run stops; the periods keep waiting for the next run"

@@ -69,20 +69,20 @@ pub async fn run_owned(
 ) -> Result<RunSummary, EngineError> {
     let reporter = Reporter::new(events);
     // From the shutdown signal on, nothing new is sent; requests in flight may finish.
-    engine.client = engine.client.clone().stopping_on(shutdown.clone());
-    engine.check_account().await?;
+    engine = engine.with_client(engine.base.client.clone().stopping_on(shutdown.clone()));
+    engine.parts.remote.check_account().await?;
     log_changes(&engine).await?;
     // One host: what a crash interrupted is its own. Several: each step re-arms what a dead
     // host left (`Engine::step`), and another host's pending uploads keep their times.
-    if engine.lease.is_none() {
-        let rearmed = engine.store.rearm_interrupted_hooks().await?;
+    if engine.base.lease.is_none() {
+        let rearmed = engine.store().rearm_interrupted_hooks().await?;
         if rearmed > 0 {
             tracing::info!(rearmed, "hooks interrupted by a crash run again");
         }
-        engine.store.uploads_due_at(engine.now()).await?; // a start tries pending uploads at once
+        engine.store().uploads_due_at(engine.now()).await?; // a start tries pending uploads at once
     }
     reporter.say(Progress::Ready("database ready, starting work".into()));
-    let grace = engine.config.daemon.shutdown_timeout;
+    let grace = engine.config().daemon.shutdown_timeout;
     let started = engine.now();
     let mut stopped_at = None;
     let result = drive(
@@ -97,21 +97,25 @@ pub async fn run_owned(
     // Running hooks get the rest of the shutdown's grace, or the grace after a one-shot run.
     let deadline = stopped_at.unwrap_or_else(Instant::now) + grace;
     {
-        let _waiting = engine.owner.liveness.wait_until("hooks to end", deadline);
-        engine.owner.hooks.wait_until(deadline).await;
+        let _waiting = engine
+            .base
+            .owner
+            .liveness
+            .wait_until("hooks to end", deadline);
+        engine.base.owner.hooks.wait_until(deadline).await;
     }
     reporter.say(Progress::Stopping);
-    if engine.lease.is_none() {
-        let removed = remove_partial_files(&engine.config.storage.output_dir, None);
+    if engine.base.lease.is_none() {
+        let removed = remove_partial_files(&engine.config().storage.output_dir, None);
         if removed > 0 {
             tracing::info!(removed, "removed temporary files of interrupted downloads");
         }
     }
     let summary = summarise(&engine, started).await;
-    if let Some(lease) = &engine.lease {
+    if let Some(lease) = &engine.base.lease {
         lease.leave().await;
     }
-    engine.store.close().await;
+    engine.store().close().await;
     result?;
     summary
 }
@@ -137,7 +141,7 @@ async fn drive(
                 match key_check(&engine, &reloaded).await? {
                     KeyCheck::Accepted => {
                         tracing::info!(
-                            reports = reloaded.config.reports.len(),
+                            reports = reloaded.config().reports.len(),
                             "configuration reloaded"
                         );
                         engine = reloaded;
@@ -156,7 +160,7 @@ async fn drive(
             RunMode::Drain => false,
         };
         if schedule || clock.is_first() {
-            clock.advance(&engine.config, now);
+            clock.advance(engine.config(), now);
         }
         let outcome = match step_or_stop(engine, shutdown, schedule, reporter, stopped_at).await {
             Ok(Some(outcome)) => outcome,
@@ -190,18 +194,22 @@ async fn drive(
             wait = wait.min(clock.until_due(engine.now()));
         }
         // Another host's tasks become this one's when its lease lapses: look for them.
-        if engine.lease.is_some() {
-            wait = wait.min(engine.config.cluster.lease / 4);
+        if engine.base.lease.is_some() {
+            wait = wait.min(engine.config().cluster.lease / 4);
         }
         // Sleeping until the next due work is the loop's legitimate wait, for that long.
-        let _sleeping = engine.owner.liveness.wait("sleep until due work", wait);
+        let _sleeping = engine
+            .base
+            .owner
+            .liveness
+            .wait("sleep until due work", wait);
         // A reload wakes the loop at once: a new report must not wait for the next due task;
         // so does a hook's end (a slot for the next, or the end of a one-shot run).
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = shutdown.cancelled() => *stopped_at = Some(Instant::now()),
             changed = reload_signalled(reloads.as_mut()) => reload_seen = changed,
-            _ = engine.owner.hooks.ended() => {}
+            _ = engine.base.owner.hooks.ended() => {}
         }
     }
     stopped_at.get_or_insert_with(Instant::now);

@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
 
+use super::parts::Scanner;
 use super::walk::Cursor;
-use super::Engine;
 use crate::api::{ApiError, ErrorClass, FileTask, ListQuery, Listed, Odd, Operation, MAX_PAGE};
 
 /// More pages than any real listing has (10 million tasks): a server whose `next` never ends.
@@ -41,7 +41,7 @@ pub(super) struct Listing {
     pub odd_unkept: u64,
 }
 
-impl Engine {
+impl Scanner {
     /// The tasks matching `query` that `keep` accepts, every page, and the odd items.
     pub(super) async fn scan(
         &self,

@@ -10,12 +10,11 @@ use futures_util::StreamExt;
 use tracing::Instrument;
 
 use super::{
-    schedule_periods, task_span, tolerate_conflict, Engine, EngineError, STEP_BATCH,
+    refresh, schedule_periods, task_span, tolerate_conflict, Engine, EngineError, STEP_BATCH,
     STEP_CONCURRENCY,
 };
-use crate::api::{ErrorClass, FileTask, TaskStatus};
+use crate::api::FileTask;
 use crate::clock::after;
-use crate::lifecycle::Observation;
 use crate::store::{State, TaskRow};
 
 /// What one step did, and when the next one is worth running.
@@ -36,18 +35,18 @@ impl Engine {
     /// Records every period due now (see [`schedule_periods`]), then works on due tasks.
     pub async fn step(&self, schedule: bool) -> Result<StepOutcome, EngineError> {
         let now = self.now();
-        let lists = self.fan_out_lists(schedule, now).await?;
+        let lists = self.parts.fan_out.fan_out_lists(schedule, now).await?;
         let scheduled = if schedule || !lists.is_empty() {
-            let scheduled = schedule_periods(&self.store, &self.config, &lists, now).await?;
-            self.fan_out_recorded(&lists, now);
+            let scheduled = schedule_periods(self.store(), self.config(), &lists, now).await?;
+            self.parts.fan_out.fan_out_recorded(&lists, now);
             scheduled
         } else {
             0
         };
-        let scheduled = scheduled + self.schedule_refreshes(now).await?;
-        let active = self.store.count_active().await?;
-        let hooks_busy = self.start_pending_hooks().await?;
-        if let Some(refusal) = self.auth_refusal(now).await? {
+        let scheduled = scheduled + refresh::schedule_refreshes(&self.base.shared, now).await?;
+        let active = self.store().count_active().await?;
+        let hooks_busy = self.parts.hooks.start_pending_hooks().await?;
+        if let Some(refusal) = self.parts.remote.auth_refusal(now).await? {
             return Ok(StepOutcome {
                 scheduled,
                 processed: 0,
@@ -57,7 +56,7 @@ impl Engine {
                 hooks_busy,
             });
         }
-        if let Some(until) = self.api_pause(now).await? {
+        if let Some(until) = self.parts.remote.api_pause(now).await? {
             return Ok(StepOutcome {
                 scheduled,
                 processed: 0,
@@ -67,26 +66,26 @@ impl Engine {
                 hooks_busy,
             });
         }
-        self.client.recheck_credentials();
-        if let Some(lease) = &self.lease {
-            self.client.share_budget(lease.hosts());
-            let rearmed = self.store.rearm_orphaned_hooks().await?;
+        self.base.client.recheck_credentials();
+        if let Some(lease) = &self.base.lease {
+            self.base.client.share_budget(lease.hosts());
+            let rearmed = self.store().rearm_orphaned_hooks().await?;
             if rearmed > 0 {
                 tracing::info!(rearmed, "hooks a stopped host left running run again");
             }
         }
         let processed = self.work_due().await?;
-        let uploads_busy = self.start_due_uploads().await?;
-        let hooks_busy = self.start_pending_hooks().await? || uploads_busy;
+        let uploads_busy = self.parts.destinations.start_due_uploads().await?;
+        let hooks_busy = self.parts.hooks.start_pending_hooks().await? || uploads_busy;
         if processed > 0 {
-            self.clear_expired_auth_block(now).await?;
+            self.parts.remote.clear_expired_auth_block(now).await?;
         }
-        let refusal = self.auth_refusal(self.now()).await?;
+        let refusal = self.parts.remote.auth_refusal(self.now()).await?;
         let next_due_at = match &refusal {
             Some(refusal) => Some(refusal.until),
             None => {
-                let due = self.next_due_or_refresh().await?;
-                match (due, self.fan_out_wake()) {
+                let due = refresh::next_due_or_refresh(&self.base.shared).await?;
+                match (due, self.parts.fan_out.fan_out_wake()) {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),
                 }
@@ -95,7 +94,7 @@ impl Engine {
         Ok(StepOutcome {
             scheduled,
             processed,
-            active: self.store.count_active().await?,
+            active: self.store().count_active().await?,
             next_due_at,
             auth_refused: refusal.map(|r| r.message),
             hooks_busy,
@@ -110,7 +109,7 @@ impl Engine {
         let now = self.now();
         // With several hosts: the due tasks this one holds, and a share of those no live host
         // holds, now leased to it, so that hosts stepping in turn share the unclaimed work.
-        let new = match &self.lease {
+        let new = match &self.base.lease {
             None => STEP_BATCH,
             Some(lease) => (STEP_BATCH / i64::from(lease.hosts())).max(STEP_CONCURRENCY as i64),
         };
@@ -121,11 +120,16 @@ impl Engine {
         // wakes. The extra lease covers such a stall up to a lease long, and the server
         // committing that create late (`create_settle`).
         // One whose host left cleanly (all its creates had ended) waits `create_settle` only.
-        let settle = self.config.api.create_settle;
-        let lapsed = settle + self.lease.as_ref().map_or(Duration::ZERO, |l| l.length());
+        let settle = self.config().api.create_settle;
+        let lapsed = settle
+            + self
+                .base
+                .lease
+                .as_ref()
+                .map_or(Duration::ZERO, |l| l.length());
         let settled = (after(now, lapsed), after(now, settle));
         let limits = (STEP_BATCH, new);
-        let tasks = self.store.claim_due_tasks(now, limits, settled).await?;
+        let tasks = self.store().claim_due_tasks(now, limits, settled).await?;
         let count = tasks.len();
         let (mut fresh, mut uncertain, mut others) = (Vec::new(), Vec::new(), Vec::new());
         // A period not yet created remotely has no deadline: it waits as long as the API keeps
@@ -138,14 +142,14 @@ impl Engine {
                 _ => others.push(task),
             }
         }
-        fresh.extend(self.reconcile(uncertain).await?);
-        let statuses = self.batch_statuses(&others).await;
-        let work = self.apply_listed(others, statuses).await?;
+        fresh.extend(self.parts.reconciler.reconcile(uncertain).await?);
+        let statuses = self.parts.polls.batch_statuses(&others).await;
+        let work = self.parts.polls.apply_listed(others, statuses).await?;
         let advanced = futures_util::stream::iter(work)
             .map(|(task, known)| async move { self.advance(task, known).await })
             .buffer_unordered(STEP_CONCURRENCY)
             .collect::<Vec<_>>();
-        let (results, created) = tokio::join!(advanced, self.create_all(fresh));
+        let (results, created) = tokio::join!(advanced, self.parts.creates.create_all(fresh));
         created?;
         results.into_iter().collect::<Result<(), _>>()?;
         Ok(count)
@@ -169,51 +173,17 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let state = task.state;
         if state == State::Polling && self.now() > task.deadline_at {
-            return self.at_deadline(&task, known).await;
+            return self.parts.polls.at_deadline(&task, known).await;
         }
         match state {
             // `work_due` hands these to `reconcile` and `create_all`.
             State::Intent | State::Creating => Ok(()),
             State::Polling => match known {
-                Some(remote) => self.apply_status(&task, &remote).await,
-                None => self.poll(&task).await,
+                Some(remote) => self.parts.polls.apply_status(&task, &remote).await,
+                None => self.parts.polls.poll(&task).await,
             },
-            State::Downloading => self.download(&task).await,
+            State::Downloading => self.parts.downloads.download(&task).await,
             State::Done | State::Failed | State::Expired | State::Lost | State::Held => Ok(()),
         }
-    }
-
-    /// A polling task past its `polling.deadline` (counted from its create): it is looked at one
-    /// last time (a report that completed since the last poll is still fetched), else it expires.
-    /// A last look the API does not answer is tried again later: only an answer expires it.
-    async fn at_deadline(
-        &self,
-        task: &TaskRow,
-        known: Option<FileTask>,
-    ) -> Result<(), EngineError> {
-        let last_look = match (&known, task.uuid.as_deref()) {
-            (Some(_), _) => known,
-            (None, Some(uuid)) => match self.client.retrieve(uuid).await {
-                Ok(remote) => Some(remote),
-                // The last look must be an answer: a refused key, a pause, an outage or a
-                // shutdown says nothing about the report, which may have completed meanwhile.
-                Err(err) if err.class() != ErrorClass::NotFound => {
-                    return self.retry_later(task, &err).await;
-                }
-                Err(_) => None,
-            },
-            (None, None) => None,
-        };
-        if let Some(remote) = last_look.filter(|r| r.status == TaskStatus::Completed) {
-            tracing::info!("completed by the deadline's last look");
-            return self.apply_status(task, &remote).await;
-        }
-        let reason = format!(
-            "expired: not finished within polling.deadline ({})",
-            humantime::format_duration(self.config.polling.deadline)
-        );
-        self.observe(task, Observation::DeadlinePassed { reason })
-            .await?;
-        Ok(())
     }
 }

@@ -7,7 +7,8 @@
 //! (through a new intent, like a remote task that failed), at most `max_attempts` remote tasks
 //! in all; then it fails naming the problem.
 
-use super::{backoff, Engine, EngineError};
+use super::parts::Downloads;
+use super::{backoff, EngineError};
 use crate::api::{ApiError, ErrorClass};
 use crate::clock::after;
 use crate::crashpoint;
@@ -15,7 +16,7 @@ use crate::lifecycle::{Effect, Observation};
 use crate::store::TaskRow;
 use crate::verify::Rejection;
 
-impl Engine {
+impl Downloads {
     /// A download failed in transit: downloaded again after a backoff, no attempt used (a
     /// refused key is `retry_later`'s, which holds every call back).
     pub(super) async fn transfer_failed(
@@ -24,16 +25,16 @@ impl Engine {
         err: &ApiError,
     ) -> Result<(), EngineError> {
         if err.class() == ErrorClass::Credentials {
-            return self.retry_later(task, err).await; // every call waits for the key
+            return self.ledger.retry_later(task, err).await; // every call waits for the key
         }
         let delay = backoff::retry_delay(
-            &self.config.polling,
+            &self.shared.config.polling,
             task.backoff_step + 1,
             err.retry_after(),
         );
         let message =
             format!("{err}; a transfer fault, not counted against max_attempts: downloading again");
-        self.reschedule(task, delay, &message).await
+        self.ledger.reschedule(task, delay, &message).await
     }
 
     /// A whole body that failed verification, of sha256 `sha256`: judged by the state machine
@@ -47,9 +48,9 @@ impl Engine {
     ) -> Result<(), EngineError> {
         crate::metrics::global().add_rejected();
         let uuid = task.uuid.as_deref().unwrap_or_default();
-        let before = self.store.rejected_body(task.id, uuid).await?;
-        let now = self.now();
-        let polling = &self.config.polling;
+        let before = self.shared.store.rejected_body(task.id, uuid).await?;
+        let now = self.shared.now();
+        let polling = &self.shared.config.polling;
         let seen = Observation::Rejected {
             uuid: uuid.to_string(),
             sha256: sha256.to_string(),
@@ -67,7 +68,7 @@ impl Engine {
             ),
             deadline_at: after(now, polling.deadline),
         };
-        let change = self.observe(task, seen).await?;
+        let change = self.ledger.observe(task, seen).await?;
         match change.effect {
             Effect::Rejected {
                 message, next_at, ..

@@ -3,11 +3,12 @@
 //! and has the store apply the answer (`Store::apply`: one transaction, compare-and-set, with
 //! its event). The ends and resubmissions are logged here, once, with their reasons.
 
-use super::{Engine, EngineError};
+use super::parts::Ledger;
+use super::EngineError;
 use crate::lifecycle::{self, Budget, Change, Effect, Observation, State};
 use crate::store::TaskRow;
 
-impl Engine {
+impl Ledger {
     /// Decides and applies what `seen` means for `task`; the change made.
     pub(super) async fn observe(
         &self,
@@ -26,12 +27,20 @@ impl Engine {
         seen: Observation,
     ) -> Result<Change, EngineError> {
         let budget = self.budget(task, seen.spends_attempts()).await?;
-        Ok(lifecycle::decide(task.state, seen, &budget, self.now())?)
+        Ok(lifecycle::decide(
+            task.state,
+            seen,
+            &budget,
+            self.shared.now(),
+        )?)
     }
 
     /// Applies a change `decide` made for `task`, logging an end or a resubmission.
     pub(super) async fn apply(&self, task: &TaskRow, change: &Change) -> Result<(), EngineError> {
-        self.store.apply(task.id, change, self.now()).await?;
+        self.shared
+            .store
+            .apply(task.id, change, self.shared.now())
+            .await?;
         match (&change.effect, change.to) {
             (Effect::End { reason, .. }, State::Held) => {
                 tracing::warn!(%reason, "an earlier create cannot be reconciled: held for an operator");
@@ -60,10 +69,11 @@ impl Engine {
     /// config): a batch of polls reads none.
     async fn budget(&self, task: &TaskRow, spends: bool) -> Result<Budget, EngineError> {
         let settings = match spends {
-            true => self.settings(task).await?,
+            true => self.shared.settings(task).await?,
             false => super::carry::TaskSettings::DEFAULT,
         };
         let on_failure = self
+            .shared
             .report_config(task)
             .is_some_and(|r| !r.on_failure.is_empty());
         Ok(Budget {

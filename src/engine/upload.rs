@@ -19,7 +19,7 @@
 
 use tracing::Instrument;
 
-use super::Engine;
+use super::parts::Destinations;
 use crate::objects::{Bucket, ObjectError, Put};
 use crate::store::{StoreError, UploadRow};
 
@@ -32,7 +32,7 @@ enum Attempt {
     Again(String),
 }
 
-impl Engine {
+impl Destinations {
     /// Starts due uploads in their own tasks, as many as there are free slots. Returns whether
     /// any is running (a one-shot run waits for them).
     pub(super) async fn start_due_uploads(&self) -> Result<bool, StoreError> {
@@ -42,10 +42,8 @@ impl Engine {
         if free == 0 {
             return Ok(true);
         }
-        let due = self
-            .store
-            .due_uploads(self.now(), (free + busy) as i64)
-            .await?;
+        let (store, now) = (&self.shared.store, self.shared.now());
+        let due = store.due_uploads(now, (free + busy) as i64).await?;
         for upload in due {
             {
                 let mut set = running.lock().unwrap_or_else(|e| e.into_inner());
@@ -60,7 +58,7 @@ impl Engine {
                     .remove(&upload.id);
                 continue;
             };
-            let engine = self.clone();
+            let destinations = self.clone();
             let running = running.clone();
             let span = tracing::info_span!("upload", id = upload.task_id, report = %upload.report,
                 destination = %upload.destination, key = %upload.object_key);
@@ -70,14 +68,14 @@ impl Engine {
                     // it) is left to that host.
                     let attempt = tokio::select! {
                         biased;
-                        attempt = engine.upload_once(&upload) => attempt,
-                        () = engine.keep_claimed(&upload, claimed) => Ok(()),
+                        attempt = destinations.upload_once(&upload) => attempt,
+                        () = destinations.keep_claimed(&upload, claimed) => Ok(()),
                     };
                     if let Err(e) = attempt {
                         tracing::error!(error = %e, "the upload's outcome could not be recorded; it is looked at again");
                     }
                     running.lock().unwrap_or_else(|e| e.into_inner()).remove(&upload.id);
-                    engine.owner.hooks.wake();
+                    destinations.owner.hooks.wake();
                 }
                 .instrument(span),
             );
@@ -98,11 +96,12 @@ impl Engine {
                 return self.again(upload, &why).await;
             }
         };
-        let now = || self.now();
+        let now = || self.shared.now();
         match self.attempt(bucket, upload).await {
             Ok(Attempt::Delivered(etag)) => {
                 let url = bucket.url(&upload.object_key);
                 if self
+                    .shared
                     .store
                     .upload_delivered(upload, etag.as_deref(), &url, now())
                     .await?
@@ -117,14 +116,16 @@ impl Engine {
                     "{}: version {} superseded at {} by a newer version",
                     upload.destination, upload.version, upload.object_key
                 );
-                self.store
+                self.shared
+                    .store
                     .upload_ended(upload, "superseded", &message, now())
                     .await?;
                 Ok(())
             }
             Ok(Attempt::Refused(message)) => {
                 tracing::error!(%message, "upload refused");
-                self.store
+                self.shared
+                    .store
                     .upload_ended(upload, "failed", &message, now())
                     .await?;
                 Ok(())
@@ -138,6 +139,7 @@ impl Engine {
         let key = upload.object_key.as_str();
         if upload.role != "kept"
             && self
+                .shared
                 .store
                 .newer_upload_of_key(upload)
                 .await
@@ -186,11 +188,16 @@ impl Engine {
         // it still holds what the HEAD saw.
         let older = match (&found, upload.role.as_str()) {
             (Some(found), "current") => {
-                (self.store)
+                (self.shared.store)
                     .is_earlier_version(&upload.request, upload.version, found)
                     .await
             }
-            (Some(found), "manifest") => self.store.is_earlier_upload_of_key(upload, found).await,
+            (Some(found), "manifest") => {
+                self.shared
+                    .store
+                    .is_earlier_upload_of_key(upload, found)
+                    .await
+            }
             _ => Ok(false),
         };
         let older = older.map_err(|e| ObjectError::Transfer {
@@ -212,6 +219,7 @@ impl Engine {
         // A newer upload of the key (recorded and put while this one ran) is not other bytes.
         if upload.role != "kept"
             && self
+                .shared
                 .store
                 .newer_upload_of_key(upload)
                 .await

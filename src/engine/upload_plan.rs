@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::deliver::Written;
-use super::Engine;
+use super::parts::Destinations;
 use crate::config::Config;
 use crate::objects::{Bucket, BucketSpec};
 use crate::store::{NewUpload, TaskRow};
@@ -48,7 +48,7 @@ pub(crate) fn buckets(config: &Config) -> Buckets {
     Arc::new(built.collect())
 }
 
-impl Engine {
+impl Destinations {
     /// The uploads of version `version` of `task`'s period, now at `current` with `bytes` and
     /// `sha256`.
     pub(super) fn plan_uploads(
@@ -59,15 +59,23 @@ impl Engine {
         (bytes, sha256): (i64, &str),
         previous: Option<Previous<'_>>,
     ) -> Vec<NewUpload> {
-        let Some(report) = self.report_config(task) else {
+        let Some(report) = self.shared.report_config(task) else {
             return Vec::new();
         };
         let mut uploads = Vec::new();
         for name in &report.destinations {
-            let Some(dest) = self.config.destinations.iter().find(|d| &d.name == name) else {
+            let Some(dest) = self
+                .shared
+                .config
+                .destinations
+                .iter()
+                .find(|d| &d.name == name)
+            else {
                 continue;
             };
-            let key = |path: &Path| object_key(&dest.prefix, &self.config.storage.output_dir, path);
+            let key = |path: &Path| {
+                object_key(&dest.prefix, &self.shared.config.storage.output_dir, path)
+            };
             uploads.push(NewUpload {
                 destination: name.clone(),
                 role: "current",
@@ -97,7 +105,7 @@ impl Engine {
     }
 }
 
-impl Engine {
+impl Destinations {
     /// The uploads of the period's manifest as just `written`, one per destination of
     /// `task`'s report, under the period's current version `version`.
     pub(super) fn plan_manifest_uploads(
@@ -106,12 +114,12 @@ impl Engine {
         version: i64,
         written: &Written,
     ) -> Vec<NewUpload> {
-        let Some(report) = self.report_config(task) else {
+        let Some(report) = self.shared.report_config(task) else {
             return Vec::new();
         };
-        let output_dir = &self.config.storage.output_dir;
-        let dests =
-            (self.config.destinations.iter()).filter(|d| report.destinations.contains(&d.name));
+        let output_dir = &self.shared.config.storage.output_dir;
+        let dests = (self.shared.config.destinations.iter())
+            .filter(|d| report.destinations.contains(&d.name));
         dests
             .map(|dest| NewUpload {
                 destination: dest.name.clone(),
@@ -132,8 +140,12 @@ impl Engine {
         let Some(version) = task.version else {
             return String::new();
         };
-        let uploads =
-            (self.store.version_uploads(&task.request, version).await).unwrap_or_default();
+        let uploads = (self
+            .shared
+            .store
+            .version_uploads(&task.request, version)
+            .await)
+            .unwrap_or_default();
         let urls: Vec<String> = uploads
             .iter()
             .filter(|u| u.state == "delivered" && u.role != "manifest")

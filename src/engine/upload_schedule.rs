@@ -11,22 +11,23 @@
 
 use std::time::Duration;
 
-use super::Engine;
+use super::parts::Destinations;
 use crate::clock::after;
 use crate::store::{StoreError, UploadRow};
 
 const FIRST_RETRY: Duration = Duration::from_secs(2);
 const MAX_RETRY: Duration = Duration::from_secs(300);
 
-impl Engine {
+impl Destinations {
     /// Takes `upload` from the other hosts: the time its claim runs to (its due time with one
     /// host), or `None` if another host took it first.
     pub(super) async fn claim_upload(&self, upload: &UploadRow) -> Result<Option<i64>, StoreError> {
         if self.lease.is_none() {
             return Ok(Some(upload.next_attempt_at));
         }
-        let until = after(self.now(), self.config.cluster.lease);
+        let until = after(self.shared.now(), self.shared.config.cluster.lease);
         let claimed = self
+            .shared
             .store
             .claim_upload(upload.id, upload.next_attempt_at, until)
             .await?;
@@ -40,15 +41,19 @@ impl Engine {
         if self.lease.is_none() {
             return std::future::pending().await;
         }
-        let lease = self.config.cluster.lease;
+        let lease = self.shared.config.cluster.lease;
         // A renewal whose answer was lost may have landed: its time is tried too.
         let mut unanswered = None;
         loop {
             tokio::time::sleep((lease / 3).max(Duration::from_millis(100))).await;
-            let next = after(self.now(), lease);
-            let mut renewed = self.store.claim_upload(upload.id, until, next).await;
+            let next = after(self.shared.now(), lease);
+            let mut renewed = self.shared.store.claim_upload(upload.id, until, next).await;
             if let (Ok(false), Some(landed)) = (&renewed, unanswered) {
-                renewed = self.store.claim_upload(upload.id, landed, next).await;
+                renewed = self
+                    .shared
+                    .store
+                    .claim_upload(upload.id, landed, next)
+                    .await;
             }
             match renewed {
                 Ok(true) => (until, unanswered) = (next, None),
@@ -68,9 +73,10 @@ impl Engine {
     pub(super) async fn again(&self, upload: &UploadRow, message: &str) -> Result<(), StoreError> {
         let step = u32::try_from(upload.attempts.clamp(0, 16)).unwrap_or(16);
         let delay = FIRST_RETRY.saturating_mul(1 << step).min(MAX_RETRY);
-        let next = crate::clock::after(self.now(), delay);
+        let next = crate::clock::after(self.shared.now(), delay);
         tracing::warn!(error = %message, retry_in = ?delay, "upload not done; tried again later");
-        self.store
+        self.shared
+            .store
             .upload_attempt_failed(upload.id, message, next)
             .await?;
         Ok(())
