@@ -8,7 +8,6 @@
 
 mod cases;
 mod daemon;
-mod hosts;
 
 use std::time::Duration;
 
