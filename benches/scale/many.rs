@@ -49,7 +49,7 @@ pub(crate) async fn many(n: usize) -> tempfile::TempDir {
         total as f64 / files.max(1) as f64
     );
     println!(
-        "  peak RSS: {:.1} MB  (target <= 40 MB at N = 10,000)",
+        "  peak RSS: {:.1} MB  (target <= 32 MB at N = 10,000)",
         usage.max_rss_mb
     );
     println!(

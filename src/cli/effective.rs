@@ -168,14 +168,14 @@ fn report(r: &ReportConfig) -> Report {
         file_name: r.file_name.clone(),
         max_attempts: r.max_attempts,
         resubmit_lost: r.resubmit_lost,
-        hook_timeout: dur(r.hook_timeout),
+        hook_timeout: dur(r.hook_timeout()),
         max_catch_up_periods: r.max_catch_up_periods,
         verify: r.verify.to_string(),
         on_empty: r.on_empty.as_str(),
         refresh: r.refresh.iter().map(|d| dur(*d)).collect(),
-        on_success: r.on_success.clone(),
-        on_failure: r.on_failure.clone(),
-        on_restated: r.on_restated.clone(),
+        on_success: r.on_success().to_vec(),
+        on_failure: r.on_failure().to_vec(),
+        on_restated: r.on_restated().to_vec(),
         parameters: r.parameters.to_map(),
     }
 }

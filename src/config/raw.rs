@@ -141,7 +141,7 @@ pub struct RawReport {
     pub file_name: Option<String>,
     pub max_attempts: Option<u32>,
     pub resubmit_lost: Option<bool>,
-    pub parameters: Option<serde_json::Map<String, serde_json::Value>>,
+    pub parameters: Option<super::Parameters>,
     pub on_success: Option<Vec<String>>,
     pub on_failure: Option<Vec<String>>,
     pub hook_timeout: Option<String>,

@@ -81,7 +81,7 @@ impl Downloads {
             hook: self
                 .shared
                 .report_config(task)
-                .is_some_and(|r| !r.on_success.is_empty()),
+                .is_some_and(|r| !r.on_success().is_empty()),
             next_refresh: None,
             message: &message,
             uploads: &uploads,
@@ -127,8 +127,8 @@ impl Downloads {
         let (version, hook, message) = describe(&outcome, &record, &period_file, now);
         let hook = hook
             && report.is_some_and(|r| match outcome {
-                Outcome::Restated(_) => !r.on_restated.is_empty(),
-                _ => !r.on_success.is_empty(),
+                Outcome::Restated(_) => !r.on_restated().is_empty(),
+                _ => !r.on_success().is_empty(),
             });
         let period_path = period_file.to_string_lossy().into_owned();
         let kept = match outcome {

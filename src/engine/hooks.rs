@@ -117,9 +117,9 @@ impl Hooks {
         };
         let restated = task.version.is_some_and(|v| v > 1);
         let (kind, argv) = match task.state {
-            State::Done if restated => ("on_restated", &report.on_restated),
-            State::Done => ("on_success", &report.on_success),
-            _ => ("on_failure", &report.on_failure),
+            State::Done if restated => ("on_restated", report.on_restated()),
+            State::Done => ("on_success", report.on_success()),
+            _ => ("on_failure", report.on_failure()),
         };
         let previous = match task.version {
             Some(v) if restated => self
@@ -142,7 +142,7 @@ impl Hooks {
             Ok(child) => child,
             Err(e) => return quiet(false, format!("{what} could not start: {e}")),
         };
-        let timeout = report.hook_timeout;
+        let timeout = report.hook_timeout();
         let _waiting = self
             .owner
             .liveness

@@ -75,7 +75,7 @@ impl Ledger {
         let on_failure = self
             .shared
             .report_config(task)
-            .is_some_and(|r| !r.on_failure.is_empty());
+            .is_some_and(|r| !r.on_failure().is_empty());
         Ok(Budget {
             attempts: task.attempts,
             max_attempts: settings.max_attempts.into(),

@@ -176,7 +176,9 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(busy_timeout)
-            .pragma("cache_size", "-1024");
+            // 512 KiB of pages per connection (of four): at 1 MiB the scale benchmark's peak RSS
+            // at N = 10,000 was about 1 MB higher, at 256 KiB its wall time 20 % longer.
+            .pragma("cache_size", "-512");
         // Only the daemon sets WAL (it stays in the file). An operator command setting it too
         // would write to a database a starting daemon is creating, and the two lock upgrades
         // can collide with SQLITE_BUSY at once, without waiting: the daemon's start would fail.

@@ -14,14 +14,15 @@ pub(super) use api::is_loopback;
 mod duplicates;
 mod fields;
 mod report;
+mod unique;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use super::bounds;
 use super::raw::{RawConfig, RawPolling};
 use super::*;
-use duplicates::check_same_request;
 use report::validate_report;
+use unique::Seen;
 
 /// Checks everything; the first problem found is returned.
 pub fn validate(raw: RawConfig, key: ApiKey) -> Result<Config, ConfigError> {
@@ -46,11 +47,9 @@ pub fn validate(raw: RawConfig, key: ApiKey) -> Result<Config, ConfigError> {
         })?),
     };
     let destinations = super::destinations::validate(&raw.destinations)?;
-    let mut names = HashSet::new();
     let mut reports = Vec::with_capacity(raw.reports.len());
+    let mut seen = Seen::with_capacity(raw.reports.len());
     let defaults = &raw.defaults;
-    let mut file_names = HashSet::new();
-    let mut requests = HashMap::new();
     // Consumed one by one, so the raw and the checked reports are not both held in full.
     for (i, report) in raw.reports.into_iter().enumerate() {
         let own_destinations = report.destinations.is_some();
@@ -60,34 +59,9 @@ pub fn validate(raw: RawConfig, key: ApiKey) -> Result<Config, ConfigError> {
             false => "defaults.destinations".to_string(),
         };
         check_destination_names(&key, &report.destinations, &destinations)?;
-        if !names.insert(report.name.clone()) {
-            return Err(ConfigError::invalid(
-                format!("reports[{i}].name"),
-                format!(
-                    "{:?} is used by two reports: names must be unique",
-                    report.name
-                ),
-            ));
-        }
-        let files = report
-            .file_name
-            .replace("{name}", &report.name)
-            .replace("{template}", &report.template)
-            .replace("{format}", report.format.as_str());
-        // A report of one client names its file by its `client_id`; a fan-out report's
-        // `{client_id}` differs per client, so it stays a placeholder here.
-        let files = match (&report.clients, report.parameters.get("client_id")) {
-            (None, Some(id)) => files.replace("{client_id}", &parameter_text(id)),
-            _ => files,
-        };
-        check_same_request(i, &report, &mut requests)?;
-        if !file_names.insert(files) {
-            return Err(ConfigError::invalid(
-                format!("reports[{i}].file_name"),
-                "gives the same file names as another report's: add {name} to it",
-            ));
-        }
+        seen.check(&reports, i, &report)?;
         reports.push(report);
+        seen.add_last(&reports);
     }
     let mut config = Config {
         api,
@@ -113,6 +87,20 @@ pub fn validate(raw: RawConfig, key: ApiKey) -> Result<Config, ConfigError> {
     };
     config.index_reports();
     Ok(config)
+}
+
+/// The names a report's files get, apart from their dates: its `file_name` with the name,
+/// template and format filled in. A report of one client names its file by its `client_id`; a
+/// fan-out report's `{client_id}` differs per client, so it stays a placeholder here.
+fn file_names(report: &ReportConfig) -> String {
+    let files = (report.file_name)
+        .replace("{name}", &report.name)
+        .replace("{template}", &report.template)
+        .replace("{format}", report.format.as_str());
+    match (&report.clients, report.parameters.get("client_id")) {
+        (None, Some(id)) => files.replace("{client_id}", &parameter_text(id)),
+        _ => files,
+    }
 }
 
 /// A parameter's value as a file name shows it: a string without its quotes.

@@ -7,6 +7,7 @@ use super::fields::{
 };
 use crate::config::bounds;
 use crate::config::raw::RawReport;
+use crate::config::report::DEFAULT_HOOK_TIMEOUT;
 use crate::config::*;
 use crate::naming;
 
@@ -75,8 +76,17 @@ pub(super) fn validate_report(
     }
     let max_attempts = pick!(r, d, max_attempts).unwrap_or(3);
     bounds::count(&key("max_attempts"), max_attempts, bounds::ATTEMPTS)?;
-    let mut parameters = d.parameters.clone().unwrap_or_default();
-    parameters.extend(r.parameters.clone().unwrap_or_default());
+    let mut parameters = d
+        .parameters
+        .as_ref()
+        .map(Parameters::to_map)
+        .unwrap_or_default();
+    parameters.extend(
+        r.parameters
+            .as_ref()
+            .map(Parameters::to_map)
+            .unwrap_or_default(),
+    );
     for reserved in ["date_from", "date_to"] {
         if parameters.contains_key(reserved) {
             return Err(ConfigError::invalid(
@@ -102,7 +112,7 @@ pub(super) fn validate_report(
         }
     }
     let hook_timeout = match pick!(r, d, hook_timeout) {
-        None => std::time::Duration::from_secs(300),
+        None => DEFAULT_HOOK_TIMEOUT,
         Some(s) => humantime::parse_duration(&s).map_err(|e| {
             ConfigError::invalid(
                 key("hook_timeout"),
@@ -140,15 +150,18 @@ pub(super) fn validate_report(
         max_attempts,
         resubmit_lost: pick!(r, d, resubmit_lost).unwrap_or(false),
         parameters: Parameters::from(parameters),
-        on_success,
-        on_failure,
-        hook_timeout,
+        hooks: Hooks {
+            on_success: on_success.into(),
+            on_failure: on_failure.into(),
+            on_restated: on_restated.into(),
+            timeout: hook_timeout,
+        }
+        .boxed(),
         max_catch_up_periods,
         verify,
         on_empty,
-        refresh,
-        on_restated,
+        refresh: refresh.into(),
         clients,
-        destinations: pick!(r, d, destinations).unwrap_or_default(),
+        destinations: pick!(r, d, destinations).unwrap_or_default().into(),
     })
 }
