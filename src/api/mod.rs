@@ -16,6 +16,7 @@ mod query;
 mod ratelimit;
 mod response;
 mod send;
+mod templates;
 mod types;
 
 use std::sync::Arc;
@@ -180,30 +181,6 @@ impl Client {
         self.json(op, request).await
     }
 
-    /// `GET /billing/org/v1/reports/templates`: every template, all pages.
-    pub async fn templates(&self) -> Result<Vec<Template>, ApiError> {
-        let op = Operation::Templates;
-        let mut offset = 0u64;
-        let mut all = Vec::new();
-        for _ in 0..MAX_PAGES {
-            let request = self
-                .http
-                .get(self.url(&format!("{REPORTS_PATH}/templates")))
-                .query(&[
-                    ("limit", MAX_PAGE.to_string()),
-                    ("offset", offset.to_string()),
-                ]);
-            let page: Page<Template> = self.json(op, request).await?;
-            offset = offset.saturating_add(page.results.len() as u64);
-            let done = page.next.is_none() || page.results.is_empty();
-            all.extend(page.results);
-            if done {
-                return Ok(all);
-            }
-        }
-        Err(too_many_pages(op))
-    }
-
     /// `GET /billing/org/v1/reports/{uuid}/download`: the file, as a stream to be consumed.
     pub async fn download(&self, uuid: &str, format: ReportFormat) -> Result<Download, ApiError> {
         let op = Operation::Download;
@@ -220,16 +197,6 @@ impl Client {
             self.max_download_bytes,
             self.liveness.clone(),
         )
-    }
-}
-
-/// More pages than any real listing has: a server whose `next` never ends.
-const MAX_PAGES: usize = 100_000;
-
-fn too_many_pages(op: Operation) -> ApiError {
-    ApiError::BadResponse {
-        op,
-        reason: format!("more than {MAX_PAGES} pages: the listing does not end"),
     }
 }
 

@@ -121,9 +121,12 @@ pub struct ClusterConfig {
 }
 
 impl Config {
+    /// The report of this name. Positions are read with `get`: a `reports` changed after
+    /// validation makes a lookup miss, never panic.
     pub fn report(&self, name: &str) -> Option<&ReportConfig> {
+        let name_at = |i: u32| self.reports.get(i as usize).map(|r| r.name.as_str());
         let found = (self.by_name)
-            .binary_search_by(|&i| self.reports[i as usize].name.as_str().cmp(name))
+            .binary_search_by(|&i| name_at(i).cmp(&Some(name)))
             .ok()?;
         self.reports.get(self.by_name[found] as usize)
     }

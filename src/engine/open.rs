@@ -131,6 +131,7 @@ pub(super) fn reconfigure(
         base.lock.clone(),
         base.owner.clone(),
     );
+    // Set before `joined`, which builds every part again from the base.
     reloaded.base.account = base.account.clone();
     Ok(reloaded.joined(base.lease.clone()))
 }

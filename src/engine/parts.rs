@@ -2,9 +2,9 @@
 //! together by [`assemble`]. [`Shared`] is what every part reads (config, database, clock);
 //! [`Remote`] guards the API (refused keys, pauses, the account); [`Ledger`] is the one way a
 //! task's phase changes; [`Creates`], [`Polls`], [`Downloads`] and [`Reconciler`] each take
-//! tasks of one phase a step further, the last two walking the list with a [`Scanner`]; [`FanOut`] lists the reseller's clients;
-//! [`Destinations`] puts files to buckets and [`Hooks`] runs commands, both in tasks of the
-//! owner. Each file of the engine holds one part's methods, so a part's dependencies are its
+//! tasks of one phase a step further ([`Polls`] and [`Reconciler`] walking the list with a
+//! [`Scanner`]); [`FanOut`] lists the reseller's clients; [`Destinations`] puts files to buckets
+//! and [`Hooks`] runs commands, both in tasks of the owner. Each file of the engine holds one part's methods, so a part's dependencies are its
 //! fields, and a call to another part names it (`self.ledger.observe(..)`).
 
 use std::sync::atomic::AtomicI64;
@@ -51,8 +51,10 @@ impl Shared {
     }
 }
 
-/// What an engine is built from; the state here outlives a reload (`open::reconfigure`) and a
-/// client swapped for one that stops on a token ([`super::Engine::with_client`]).
+/// What an engine is built from. A reload (`open::reconfigure`) carries over the database,
+/// clock, lock, owner, account and lease and builds the rest anew (listings, download slots,
+/// buckets); a client swapped for one that stops on a token ([`super::Engine::with_client`])
+/// keeps all of it.
 #[derive(Clone)]
 pub(super) struct Base {
     pub shared: Shared,

@@ -67,14 +67,24 @@ pub(super) async fn summarise(engine: &Engine, since: i64) -> Result<RunSummary,
 /// Whether a one-shot run has waited long enough: it has lasted `polling.deadline`, and every
 /// unfinished task waits for the API, either a period it has kept from being sent (`intent`,
 /// or `creating` awaiting its reconcile) or a polling one past its deadline whose last look
-/// the API has not answered. The periods are not expired: they keep waiting, for the next run.
+/// the API has not answered (one not looked at yet is still worked on). The periods are not
+/// expired: they keep waiting, for the next run.
 pub(super) async fn waited_out(engine: &Engine, started: i64) -> Result<bool, EngineError> {
     let now = engine.now();
     if now <= crate::clock::after(started, engine.config().polling.deadline) {
         return Ok(false);
     }
     let active = engine.store().count_active().await?;
-    if active > 0 && engine.store().count_created_still_working(now).await? == 0 {
+    // A task just past its deadline is looked at once more when its poll comes round, unless
+    // the API is paused or refuses the key: then that look waits for the API too.
+    let remote = &engine.parts.remote;
+    let can_look =
+        remote.api_pause(now).await?.is_none() && remote.auth_refusal(now).await?.is_none();
+    let working = engine
+        .store()
+        .count_created_still_working(now, can_look)
+        .await?;
+    if active > 0 && working == 0 {
         tracing::warn!(
             waiting = active,
             "still waiting for the API after polling.deadline: the run stops; the periods keep waiting for the next run"

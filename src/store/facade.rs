@@ -66,7 +66,7 @@ delegate! {
     fn due_tasks(&self, now: i64, limit: i64) -> Result<Vec<TaskRow>, StoreError>;
     fn next_due_at(&self) -> Result<Option<i64>, StoreError>;
     fn count_active(&self) -> Result<i64, StoreError>;
-    fn count_created_still_working(&self, now: i64) -> Result<i64, StoreError>;
+    fn count_created_still_working(&self, now: i64, can_look: bool) -> Result<i64, StoreError>;
     fn count_by_state(&self) -> Result<Vec<(String, i64)>, StoreError>;
     fn uuid_known(&self, uuid: &str) -> Result<bool, StoreError>;
     fn list_tasks(&self, filter: &TaskFilter) -> Result<Vec<TaskRow>, StoreError>;

@@ -76,17 +76,32 @@ async fn three_hosts_killed_and_restarted_make_each_report_once_and_deliver_ever
             // A host that stalls past its lease (SIGSTOP until the database shows its lease
             // ended; the lease is 5 s) and wakes: its tasks may have been taken over, and it
             // changes nothing of them.
-            hosts[n].signal(libc::SIGSTOP);
+            // A host restarted a moment ago may not have joined yet: stopped before it has a
+            // lease, it would never show one ending.
             let pid = format!("(pid {}, ", hosts[n].id());
+            let host_says = |state: &'static str| {
+                let pid = pid.clone();
+                let h = &h;
+                move || {
+                    let pid = pid.clone();
+                    async move {
+                        let status = h.run(&["status"]).await;
+                        let said = String::from_utf8_lossy(&status.stdout).into_owned();
+                        said.lines().any(|l| l.contains(&pid) && l.contains(state))
+                    }
+                }
+            };
+            wait_for(
+                "the host to hold a lease",
+                Duration::from_secs(30),
+                host_says("live"),
+            )
+            .await;
+            hosts[n].signal(libc::SIGSTOP);
             wait_for(
                 "the stalled host's lease to lapse",
                 Duration::from_secs(30),
-                || async {
-                    let status = h.run(&["status"]).await;
-                    let said = String::from_utf8_lossy(&status.stdout).into_owned();
-                    said.lines()
-                        .any(|l| l.contains(&pid) && l.contains("lease ended"))
-                },
+                host_says("lease ended"),
             )
             .await;
             hosts[n].signal(libc::SIGCONT);

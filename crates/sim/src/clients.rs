@@ -164,7 +164,7 @@ pub(crate) async fn list(
         (failed, inner.clients.bare, matching.len(), results)
     };
     if failed {
-        return super::faults::server_error(StatusCode::SERVICE_UNAVAILABLE);
+        return super::broken::server_error(StatusCode::SERVICE_UNAVAILABLE);
     }
     let body = match bare {
         true => Value::Array(results),

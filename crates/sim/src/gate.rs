@@ -12,7 +12,8 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use super::faults::{self, Faults};
+use super::broken;
+use super::faults::Faults;
 use super::record::Exchange;
 use super::state::Shared;
 use super::{record, reply};
@@ -58,7 +59,7 @@ pub(crate) async fn front(
     shared.count_status(status);
     tracing::debug!(%method, path, op, status = status.as_u16(), dropped, "simulated API request");
     if dropped {
-        faults::cut_after_headers(response)
+        broken::cut_after_headers(response)
     } else {
         response
     }
@@ -105,14 +106,14 @@ fn early_answer(
 ) -> Option<Response> {
     if shared.roll(faults.error_rate) {
         let status = ERROR_STATUSES[shared.draw(ERROR_STATUSES.len() as u64) as usize];
-        return Some(faults::server_error(status));
+        return Some(broken::server_error(status));
     }
     let every = u64::from(faults.too_many_every);
     let throttled = faults.throttle_ops.iter().any(|o| o == op);
     if throttled || (every > 0 && number.is_multiple_of(every)) {
         return Some(match &faults.retry_after_header {
-            Some(value) => faults::throttled_with(value),
-            None => faults::throttled(faults.retry_after_secs),
+            Some(value) => broken::throttled_with(value),
+            None => broken::throttled(faults.retry_after_secs),
         });
     }
     authenticate(headers, &shared.current_key()).err()
@@ -127,14 +128,14 @@ async fn garble(shared: &Shared, faults: &Faults, op: &str, response: Response) 
         .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
     let success = response.status().is_success();
     if op == "download" && success && shared.roll(faults.html_download_rate) {
-        return faults::html_page();
+        return broken::html_page();
     }
     if success && shared.roll(faults.empty_body_rate) {
-        return faults::empty_body(response);
+        return broken::empty_body(response);
     }
     let eligible = op != "download" && is_json && success;
     if eligible && shared.roll(faults.invalid_json_rate) {
-        faults::invalid_json(response).await
+        broken::invalid_json(response).await
     } else {
         response
     }
@@ -145,10 +146,10 @@ async fn garble(shared: &Shared, faults: &Faults, op: &str, response: Response) 
 async fn hamper(faults: &Faults, op: &str, response: Response) -> Response {
     let listed = |ops: &[String]| ops.iter().any(|o| o == op);
     if response.status().is_success() && listed(&faults.endless_ops) {
-        return faults::endless(response);
+        return broken::endless(response);
     }
     if listed(&faults.trickle_ops) {
-        return faults::trickle(response, faults.trickle_every).await;
+        return broken::trickle(response, faults.trickle_every).await;
     }
     response
 }

@@ -13,9 +13,9 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{json, Value};
 
+use super::broken;
 use super::content::{self, Format};
 use super::content_control::Served;
-use super::faults;
 use super::malformed::malformed_variant;
 use super::query::Query;
 use super::reply;
@@ -44,11 +44,11 @@ pub(crate) async fn create(
             shared.create(&code, new.params);
         });
         tokio::time::sleep(faults.hold_create).await;
-        return faults::server_error(StatusCode::GATEWAY_TIMEOUT);
+        return broken::server_error(StatusCode::GATEWAY_TIMEOUT);
     }
     let created = shared.create(new.template.code, new.params);
     if created.fail_after {
-        return faults::server_error(StatusCode::INTERNAL_SERVER_ERROR);
+        return broken::server_error(StatusCode::INTERNAL_SERVER_ERROR);
     }
     reply::json(StatusCode::CREATED, created.task)
 }
@@ -132,7 +132,7 @@ pub(crate) async fn download(
     let truncate = len > 1 && shared.roll_current(|faults| faults.truncate_downloads_rate);
     let body = if truncate {
         let keep = len / 10 + shared.draw(len * 8 / 10 + 1);
-        Body::from_stream(faults::truncate(stream, keep))
+        Body::from_stream(broken::truncate(stream, keep))
     } else {
         Body::from_stream(stream)
     };

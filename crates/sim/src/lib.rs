@@ -8,6 +8,7 @@
 // Handler steps return the finished error response as their `Err`: boxing it buys nothing here.
 #![allow(clippy::result_large_err)]
 
+mod broken;
 mod clients;
 mod content;
 mod content_control;

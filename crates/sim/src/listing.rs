@@ -34,7 +34,7 @@ pub(crate) async fn list(
     }
     let page = Page::from_query(&query);
     if shared.with_tasks(fail_this_request) {
-        return super::faults::server_error(StatusCode::SERVICE_UNAVAILABLE);
+        return super::broken::server_error(StatusCode::SERVICE_UNAVAILABLE);
     }
     let rows = shared.options.report_rows;
     let (count, results) = shared.with_tasks(|inner| {

@@ -10,7 +10,7 @@ use axum::response::Response;
 use bytes::Bytes;
 use futures_util::StreamExt;
 
-use super::{faults, reply};
+use super::{broken, reply};
 
 /// Response bodies up to this size are recorded.
 pub const RECORD_LIMIT: u64 = 16 * 1024 * 1024;
@@ -116,7 +116,7 @@ pub(crate) async fn finish(
             exchange.aborted = true;
             tracing::debug!(%error, "recorded a body cut off on the wire");
             let sent = futures_util::stream::iter(chunks.into_iter().map(Ok));
-            Body::from_stream(sent.chain(futures_util::stream::once(faults::abort(
+            Body::from_stream(sent.chain(futures_util::stream::once(broken::abort(
                 "simulated connection abort",
             ))))
         }

@@ -21,31 +21,33 @@ impl Request<'_> {
     }
 }
 
-/// The requests a report makes: one, or one per client of a fixed list. A report per client
-/// asks each client's `client_id`; "all" makes the requests of no report but another "all" of
-/// the same template.
-pub(super) fn requests_of(report: &ReportConfig) -> impl Iterator<Item = Request<'_>> {
-    let request = move |parameters| Request {
-        template: &report.template,
-        parameters,
-        exclusive: report.date_to_style == DateToStyle::Exclusive,
-    };
-    let with_client = move |client: serde_json::Value| {
+/// How many requests a report makes: one, or one per client of a fixed list.
+pub(super) fn request_count(report: &ReportConfig) -> usize {
+    match report.clients.as_ref().and_then(Clients::fixed) {
+        Some(ids) => ids.len(),
+        None => 1,
+    }
+}
+
+/// The `k`th request a report makes (`k` < [`request_count`]). A report per client asks each
+/// client's `client_id`; "all" makes the requests of no report but another "all" of the same
+/// template.
+pub(super) fn request_at(report: &ReportConfig, k: usize) -> Request<'_> {
+    let with_client = |client: serde_json::Value| {
         let mut parameters = report.parameters.to_map();
         parameters.insert("client_id".into(), client);
         serde_json::Value::Object(parameters).to_string()
     };
-    let (one, ids): (Option<String>, &[i64]) = match report.clients.as_ref().map(Clients::fixed) {
-        None => (
-            Some(serde_json::to_string(&report.parameters).unwrap_or_default()),
-            &[],
-        ),
-        Some(None) => (Some(with_client("\u{0}all".into())), &[]),
-        Some(Some(ids)) => (None, ids),
+    let parameters = match report.clients.as_ref().map(Clients::fixed) {
+        None => serde_json::to_string(&report.parameters).unwrap_or_default(),
+        Some(None) => with_client("\u{0}all".into()),
+        Some(Some(ids)) => with_client(ids.get(k).copied().unwrap_or_default().into()),
     };
-    (one.into_iter())
-        .chain(ids.iter().map(move |id| with_client((*id).into())))
-        .map(request)
+    Request {
+        template: &report.template,
+        parameters,
+        exclusive: report.date_to_style == DateToStyle::Exclusive,
+    }
 }
 
 /// Whether two period kinds can yield the same dates (month-to-date on the 2nd is the 1st's

@@ -61,7 +61,7 @@ pub fn validate(raw: RawConfig, key: ApiKey) -> Result<Config, ConfigError> {
         check_destination_names(&key, &report.destinations, &destinations)?;
         seen.check(&reports, i, &report)?;
         reports.push(report);
-        seen.add_last(&reports);
+        seen.add(&reports, i);
     }
     let mut config = Config {
         api,

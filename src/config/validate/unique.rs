@@ -2,23 +2,24 @@
 //! make (see [`super::duplicates`]). Each table holds positions in the checked reports, not
 //! copies of what they are compared by: with 10,000 reports, sets of cloned names, file names
 //! and request keys made the start the daemon's peak (the scale benchmark, `many --n 10000`,
-//! back to back: 33.2–33.5 MB before, 29.0–29.3 MB with these tables and a smaller
+//! five runs each: 33.2–34.9 MB before, 28.0–29.3 MB with these tables and a smaller
 //! [`ReportConfig`]; 2.3 MB of it these sets alone).
 
 use hashbrown::{DefaultHashBuilder, HashTable};
 use std::hash::BuildHasher;
 
-use super::duplicates::{can_coincide, requests_of};
+use super::duplicates::{can_coincide, request_at, request_count};
 use super::file_names;
 use crate::config::*;
 
-/// The reports checked so far, by name, by file name and by request.
+/// The reports checked so far, by name, by file name and by request. Each entry keeps its
+/// hash, so the tables grow without computing a key again.
 pub(super) struct Seen {
     hasher: DefaultHashBuilder,
-    names: HashTable<u32>,
-    files: HashTable<u32>,
-    /// (report, which of its requests): a report of listed clients makes one per client.
-    requests: HashTable<(u32, u32)>,
+    names: HashTable<(u32, u64)>,
+    files: HashTable<(u32, u64)>,
+    /// (report, which of its requests, hash): a report of listed clients makes one per client.
+    requests: HashTable<(u32, u32, u64)>,
 }
 
 impl Seen {
@@ -33,19 +34,17 @@ impl Seen {
     }
 
     /// Refuses `report` (the `i`th) if one of `earlier` has its name, makes one of its
-    /// requests for a period that can coincide, or writes its files.
+    /// requests for a period that can coincide (naming the first such report), or writes its
+    /// files.
     pub(super) fn check(
         &self,
         earlier: &[ReportConfig],
         i: usize,
         report: &ReportConfig,
     ) -> Result<(), ConfigError> {
-        let name = self.hasher.hash_one(&report.name);
-        if (self
-            .names
-            .find(name, |&j| earlier[j as usize].name == report.name))
-        .is_some()
-        {
+        let hash = self.hasher.hash_one(&report.name);
+        let named = |&(j, _): &(u32, u64)| earlier[j as usize].name == report.name;
+        if self.names.find(hash, named).is_some() {
             return Err(ConfigError::invalid(
                 format!("reports[{i}].name"),
                 format!(
@@ -54,15 +53,15 @@ impl Seen {
                 ),
             ));
         }
-        for request in requests_of(report) {
+        for k in 0..request_count(report) {
+            let request = request_at(report, k);
             let hash = self.hasher.hash_one(request.key());
             let same = (self.requests.iter_hash(hash))
-                .map(|&(j, k)| (&earlier[j as usize], k))
-                .filter(|(other, k)| {
-                    (requests_of(other).nth(*k as usize)).is_some_and(|r| r.key() == request.key())
-                })
-                .find(|(other, _)| can_coincide(other.period, report.period));
-            if let Some((other, _)) = same {
+                .map(|&(j, k, _)| (j, &earlier[j as usize], k))
+                .filter(|(_, other, k)| request_at(other, *k as usize).key() == request.key())
+                .filter(|(_, other, _)| can_coincide(other.period, report.period))
+                .min_by_key(|(j, _, _)| *j);
+            if let Some((_, other, _)) = same {
                 return Err(ConfigError::invalid(
                     format!("reports[{i}].template"),
                     format!(
@@ -74,11 +73,8 @@ impl Seen {
         }
         let files = file_names(report);
         let hash = self.hasher.hash_one(&files);
-        if (self
-            .files
-            .find(hash, |&j| file_names(&earlier[j as usize]) == files))
-        .is_some()
-        {
+        let same_files = |&(j, _): &(u32, u64)| file_names(&earlier[j as usize]) == files;
+        if self.files.find(hash, same_files).is_some() {
             return Err(ConfigError::invalid(
                 format!("reports[{i}].file_name"),
                 "gives the same file names as another report's: add {name} to it",
@@ -87,30 +83,17 @@ impl Seen {
         Ok(())
     }
 
-    /// Records `reports`' last, checked by [`Seen::check`].
-    pub(super) fn add_last(&mut self, reports: &[ReportConfig]) {
-        let Some((report, _)) = reports.split_last() else {
-            return;
-        };
-        let i = (reports.len() - 1) as u32;
-        let hasher = &self.hasher;
-        let at = |j: u32| &reports[j as usize];
-        self.names
-            .insert_unique(hasher.hash_one(&report.name), i, |&j| {
-                hasher.hash_one(&at(j).name)
-            });
-        self.files
-            .insert_unique(hasher.hash_one(file_names(report)), i, |&j| {
-                hasher.hash_one(file_names(at(j)))
-            });
-        for (k, request) in requests_of(report).enumerate() {
-            self.requests.insert_unique(
-                hasher.hash_one(request.key()),
-                (i, k as u32),
-                |&(j, k)| {
-                    (requests_of(at(j)).nth(k as usize)).map_or(0, |r| hasher.hash_one(r.key()))
-                },
-            );
+    /// Records `reports[i]`, checked by [`Seen::check`].
+    pub(super) fn add(&mut self, reports: &[ReportConfig], i: usize) {
+        let report = &reports[i];
+        let at = i as u32;
+        let hash = self.hasher.hash_one(&report.name);
+        self.names.insert_unique(hash, (at, hash), |e| e.1);
+        let hash = self.hasher.hash_one(file_names(report));
+        self.files.insert_unique(hash, (at, hash), |e| e.1);
+        for k in 0..request_count(report) {
+            let hash = self.hasher.hash_one(request_at(report, k).key());
+            (self.requests).insert_unique(hash, (at, k as u32, hash), |e| e.2);
         }
     }
 }
@@ -124,15 +107,20 @@ mod tests {
 
     const HEAD: &str = "[api]\nbase_url = \"https://api.gcore.com\"\n";
 
-    /// The key the config's refusal names, or None if it is accepted.
-    fn refused_key(reports: &str) -> Option<String> {
+    /// The key and message of the config's refusal, or None if it is accepted.
+    fn refusal(reports: &str) -> Option<(String, String)> {
         let path = std::path::Path::new("config.toml");
         let raw = parse(path, &format!("{HEAD}{reports}")).expect("parses");
         match validate(raw, ApiKey::new("k").expect("key")) {
             Ok(_) => None,
-            Err(ConfigError::Invalid { key, .. }) => Some(key),
+            Err(ConfigError::Invalid { key, message }) => Some((key, message)),
             Err(other) => panic!("refused otherwise: {other}"),
         }
+    }
+
+    /// The key the config's refusal names, or None if it is accepted.
+    fn refused_key(reports: &str) -> Option<String> {
+        refusal(reports).map(|(key, _)| key)
     }
 
     fn report(name: &str, extra: &str) -> String {
@@ -177,6 +165,17 @@ mod tests {
             refused_key(&format!("{monthly}{daily}{to_date}")).as_deref(),
             Some("reports[2].template")
         );
+    }
+
+    #[test]
+    fn a_clash_with_two_earlier_reports_names_the_first_of_them() {
+        let daily = report("daily", "period = \"previous-day\"\n");
+        let monthly = report("monthly", "period = \"previous-month\"\n");
+        let to_date = "period = \"month-to-date\"\nfile_name = \"{name}-{date_to}.csv\"\n";
+        let (key, message) =
+            refusal(&format!("{daily}{monthly}{}", report("t", to_date))).expect("refused");
+        assert_eq!(key, "reports[2].template");
+        assert!(message.contains("as report \"daily\""), "{message}");
     }
 
     #[test]

@@ -123,14 +123,22 @@ impl Store {
     }
 
     /// How many created tasks a one-shot run still has reason to wait for at `now`: every
-    /// download (a failing one ends at its deadline by itself) and every poll within its
-    /// deadline (one past it waits for the API to answer its last look).
-    pub async fn count_created_still_working(&self, now: i64) -> Result<i64, StoreError> {
+    /// download (a failing one ends at its deadline by itself), every poll within its deadline,
+    /// and, when `can_look` (the API is neither paused nor refusing the key), every poll past
+    /// it whose last try did not fail (no `last_error`): its last look is yet to be made. One
+    /// whose last try failed waits for the API to answer.
+    pub async fn count_created_still_working(
+        &self,
+        now: i64,
+        can_look: bool,
+    ) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT COUNT(*) FROM tasks
-             WHERE state = 'downloading' OR (state = 'polling' AND deadline_at > $1)",
+             WHERE state = 'downloading' OR (state = 'polling'
+                 AND (deadline_at > $1 OR ($2 AND last_error IS NULL)))",
         )
         .bind(now)
+        .bind(can_look)
         .fetch_one(&self.pool)
         .await?)
     }

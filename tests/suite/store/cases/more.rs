@@ -173,17 +173,28 @@ pub async fn the_remaining_changes_apply_only_from_the_state_they_expect(store: 
     );
     assert_eq!(
         store
-            .count_created_still_working(1_006)
+            .count_created_still_working(1_006, true)
             .await
             .expect("working"),
         1
     );
+    // Past its deadline (61_004), its last try not failed: worked on while a look can be made.
+    for (can_look, working) in [(true, 1), (false, 0)] {
+        let counted = store.count_created_still_working(70_000, can_look).await;
+        assert_eq!(counted.expect("working"), working, "can_look {can_look}");
+    }
     store
         .apply(id, &moves::missing(1_006, 3_000, "404"), 1_006)
         .await
         .expect("missing");
     let missing = store.task(id).await.expect("read").expect("there");
     assert_eq!(missing.missing_since, Some(1_006));
+    let counted = store.count_created_still_working(70_000, true).await;
+    assert_eq!(
+        counted.expect("working"),
+        0,
+        "its last try failed: it waits for the API"
+    );
     store
         .apply(
             id,
