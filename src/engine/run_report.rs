@@ -75,6 +75,9 @@ pub(super) async fn waited_out(engine: &Engine, started: i64) -> Result<bool, En
         return Ok(false);
     }
     let active = engine.store().count_active().await?;
+    if active == 0 {
+        return Ok(false);
+    }
     // A task just past its deadline is looked at once more when its poll comes round, unless
     // the API is paused or refuses the key: then that look waits for the API too.
     let remote = &engine.parts.remote;
@@ -84,7 +87,7 @@ pub(super) async fn waited_out(engine: &Engine, started: i64) -> Result<bool, En
         .store()
         .count_created_still_working(now, can_look)
         .await?;
-    if active > 0 && working == 0 {
+    if working == 0 {
         tracing::warn!(
             waiting = active,
             "still waiting for the API after polling.deadline: the run stops; the periods keep waiting for the next run"

@@ -38,6 +38,14 @@ async fn all_rows(h: &Harness) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// Whether `status` shows the host of process `pid` in `state` ("live", "lease ended").
+async fn host_says(h: &Harness, pid: u32, state: &str) -> bool {
+    let status = h.run(&["status"]).await;
+    let said = String::from_utf8_lossy(&status.stdout).into_owned();
+    let pid = format!("(pid {pid}, ");
+    said.lines().any(|l| l.contains(&pid) && l.contains(state))
+}
+
 async fn done(h: &Harness) -> usize {
     let rows = all_rows(h).await;
     rows.iter().filter(|r| r["state"] == "done").count()
@@ -78,30 +86,15 @@ async fn three_hosts_killed_and_restarted_make_each_report_once_and_deliver_ever
             // changes nothing of them.
             // A host restarted a moment ago may not have joined yet: stopped before it has a
             // lease, it would never show one ending.
-            let pid = format!("(pid {}, ", hosts[n].id());
-            let host_says = |state: &'static str| {
-                let pid = pid.clone();
-                let h = &h;
-                move || {
-                    let pid = pid.clone();
-                    async move {
-                        let status = h.run(&["status"]).await;
-                        let said = String::from_utf8_lossy(&status.stdout).into_owned();
-                        said.lines().any(|l| l.contains(&pid) && l.contains(state))
-                    }
-                }
-            };
-            wait_for(
-                "the host to hold a lease",
-                Duration::from_secs(30),
-                host_says("live"),
-            )
-            .await;
+            let pid = hosts[n].id();
+            let live = || host_says(&h, pid, "live");
+            wait_for("the host to hold a lease", Duration::from_secs(30), live).await;
             hosts[n].signal(libc::SIGSTOP);
+            let ended = || host_says(&h, pid, "lease ended");
             wait_for(
                 "the stalled host's lease to lapse",
                 Duration::from_secs(30),
-                host_says("lease ended"),
+                ended,
             )
             .await;
             hosts[n].signal(libc::SIGCONT);

@@ -59,9 +59,8 @@ pub fn validate(raw: RawConfig, key: ApiKey) -> Result<Config, ConfigError> {
             false => "defaults.destinations".to_string(),
         };
         check_destination_names(&key, &report.destinations, &destinations)?;
-        seen.check(&reports, i, &report)?;
+        seen.admit(&reports, i, &report)?;
         reports.push(report);
-        seen.add(&reports, i);
     }
     let mut config = Config {
         api,

@@ -35,13 +35,15 @@ impl Seen {
 
     /// Refuses `report` (the `i`th) if one of `earlier` has its name, makes one of its
     /// requests for a period that can coincide (naming the first such report), or writes its
-    /// files.
-    pub(super) fn check(
-        &self,
+    /// files; else records it as the report that will follow `earlier`. Each key is computed
+    /// once. (A refusal ends the validation, so what was recorded before it does not matter.)
+    pub(super) fn admit(
+        &mut self,
         earlier: &[ReportConfig],
         i: usize,
         report: &ReportConfig,
     ) -> Result<(), ConfigError> {
+        let at = earlier.len() as u32;
         let hash = self.hasher.hash_one(&report.name);
         let named = |&(j, _): &(u32, u64)| earlier[j as usize].name == report.name;
         if self.names.find(hash, named).is_some() {
@@ -53,6 +55,9 @@ impl Seen {
                 ),
             ));
         }
+        self.names.insert_unique(hash, (at, hash), |e| e.1);
+        // Recorded after all are checked: a lookup must meet only reports of `earlier`.
+        let mut requests = Vec::with_capacity(request_count(report));
         for k in 0..request_count(report) {
             let request = request_at(report, k);
             let hash = self.hasher.hash_one(request.key());
@@ -70,6 +75,10 @@ impl Seen {
                     ),
                 ));
             }
+            requests.push((at, k as u32, hash));
+        }
+        for entry in requests {
+            (self.requests).insert_unique(entry.2, entry, |e| e.2);
         }
         let files = file_names(report);
         let hash = self.hasher.hash_one(&files);
@@ -80,21 +89,8 @@ impl Seen {
                 "gives the same file names as another report's: add {name} to it",
             ));
         }
-        Ok(())
-    }
-
-    /// Records `reports[i]`, checked by [`Seen::check`].
-    pub(super) fn add(&mut self, reports: &[ReportConfig], i: usize) {
-        let report = &reports[i];
-        let at = i as u32;
-        let hash = self.hasher.hash_one(&report.name);
-        self.names.insert_unique(hash, (at, hash), |e| e.1);
-        let hash = self.hasher.hash_one(file_names(report));
         self.files.insert_unique(hash, (at, hash), |e| e.1);
-        for k in 0..request_count(report) {
-            let hash = self.hasher.hash_one(request_at(report, k).key());
-            (self.requests).insert_unique(hash, (at, k as u32, hash), |e| e.2);
-        }
+        Ok(())
     }
 }
 
